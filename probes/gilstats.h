@@ -1,0 +1,67 @@
+/* Structures shared by the BPF program (probes/gilstats.bpf.c) and the tool.
+ *
+ * Both sides see exactly these bytes: every key is laid out without padding
+ * holes because BPF hash maps hash keys byte for byte. */
+#ifndef GILSTATS_SHARED_H
+#define GILSTATS_SHARED_H
+
+#ifndef GILSTATS_EMBEDDED
+#include <linux/types.h>
+#endif
+
+/* Map sizes. A thread owns one in-flight slot and one row per lock kind it
+ * waits on; 10,000 threads coming and going are evicted by the tool. */
+#define GS_MAX_TARGETS 64
+#define GS_MAX_WATCHED 64
+#define GS_MAX_THREADS 16384
+#define GS_MAX_WAIT_ROWS 32768
+
+/* What a watched address is. Anything not watched is GS_KIND_OTHER and is
+ * recorded only while the tool still has to guess the GIL (heuristic). */
+enum gs_wait_kind {
+	GS_KIND_OTHER = 0,
+	GS_KIND_GIL_COND = 1,     /* take_gil: the GIL's condvar (or 2.7 semaphore) */
+	GS_KIND_GIL_MUTEX = 2,    /* the GIL's mutex */
+	GS_KIND_SWITCH_COND = 3,  /* drop_gil: FORCE_SWITCHING's switch_cond */
+	GS_KIND_SWITCH_MUTEX = 4, /* its mutex */
+};
+
+/* Settings written by the tool; index 0 of the "settings" array. */
+struct gs_settings {
+	__u64 epoch;           /* bumped by the tool at every interval */
+	__u32 record_unwatched; /* 1 while the GIL address is not known exactly */
+	__u32 pad;
+};
+
+/* A wait that has started and not ended yet, keyed by thread id. */
+struct gs_inflight {
+	__u64 start_ns;
+	__u64 addr;
+};
+
+struct gs_wait_key {
+	__u64 addr;  /* the condvar / semaphore waited on */
+	__u32 tgid;
+	__u32 tid;
+};
+
+/* Two epoch slots (epoch & 1): while waits of the new epoch land in one,
+ * the tool reads the finished epoch's maximum from the other. */
+struct gs_wait_stats {
+	__u64 total_ns;
+	__u64 count;
+	__u64 max_ns;          /* longest wait since the row was created */
+	__u64 epoch_max_ns[2]; /* longest wait that ended in epoch[i] */
+	__u64 epoch[2];
+};
+
+/* Per-CPU counters, so the cost of tracing can be reported. */
+enum gs_counter {
+	GS_COUNT_ENTRY_HITS = 0, /* wait-function entries in the target */
+	GS_COUNT_RETURN_HITS = 1,
+	GS_COUNT_ROWS_FULL = 2,     /* waits lost: the rows map was full */
+	GS_COUNT_INFLIGHT_FULL = 3, /* waits lost: the in-flight map was full */
+	GS_COUNTERS = 4,
+};
+
+#endif

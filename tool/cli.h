@@ -1,0 +1,32 @@
+/* The command line: gilstats [OPTIONS] PID [INTERVAL [COUNT]]. */
+#ifndef GILSTATS_CLI_H
+#define GILSTATS_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+#define CLI_MAX_INTERVAL_S 86400.0 /* one day */
+#define CLI_MIN_INTERVAL_S 0.01
+
+struct options {
+	pid_t pid;
+	double interval_s;
+	long count; /* intervals to print; 0 = until stopped */
+	bool json;
+	const char *kernel_headers;
+	bool exit_now; /* --help or --version was printed: exit 0 */
+};
+
+/* Parses argv. On failure returns -1 with err set (GS_EXIT_USAGE and one
+ * line); --help and --version print to out and set exit_now. */
+int cli_parse(int argc, char **argv, struct options *o, FILE *out, struct gs_error *err);
+
+/* Strict number parsers shared by the positional arguments. */
+int cli_parse_pid(const char *s, pid_t *pid, struct gs_error *err);
+int cli_parse_interval(const char *s, double *seconds, struct gs_error *err);
+int cli_parse_count(const char *s, long *count, struct gs_error *err);
+
+#endif

@@ -1,0 +1,76 @@
+/* Locating the GIL: which CPython the target runs, and the address of its
+ * GIL, derived from the interpreter's own symbols and memory ("exact").
+ * Only when nothing exact is available is the busiest condvar taken for
+ * it ("heuristic"), and reported as such. */
+#ifndef GILSTATS_GIL_LOCATE_H
+#define GILSTATS_GIL_LOCATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../probes/gilstats.h"
+#include "error.h"
+#include "probes.h"
+#include "resolve.h"
+#include "snapshot.h"
+
+#define GIL_MAX 8 /* GILs of one process (PEP 684 sub-interpreters) */
+
+struct python_info {
+	char version[32]; /* "3.11.2" */
+	int major, minor;
+	bool free_threaded;
+};
+
+/* One GIL: its structure and the addresses threads wait on. */
+struct gil_instance {
+	uint64_t base;
+	uint64_t cond, mutex, switch_cond, switch_mutex; /* 0: none */
+};
+
+enum gil_method { GIL_METHOD_EXACT, GIL_METHOD_HEURISTIC };
+
+struct gil_location {
+	struct python_info py;
+	enum gil_method method;
+	bool semaphore; /* 2.7: threads wait in sem_wait, not on a condvar */
+	struct gil_instance gils[GIL_MAX];
+	size_t ngils;
+	char how[160]; /* how the address was found, for --verbose output */
+};
+
+/* Reads target memory; tests substitute a fake address space. */
+struct mem_reader {
+	int (*read)(void *ctx, uint64_t addr, void *buf, size_t len);
+	void *ctx;
+};
+
+/* Python version, then the GIL. Fails only when the target is not a
+ * CPython gilstats can measure; an unknown layout falls back to the
+ * heuristic. */
+int gil_locate(const struct target *t, struct mapped_object *interp, struct gil_location *loc,
+	       struct gs_error *err);
+
+/* Layout-driven part, over any address space: fills loc->gils from the
+ * address of _PyRuntime. Returns 0 when the GIL was found and validated. */
+int gil_from_runtime(struct gil_location *loc, uint64_t runtime, const struct mem_reader *mem);
+
+/* The kind of wait on addr (a classify_fn; ctx is a gil_location). */
+enum gs_wait_kind gil_classify(uint64_t addr, const void *ctx);
+
+/* The functions to probe and the addresses to watch. */
+size_t gil_wait_functions(const struct gil_location *loc, const char *const **names);
+void gil_plan_watch(const struct gil_location *loc, struct probe_plan *plan);
+
+/* Heuristic: the address waited on by the most threads, then most often,
+ * among rows whose address is not otherwise known. 0 if there is none. */
+uint64_t gil_busiest_address(const struct wait_rows *rows);
+
+/* The GIL address to report (the first GIL's condvar, or the guess). */
+uint64_t gil_report_address(const struct gil_location *loc);
+
+/* "3.11.2" from Py_Version's hex encoding 0x030b02f0. */
+void python_version_from_hex(uint32_t hex, struct python_info *py);
+
+#endif

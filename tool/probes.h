@@ -1,0 +1,55 @@
+/* Loading and attaching the BPF program: the one narrow interface every
+ * back end implements. The only place that compiles or attaches BPF. */
+#ifndef GILSTATS_PROBES_H
+#define GILSTATS_PROBES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../probes/gilstats.h"
+#include "error.h"
+#include "kernel_headers.h"
+
+#define PROBE_MAX_POINTS 16
+
+/* A function to time: every call from entry to return is one wait. */
+struct probe_point {
+	int fd;            /* the mapped file, opened by the caller */
+	uint64_t offset;   /* file offset of the function's first instruction */
+	char what[128];    /* "pthread_cond_timedwait@@GLIBC_2.3.2 in libc.so.6" */
+};
+
+struct watched_address {
+	uint64_t addr;
+	enum gs_wait_kind kind;
+};
+
+struct probe_plan {
+	pid_t tgid;
+	struct probe_point points[PROBE_MAX_POINTS];
+	size_t npoints;
+	struct watched_address watch[GS_MAX_WATCHED];
+	size_t nwatch;
+	bool record_unwatched; /* heuristic: record every address waited on */
+	const struct kernel_headers *headers;
+};
+
+struct probes;
+
+/* Compiles, loads and attaches. On failure nothing stays attached. */
+struct probes *probes_attach(const struct probe_plan *plan, struct gs_error *err);
+
+/* Detaches everything and frees p (NULL is fine). */
+void probes_detach(struct probes *p);
+
+/* Starts a new epoch; *ended is the epoch that just ended (the one whose
+ * per-interval maxima are now complete). */
+int probes_next_epoch(struct probes *p, uint64_t *ended);
+
+/* File descriptors of the maps snapshot.c reads. */
+int probes_rows_fd(const struct probes *p);
+int probes_counters_fd(const struct probes *p);
+
+#endif

@@ -1,0 +1,173 @@
+/* The uprobe back end: libbcc compiles probes/gilstats.bpf.c, and a uprobe
+ * plus a uretprobe time each wait function of the target's own libc. */
+#include "config.h"
+
+#include "probes.h"
+
+#include <bcc/bcc_common.h>
+#include <bcc/libbpf.h>
+#include <errno.h>
+#include <linux/bpf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char bpf_program_text[] =
+#include "probes/gilstats.bpf.inc"
+	;
+
+#define MAX_LINKS (PROBE_MAX_POINTS * 2)
+
+struct probes {
+	void *module;
+	int enter_fd, return_fd;
+	int links[MAX_LINKS];
+	size_t nlinks;
+	int settings_fd;
+	struct gs_settings settings;
+};
+
+static void *compile(const struct kernel_headers *kh, struct gs_error *err)
+{
+	const char *flags[KH_MAX_FLAGS + 1];
+	int n = 0;
+	void *module;
+
+	flags[n++] = "-DGILSTATS_EMBEDDED";
+	for (size_t i = 0; i < kh->nflags; i++)
+		flags[n++] = kh->flags[i];
+	if (kh->source[0])
+		setenv("BCC_KERNEL_SOURCE", kh->source, 1);
+	module = bpf_module_create_c_from_string(bpf_program_text, 0, flags, n, true, NULL);
+	if (!module)
+		gs_fail(err, GS_EXIT_PRIVILEGE, "cannot compile the bpf program against kernel headers %s "
+			"(see the messages above; --kernel-headers DIR picks others)", kh->description);
+	return module;
+}
+
+static int load(struct probes *p, const char *name, struct gs_error *err)
+{
+	char log[4096] = "";
+	void *start = bpf_function_start(p->module, name);
+	int fd;
+
+	if (!start)
+		return gs_fail(err, GS_EXIT_FAILURE, "bpf program %s missing after compilation", name);
+	fd = bcc_func_load(p->module, BPF_PROG_TYPE_KPROBE, name, start,
+			   (int)bpf_function_size(p->module, name), bpf_module_license(p->module),
+			   bpf_module_kern_version(p->module), 0, log, sizeof log, NULL, 0);
+	if (fd < 0)
+		return gs_fail(err, errno == EPERM ? GS_EXIT_PRIVILEGE : GS_EXIT_FAILURE,
+			       "cannot load bpf program %s: %s", name, strerror(errno));
+	return fd;
+}
+
+static int map_fd(struct probes *p, const char *name, struct gs_error *err)
+{
+	int fd = bpf_table_fd(p->module, name);
+
+	if (fd < 0)
+		return gs_fail(err, GS_EXIT_FAILURE, "bpf map %s missing after compilation", name);
+	return fd;
+}
+
+/* Fills targets, watched and settings before anything is attached. */
+static int configure(struct probes *p, const struct probe_plan *plan, struct gs_error *err)
+{
+	int targets = map_fd(p, "targets", err), watched = map_fd(p, "watched", err);
+	__u32 tgid = (__u32)plan->tgid, one = 1, zero = 0;
+
+	if (targets < 0 || watched < 0 || (p->settings_fd = map_fd(p, "settings", err)) < 0)
+		return -1;
+	if (bpf_update_elem(targets, &tgid, &one, BPF_ANY) != 0)
+		return gs_fail(err, GS_EXIT_FAILURE, "cannot fill bpf map targets: %s", strerror(errno));
+	for (size_t i = 0; i < plan->nwatch; i++) {
+		__u64 addr = plan->watch[i].addr;
+		__u32 kind = plan->watch[i].kind;
+		if (bpf_update_elem(watched, &addr, &kind, BPF_ANY) != 0)
+			return gs_fail(err, GS_EXIT_FAILURE, "cannot fill bpf map watched: %s", strerror(errno));
+	}
+	p->settings.record_unwatched = plan->record_unwatched;
+	if (bpf_update_elem(p->settings_fd, &zero, &p->settings, BPF_ANY) != 0)
+		return gs_fail(err, GS_EXIT_FAILURE, "cannot fill bpf map settings: %s", strerror(errno));
+	return 0;
+}
+
+static int attach_point(struct probes *p, const struct probe_plan *plan, const struct probe_point *pt,
+			struct gs_error *err)
+{
+	static const enum bpf_probe_attach_type types[2] = { BPF_PROBE_ENTRY, BPF_PROBE_RETURN };
+	char path[64], event[64];
+
+	/* The kernel resolves this magic link to the very file we opened and
+	 * checked, whatever root or mount namespace the target lives in. */
+	snprintf(path, sizeof path, "/proc/self/fd/%d", pt->fd);
+	for (int t = 0; t < 2; t++) {
+		int fd = t == 0 ? p->enter_fd : p->return_fd;
+		int link;
+		snprintf(event, sizeof event, "gilstats_%d_%zu_%d", (int)getpid(), p->nlinks, t);
+		link = bpf_attach_uprobe(fd, types[t], event, path, pt->offset, plan->tgid, 0);
+		if (link < 0)
+			return gs_fail(err, GS_EXIT_PRIVILEGE, "cannot attach uprobe to %s: %s", pt->what,
+				       strerror(errno));
+		p->links[p->nlinks++] = link;
+	}
+	return 0;
+}
+
+struct probes *probes_attach(const struct probe_plan *plan, struct gs_error *err)
+{
+	struct probes *p = calloc(1, sizeof *p);
+
+	if (!p) {
+		gs_fail(err, GS_EXIT_FAILURE, "out of memory");
+		return NULL;
+	}
+	p->enter_fd = p->return_fd = -1;
+	if (!(p->module = compile(plan->headers, err)) || (p->enter_fd = load(p, "wait_enter", err)) < 0 ||
+	    (p->return_fd = load(p, "wait_return", err)) < 0 || configure(p, plan, err) != 0)
+		goto fail;
+	for (size_t i = 0; i < plan->npoints; i++)
+		if (attach_point(p, plan, &plan->points[i], err) != 0)
+			goto fail;
+	return p;
+fail:
+	probes_detach(p);
+	return NULL;
+}
+
+void probes_detach(struct probes *p)
+{
+	if (!p)
+		return;
+	/* Uprobes made through the perf PMU go away with their fd. */
+	for (size_t i = 0; i < p->nlinks; i++)
+		bpf_close_perf_event_fd(p->links[i]);
+	if (p->enter_fd >= 0)
+		close(p->enter_fd);
+	if (p->return_fd >= 0)
+		close(p->return_fd);
+	if (p->module)
+		bpf_module_destroy(p->module);
+	free(p);
+}
+
+int probes_next_epoch(struct probes *p, uint64_t *ended)
+{
+	__u32 zero = 0;
+
+	*ended = p->settings.epoch;
+	p->settings.epoch++;
+	return bpf_update_elem(p->settings_fd, &zero, &p->settings, BPF_ANY);
+}
+
+int probes_rows_fd(const struct probes *p)
+{
+	return bpf_table_fd(p->module, "waits");
+}
+
+int probes_counters_fd(const struct probes *p)
+{
+	return bpf_table_fd(p->module, "counters");
+}

@@ -1,0 +1,51 @@
+/* Rendering an interval or the summary: a plain text table, or one JSON
+ * object per line. Pure formatting over the figures stats.c computed. */
+#ifndef GILSTATS_RENDER_H
+#define GILSTATS_RENDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "stats.h"
+
+/* What stays the same for the whole run. */
+struct report_target {
+	pid_t pid;
+	const char *comm;
+	const char *python_version;
+	uint64_t gil_address; /* 0 while a heuristic has nothing to go on */
+	const char *gil_method; /* "exact" or "heuristic" */
+	double attach_s;        /* from start to probes attached */
+};
+
+struct report {
+	const struct report_target *target;
+	double interval_s; /* length of this interval, or of the whole run */
+	double elapsed_s;  /* since the probes were attached */
+	bool summary;
+	time_t wall_clock; /* end of the interval, for the text header */
+	struct thread_stats **threads; /* in display order */
+	size_t nthreads;
+	uint64_t probe_hits;  /* wait-function calls seen in the target */
+	uint64_t lost_waits;  /* waits dropped because a map was full */
+};
+
+/* Chooses the threads of a report (alive or ended during the interval;
+ * every thread for the summary) and sorts them by GIL wait, longest
+ * first. threads must hold st->nthreads pointers. Returns the count. */
+size_t report_select(struct stats *st, bool summary, struct thread_stats **threads);
+
+void render_json(FILE *out, const struct report *r);
+void render_text(FILE *out, const struct report *r);
+
+/* "734.0ms", "5.10ms", "12us", "1.23s": 7 characters at most. */
+void format_duration(uint64_t ns, char *buf, size_t len);
+
+/* Writes s as a JSON string literal; invalid UTF-8 becomes U+FFFD. */
+void json_write_string(FILE *out, const char *s);
+
+#endif

@@ -1,0 +1,135 @@
+#include "config.h"
+
+#include "snapshot.h"
+
+#include <bcc/libbpf.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proc_parse.h"
+#include "target.h"
+
+#define BATCH_ROWS 1024
+
+static int reserve(struct wait_rows *rows, size_t want)
+{
+	size_t cap = rows->cap ? rows->cap : BATCH_ROWS;
+	struct wait_row *nv;
+
+	if (want <= rows->cap)
+		return 0;
+	while (cap < want)
+		cap *= 2;
+	nv = realloc(rows->v, cap * sizeof *nv);
+	if (!nv)
+		return -1;
+	rows->v = nv;
+	rows->cap = cap;
+	return 0;
+}
+
+/* One syscall per BATCH_ROWS rows (kernel 5.6+). -1 with EINVAL or
+ * ENOTSUP/EOPNOTSUPP when the kernel has no batch operations. */
+static int read_batched(int fd, struct wait_rows *rows)
+{
+	struct gs_wait_key keys[BATCH_ROWS];
+	struct gs_wait_stats values[BATCH_ROWS];
+	__u32 token = 0, next = 0;
+	bool first = true;
+
+	for (;;) {
+		__u32 count = BATCH_ROWS;
+		int rc = bpf_lookup_batch(fd, first ? NULL : &token, &next, keys, values, &count);
+		if (rc != 0 && errno != ENOENT)
+			return -1;
+		if (reserve(rows, rows->n + count) != 0)
+			return -1;
+		for (__u32 i = 0; i < count; i++) {
+			rows->v[rows->n].key = keys[i];
+			rows->v[rows->n].stats = values[i];
+			rows->n++;
+		}
+		if (rc != 0) /* ENOENT: that was the last batch */
+			return 0;
+		token = next;
+		first = false;
+	}
+}
+
+static int read_one_by_one(int fd, struct wait_rows *rows)
+{
+	struct gs_wait_key key, next;
+	bool first = true;
+
+	while (bpf_get_next_key(fd, first ? NULL : &key, &next) == 0) {
+		first = false;
+		key = next;
+		if (reserve(rows, rows->n + 1) != 0)
+			return -1;
+		/* A row deleted between the two calls is simply skipped. */
+		if (bpf_lookup_elem(fd, &key, &rows->v[rows->n].stats) == 0)
+			rows->v[rows->n++].key = key;
+	}
+	return 0;
+}
+
+int snapshot_rows(int fd, struct wait_rows *rows)
+{
+	rows->n = 0;
+	if (read_batched(fd, rows) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOTSUP && errno != EOPNOTSUPP && errno != ENOSPC)
+		return -1;
+	rows->n = 0;
+	return read_one_by_one(fd, rows);
+}
+
+void wait_rows_free(struct wait_rows *rows)
+{
+	free(rows->v);
+	memset(rows, 0, sizeof *rows);
+}
+
+int snapshot_forget(int fd, const struct gs_wait_key *keys, size_t n)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (bpf_delete_elem(fd, (void *)&keys[i]) != 0 && errno != ENOENT)
+			rc = -1;
+	return rc;
+}
+
+static unsigned possible_cpus(void)
+{
+	static unsigned cached;
+	char *text;
+
+	if (cached)
+		return cached;
+	text = proc_read_file("/sys/devices/system/cpu/possible", 4096, NULL);
+	if (text) {
+		cached = cpu_list_slots(text);
+		free(text);
+	}
+	return cached;
+}
+
+int snapshot_counters(int fd, uint64_t out[GS_COUNTERS])
+{
+	unsigned ncpu = possible_cpus();
+	uint64_t *per_cpu;
+
+	memset(out, 0, GS_COUNTERS * sizeof *out);
+	if (ncpu == 0 || !(per_cpu = calloc(ncpu, sizeof *per_cpu)))
+		return -1;
+	for (__u32 i = 0; i < GS_COUNTERS; i++) {
+		if (bpf_lookup_elem(fd, &i, per_cpu) != 0)
+			continue;
+		for (unsigned c = 0; c < ncpu; c++)
+			out[i] += per_cpu[c];
+	}
+	free(per_cpu);
+	return 0;
+}

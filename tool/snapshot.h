@@ -1,0 +1,32 @@
+/* Snapshot of the BPF maps: the wait rows and the probe counters, copied to
+ * user space once per interval. */
+#ifndef GILSTATS_SNAPSHOT_H
+#define GILSTATS_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../probes/gilstats.h"
+
+struct wait_row {
+	struct gs_wait_key key;
+	struct gs_wait_stats stats;
+};
+
+struct wait_rows {
+	struct wait_row *v;
+	size_t n, cap;
+};
+
+/* Replaces rows->v with every row of the map (batched where the kernel
+ * can). Returns 0 or -1 (errno set). */
+int snapshot_rows(int map_fd, struct wait_rows *rows);
+void wait_rows_free(struct wait_rows *rows);
+
+/* Deletes the rows of threads that ended (their figures are final). */
+int snapshot_forget(int map_fd, const struct gs_wait_key *keys, size_t n);
+
+/* Sums the per-CPU counters into out[GS_COUNTERS]. */
+int snapshot_counters(int map_fd, uint64_t out[GS_COUNTERS]);
+
+#endif

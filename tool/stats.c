@@ -1,0 +1,237 @@
+#include "config.h"
+
+#include "stats.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int grow(void **v, size_t *cap, size_t want, size_t elem)
+{
+	size_t ncap = *cap ? *cap : 16;
+	void *nv;
+
+	if (want <= *cap)
+		return 0;
+	while (ncap < want)
+		ncap *= 2;
+	nv = realloc(*v, ncap * elem);
+	if (!nv)
+		return -1;
+	*v = nv;
+	*cap = ncap;
+	return 0;
+}
+
+static int compare_u64(uint64_t a, uint64_t b)
+{
+	return (a > b) - (a < b);
+}
+
+static int compare_keys(const struct gs_wait_key *a, const struct gs_wait_key *b)
+{
+	int c = compare_u64(a->tgid, b->tgid);
+
+	if (!c)
+		c = compare_u64(a->tid, b->tid);
+	return c ? c : compare_u64(a->addr, b->addr);
+}
+
+static int compare_rows(const void *a, const void *b)
+{
+	return compare_keys(&((const struct wait_row *)a)->key, &((const struct wait_row *)b)->key);
+}
+
+int wait_figures_compare(const struct wait_figures *a, const struct wait_figures *b)
+{
+	int c = compare_u64(a->ns, b->ns);
+
+	return c ? c : compare_u64(a->count, b->count);
+}
+
+/* Index of the first thread with tid >= tid. */
+static size_t thread_slot(const struct stats *st, pid_t tid)
+{
+	size_t lo = 0, hi = st->nthreads;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (st->threads[mid].tid < tid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+struct thread_stats *stats_find(struct stats *st, pid_t tid)
+{
+	size_t i = thread_slot(st, tid);
+
+	return i < st->nthreads && st->threads[i].tid == tid ? &st->threads[i] : NULL;
+}
+
+static struct thread_stats *find_or_add_thread(struct stats *st, pid_t tid)
+{
+	size_t i = thread_slot(st, tid);
+	struct thread_stats *t;
+
+	if (i < st->nthreads && st->threads[i].tid == tid)
+		return &st->threads[i];
+	if (grow((void **)&st->threads, &st->threads_cap, st->nthreads + 1, sizeof *st->threads) != 0)
+		return NULL;
+	memmove(&st->threads[i + 1], &st->threads[i], (st->nthreads - i) * sizeof *st->threads);
+	st->nthreads++;
+	t = &st->threads[i];
+	memset(t, 0, sizeof *t);
+	t->tid = tid;
+	return t;
+}
+
+static size_t baseline_slot(const struct stats *st, const struct gs_wait_key *key)
+{
+	size_t lo = 0, hi = st->nbase;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (compare_keys(&st->base[mid].key, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Replaces the row's baseline; returns what the row added since it. */
+static int take_delta(struct stats *st, const struct wait_row *row, struct wait_figures *delta)
+{
+	size_t i = baseline_slot(st, &row->key);
+	struct row_baseline *b;
+
+	if (i == st->nbase || compare_keys(&st->base[i].key, &row->key) != 0) {
+		if (grow((void **)&st->base, &st->base_cap, st->nbase + 1, sizeof *st->base) != 0)
+			return -1;
+		memmove(&st->base[i + 1], &st->base[i], (st->nbase - i) * sizeof *st->base);
+		st->nbase++;
+		memset(&st->base[i], 0, sizeof st->base[i]);
+		st->base[i].key = row->key;
+	}
+	b = &st->base[i];
+	/* A row recreated after deletion restarts from zero. */
+	if (row->stats.count < b->count || row->stats.total_ns < b->total_ns)
+		b->count = b->total_ns = 0;
+	delta->ns = row->stats.total_ns - b->total_ns;
+	delta->count = row->stats.count - b->count;
+	b->total_ns = row->stats.total_ns;
+	b->count = row->stats.count;
+	return 0;
+}
+
+static void add_figures(struct wait_figures *into, const struct wait_figures *d, uint64_t max_ns)
+{
+	into->ns += d->ns;
+	into->count += d->count;
+	if (max_ns > into->max_ns)
+		into->max_ns = max_ns;
+}
+
+static int account_row(struct stats *st, const struct wait_row *row, uint64_t ended_epoch,
+		       classify_fn classify, const void *ctx)
+{
+	struct thread_stats *t = find_or_add_thread(st, (pid_t)row->key.tid);
+	struct wait_figures delta;
+	enum gs_wait_kind kind;
+	uint64_t interval_max;
+
+	if (!t || take_delta(st, row, &delta) != 0)
+		return -1;
+	kind = classify(row->key.addr, ctx);
+	interval_max = row->stats.epoch[ended_epoch & 1] == ended_epoch && delta.count
+			       ? row->stats.epoch_max_ns[ended_epoch & 1]
+			       : 0;
+	if (kind == GS_KIND_GIL_COND || kind == GS_KIND_GIL_MUTEX) {
+		add_figures(&t->gil, &delta, interval_max);
+		add_figures(&t->gil_run, &delta, row->stats.max_ns);
+	} else if (kind == GS_KIND_SWITCH_COND || kind == GS_KIND_SWITCH_MUTEX) {
+		add_figures(&t->sw, &delta, interval_max);
+		add_figures(&t->sw_run, &delta, row->stats.max_ns);
+	}
+	return 0;
+}
+
+static bool is_live(const pid_t *live, size_t nlive, pid_t tid)
+{
+	size_t lo = 0, hi = nlive;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (live[mid] < tid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < nlive && live[lo] == tid;
+}
+
+/* Rows of ended threads are final: queue them for deletion and drop
+ * their baselines. */
+static int collect_forgotten(struct stats *st, const pid_t *live, size_t nlive)
+{
+	size_t kept = 0;
+
+	st->nforget = 0;
+	for (size_t i = 0; i < st->nbase; i++) {
+		if (is_live(live, nlive, (pid_t)st->base[i].key.tid)) {
+			st->base[kept++] = st->base[i];
+			continue;
+		}
+		if (grow((void **)&st->forget, &st->forget_cap, st->nforget + 1, sizeof *st->forget) != 0)
+			return -1;
+		st->forget[st->nforget++] = st->base[i].key;
+	}
+	st->nbase = kept;
+	return 0;
+}
+
+int stats_update(struct stats *st, struct wait_rows *rows, uint64_t ended_epoch, const pid_t *live,
+		 size_t nlive, classify_fn classify, const void *ctx)
+{
+	for (size_t i = 0; i < st->nthreads; i++) {
+		struct thread_stats *t = &st->threads[i];
+		memset(&t->gil, 0, sizeof t->gil);
+		memset(&t->sw, 0, sizeof t->sw);
+		t->ended_now = false;
+	}
+	for (size_t i = 0; i < nlive; i++) {
+		struct thread_stats *t = find_or_add_thread(st, live[i]);
+		if (!t)
+			return -1;
+		t->alive = true;
+	}
+	qsort(rows->v, rows->n, sizeof *rows->v, compare_rows);
+	for (size_t i = 0; i < rows->n; i++)
+		if (account_row(st, &rows->v[i], ended_epoch, classify, ctx) != 0)
+			return -1;
+	for (size_t i = 0; i < st->nthreads; i++) {
+		struct thread_stats *t = &st->threads[i];
+		bool now_live = is_live(live, nlive, t->tid);
+		/* Seen alive before, or only through its rows: it ended now. */
+		if (!now_live && (t->alive || t->gil.count || t->sw.count))
+			t->ended_now = true;
+		t->alive = now_live;
+	}
+	return collect_forgotten(st, live, nlive);
+}
+
+const struct gs_wait_key *stats_rows_to_forget(const struct stats *st, size_t *n)
+{
+	*n = st->nforget;
+	return st->forget;
+}
+
+void stats_free(struct stats *st)
+{
+	free(st->threads);
+	free(st->base);
+	free(st->forget);
+	memset(st, 0, sizeof *st);
+}

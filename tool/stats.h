@@ -1,0 +1,61 @@
+/* Per-thread GIL figures from successive snapshots of the wait rows: what
+ * each interval added, and the whole run. Pure logic. */
+#ifndef GILSTATS_STATS_H
+#define GILSTATS_STATS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../probes/gilstats.h"
+#include "snapshot.h"
+
+struct wait_figures {
+	uint64_t ns, count, max_ns;
+};
+
+struct thread_stats {
+	pid_t tid;
+	char name[32];
+	bool alive;      /* listed in /proc/PID/task at the last update */
+	bool ended_now;  /* ended during the last interval */
+	struct wait_figures gil, sw;         /* the last interval */
+	struct wait_figures gil_run, sw_run; /* the whole run */
+};
+
+/* What a row's address is; ctx is the caller's (the located GIL). */
+typedef enum gs_wait_kind (*classify_fn)(uint64_t addr, const void *ctx);
+
+/* A row's figures at the previous snapshot, to take differences. */
+struct row_baseline {
+	struct gs_wait_key key;
+	uint64_t total_ns, count;
+};
+
+struct stats {
+	struct thread_stats *threads; /* sorted by tid */
+	size_t nthreads, threads_cap;
+	struct row_baseline *base;    /* sorted by key */
+	size_t nbase, base_cap;
+	struct gs_wait_key *forget;   /* rows of ended threads, to delete */
+	size_t nforget, forget_cap;
+};
+
+/* One interval: live is the sorted list of the target's thread ids, taken
+ * before the rows were read; rows is reordered. ended_epoch is the epoch
+ * the interval's maxima were recorded in. Returns 0 or -1 (no memory). */
+int stats_update(struct stats *st, struct wait_rows *rows, uint64_t ended_epoch, const pid_t *live,
+		 size_t nlive, classify_fn classify, const void *ctx);
+
+/* Keys of rows that belong to ended threads after the last update; the
+ * caller deletes them from the map. */
+const struct gs_wait_key *stats_rows_to_forget(const struct stats *st, size_t *n);
+
+struct thread_stats *stats_find(struct stats *st, pid_t tid);
+void stats_free(struct stats *st);
+
+/* Three-way compare of two wait figures for sorting: more waiting first. */
+int wait_figures_compare(const struct wait_figures *a, const struct wait_figures *b);
+
+#endif

@@ -1,0 +1,226 @@
+#include "config.h"
+
+#include "target.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define PF_KTHREAD 0x00200000 /* include/linux/sched.h */
+#define MAPS_MAX_BYTES (64u << 20)
+
+char *proc_read_file(const char *path, size_t max, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t cap = 4096, used = 0;
+	char *buf;
+
+	if (fd < 0)
+		return NULL;
+	buf = malloc(cap);
+	while (buf) {
+		ssize_t n;
+		if (used + 1 >= cap) {
+			char *nb = cap * 2 <= max + 1 ? realloc(buf, cap * 2) : NULL;
+			if (!nb) {
+				free(buf);
+				buf = NULL;
+				errno = EFBIG;
+				break;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		n = read(fd, buf + used, cap - 1 - used);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			free(buf);
+			buf = NULL;
+		} else if (n == 0) {
+			buf[used] = '\0';
+			if (len)
+				*len = used;
+			break;
+		} else {
+			used += (size_t)n;
+		}
+	}
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return buf;
+}
+
+static int read_stat(pid_t pid, struct proc_stat *st)
+{
+	char path[64];
+	size_t len;
+	char *text;
+	int rc;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	text = proc_read_file(path, 4096, &len);
+	if (!text)
+		return -1;
+	rc = proc_stat_parse(text, len, st);
+	free(text);
+	return rc;
+}
+
+int target_inspect(pid_t pid, struct target *t, struct gs_error *err)
+{
+	char path[64];
+	size_t len;
+	char *text;
+
+	memset(t, 0, sizeof *t);
+	t->pid = pid;
+	if (read_stat(pid, &t->stat) != 0)
+		return gs_fail(err, GS_EXIT_NOT_PYTHON, "no process with pid %d", (int)pid);
+	if (t->stat.flags & PF_KTHREAD)
+		return gs_fail(err, GS_EXIT_NOT_PYTHON, "pid %d is a kernel thread (%s), not a python process",
+			       (int)pid, t->stat.comm);
+	if (t->stat.state == 'Z' || t->stat.state == 'X')
+		return gs_fail(err, GS_EXIT_NOT_PYTHON, "pid %d (%s) has exited (zombie)", (int)pid,
+			       t->stat.comm);
+	snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+	text = proc_read_file(path, MAPS_MAX_BYTES, &len);
+	if (!text)
+		return gs_fail(err, errno == EACCES ? GS_EXIT_PRIVILEGE : GS_EXIT_NOT_PYTHON,
+			       "cannot read %s: %s", path, strerror(errno));
+	if (maps_parse(text, len, &t->maps) != 0) {
+		free(text);
+		return gs_fail(err, GS_EXIT_FAILURE, "cannot parse %s: out of memory", path);
+	}
+	free(text);
+	return 0;
+}
+
+void target_release(struct target *t)
+{
+	maps_free(&t->maps);
+}
+
+static bool same_inode(int fd, const struct mapping *m)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_ino == m->inode;
+}
+
+static int open_in_root(pid_t pid, const char *path)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_CLOEXEC,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	char root[64];
+	int dirfd, fd;
+
+	snprintf(root, sizeof root, "/proc/%d/root", (int)pid);
+	dirfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return -1;
+	/* Symlinks and ".." in the target's tree stay inside its root. */
+	fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+	close(dirfd);
+	return fd;
+}
+
+int target_open_mapping(const struct target *t, const struct mapping *m)
+{
+	char path[96];
+	int fd;
+
+	/* map_files names the mapped file itself, inside a chroot or a mount
+	 * namespace alike; hex without leading zeros. */
+	snprintf(path, sizeof path, "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)t->pid, m->start,
+		 m->end);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && mapping_is_file(m))
+		fd = open_in_root(t->pid, m->path);
+	if (fd >= 0 && !same_inode(fd, m)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+int target_read_memory(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec local = { .iov_base = buf, .iov_len = len };
+	struct iovec remote = { .iov_base = (void *)(uintptr_t)addr, .iov_len = len };
+
+	return process_vm_readv(pid, &local, 1, &remote, 1, 0) == (ssize_t)len ? 0 : -1;
+}
+
+bool target_is_same_process(const struct target *t)
+{
+	struct proc_stat now;
+
+	return read_stat(t->pid, &now) == 0 && now.start_time == t->stat.start_time &&
+	       now.state != 'Z' && now.state != 'X';
+}
+
+static int compare_tids(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+int target_list_threads(pid_t pid, pid_t **tids, size_t *cap)
+{
+	char path[64];
+	struct dirent *de;
+	size_t n = 0;
+	DIR *dir;
+
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	dir = opendir(path);
+	if (!dir)
+		return -1;
+	while ((de = readdir(dir))) {
+		char *end;
+		long tid = strtol(de->d_name, &end, 10);
+		if (*end || tid <= 0 || tid > INT32_MAX)
+			continue;
+		if (n == *cap) {
+			size_t ncap = *cap ? *cap * 2 : 64;
+			pid_t *nt = realloc(*tids, ncap * sizeof *nt);
+			if (!nt)
+				break;
+			*tids = nt;
+			*cap = ncap;
+		}
+		(*tids)[n++] = (pid_t)tid;
+	}
+	closedir(dir);
+	qsort(*tids, n, sizeof **tids, compare_tids);
+	return (int)n;
+}
+
+void target_thread_name(pid_t pid, pid_t tid, char *name, size_t len)
+{
+	char path[64];
+	char *text;
+
+	snprintf(path, sizeof path, "/proc/%d/task/%d/comm", (int)pid, (int)tid);
+	text = proc_read_file(path, 256, NULL);
+	name[0] = '\0';
+	if (!text)
+		return;
+	text[strcspn(text, "\n")] = '\0';
+	snprintf(name, len, "%s", text);
+	free(text);
+}

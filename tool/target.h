@@ -1,0 +1,49 @@
+/* Inspecting the target process: what /proc says about it, which files it
+ * maps, its threads, and reading its memory (never writing it). */
+#ifndef GILSTATS_TARGET_H
+#define GILSTATS_TARGET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "proc_parse.h"
+
+struct target {
+	pid_t pid;
+	struct proc_stat stat; /* comm, state, start time: the identity we check later */
+	struct maps maps;
+};
+
+/* Reads /proc/PID/{stat,maps}. Fails with GS_EXIT_NOT_PYTHON for processes
+ * that cannot be traced (gone, kernel thread, zombie). */
+int target_inspect(pid_t pid, struct target *t, struct gs_error *err);
+void target_release(struct target *t);
+
+/* Reads a whole /proc file (at most max bytes) into a NUL-terminated
+ * buffer the caller frees. NULL on failure (errno set). */
+char *proc_read_file(const char *path, size_t max, size_t *len);
+
+/* Opens the file a mapping maps, as the target sees it: through
+ * /proc/PID/map_files/, else its path resolved inside the target's root
+ * (/proc/PID/root, no escaping it), checking the inode either way.
+ * Returns an O_RDONLY fd or -1. "/proc/self/fd/FD" then names that very
+ * file to the kernel (for uprobes). */
+int target_open_mapping(const struct target *t, const struct mapping *m);
+
+/* Copies len bytes from the target's address space. 0 when all were read. */
+int target_read_memory(pid_t pid, uint64_t addr, void *buf, size_t len);
+
+/* True while PID still names the process we inspected (same start time). */
+bool target_is_same_process(const struct target *t);
+
+/* The thread ids of the target, sorted ascending. Returns the count, or
+ * -1 when the process is gone. *tids is reallocated as needed. */
+int target_list_threads(pid_t pid, pid_t **tids, size_t *cap);
+
+/* /proc/PID/task/TID/comm without the newline ("" when unreadable). */
+void target_thread_name(pid_t pid, pid_t tid, char *name, size_t len);
+
+#endif

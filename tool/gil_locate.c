@@ -11,41 +11,58 @@
 /* struct _gil_runtime_state (Python/ceval_gil.h, then
  * Include/internal/pycore_gil.h), x86_64 glibc: unsigned long interval;
  * last_holder; int locked; unsigned long switch_number; then the condvars
- * and mutexes (pthread_cond_t 48 bytes, pthread_mutex_t 40). */
+ * (pthread_cond_t, 48 bytes) and mutexes (pthread_mutex_t, 40). Free-threaded
+ * builds put "int enabled" first and shift the rest by 8. */
 struct gil_layout {
-	uint16_t interval, locked, cond, mutex, switch_cond, switch_mutex, size;
+	int16_t enabled; /* -1: no such field */
+	uint16_t interval, locked, cond, mutex, switch_cond, switch_mutex;
 };
 
-static const struct gil_layout gil_layout_3x = {
-	.interval = 0x00, .locked = 0x10, .cond = 0x20, .mutex = 0x50,
-	.switch_cond = 0x78, .switch_mutex = 0xa8, .size = 0xd0,
+static const struct gil_layout gil_layout_default = {
+	.enabled = -1, .interval = 0x00, .locked = 0x10, .cond = 0x20, .mutex = 0x50,
+	.switch_cond = 0x78, .switch_mutex = 0xa8,
 };
 
-/* Where the GIL is, per minor version of CPython 3 (x86_64 release builds).
- * gil_in_runtime: 3.7-3.11 embed it in _PyRuntime (_PyRuntime.ceval.gil).
- * main_interp + interp_gil_ptr: 3.12 reads _PyRuntime.interpreters.main,
- * then that interpreter's ceval.gil pointer. */
-struct runtime_layout {
+static const struct gil_layout gil_layout_free_threaded = {
+	.enabled = 0x00, .interval = 0x08, .locked = 0x18, .cond = 0x28, .mutex = 0x58,
+	.switch_cond = 0x80, .switch_mutex = 0xb0,
+};
+
+/* 3.7-3.11 embed the GIL in _PyRuntime (_PyRuntime.ceval.gil); verified
+ * with DWARF on CPython builds and against Debian's stripped 3.11. */
+static const struct {
 	int minor;
-	uint32_t gil_in_runtime;
-	uint32_t main_interp;
-	uint32_t interp_gil_ptr;
+	uint32_t gil;
+} embedded_gil[] = { { 7, 0x4f0 }, { 8, 0x480 }, { 9, 0x160 }, { 10, 0x160 }, { 11, 0x168 } };
+
+/* From 3.12 every interpreter points to its GIL (PEP 684); the walk is
+ * runtime->interpreters.head, interp->next, interp->ceval.gil. */
+struct interp_walk {
+	uint64_t head;    /* offset of interpreters.head in _PyRuntime */
+	uint64_t next;    /* offset of next in PyInterpreterState */
+	uint64_t gil_ptr; /* offset of ceval.gil in PyInterpreterState */
 	const struct gil_layout *gil;
 };
 
-static const struct runtime_layout runtime_layouts[] = {
-	{ .minor = 11, .gil_in_runtime = 0x168, .gil = &gil_layout_3x },
-};
+static const struct interp_walk walk_3_12 = { 0x28, 0x0, 0x180, &gil_layout_default };
 
-static const struct runtime_layout *layout_for(int major, int minor)
-{
-	if (major != 3)
-		return NULL;
-	for (size_t i = 0; i < sizeof runtime_layouts / sizeof runtime_layouts[0]; i++)
-		if (runtime_layouts[i].minor == minor)
-			return &runtime_layouts[i];
-	return NULL;
-}
+/* 3.13+: _PyRuntime starts with _Py_DebugOffsets (every field a u64).
+ * Where, inside it, the fields gilstats needs are, per minor version;
+ * 3.14 inserted fields mid-struct. Pre-releases before these versions had
+ * other layouts. */
+#define DEBUG_COOKIE "xdebugpy"
+#define DEBUG_VERSION 0x08
+#define DEBUG_FREE_THREADED 0x10
+#define DEBUG_INTERPRETERS_HEAD 0x28
+#define DEBUG_INTERP_NEXT 0x40
+static const struct {
+	int minor;
+	uint32_t first_hex;
+	uint16_t ceval_gil;
+} debug_offsets[] = { { 13, 0x030d00c2, 0x70 }, { 14, 0x030e00b2, 0x78 } };
+
+#define MAX_INTERPRETERS 64
+#define DEBUG_PREFIX_BYTES 0x100
 
 void python_version_from_hex(uint32_t hex, struct python_info *py)
 {
@@ -74,19 +91,26 @@ struct version_scan {
 	char found[32];
 };
 
-/* PY_VERSION ("3.9.18", "3.13.0rc2", "2.7.18+") is its own string in .rodata. */
+/* PY_VERSION ("3.9.18", "3.13.0rc2", "2.7.18+") ends a string in .rodata:
+ * its own, or the tail of one the linker merged it into (pyenv's
+ * "/root/.pyenv/versions/3.9.18"). */
 static bool is_py_version_string(const char *s, void *arg)
 {
 	struct version_scan *vs = arg;
 	size_t n = strlen(vs->prefix), len = strlen(s);
 
-	if (strncmp(s, vs->prefix, n) != 0 || len >= sizeof vs->found || !isdigit((unsigned char)s[n]))
-		return false;
-	for (size_t i = n; i < len; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '+')
-			return false;
-	snprintf(vs->found, sizeof vs->found, "%s", s);
-	return true;
+	for (const char *p = strstr(s, vs->prefix); p; p = strstr(p + 1, vs->prefix)) {
+		size_t tail = len - (size_t)(p - s);
+		bool ok = tail < sizeof vs->found && isdigit((unsigned char)p[n]) &&
+			  (p == s || (!isdigit((unsigned char)p[-1]) && p[-1] != '.'));
+		for (size_t i = n; ok && i < tail; i++)
+			ok = isalnum((unsigned char)p[i]) || p[i] == '+';
+		if (ok) {
+			snprintf(vs->found, sizeof vs->found, "%s", p);
+			return true;
+		}
+	}
+	return false;
 }
 
 static int read_python_version(struct mapped_object *interp, struct python_info *py)
@@ -119,6 +143,11 @@ static void fill_instance(struct gil_instance *g, uint64_t base, const struct gi
 	g->switch_mutex = base + l->switch_mutex;
 }
 
+static int read_u64(const struct mem_reader *mem, uint64_t addr, uint64_t *v)
+{
+	return mem->read(mem->ctx, addr, v, sizeof *v);
+}
+
 /* A live GIL: locked is 0 or 1 (-1 before it is created) and the switch
  * interval is a sane number of microseconds. */
 static bool gil_looks_valid(uint64_t base, const struct gil_layout *l, const struct mem_reader *mem)
@@ -127,35 +156,104 @@ static bool gil_looks_valid(uint64_t base, const struct gil_layout *l, const str
 	uint64_t interval;
 
 	if (mem->read(mem->ctx, base + l->locked, &locked, sizeof locked) != 0 ||
-	    mem->read(mem->ctx, base + l->interval, &interval, sizeof interval) != 0)
+	    read_u64(mem, base + l->interval, &interval) != 0)
 		return false;
 	return (locked == 0 || locked == 1) && interval > 0 && interval <= 1000000000u;
 }
 
+/* Adds the GIL at base unless it is known already (interpreters may share
+ * one). Returns -1 when it does not look like a GIL. */
+static int add_gil(struct gil_location *loc, uint64_t base, const struct gil_layout *l,
+		   const struct mem_reader *mem)
+{
+	int32_t enabled;
+
+	for (size_t i = 0; i < loc->ngils; i++)
+		if (loc->gils[i].base == base)
+			return 0;
+	if (!gil_looks_valid(base, l, mem) || loc->ngils == GIL_MAX)
+		return -1;
+	fill_instance(&loc->gils[loc->ngils++], base, l);
+	/* Free-threaded: 0 = disabled, else enabled (INT_MAX: for good). */
+	if (l->enabled >= 0 && mem->read(mem->ctx, base + (uint64_t)l->enabled, &enabled, sizeof enabled) == 0)
+		loc->gil_enabled = loc->gil_enabled || enabled != 0;
+	else
+		loc->gil_enabled = true;
+	return 0;
+}
+
+static int walk_interpreters(struct gil_location *loc, uint64_t runtime, const struct interp_walk *w,
+			     const struct mem_reader *mem)
+{
+	uint64_t interp, gil;
+
+	loc->gil_enabled = false;
+	if (read_u64(mem, runtime + w->head, &interp) != 0)
+		return -1;
+	/* The list lives in the target's memory: bounded, never trusted. */
+	for (int i = 0; interp && i < MAX_INTERPRETERS; i++) {
+		if (read_u64(mem, interp + w->gil_ptr, &gil) != 0 || !gil || add_gil(loc, gil, w->gil, mem) != 0)
+			return -1;
+		if (read_u64(mem, interp + w->next, &interp) != 0)
+			return -1;
+	}
+	return loc->ngils ? 0 : -1;
+}
+
+/* 3.13+: the offsets come from the interpreter itself. */
+static int locate_by_debug_offsets(struct gil_location *loc, uint64_t runtime, const struct mem_reader *mem)
+{
+	unsigned char dbg[DEBUG_PREFIX_BYTES];
+	uint64_t version, free_threaded, head, next, gil_ptr;
+	struct interp_walk w;
+	size_t i;
+
+	if (mem->read(mem->ctx, runtime, dbg, sizeof dbg) != 0 || memcmp(dbg, DEBUG_COOKIE, 8) != 0)
+		return -1;
+	memcpy(&version, dbg + DEBUG_VERSION, 8);
+	for (i = 0; i < sizeof debug_offsets / sizeof debug_offsets[0]; i++)
+		if (debug_offsets[i].minor == loc->py.minor && version >= debug_offsets[i].first_hex)
+			break;
+	if (i == sizeof debug_offsets / sizeof debug_offsets[0] || (version >> 16) != (uint64_t)(0x0300 | loc->py.minor))
+		return -1;
+	memcpy(&free_threaded, dbg + DEBUG_FREE_THREADED, 8);
+	memcpy(&head, dbg + DEBUG_INTERPRETERS_HEAD, 8);
+	memcpy(&next, dbg + DEBUG_INTERP_NEXT, 8);
+	memcpy(&gil_ptr, dbg + debug_offsets[i].ceval_gil, 8);
+	loc->py.free_threaded = free_threaded != 0;
+	w = (struct interp_walk){ head, next, gil_ptr,
+				  loc->py.free_threaded ? &gil_layout_free_threaded : &gil_layout_default };
+	if (walk_interpreters(loc, runtime, &w, mem) != 0)
+		return -1;
+	snprintf(loc->how, sizeof loc->how, "_Py_DebugOffsets: interpreters -> ceval.gil (%d GIL%s)",
+		 (int)loc->ngils, loc->ngils == 1 ? "" : "s");
+	return 0;
+}
+
 int gil_from_runtime(struct gil_location *loc, uint64_t runtime, const struct mem_reader *mem)
 {
-	const struct runtime_layout *rl = layout_for(loc->py.major, loc->py.minor);
-	uint64_t base, interp;
-
-	if (!rl)
+	loc->ngils = 0;
+	if (loc->py.major != 3)
 		return -1;
-	if (rl->gil_in_runtime) {
-		base = runtime + rl->gil_in_runtime;
-		snprintf(loc->how, sizeof loc->how, "_PyRuntime+0x%" PRIx32 " (%d.%d layout)", rl->gil_in_runtime,
-			 loc->py.major, loc->py.minor);
-	} else {
-		if (mem->read(mem->ctx, runtime + rl->main_interp, &interp, sizeof interp) != 0 || !interp ||
-		    mem->read(mem->ctx, interp + rl->interp_gil_ptr, &base, sizeof base) != 0 || !base)
+	if (loc->py.minor >= 13)
+		return locate_by_debug_offsets(loc, runtime, mem);
+	if (loc->py.minor == 12) {
+		if (walk_interpreters(loc, runtime, &walk_3_12, mem) != 0)
 			return -1;
-		snprintf(loc->how, sizeof loc->how, "_PyRuntime.interpreters.main->ceval.gil (%d.%d layout)",
-			 loc->py.major, loc->py.minor);
+		snprintf(loc->how, sizeof loc->how, "_PyRuntime.interpreters -> ceval.gil (3.12 layout, %d GIL%s)",
+			 (int)loc->ngils, loc->ngils == 1 ? "" : "s");
+		return 0;
 	}
-	if (!gil_looks_valid(base, rl->gil, mem))
-		return -1;
-	fill_instance(&loc->gils[0], base, rl->gil);
-	loc->ngils = 1;
-	loc->method = GIL_METHOD_EXACT;
-	return 0;
+	for (size_t i = 0; i < sizeof embedded_gil / sizeof embedded_gil[0]; i++) {
+		if (embedded_gil[i].minor != loc->py.minor)
+			continue;
+		if (add_gil(loc, runtime + embedded_gil[i].gil, &gil_layout_default, mem) != 0)
+			return -1;
+		snprintf(loc->how, sizeof loc->how, "_PyRuntime+0x%" PRIx32 " (3.%d layout)", embedded_gil[i].gil,
+			 loc->py.minor);
+		return 0;
+	}
+	return -1;
 }
 
 static int read_target(void *ctx, uint64_t addr, void *buf, size_t len)
@@ -163,25 +261,83 @@ static int read_target(void *ctx, uint64_t addr, void *buf, size_t len)
 	return target_read_memory(*(const pid_t *)ctx, addr, buf, len);
 }
 
+/* 3.6: the GIL is a set of static variables, in .symtab of unstripped
+ * builds only. */
+static int locate_3_6(struct gil_location *loc, struct mapped_object *interp, const struct mem_reader *mem)
+{
+	uint64_t locked_addr, interval_addr, interval;
+	struct gil_instance *g = &loc->gils[0];
+	int32_t locked;
+
+	if (!mapped_object_symbol(interp, "gil_cond", &g->cond, NULL) ||
+	    !mapped_object_symbol(interp, "gil_mutex", &g->mutex, NULL) ||
+	    !mapped_object_symbol(interp, "switch_cond", &g->switch_cond, NULL) ||
+	    !mapped_object_symbol(interp, "switch_mutex", &g->switch_mutex, NULL) ||
+	    !mapped_object_symbol(interp, "gil_locked", &locked_addr, NULL) ||
+	    !mapped_object_symbol(interp, "gil_interval", &interval_addr, NULL) ||
+	    mem->read(mem->ctx, locked_addr, &locked, sizeof locked) != 0 || (locked != 0 && locked != 1) ||
+	    read_u64(mem, interval_addr, &interval) != 0 || interval == 0 || interval > 1000000000u)
+		return -1;
+	g->base = g->cond;
+	loc->ngils = 1;
+	snprintf(loc->how, sizeof loc->how, "static gil_cond (.symtab)");
+	return 0;
+}
+
+/* 2.7: the GIL is a semaphore on the heap, pointed to by the static
+ * interpreter_lock (.symtab); its value is 1 when free, 0 when held. */
+static int locate_2_7(struct gil_location *loc, struct mapped_object *interp, const struct mem_reader *mem)
+{
+	uint64_t lock_ptr, sem;
+	uint32_t value;
+
+	loc->semaphore = true;
+	if (!mapped_object_symbol(interp, "interpreter_lock", &lock_ptr, NULL) ||
+	    read_u64(mem, lock_ptr, &sem) != 0 || !sem || mem->read(mem->ctx, sem, &value, sizeof value) != 0 ||
+	    value > 1)
+		return -1;
+	loc->gils[0] = (struct gil_instance){ .base = sem, .cond = sem };
+	loc->ngils = 1;
+	snprintf(loc->how, sizeof loc->how, "*interpreter_lock (.symtab): a sem_t");
+	return 0;
+}
+
+static int locate_exact(struct gil_location *loc, struct mapped_object *interp, const struct mem_reader *mem)
+{
+	uint64_t runtime;
+
+	if (loc->py.major == 2)
+		return locate_2_7(loc, interp, mem);
+	if (loc->py.major == 3 && loc->py.minor == 6)
+		return locate_3_6(loc, interp, mem);
+	if (!mapped_object_symbol(interp, "_PyRuntime", &runtime, NULL))
+		return -1;
+	return gil_from_runtime(loc, runtime, mem);
+}
+
 int gil_locate(const struct target *t, struct mapped_object *interp, struct gil_location *loc,
 	       struct gs_error *err)
 {
 	struct mem_reader mem = { read_target, (void *)&t->pid };
-	uint64_t runtime;
 
 	memset(loc, 0, sizeof *loc);
-	loc->method = GIL_METHOD_HEURISTIC;
+	loc->gil_enabled = true;
 	if (read_python_version(interp, &loc->py) != 0)
 		snprintf(loc->py.version, sizeof loc->py.version, "unknown");
-	if (loc->py.major == 2)
-		return gs_fail(err, GS_EXIT_NOT_PYTHON, "pid %d runs python %s: python 2 is not supported yet",
+	if (loc->py.major != 0 && (loc->py.major < 2 || (loc->py.major == 3 && loc->py.minor < 6)))
+		return gs_fail(err, GS_EXIT_NOT_PYTHON, "pid %d runs python %s: gilstats supports 2.7 and 3.6+",
 			       (int)t->pid, loc->py.version);
-	if (mapped_object_symbol(interp, "_PyRuntime", &runtime, NULL) &&
-	    gil_from_runtime(loc, runtime, &mem) == 0)
+	if (locate_exact(loc, interp, &mem) == 0) {
+		loc->method = GIL_METHOD_EXACT;
 		return 0;
-	snprintf(loc->how, sizeof loc->how, "the busiest condvar (no exact layout for python %s)",
-		 loc->py.version);
+	}
+	/* Nothing exact: the busiest condvar, guessed from what the probes see. */
+	memset(loc->gils, 0, sizeof loc->gils);
+	loc->method = GIL_METHOD_HEURISTIC;
+	loc->gil_enabled = true;
 	loc->ngils = 1;
+	snprintf(loc->how, sizeof loc->how, "the busiest %s (no exact location for python %s)",
+		 loc->semaphore ? "semaphore" : "condvar", loc->py.version);
 	return 0;
 }
 

@@ -34,7 +34,8 @@ enum gil_method { GIL_METHOD_EXACT, GIL_METHOD_HEURISTIC };
 struct gil_location {
 	struct python_info py;
 	enum gil_method method;
-	bool semaphore; /* 2.7: threads wait in sem_wait, not on a condvar */
+	bool semaphore;   /* 2.7: threads wait in sem_wait, not on a condvar */
+	bool gil_enabled; /* false: a free-threaded build running without it */
 	struct gil_instance gils[GIL_MAX];
 	size_t ngils;
 	char how[160]; /* how the address was found, for --verbose output */

@@ -30,7 +30,7 @@ static const char doc[] =
 	"    gilstats --kernel-headers /usr/src/linux-headers-6.1.0-13-amd64 4242\n"
 	"\n"
 	"Exit status: 0 ok, 1 runtime failure, 2 usage error, 3 target is not a\n"
-	"traceable CPython process, 4 missing privileges or kernel support.";
+	"traceable CPython process, 4 missing privileges or kernel support.\n";
 
 static const struct argp_option option_table[] = {
 	{ "json", 'j', NULL, 0, "Print JSON Lines (one object per interval, then a summary)", 0 },
@@ -126,11 +126,12 @@ static error_t parse_option(int key, char *arg, struct argp_state *state)
 		ps->o->kernel_headers = arg;
 		return 0;
 	case 'h':
-		argp_state_help(state, ps->out, ARGP_HELP_STD_HELP & ~ARGP_HELP_EXIT_OK);
+		/* argp_state_help prints nothing under ARGP_NO_ERRS. */
+		argp_help(state->root_argp, ps->out, ARGP_HELP_STD_HELP, "gilstats");
 		ps->o->exit_now = true;
 		return 0;
 	case OPT_USAGE:
-		argp_state_help(state, ps->out, ARGP_HELP_USAGE);
+		argp_help(state->root_argp, ps->out, ARGP_HELP_USAGE, "gilstats");
 		ps->o->exit_now = true;
 		return 0;
 	case 'V':
@@ -150,28 +151,73 @@ static error_t parse_option(int key, char *arg, struct argp_state *state)
 	}
 }
 
+/* Whether arg is an option of the table; *takes_value when the next
+ * argument is its value. */
+static bool is_known_option(const char *arg, bool *takes_value)
+{
+	*takes_value = false;
+	for (const struct argp_option *op = option_table; op->name || op->key; op++) {
+		size_t n = op->name ? strlen(op->name) : 0;
+		if (op->name && strncmp(arg, "--", 2) == 0 && strncmp(arg + 2, op->name, n) == 0 &&
+		    (arg[2 + n] == '\0' || (op->arg && arg[2 + n] == '='))) {
+			*takes_value = op->arg && arg[2 + n] == '\0';
+			return true;
+		}
+		if (op->key > 0 && op->key < 0x100 && arg[0] == '-' && arg[1] == op->key) {
+			*takes_value = op->arg && arg[2] == '\0';
+			return op->arg || arg[2] == '\0';
+		}
+	}
+	return false;
+}
+
+/* argp reports no position for an unknown option: find it ourselves. */
+static void name_unknown_option(int argc, char **argv, struct parse_state *ps)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		bool takes_value;
+		if (strcmp(a, "--") == 0)
+			break;
+		if (a[0] != '-' || a[1] == '\0') {
+			ps->positional++;
+			continue;
+		}
+		/* getopt takes "-5" for an option; it is a negative number. */
+		if (strspn(a + 1, "0123456789.") == strlen(a + 1)) {
+			parse_positional(ps, a);
+			return;
+		}
+		if (!is_known_option(a, &takes_value)) {
+			gs_fail(ps->err, GS_EXIT_USAGE, "unknown option '%s' (see gilstats --help)", a);
+			return;
+		}
+		if (takes_value && i + 1 == argc) {
+			gs_fail(ps->err, GS_EXIT_USAGE, "option '%s' needs a value (see gilstats --help)", a);
+			return;
+		}
+		i += takes_value;
+	}
+	gs_fail(ps->err, GS_EXIT_USAGE, "invalid command line (see gilstats --help)");
+}
+
 int cli_parse(int argc, char **argv, struct options *o, FILE *out, struct gs_error *err)
 {
 	static const struct argp argp = { option_table, parse_option, "PID [INTERVAL [COUNT]]", doc,
 					   NULL, NULL, NULL };
 	struct parse_state ps = { .o = o, .err = err, .out = out };
-	int index = 0;
 
 	memset(o, 0, sizeof *o);
 	o->interval_s = 1.0;
 	err->msg[0] = '\0';
 	/* Our own errors and help: one line on failure, never a usage dump. */
-	if (argp_parse(&argp, argc, argv, ARGP_NO_ERRS | ARGP_NO_HELP | ARGP_IN_ORDER, &index, &ps) == 0)
+	if (argp_parse(&argp, argc, argv, ARGP_NO_ERRS | ARGP_NO_HELP | ARGP_IN_ORDER, NULL, &ps) == 0)
 		return 0;
 	if (o->exit_now)
 		return 0;
 	if (err->msg[0] == '\0') {
-		const char *bad = index > 0 && index <= argc ? argv[index - 1] : "?";
-		/* getopt takes "-5" for an option; it is a negative number. */
-		if (bad[0] == '-' && strspn(bad + 1, "0123456789.") == strlen(bad + 1) && bad[1])
-			parse_positional(&ps, bad);
-		else
-			gs_fail(err, GS_EXIT_USAGE, "unknown option '%s' (see gilstats --help)", bad);
+		ps.positional = 0;
+		name_unknown_option(argc, argv, &ps);
 	}
 	return -1;
 }

@@ -53,6 +53,7 @@ struct session {
 	size_t tids_cap;
 	struct thread_stats **order;
 	int pidfd;
+	bool target_gone;
 	double start, attached, last_update;
 };
 
@@ -139,11 +140,11 @@ static bool wait_interval(struct session *s, double deadline, const sigset_t *du
 		ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
 		if (s->pidfd >= 0) {
 			if (ppoll(&pfd, 1, &ts, during_wait) > 0)
-				return true; /* the target exited */
+				return s->target_gone = true;
 		} else {
 			ppoll(NULL, 0, &ts, during_wait);
 			if (!target_is_same_process(&s->target))
-				return true;
+				return s->target_gone = true;
 		}
 	}
 }
@@ -160,13 +161,14 @@ static void name_threads(struct session *s)
 /* Reads the maps and folds the interval into the statistics. */
 static int update(struct session *s, struct gs_error *err)
 {
-	int nlive = target_list_threads(s->target.pid, &s->tids, &s->tids_cap);
+	/* An exited target may linger as a zombie: its threads have ended. */
+	int nlive = s->target_gone ? 0 : target_list_threads(s->target.pid, &s->tids, &s->tids_cap);
 	const struct gs_wait_key *forget;
 	uint64_t ended_epoch;
 	size_t nforget;
 
 	if (nlive < 0)
-		nlive = 0; /* gone: every thread has ended */
+		nlive = 0;
 	if (probes_next_epoch(s->probes, &ended_epoch) != 0 ||
 	    snapshot_rows(probes_rows_fd(s->probes), &s->rows) != 0)
 		return gs_fail(err, GS_EXIT_FAILURE, "cannot read the bpf maps: %s", strerror(errno));

@@ -1,0 +1,5 @@
+/* A non-PIE executable (ET_EXEC): its symbols need no load bias. */
+int main(void)
+{
+	return 0;
+}

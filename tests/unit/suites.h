@@ -1,0 +1,19 @@
+/* The unit test suites, one per module of the pure logic. */
+#ifndef GILSTATS_TEST_SUITES_H
+#define GILSTATS_TEST_SUITES_H
+
+#include <check.h>
+
+Suite *proc_parse_suite(void);
+Suite *elf_symbols_suite(void);
+Suite *gil_locate_suite(void);
+Suite *stats_suite(void);
+Suite *render_suite(void);
+Suite *cli_suite(void);
+Suite *kernel_headers_suite(void);
+Suite *privileges_suite(void);
+
+/* Directory holding the test data the build made (libversioned.so). */
+const char *test_builddir(void);
+
+#endif

@@ -1,0 +1,111 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "suites.h"
+#include "tool/cli.h"
+
+static int parse(struct options *o, struct gs_error *err, const char *const *args)
+{
+	char *argv[16] = { "gilstats" };
+	int argc = 1;
+	FILE *out = fopen("/dev/null", "w");
+	int rc;
+
+	for (; *args; args++)
+		argv[argc++] = (char *)*args;
+	rc = cli_parse(argc, argv, o, out, err);
+	fclose(out);
+	return rc;
+}
+
+START_TEST(pid_interval_count)
+{
+	struct options o;
+	struct gs_error err;
+
+	ck_assert_int_eq(parse(&o, &err, (const char *[]){ "4242", NULL }), 0);
+	ck_assert_int_eq(o.pid, 4242);
+	ck_assert_double_eq(o.interval_s, 1.0);
+	ck_assert_int_eq(o.count, 0);
+	ck_assert(!o.json);
+	ck_assert_int_eq(parse(&o, &err, (const char *[]){ "--json", "7", "0.5", "10", NULL }), 0);
+	ck_assert_int_eq(o.pid, 7);
+	ck_assert_double_eq(o.interval_s, 0.5);
+	ck_assert_int_eq(o.count, 10);
+	ck_assert(o.json);
+	ck_assert_int_eq(parse(&o, &err, (const char *[]){ "--kernel-headers", "/x", "7", NULL }), 0);
+	ck_assert_str_eq(o.kernel_headers, "/x");
+}
+END_TEST
+
+/* Each bad command line: exit code 2 and one line naming the problem. */
+static void assert_usage_error(const char *const *args, const char *expected)
+{
+	struct options o;
+	struct gs_error err;
+
+	ck_assert_int_eq(parse(&o, &err, args), -1);
+	ck_assert_int_eq(err.exit_code, GS_EXIT_USAGE);
+	ck_assert_msg(strstr(err.msg, expected) != NULL, "message '%s' lacks '%s'", err.msg, expected);
+	ck_assert_ptr_null(strchr(err.msg, '\n'));
+	ck_assert_msg(err.msg[0] >= 'a' && err.msg[0] <= 'z', "message not lowercase: %s", err.msg);
+}
+
+START_TEST(bad_arguments)
+{
+	assert_usage_error((const char *[]){ NULL }, "missing pid");
+	assert_usage_error((const char *[]){ "0", NULL }, "invalid pid '0'");
+	assert_usage_error((const char *[]){ "-5", NULL }, "invalid pid '-5'");
+	assert_usage_error((const char *[]){ "abc", NULL }, "invalid pid 'abc': not a number");
+	assert_usage_error((const char *[]){ "99999999999999999999", NULL }, "invalid pid");
+	assert_usage_error((const char *[]){ "4194305", NULL }, "must be between 1 and 4194304");
+	assert_usage_error((const char *[]){ "1", "0", NULL }, "invalid interval '0'");
+	assert_usage_error((const char *[]){ "1", "-1", NULL }, "invalid interval '-1'");
+	assert_usage_error((const char *[]){ "1", "nan", NULL }, "invalid interval 'nan': not a number");
+	assert_usage_error((const char *[]){ "1", "1e9", NULL }, "invalid interval '1e9'");
+	assert_usage_error((const char *[]){ "1", "inf", NULL }, "invalid interval 'inf'");
+	assert_usage_error((const char *[]){ "1", "x", NULL }, "invalid interval 'x': not a number");
+	assert_usage_error((const char *[]){ "1", "1", "0", NULL }, "invalid count '0'");
+	assert_usage_error((const char *[]){ "1", "1", "-3", NULL }, "invalid count '-3'");
+	assert_usage_error((const char *[]){ "1", "1", "2.5", NULL }, "invalid count '2.5'");
+	assert_usage_error((const char *[]){ "1", "1", "1", "1", NULL }, "unexpected argument '1'");
+	assert_usage_error((const char *[]){ "--frobnicate", "1", NULL }, "unknown option '--frobnicate'");
+	assert_usage_error((const char *[]){ "-z", "1", NULL }, "unknown option '-z'");
+}
+END_TEST
+
+START_TEST(help_and_version)
+{
+	struct options o;
+	struct gs_error err;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+	char *argv[] = { "gilstats", "--help", NULL };
+
+	ck_assert_int_eq(cli_parse(2, argv, &o, out, &err), 0);
+	fclose(out);
+	ck_assert(o.exit_now);
+	ck_assert_ptr_nonnull(strstr(buf, "EXAMPLES"));
+	ck_assert_ptr_nonnull(strstr(buf, "--json"));
+	ck_assert_ptr_nonnull(strstr(buf, "--kernel-headers"));
+	free(buf);
+	ck_assert_int_eq(parse(&o, &err, (const char *[]){ "--version", NULL }), 0);
+	ck_assert(o.exit_now);
+}
+END_TEST
+
+Suite *cli_suite(void)
+{
+	Suite *s = suite_create("cli");
+	TCase *tc = tcase_create("parse");
+
+	tcase_add_test(tc, pid_interval_count);
+	tcase_add_test(tc, bad_arguments);
+	tcase_add_test(tc, help_and_version);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,29 @@
+#include "config.h"
+
+#include <stdlib.h>
+
+#include "suites.h"
+
+const char *test_builddir(void)
+{
+	const char *dir = getenv("GILSTATS_BUILDDIR");
+
+	return dir && *dir ? dir : ".";
+}
+
+int main(void)
+{
+	Suite *(*const suites[])(void) = {
+		proc_parse_suite, elf_symbols_suite, gil_locate_suite, stats_suite,
+		render_suite,     cli_suite,         kernel_headers_suite, privileges_suite,
+	};
+	SRunner *sr = srunner_create(suites[0]());
+	int failed;
+
+	for (size_t i = 1; i < sizeof suites / sizeof suites[0]; i++)
+		srunner_add_suite(sr, suites[i]());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

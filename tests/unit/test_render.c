@@ -1,0 +1,182 @@
+#include "config.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "suites.h"
+#include "tool/render.h"
+
+/* Captures what a renderer writes. */
+static char *render_to_string(void (*render)(FILE *, const struct report *), const struct report *r)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	render(f, r);
+	fclose(f);
+	return buf;
+}
+
+static struct thread_stats thread(pid_t tid, const char *name, uint64_t gil_ns, uint64_t count, bool alive)
+{
+	struct thread_stats t;
+
+	memset(&t, 0, sizeof t);
+	t.tid = tid;
+	snprintf(t.name, sizeof t.name, "%s", name);
+	t.alive = alive;
+	t.gil = (struct wait_figures){ gil_ns, count, gil_ns / (count ? count : 1) };
+	t.gil_run = (struct wait_figures){ gil_ns * 3, count * 3, gil_ns };
+	t.sw = (struct wait_figures){ 1000000, 4, 500000 };
+	t.sw_run = t.sw;
+	return t;
+}
+
+static const struct report_target target = {
+	.pid = 4242, .comm = "python3", .python_version = "3.11.2", .gil_address = 0xa5b8c8,
+	.gil_method = "exact", .attach_s = 0.2,
+};
+
+START_TEST(json_line_has_the_contract_fields)
+{
+	struct thread_stats a = thread(4243, "worker-1", 734000000, 147, true);
+	struct thread_stats b = thread(4244, "we\"ird\\\n\xff", 5, 1, false);
+	struct thread_stats *order[] = { &a, &b };
+	struct report r = { .target = &target, .interval_s = 1.0, .elapsed_s = 2.0, .threads = order,
+			    .nthreads = 2, .probe_hits = 300 };
+	char *text = render_to_string(render_json, &r);
+	json_object *obj, *threads, *t;
+
+	/* One line, newline-terminated. */
+	ck_assert_ptr_eq(strchr(text, '\n'), text + strlen(text) - 1);
+	obj = json_tokener_parse(text);
+	ck_assert_msg(obj != NULL, "not JSON: %s", text);
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(obj, "pid")), 4242);
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(obj, "python_version")), "3.11.2");
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(obj, "gil_address")), "0xa5b8c8");
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(obj, "gil_method")), "exact");
+	ck_assert(!json_object_get_boolean(json_object_object_get(obj, "summary")));
+	ck_assert_double_eq_tol(json_object_get_double(json_object_object_get(obj, "interval_s")), 1.0, 1e-9);
+	ck_assert_double_eq_tol(json_object_get_double(json_object_object_get(obj, "elapsed_s")), 2.0, 1e-9);
+	threads = json_object_object_get(obj, "threads");
+	ck_assert_uint_eq(json_object_array_length(threads), 2);
+	t = json_object_array_get_idx(threads, 0);
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(t, "tid")), 4243);
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(t, "name")), "worker-1");
+	ck_assert_double_eq_tol(json_object_get_double(json_object_object_get(t, "gil_wait_s")), 0.734, 1e-9);
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(t, "gil_waits")), 147);
+	ck_assert_double_eq_tol(json_object_get_double(json_object_object_get(t, "switch_wait_s")), 0.001, 1e-9);
+	/* Names are escaped; invalid UTF-8 becomes U+FFFD. */
+	t = json_object_array_get_idx(threads, 1);
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(t, "name")), "we\"ird\\\n\xef\xbf\xbd");
+	ck_assert(!json_object_get_boolean(json_object_object_get(t, "alive")));
+	json_object_put(obj);
+	free(text);
+}
+END_TEST
+
+START_TEST(summary_uses_whole_run_figures)
+{
+	struct thread_stats a = thread(7, "main", 1000000, 2, true);
+	struct thread_stats *order[] = { &a };
+	struct report_target heuristic = target;
+	struct report r = { .target = &heuristic, .interval_s = 3.0, .elapsed_s = 3.0, .summary = true,
+			    .threads = order, .nthreads = 1 };
+	char *text;
+	json_object *obj, *t;
+
+	heuristic.gil_address = 0;
+	heuristic.gil_method = "heuristic";
+	text = render_to_string(render_json, &r);
+	obj = json_tokener_parse(text);
+	ck_assert_ptr_nonnull(obj);
+	ck_assert(json_object_get_boolean(json_object_object_get(obj, "summary")));
+	ck_assert(json_object_object_get_ex(obj, "gil_address", NULL));
+	ck_assert_ptr_null(json_object_object_get(obj, "gil_address"));
+	t = json_object_array_get_idx(json_object_object_get(obj, "threads"), 0);
+	ck_assert_double_eq_tol(json_object_get_double(json_object_object_get(t, "gil_wait_s")), 0.003, 1e-9);
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(t, "gil_waits")), 6);
+	json_object_put(obj);
+	free(text);
+}
+END_TEST
+
+START_TEST(text_table_columns)
+{
+	struct thread_stats a = thread(4243, "a-very-long-thread-name", 734000000, 147, true);
+	struct thread_stats b = thread(99, "gone", 0, 0, false);
+	struct thread_stats *order[] = { &a, &b };
+	struct report r = { .target = &target, .interval_s = 1.0, .elapsed_s = 1.0, .threads = order,
+			    .nthreads = 2 };
+	char *text = render_to_string(render_text, &r);
+	char *header = strstr(text, "    TID NAME");
+	char *row = strstr(text, "   4243 a-very-long-thr ");
+
+	ck_assert_ptr_nonnull(header);
+	ck_assert_ptr_nonnull(row);
+	/* Columns line up under the header. */
+	ck_assert_int_eq((int)(strstr(row, "734.0ms") - row) + 7, (int)(strstr(header, "GIL WAIT") - header) + 8);
+	ck_assert_ptr_nonnull(strstr(text, "(ended)"));
+	ck_assert_ptr_nonnull(strstr(text, "0.73 threads' worth"));
+	ck_assert_ptr_null(strchr(text, '\033'));
+	free(text);
+}
+END_TEST
+
+START_TEST(durations)
+{
+	char b[16];
+
+	format_duration(0, b, sizeof b);
+	ck_assert_str_eq(b, "0us");
+	format_duration(12400, b, sizeof b);
+	ck_assert_str_eq(b, "12us");
+	format_duration(5100000, b, sizeof b);
+	ck_assert_str_eq(b, "5.10ms");
+	format_duration(734000000, b, sizeof b);
+	ck_assert_str_eq(b, "734.0ms");
+	format_duration(1234000000, b, sizeof b);
+	ck_assert_str_eq(b, "1.23s");
+	format_duration(12345000000000ull, b, sizeof b);
+	ck_assert_str_eq(b, "12345s");
+}
+END_TEST
+
+START_TEST(selection_and_order)
+{
+	struct stats st = { 0 };
+	struct thread_stats v[4];
+	struct thread_stats *order[4];
+
+	v[0] = thread(10, "idle", 0, 0, true);
+	v[1] = thread(11, "busy", 900, 9, true);
+	v[2] = thread(12, "ended-long-ago", 5000, 5, false);
+	v[3] = thread(13, "just-ended", 100, 1, false);
+	v[3].ended_now = true;
+	st.threads = v;
+	st.nthreads = 4;
+	ck_assert_uint_eq(report_select(&st, false, order), 3);
+	ck_assert_int_eq(order[0]->tid, 11);
+	ck_assert_int_eq(order[1]->tid, 13);
+	ck_assert_int_eq(order[2]->tid, 10);
+	ck_assert_uint_eq(report_select(&st, true, order), 4);
+	ck_assert_int_eq(order[0]->tid, 12);
+}
+END_TEST
+
+Suite *render_suite(void)
+{
+	Suite *s = suite_create("render");
+	TCase *tc = tcase_create("format");
+
+	tcase_add_test(tc, json_line_has_the_contract_fields);
+	tcase_add_test(tc, summary_uses_whole_run_figures);
+	tcase_add_test(tc, text_table_columns);
+	tcase_add_test(tc, durations);
+	tcase_add_test(tc, selection_and_order);
+	suite_add_tcase(s, tc);
+	return s;
+}

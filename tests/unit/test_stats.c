@@ -1,0 +1,175 @@
+#include "config.h"
+
+#include <string.h>
+
+#include "suites.h"
+#include "tool/stats.h"
+
+#define GIL_COND 0x1020
+#define SWITCH_COND 0x1078
+#define OTHER 0x9999
+
+static enum gs_wait_kind classify(uint64_t addr, const void *ctx)
+{
+	(void)ctx;
+	if (addr == GIL_COND)
+		return GS_KIND_GIL_COND;
+	if (addr == SWITCH_COND)
+		return GS_KIND_SWITCH_COND;
+	return GS_KIND_OTHER;
+}
+
+static struct wait_row row(uint32_t tid, uint64_t addr, uint64_t total_ns, uint64_t count, uint64_t max_ns,
+			   uint64_t epoch, uint64_t epoch_max)
+{
+	struct wait_row r;
+
+	memset(&r, 0, sizeof r);
+	r.key = (struct gs_wait_key){ .addr = addr, .tgid = 100, .tid = tid };
+	r.stats.total_ns = total_ns;
+	r.stats.count = count;
+	r.stats.max_ns = max_ns;
+	r.stats.epoch[epoch & 1] = epoch;
+	r.stats.epoch_max_ns[epoch & 1] = epoch_max;
+	return r;
+}
+
+START_TEST(interval_deltas_and_run_totals)
+{
+	struct stats st = { 0 };
+	pid_t live[] = { 100, 101, 102 };
+	struct wait_row first[] = {
+		row(101, GIL_COND, 700, 7, 150, 0, 150),
+		row(101, SWITCH_COND, 30, 3, 20, 0, 20),
+		row(102, OTHER, 5000, 500, 10, 0, 10),
+	};
+	struct wait_rows rows = { first, 3, 3 };
+	struct thread_stats *t;
+
+	ck_assert_int_eq(stats_update(&st, &rows, 0, live, 3, classify, NULL), 0);
+	ck_assert_uint_eq(st.nthreads, 3);
+	t = stats_find(&st, 101);
+	ck_assert_uint_eq(t->gil.ns, 700);
+	ck_assert_uint_eq(t->gil.count, 7);
+	ck_assert_uint_eq(t->gil.max_ns, 150);
+	ck_assert_uint_eq(t->sw.ns, 30);
+	/* Waits on anything but the GIL count nowhere. */
+	t = stats_find(&st, 102);
+	ck_assert_uint_eq(t->gil.count + t->sw.count, 0);
+	ck_assert(stats_find(&st, 100)->alive);
+
+	/* Next interval: the row grew by 300 ns in 2 waits, longest 200. */
+	struct wait_row second[] = {
+		row(101, GIL_COND, 1000, 9, 200, 1, 200),
+		row(101, SWITCH_COND, 30, 3, 20, 0, 20), /* nothing new: epoch 0 is stale */
+	};
+	rows = (struct wait_rows){ second, 2, 2 };
+	ck_assert_int_eq(stats_update(&st, &rows, 1, live, 3, classify, NULL), 0);
+	t = stats_find(&st, 101);
+	ck_assert_uint_eq(t->gil.ns, 300);
+	ck_assert_uint_eq(t->gil.count, 2);
+	ck_assert_uint_eq(t->gil.max_ns, 200);
+	ck_assert_uint_eq(t->sw.ns, 0);
+	ck_assert_uint_eq(t->sw.max_ns, 0);
+	ck_assert_uint_eq(t->gil_run.ns, 1000);
+	ck_assert_uint_eq(t->gil_run.count, 9);
+	ck_assert_uint_eq(t->gil_run.max_ns, 200);
+	ck_assert_uint_eq(t->sw_run.ns, 30);
+	stats_free(&st);
+}
+END_TEST
+
+START_TEST(maximum_of_a_finished_epoch_survives_the_next)
+{
+	struct stats st = { 0 };
+	pid_t live[] = { 101 };
+	/* Epoch 4 ended with a 900 ns wait; epoch 5 already saw a 100 ns one. */
+	struct wait_row r = row(101, GIL_COND, 1000, 2, 900, 4, 900);
+	struct wait_rows rows = { &r, 1, 1 };
+
+	r.stats.epoch[1] = 5;
+	r.stats.epoch_max_ns[1] = 100;
+	ck_assert_int_eq(stats_update(&st, &rows, 4, live, 1, classify, NULL), 0);
+	ck_assert_uint_eq(stats_find(&st, 101)->gil.max_ns, 900);
+	stats_free(&st);
+}
+END_TEST
+
+START_TEST(ended_threads_are_kept_and_their_rows_forgotten)
+{
+	struct stats st = { 0 };
+	pid_t both[] = { 101, 102 }, one[] = { 101 };
+	struct wait_row v[] = { row(101, GIL_COND, 100, 1, 100, 0, 100), row(102, GIL_COND, 200, 2, 150, 0, 150) };
+	struct wait_rows rows = { v, 2, 2 };
+	const struct gs_wait_key *keys;
+	size_t n;
+
+	ck_assert_int_eq(stats_update(&st, &rows, 0, both, 2, classify, NULL), 0);
+	stats_rows_to_forget(&st, &n);
+	ck_assert_uint_eq(n, 0);
+	/* 102 exits after one more wait. */
+	v[1] = row(102, GIL_COND, 260, 3, 150, 1, 60);
+	ck_assert_int_eq(stats_update(&st, &rows, 1, one, 1, classify, NULL), 0);
+	struct thread_stats *t = stats_find(&st, 102);
+	ck_assert(!t->alive);
+	ck_assert(t->ended_now);
+	ck_assert_uint_eq(t->gil.ns, 60);
+	ck_assert_uint_eq(t->gil_run.ns, 260);
+	keys = stats_rows_to_forget(&st, &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(keys[0].tid, 102);
+	ck_assert_uint_eq(keys[0].addr, GIL_COND);
+	/* Deleted from the map, it stays in the summary, no longer "now". */
+	rows.n = 1;
+	ck_assert_int_eq(stats_update(&st, &rows, 2, one, 1, classify, NULL), 0);
+	t = stats_find(&st, 102);
+	ck_assert(!t->ended_now);
+	ck_assert_uint_eq(t->gil_run.ns, 260);
+	stats_rows_to_forget(&st, &n);
+	ck_assert_uint_eq(n, 0);
+	stats_free(&st);
+}
+END_TEST
+
+START_TEST(recreated_row_restarts_from_zero)
+{
+	struct stats st = { 0 };
+	pid_t live[] = { 101 };
+	struct wait_row r = row(101, GIL_COND, 1000, 10, 100, 0, 100);
+	struct wait_rows rows = { &r, 1, 1 };
+
+	ck_assert_int_eq(stats_update(&st, &rows, 0, live, 1, classify, NULL), 0);
+	r = row(101, GIL_COND, 50, 1, 50, 1, 50);
+	ck_assert_int_eq(stats_update(&st, &rows, 1, live, 1, classify, NULL), 0);
+	ck_assert_uint_eq(stats_find(&st, 101)->gil.ns, 50);
+	ck_assert_uint_eq(stats_find(&st, 101)->gil_run.ns, 1050);
+	stats_free(&st);
+}
+END_TEST
+
+START_TEST(figures_compare_three_way)
+{
+	struct wait_figures a = { .ns = 5, .count = 1 }, b = { .ns = 5, .count = 2 }, c = { .ns = UINT64_MAX };
+
+	ck_assert_int_lt(wait_figures_compare(&a, &b), 0);
+	ck_assert_int_gt(wait_figures_compare(&b, &a), 0);
+	ck_assert_int_eq(wait_figures_compare(&a, &a), 0);
+	/* No subtraction: extreme values still order correctly. */
+	ck_assert_int_gt(wait_figures_compare(&c, &a), 0);
+	ck_assert_int_lt(wait_figures_compare(&a, &c), 0);
+}
+END_TEST
+
+Suite *stats_suite(void)
+{
+	Suite *s = suite_create("stats");
+	TCase *tc = tcase_create("intervals");
+
+	tcase_add_test(tc, interval_deltas_and_run_totals);
+	tcase_add_test(tc, maximum_of_a_finished_epoch_survives_the_next);
+	tcase_add_test(tc, ended_threads_are_kept_and_their_rows_forgotten);
+	tcase_add_test(tc, recreated_row_restarts_from_zero);
+	tcase_add_test(tc, figures_compare_three_way);
+	suite_add_tcase(s, tc);
+	return s;
+}

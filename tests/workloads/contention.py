@@ -1,0 +1,105 @@
+"""Contending threads for gilstats: the demo workload and the tests' target.
+
+CPU-bound threads fight for the GIL; I/O threads sleep briefly and then need
+the GIL again (each wake-up waits behind the CPU threads); an optional native
+decoy thread waits on its own condvar far more often than anyone waits for
+the GIL, and must not be counted as GIL waiting.
+
+With --report, one JSON line describing the threads (kernel thread ids and
+roles) is written to stdout once they all run. Runs for --seconds, or until
+killed. Works on Python 2.7 and 3.6+.
+"""
+import argparse
+import ctypes
+import json
+import os
+import platform
+import sys
+import threading
+import time
+
+LIBC = ctypes.CDLL(None, use_errno=True)
+PR_SET_NAME = 15
+SYS_GETTID = {"x86_64": 186, "aarch64": 178}.get(platform.machine(), 186)
+
+
+def kernel_tid():
+    return LIBC.syscall(SYS_GETTID)
+
+
+def set_thread_name(name):
+    """Name the kernel thread, so top -H and gilstats show it."""
+    LIBC.prctl(PR_SET_NAME, ctypes.c_char_p(name.encode()), 0, 0, 0)
+
+
+def cpu_bound(name, tids, ready, stop):
+    set_thread_name(name)
+    tids.append(kernel_tid())
+    ready.release()
+    n = 0
+    while not stop.is_set():
+        for i in range(1000):
+            n += i * i
+
+
+def io_bound(name, tids, ready, stop, nap):
+    set_thread_name(name)
+    tids.append(kernel_tid())
+    ready.release()
+    while not stop.is_set():
+        time.sleep(nap)
+        sum(range(100))
+
+
+def start_decoy(path, pairs):
+    """Native threads that ping-pong on their own condvar, without the GIL."""
+    lib = ctypes.CDLL(path)
+    lib.decoy_start.restype = ctypes.c_int
+    lib.decoy_tid.restype = ctypes.c_int
+    if lib.decoy_start(pairs) != 0:
+        raise SystemExit("decoy_start failed")
+    return [lib.decoy_tid(i) for i in range(2 * pairs)]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cpu-threads", type=int, default=4)
+    ap.add_argument("--io-threads", type=int, default=1)
+    ap.add_argument("--io-nap", type=float, default=0.01, help="seconds each I/O thread sleeps")
+    ap.add_argument("--decoy", metavar="LIB", help="path of libdecoy.so")
+    ap.add_argument("--decoy-pairs", type=int, default=1)
+    ap.add_argument("--seconds", type=float, default=0, help="0: until killed")
+    ap.add_argument("--report", action="store_true", help="print the threads as JSON once running")
+    args = ap.parse_args()
+
+    stop = threading.Event()
+    ready = threading.Semaphore(0)
+    roles = {"cpu": [], "io": []}
+    threads = []
+    for i in range(args.cpu_threads):
+        threads.append(threading.Thread(target=cpu_bound, args=("cpu-%d" % (i + 1), roles["cpu"], ready, stop)))
+    for i in range(args.io_threads):
+        threads.append(threading.Thread(target=io_bound,
+                                        args=("io-%d" % (i + 1), roles["io"], ready, stop, args.io_nap)))
+    for t in threads:
+        t.daemon = True
+        t.start()
+    for _ in threads:
+        ready.acquire()
+    roles["decoy"] = start_decoy(args.decoy, args.decoy_pairs) if args.decoy else []
+    if args.report:
+        roles.update(pid=os.getpid(), main=kernel_tid(), python_version=platform.python_version(),
+                     executable=sys.executable)
+        sys.stdout.write(json.dumps(roles) + "\n")
+        sys.stdout.flush()
+    deadline = time.time() + args.seconds if args.seconds > 0 else None
+    try:
+        while deadline is None or time.time() < deadline:
+            time.sleep(0.05)
+    except KeyboardInterrupt:
+        pass
+    stop.set()
+
+
+if __name__ == "__main__":
+    main()

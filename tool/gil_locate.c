@@ -162,41 +162,45 @@ static bool gil_looks_valid(uint64_t base, const struct gil_layout *l, const str
 }
 
 /* Adds the GIL at base unless it is known already (interpreters may share
- * one). Returns -1 when it does not look like a GIL. */
+ * one), and notes whether it is enabled. -1 when it does not look like a GIL. */
 static int add_gil(struct gil_location *loc, uint64_t base, const struct gil_layout *l,
 		   const struct mem_reader *mem)
 {
-	int32_t enabled;
+	int32_t enabled = 1;
 
+	if (!gil_looks_valid(base, l, mem))
+		return -1;
+	/* Free-threaded: 0 = disabled, else enabled (INT_MAX: for good). */
+	if (l->enabled >= 0 && mem->read(mem->ctx, base + (uint64_t)l->enabled, &enabled, sizeof enabled) != 0)
+		return -1;
+	loc->gil_enabled = loc->gil_enabled || enabled != 0;
 	for (size_t i = 0; i < loc->ngils; i++)
 		if (loc->gils[i].base == base)
 			return 0;
-	if (!gil_looks_valid(base, l, mem) || loc->ngils == GIL_MAX)
-		return -1;
-	fill_instance(&loc->gils[loc->ngils++], base, l);
-	/* Free-threaded: 0 = disabled, else enabled (INT_MAX: for good). */
-	if (l->enabled >= 0 && mem->read(mem->ctx, base + (uint64_t)l->enabled, &enabled, sizeof enabled) == 0)
-		loc->gil_enabled = loc->gil_enabled || enabled != 0;
-	else
-		loc->gil_enabled = true;
+	if (loc->ngils < GIL_MAX)
+		fill_instance(&loc->gils[loc->ngils++], base, l);
 	return 0;
 }
 
 static int walk_interpreters(struct gil_location *loc, uint64_t runtime, const struct interp_walk *w,
 			     const struct mem_reader *mem)
 {
-	uint64_t interp, gil;
+	uint64_t interp, gils[MAX_INTERPRETERS];
+	int n = 0;
 
-	loc->gil_enabled = false;
 	if (read_u64(mem, runtime + w->head, &interp) != 0)
 		return -1;
 	/* The list lives in the target's memory: bounded, never trusted. */
-	for (int i = 0; interp && i < MAX_INTERPRETERS; i++) {
-		if (read_u64(mem, interp + w->gil_ptr, &gil) != 0 || !gil || add_gil(loc, gil, w->gil, mem) != 0)
-			return -1;
-		if (read_u64(mem, interp + w->next, &interp) != 0)
+	for (; interp && n < MAX_INTERPRETERS; n++) {
+		if (read_u64(mem, interp + w->gil_ptr, &gils[n]) != 0 || !gils[n] ||
+		    read_u64(mem, interp + w->next, &interp) != 0)
 			return -1;
 	}
+	/* Newest first: from the end, the main interpreter's GIL comes first. */
+	loc->gil_enabled = false;
+	while (n-- > 0)
+		if (add_gil(loc, gils[n], w->gil, mem) != 0)
+			return -1;
 	return loc->ngils ? 0 : -1;
 }
 
@@ -232,7 +236,7 @@ static int locate_by_debug_offsets(struct gil_location *loc, uint64_t runtime, c
 
 int gil_from_runtime(struct gil_location *loc, uint64_t runtime, const struct mem_reader *mem)
 {
-	loc->ngils = 0;
+	loc->runtime = runtime;
 	if (loc->py.major != 3)
 		return -1;
 	if (loc->py.minor >= 13)
@@ -258,7 +262,7 @@ int gil_from_runtime(struct gil_location *loc, uint64_t runtime, const struct me
 
 static int read_target(void *ctx, uint64_t addr, void *buf, size_t len)
 {
-	return target_read_memory(*(const pid_t *)ctx, addr, buf, len);
+	return target_read_memory(*(pid_t *)ctx, addr, buf, len);
 }
 
 /* 3.6: the GIL is a set of static variables, in .symtab of unstripped
@@ -315,10 +319,22 @@ static int locate_exact(struct gil_location *loc, struct mapped_object *interp, 
 	return gil_from_runtime(loc, runtime, mem);
 }
 
+int gil_refresh(pid_t pid, struct gil_location *loc)
+{
+	struct mem_reader mem = { read_target, &pid };
+
+	/* Only interpreter lists change: new sub-interpreters with their own
+	 * GIL, and a free-threaded build's GIL switched on or off. */
+	if (loc->method != GIL_METHOD_EXACT || loc->py.major != 3 || loc->py.minor < 12 || !loc->runtime)
+		return 0;
+	return gil_from_runtime(loc, loc->runtime, &mem);
+}
+
 int gil_locate(const struct target *t, struct mapped_object *interp, struct gil_location *loc,
 	       struct gs_error *err)
 {
-	struct mem_reader mem = { read_target, (void *)&t->pid };
+	pid_t pid = t->pid;
+	struct mem_reader mem = { read_target, &pid };
 
 	memset(loc, 0, sizeof *loc);
 	loc->gil_enabled = true;
@@ -341,20 +357,31 @@ int gil_locate(const struct target *t, struct mapped_object *interp, struct gil_
 	return 0;
 }
 
-enum gs_wait_kind gil_classify(uint64_t addr, const void *ctx)
+static enum gs_wait_kind kind_in(const struct gil_instance *g, uint64_t addr)
+{
+	if (!addr)
+		return GS_KIND_OTHER;
+	if (addr == g->cond)
+		return GS_KIND_GIL_COND;
+	if (addr == g->mutex)
+		return GS_KIND_GIL_MUTEX;
+	if (addr == g->switch_cond)
+		return GS_KIND_SWITCH_COND;
+	if (addr == g->switch_mutex)
+		return GS_KIND_SWITCH_MUTEX;
+	return GS_KIND_OTHER;
+}
+
+enum gs_wait_kind gil_classify(uint64_t addr, const void *ctx, uint64_t *gil)
 {
 	const struct gil_location *loc = ctx;
 
 	for (size_t i = 0; i < loc->ngils; i++) {
-		const struct gil_instance *g = &loc->gils[i];
-		if (addr == g->cond)
-			return GS_KIND_GIL_COND;
-		if (addr == g->mutex)
-			return GS_KIND_GIL_MUTEX;
-		if (addr == g->switch_cond)
-			return GS_KIND_SWITCH_COND;
-		if (addr == g->switch_mutex)
-			return GS_KIND_SWITCH_MUTEX;
+		enum gs_wait_kind kind = kind_in(&loc->gils[i], addr);
+		if (kind != GS_KIND_OTHER) {
+			*gil = loc->gils[i].cond;
+			return kind;
+		}
 	}
 	return GS_KIND_OTHER;
 }
@@ -372,19 +399,26 @@ size_t gil_wait_functions(const struct gil_location *loc, const char *const **na
 	return 2;
 }
 
-void gil_plan_watch(const struct gil_location *loc, struct probe_plan *plan)
+size_t gil_watch_list(const struct gil_location *loc, size_t first, struct watched_address *out, size_t max)
 {
 	static const enum gs_wait_kind kinds[] = { GS_KIND_GIL_COND, GS_KIND_GIL_MUTEX, GS_KIND_SWITCH_COND,
 						   GS_KIND_SWITCH_MUTEX };
+	size_t n = 0;
 
-	plan->record_unwatched = loc->method == GIL_METHOD_HEURISTIC;
-	for (size_t i = 0; i < loc->ngils; i++) {
+	for (size_t i = first; i < loc->ngils; i++) {
 		const struct gil_instance *g = &loc->gils[i];
 		const uint64_t addrs[] = { g->cond, g->mutex, g->switch_cond, g->switch_mutex };
-		for (size_t k = 0; k < 4 && plan->nwatch < GS_MAX_WATCHED; k++)
+		for (size_t k = 0; k < 4 && n < max; k++)
 			if (addrs[k])
-				plan->watch[plan->nwatch++] = (struct watched_address){ addrs[k], kinds[k] };
+				out[n++] = (struct watched_address){ addrs[k], kinds[k] };
 	}
+	return n;
+}
+
+void gil_plan_watch(const struct gil_location *loc, struct probe_plan *plan)
+{
+	plan->record_unwatched = loc->method == GIL_METHOD_HEURISTIC;
+	plan->nwatch = gil_watch_list(loc, 0, plan->watch, GS_MAX_WATCHED);
 }
 
 struct address_tally {

@@ -36,6 +36,7 @@ struct gil_location {
 	enum gil_method method;
 	bool semaphore;   /* 2.7: threads wait in sem_wait, not on a condvar */
 	bool gil_enabled; /* false: a free-threaded build running without it */
+	uint64_t runtime; /* address of _PyRuntime (3.7+), 0 if unknown */
 	struct gil_instance gils[GIL_MAX];
 	size_t ngils;
 	char how[160]; /* how the address was found, for --verbose output */
@@ -58,11 +59,18 @@ int gil_locate(const struct target *t, struct mapped_object *interp, struct gil_
 int gil_from_runtime(struct gil_location *loc, uint64_t runtime, const struct mem_reader *mem);
 
 /* The kind of wait on addr (a classify_fn; ctx is a gil_location). */
-enum gs_wait_kind gil_classify(uint64_t addr, const void *ctx);
+enum gs_wait_kind gil_classify(uint64_t addr, const void *ctx, uint64_t *gil);
+
+/* Looks again for GILs that appeared since (3.12+ sub-interpreters with
+ * their own GIL) and whether a free-threaded build enabled its GIL. New
+ * GILs are appended to loc->gils. */
+int gil_refresh(pid_t pid, struct gil_location *loc);
 
 /* The functions to probe and the addresses to watch. */
 size_t gil_wait_functions(const struct gil_location *loc, const char *const **names);
 void gil_plan_watch(const struct gil_location *loc, struct probe_plan *plan);
+/* The addresses of GILs first.. as watched addresses; returns how many. */
+size_t gil_watch_list(const struct gil_location *loc, size_t first, struct watched_address *out, size_t max);
 
 /* Heuristic: the address waited on by the most threads, then most often,
  * among rows whose address is not otherwise known. 0 if there is none. */

@@ -153,9 +153,24 @@ static void name_threads(struct session *s)
 {
 	for (size_t i = 0; i < s->stats.nthreads; i++) {
 		struct thread_stats *t = &s->stats.threads[i];
-		if (t->alive)
-			target_thread_name(s->target.pid, t->tid, t->name, sizeof t->name);
+		if (!t->alive)
+			continue;
+		target_thread_name(s->target.pid, t->tid, t->name, sizeof t->name);
+		if (!t->ns_tid)
+			t->ns_tid = target_thread_ns_tid(s->target.pid, t->tid);
 	}
+}
+
+/* New sub-interpreters may bring their own GIL: watch it too. */
+static void follow_gils(struct session *s)
+{
+	struct watched_address watch[GS_MAX_WATCHED];
+	size_t before = s->gil.ngils, n;
+
+	if (gil_refresh(s->target.pid, &s->gil) != 0 || s->gil.ngils == before)
+		return;
+	n = gil_watch_list(&s->gil, before, watch, GS_MAX_WATCHED);
+	probes_watch(s->probes, watch, n);
 }
 
 /* Reads the maps and folds the interval into the statistics. */
@@ -169,6 +184,8 @@ static int update(struct session *s, struct gs_error *err)
 
 	if (nlive < 0)
 		nlive = 0;
+	if (!s->target_gone)
+		follow_gils(s);
 	if (probes_next_epoch(s->probes, &ended_epoch) != 0 ||
 	    snapshot_rows(probes_rows_fd(s->probes), &s->rows) != 0)
 		return gs_fail(err, GS_EXIT_FAILURE, "cannot read the bpf maps: %s", strerror(errno));
@@ -183,6 +200,8 @@ static int update(struct session *s, struct gs_error *err)
 	snapshot_forget(probes_rows_fd(s->probes), forget, nforget);
 	name_threads(s);
 	s->report_target.gil_address = gil_report_address(&s->gil);
+	s->report_target.several_gils = s->gil.ngils > 1;
+	s->report_target.gil_enabled = s->gil.gil_enabled;
 	return 0;
 }
 

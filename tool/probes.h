@@ -44,6 +44,9 @@ struct probes *probes_attach(const struct probe_plan *plan, struct gs_error *err
 /* Detaches everything and frees p (NULL is fine). */
 void probes_detach(struct probes *p);
 
+/* Watches more addresses (a GIL that appeared after attaching). */
+int probes_watch(struct probes *p, const struct watched_address *watch, size_t n);
+
 /* Starts a new epoch; *ended is the epoch that just ended (the one whose
  * per-interval maxima are now complete). */
 int probes_next_epoch(struct probes *p, uint64_t *ended);

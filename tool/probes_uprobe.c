@@ -24,7 +24,7 @@ struct probes {
 	int enter_fd, return_fd;
 	int links[MAX_LINKS];
 	size_t nlinks;
-	int settings_fd;
+	int settings_fd, watched_fd;
 	struct gs_settings settings;
 };
 
@@ -72,22 +72,30 @@ static int map_fd(struct probes *p, const char *name, struct gs_error *err)
 	return fd;
 }
 
+int probes_watch(struct probes *p, const struct watched_address *watch, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		__u64 addr = watch[i].addr;
+		__u32 kind = watch[i].kind;
+		if (bpf_update_elem(p->watched_fd, &addr, &kind, BPF_ANY) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Fills targets, watched and settings before anything is attached. */
 static int configure(struct probes *p, const struct probe_plan *plan, struct gs_error *err)
 {
-	int targets = map_fd(p, "targets", err), watched = map_fd(p, "watched", err);
+	int targets = map_fd(p, "targets", err);
 	__u32 tgid = (__u32)plan->tgid, one = 1, zero = 0;
 
-	if (targets < 0 || watched < 0 || (p->settings_fd = map_fd(p, "settings", err)) < 0)
+	if (targets < 0 || (p->watched_fd = map_fd(p, "watched", err)) < 0 ||
+	    (p->settings_fd = map_fd(p, "settings", err)) < 0)
 		return -1;
 	if (bpf_update_elem(targets, &tgid, &one, BPF_ANY) != 0)
 		return gs_fail(err, GS_EXIT_FAILURE, "cannot fill bpf map targets: %s", strerror(errno));
-	for (size_t i = 0; i < plan->nwatch; i++) {
-		__u64 addr = plan->watch[i].addr;
-		__u32 kind = plan->watch[i].kind;
-		if (bpf_update_elem(watched, &addr, &kind, BPF_ANY) != 0)
-			return gs_fail(err, GS_EXIT_FAILURE, "cannot fill bpf map watched: %s", strerror(errno));
-	}
+	if (probes_watch(p, plan->watch, plan->nwatch) != 0)
+		return gs_fail(err, GS_EXIT_FAILURE, "cannot fill bpf map watched: %s", strerror(errno));
 	p->settings.record_unwatched = plan->record_unwatched;
 	if (bpf_update_elem(p->settings_fd, &zero, &p->settings, BPF_ANY) != 0)
 		return gs_fail(err, GS_EXIT_FAILURE, "cannot fill bpf map settings: %s", strerror(errno));

@@ -218,6 +218,29 @@ int proc_stat_parse(const char *text, size_t len, struct proc_stat *out)
 	return 0;
 }
 
+int status_innermost_nspid(const char *text)
+{
+	const char *line = strstr(text, "\nNSpid:");
+	const char *p, *end;
+	uint64_t v = 0;
+
+	if (!line)
+		return 0;
+	p = line + strlen("\nNSpid:");
+	end = strchr(p, '\n');
+	if (!end)
+		end = p + strlen(p);
+	/* Outermost first, innermost last. */
+	for (;;) {
+		uint64_t id;
+		skip_spaces(&p, end);
+		if (!take_dec(&p, end, &id) || id > INT32_MAX)
+			break;
+		v = id;
+	}
+	return (int)v;
+}
+
 static bool has_prefix(const char *s, const char *prefix)
 {
 	return strncmp(s, prefix, strlen(prefix)) == 0;

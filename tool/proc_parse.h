@@ -49,6 +49,10 @@ struct proc_stat {
 /* Returns 0, or -1 when the text is not a stat line. */
 int proc_stat_parse(const char *text, size_t len, struct proc_stat *out);
 
+/* The thread's id in the innermost PID namespace, from the "NSpid:" line
+ * of /proc/PID/task/TID/status (0 when there is none). */
+int status_innermost_nspid(const char *status_text);
+
 /* Version-independent match for C libraries that may define the pthread
  * wait functions: libc.so.6, libc-2.x.so, libpthread.so.0, libpthread-2.x.so. */
 bool is_libc_name(const char *basename);

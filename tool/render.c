@@ -118,12 +118,18 @@ static double seconds(uint64_t ns)
 	return (double)ns / NS_PER_S;
 }
 
-static void json_thread(FILE *out, const struct thread_stats *t, bool summary)
+static void json_thread(FILE *out, const struct report *r, const struct thread_stats *t)
 {
+	bool summary = r->summary;
 	const struct wait_figures *g = gil_of(t, summary), *s = switch_of(t, summary);
 
-	fprintf(out, "{\"tid\": %d, \"name\": ", (int)t->tid);
+	fprintf(out, "{\"tid\": %d", (int)t->tid);
+	if (t->ns_tid && t->ns_tid != t->tid)
+		fprintf(out, ", \"ns_tid\": %d", (int)t->ns_tid);
+	fputs(", \"name\": ", out);
 	json_write_string(out, t->name);
+	if (r->target->several_gils && t->gil_address)
+		fprintf(out, ", \"gil_address\": \"0x%" PRIx64 "\"", t->gil_address);
 	fprintf(out,
 		", \"gil_wait_s\": %.6f, \"gil_waits\": %" PRIu64 ", \"gil_wait_max_s\": %.6f"
 		", \"switch_wait_s\": %.6f, \"switch_waits\": %" PRIu64 ", \"alive\": %s}",
@@ -143,15 +149,17 @@ void render_json(FILE *out, const struct report *r)
 		fprintf(out, ", \"gil_address\": \"0x%" PRIx64 "\"", tg->gil_address);
 	else
 		fputs(", \"gil_address\": null", out);
-	fprintf(out, ", \"gil_method\": \"%s\", \"interval_s\": %.6f, \"elapsed_s\": %.6f, \"summary\": %s",
-		tg->gil_method, r->interval_s, r->elapsed_s, r->summary ? "true" : "false");
+	fprintf(out, ", \"gil_method\": \"%s\", \"gil_enabled\": %s", tg->gil_method,
+		tg->gil_enabled ? "true" : "false");
+	fprintf(out, ", \"interval_s\": %.6f, \"elapsed_s\": %.6f, \"summary\": %s", r->interval_s, r->elapsed_s,
+		r->summary ? "true" : "false");
 	fprintf(out, ", \"attach_s\": %.6f, \"probe_hits\": %" PRIu64 ", \"lost_waits\": %" PRIu64,
 		tg->attach_s, r->probe_hits, r->lost_waits);
 	fputs(", \"threads\": [", out);
 	for (size_t i = 0; i < r->nthreads; i++) {
 		if (i)
 			fputs(", ", out);
-		json_thread(out, r->threads[i], r->summary);
+		json_thread(out, r, r->threads[i]);
 	}
 	fputs("]}\n", out);
 	fflush(out);
@@ -190,6 +198,11 @@ void render_text(FILE *out, const struct report *r)
 	fprintf(out, "  pid %d (%s)  Python %s  GIL %s (%s)  waiting: %.2f threads' worth\n", (int)tg->pid,
 		tg->comm, tg->python_version, gil, tg->gil_method,
 		r->interval_s > 0 ? seconds(total) / r->interval_s : 0.0);
+	if (!tg->gil_enabled) {
+		fputs("free-threaded build: the GIL is disabled\n\n", out);
+		fflush(out);
+		return;
+	}
 	fprintf(out, "%7s %-15s %9s %8s %9s %9s %11s\n", "TID", "NAME", "GIL WAIT", "WAITS", "AVG WAIT",
 		"MAX WAIT", "SWITCH WAIT");
 	for (size_t i = 0; i < r->nthreads; i++)

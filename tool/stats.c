@@ -140,14 +140,16 @@ static int account_row(struct stats *st, const struct wait_row *row, uint64_t en
 	struct thread_stats *t = find_or_add_thread(st, (pid_t)row->key.tid);
 	struct wait_figures delta;
 	enum gs_wait_kind kind;
-	uint64_t interval_max;
+	uint64_t interval_max, gil = 0;
 
 	if (!t || take_delta(st, row, &delta) != 0)
 		return -1;
-	kind = classify(row->key.addr, ctx);
+	kind = classify(row->key.addr, ctx, &gil);
 	interval_max = row->stats.epoch[ended_epoch & 1] == ended_epoch && delta.count
 			       ? row->stats.epoch_max_ns[ended_epoch & 1]
 			       : 0;
+	if (gil && delta.count)
+		t->gil_address = gil;
 	if (kind == GS_KIND_GIL_COND || kind == GS_KIND_GIL_MUTEX) {
 		add_figures(&t->gil, &delta, interval_max);
 		add_figures(&t->gil_run, &delta, row->stats.max_ns);

@@ -18,14 +18,17 @@ struct wait_figures {
 struct thread_stats {
 	pid_t tid;
 	char name[32];
+	pid_t ns_tid;    /* in the target's PID namespace (0: unknown) */
+	uint64_t gil_address; /* the GIL it waited on last (several with PEP 684) */
 	bool alive;      /* listed in /proc/PID/task at the last update */
 	bool ended_now;  /* ended during the last interval */
 	struct wait_figures gil, sw;         /* the last interval */
 	struct wait_figures gil_run, sw_run; /* the whole run */
 };
 
-/* What a row's address is; ctx is the caller's (the located GIL). */
-typedef enum gs_wait_kind (*classify_fn)(uint64_t addr, const void *ctx);
+/* What a row's address is; ctx is the caller's (the located GIL). For
+ * the GIL's own addresses *gil is set to that GIL's reported address. */
+typedef enum gs_wait_kind (*classify_fn)(uint64_t addr, const void *ctx, uint64_t *gil);
 
 /* A row's figures at the previous snapshot, to take differences. */
 struct row_baseline {

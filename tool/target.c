@@ -210,6 +210,21 @@ int target_list_threads(pid_t pid, pid_t **tids, size_t *cap)
 	return (int)n;
 }
 
+pid_t target_thread_ns_tid(pid_t pid, pid_t tid)
+{
+	char path[64];
+	char *text;
+	pid_t ns_tid;
+
+	snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	text = proc_read_file(path, 1 << 16, NULL);
+	if (!text)
+		return 0;
+	ns_tid = status_innermost_nspid(text);
+	free(text);
+	return ns_tid;
+}
+
 void target_thread_name(pid_t pid, pid_t tid, char *name, size_t len)
 {
 	char path[64];

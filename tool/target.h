@@ -43,6 +43,9 @@ bool target_is_same_process(const struct target *t);
  * -1 when the process is gone. *tids is reallocated as needed. */
 int target_list_threads(pid_t pid, pid_t **tids, size_t *cap);
 
+/* The thread's id inside the target's PID namespace (0 when unknown). */
+pid_t target_thread_ns_tid(pid_t pid, pid_t tid);
+
 /* /proc/PID/task/TID/comm without the newline ("" when unreadable). */
 void target_thread_name(pid_t pid, pid_t tid, char *name, size_t len);
 

@@ -113,20 +113,35 @@ START_TEST(interpreters_3_12_share_or_own_gils)
 	struct gil_location loc = location_for(3, 12);
 	uint64_t runtime = m.base, main_interp = m.base + 0x1000, sub1 = m.base + 0x4000, sub2 = m.base + 0x8000;
 
-	/* head -> main -> sub1 (own GIL) -> sub2 (shares main's). */
-	poke64(&m, runtime + 0x28, main_interp);
-	poke64(&m, main_interp + 0x0, sub1);
-	poke64(&m, main_interp + 0x180, main_interp + 0x410);
-	make_gil(&m, main_interp + 0x410, 1, 0);
-	poke64(&m, sub1 + 0x0, sub2);
+	/* Newest first: head -> sub2 (shares main's GIL) -> sub1 (own) -> main. */
+	poke64(&m, runtime + 0x28, sub2);
+	poke64(&m, sub2 + 0x0, sub1);
+	poke64(&m, sub2 + 0x180, main_interp + 0x410);
+	poke64(&m, sub1 + 0x0, main_interp);
 	poke64(&m, sub1 + 0x180, sub1 + 0x410);
 	make_gil(&m, sub1 + 0x410, 0, 0);
-	poke64(&m, sub2 + 0x180, main_interp + 0x410);
+	poke64(&m, main_interp + 0x180, main_interp + 0x410);
+	make_gil(&m, main_interp + 0x410, 1, 0);
 	ck_assert_int_eq(gil_from_runtime(&loc, runtime, &mem), 0);
 	ck_assert_uint_eq(loc.ngils, 2);
+	/* The main interpreter's GIL is the process's. */
 	ck_assert_uint_eq(loc.gils[0].cond, main_interp + 0x410 + 0x20);
 	ck_assert_uint_eq(loc.gils[1].cond, sub1 + 0x410 + 0x20);
-	ck_assert_int_eq(gil_classify(sub1 + 0x410 + 0x20, &loc), GS_KIND_GIL_COND);
+	/* A later sub-interpreter with its own GIL is appended. */
+	uint64_t sub3 = m.base + 0xc000;
+	poke64(&m, runtime + 0x28, sub3);
+	poke64(&m, sub3 + 0x0, sub2);
+	poke64(&m, sub3 + 0x180, sub3 + 0x410);
+	make_gil(&m, sub3 + 0x410, 0, 0);
+	ck_assert_int_eq(gil_from_runtime(&loc, runtime, &mem), 0);
+	ck_assert_uint_eq(loc.ngils, 3);
+	ck_assert_uint_eq(loc.gils[0].cond, main_interp + 0x410 + 0x20);
+	ck_assert_uint_eq(loc.gils[2].cond, sub3 + 0x410 + 0x20);
+	uint64_t gil = 0;
+	ck_assert_int_eq(gil_classify(sub1 + 0x410 + 0x78, &loc, &gil), GS_KIND_SWITCH_COND);
+	ck_assert_uint_eq(gil, sub1 + 0x410 + 0x20);
+	ck_assert_int_eq(gil_classify(main_interp + 0x410 + 0x50, &loc, &gil), GS_KIND_GIL_MUTEX);
+	ck_assert_uint_eq(gil, main_interp + 0x410 + 0x20);
 }
 END_TEST
 
@@ -225,12 +240,14 @@ START_TEST(classify_and_watch)
 	loc.ngils = 1;
 	loc.gils[0] = (struct gil_instance){ .base = 0x1000, .cond = 0x1020, .mutex = 0x1050,
 					     .switch_cond = 0x1078, .switch_mutex = 0x10a8 };
-	ck_assert_int_eq(gil_classify(0x1020, &loc), GS_KIND_GIL_COND);
-	ck_assert_int_eq(gil_classify(0x1050, &loc), GS_KIND_GIL_MUTEX);
-	ck_assert_int_eq(gil_classify(0x1078, &loc), GS_KIND_SWITCH_COND);
-	ck_assert_int_eq(gil_classify(0x10a8, &loc), GS_KIND_SWITCH_MUTEX);
-	ck_assert_int_eq(gil_classify(0x1021, &loc), GS_KIND_OTHER);
-	ck_assert_int_eq(gil_classify(0, &loc), GS_KIND_OTHER);
+	uint64_t gil = 0;
+	ck_assert_int_eq(gil_classify(0x1020, &loc, &gil), GS_KIND_GIL_COND);
+	ck_assert_uint_eq(gil, 0x1020);
+	ck_assert_int_eq(gil_classify(0x1050, &loc, &gil), GS_KIND_GIL_MUTEX);
+	ck_assert_int_eq(gil_classify(0x1078, &loc, &gil), GS_KIND_SWITCH_COND);
+	ck_assert_int_eq(gil_classify(0x10a8, &loc, &gil), GS_KIND_SWITCH_MUTEX);
+	ck_assert_int_eq(gil_classify(0x1021, &loc, &gil), GS_KIND_OTHER);
+	ck_assert_int_eq(gil_classify(0, &loc, &gil), GS_KIND_OTHER);
 	gil_plan_watch(&loc, &plan);
 	ck_assert_uint_eq(plan.nwatch, 4);
 	ck_assert(!plan.record_unwatched);

@@ -121,6 +121,15 @@ START_TEST(library_names)
 }
 END_TEST
 
+START_TEST(namespace_thread_ids)
+{
+	ck_assert_int_eq(status_innermost_nspid("Name:\tx\nNSpid:\t4243\t12\nNSsid:\t1\n"), 12);
+	ck_assert_int_eq(status_innermost_nspid("Name:\tx\nNSpid:\t4243\n"), 4243);
+	ck_assert_int_eq(status_innermost_nspid("Name:\tx\n"), 0);
+	ck_assert_int_eq(status_innermost_nspid("Name:\tx\nNSpid:\tjunk\n"), 0);
+}
+END_TEST
+
 START_TEST(cpu_lists)
 {
 	ck_assert_uint_eq(cpu_list_slots("0-1\n"), 2);
@@ -144,6 +153,7 @@ Suite *proc_parse_suite(void)
 	tcase_add_test(tc, stat_line_with_odd_command);
 	tcase_add_test(tc, stat_line_truncated);
 	tcase_add_test(tc, library_names);
+	tcase_add_test(tc, namespace_thread_ids);
 	tcase_add_test(tc, cpu_lists);
 	suite_add_tcase(s, tc);
 	return s;

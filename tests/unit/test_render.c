@@ -11,9 +11,13 @@
 /* Captures what a renderer writes. */
 static char *render_to_string(void (*render)(FILE *, const struct report *), const struct report *r)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	/* Static: open_memstream keeps their address until fclose. */
+	static char *buf;
+	static size_t len;
+	FILE *f;
+
+	buf = NULL;
+	f = open_memstream(&buf, &len);
 
 	render(f, r);
 	fclose(f);
@@ -37,7 +41,7 @@ static struct thread_stats thread(pid_t tid, const char *name, uint64_t gil_ns, 
 
 static const struct report_target target = {
 	.pid = 4242, .comm = "python3", .python_version = "3.11.2", .gil_address = 0xa5b8c8,
-	.gil_method = "exact", .attach_s = 0.2,
+	.gil_method = "exact", .attach_s = 0.2, .gil_enabled = true,
 };
 
 START_TEST(json_line_has_the_contract_fields)
@@ -126,6 +130,47 @@ START_TEST(text_table_columns)
 }
 END_TEST
 
+START_TEST(several_gils_namespaces_and_a_disabled_gil)
+{
+	struct thread_stats a = thread(4243, "in-sub", 10, 1, true);
+	struct thread_stats *order[] = { &a };
+	struct report_target tg = target;
+	struct report r = { .target = &tg, .interval_s = 1.0, .elapsed_s = 1.0, .threads = order, .nthreads = 1 };
+	json_object *obj, *t;
+	char *text;
+
+	a.gil_address = 0x7f0000001020;
+	a.ns_tid = 12;
+	tg.several_gils = true;
+	text = render_to_string(render_json, &r);
+	obj = json_tokener_parse(text);
+	ck_assert(json_object_get_boolean(json_object_object_get(obj, "gil_enabled")));
+	t = json_object_array_get_idx(json_object_object_get(obj, "threads"), 0);
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(t, "gil_address")), "0x7f0000001020");
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(t, "ns_tid")), 12);
+	json_object_put(obj);
+	free(text);
+	/* One GIL, same namespace: neither field. */
+	tg.several_gils = false;
+	a.ns_tid = a.tid;
+	text = render_to_string(render_json, &r);
+	ck_assert_ptr_null(strstr(text, "ns_tid"));
+	/* Only the process-level gil_address remains. */
+	ck_assert_ptr_nonnull(strstr(text, "gil_address"));
+	ck_assert_ptr_null(strstr(strstr(text, "gil_address") + 1, "gil_address"));
+	free(text);
+	/* Free-threaded without its GIL: said plainly, no empty table. */
+	tg.gil_enabled = false;
+	text = render_to_string(render_text, &r);
+	ck_assert_ptr_nonnull(strstr(text, "free-threaded build: the GIL is disabled"));
+	ck_assert_ptr_null(strstr(text, "TID"));
+	free(text);
+	text = render_to_string(render_json, &r);
+	ck_assert_ptr_nonnull(strstr(text, "\"gil_enabled\": false"));
+	free(text);
+}
+END_TEST
+
 START_TEST(durations)
 {
 	char b[16];
@@ -175,6 +220,7 @@ Suite *render_suite(void)
 	tcase_add_test(tc, json_line_has_the_contract_fields);
 	tcase_add_test(tc, summary_uses_whole_run_figures);
 	tcase_add_test(tc, text_table_columns);
+	tcase_add_test(tc, several_gils_namespaces_and_a_disabled_gil);
 	tcase_add_test(tc, durations);
 	tcase_add_test(tc, selection_and_order);
 	suite_add_tcase(s, tc);

@@ -9,9 +9,11 @@
 #define SWITCH_COND 0x1078
 #define OTHER 0x9999
 
-static enum gs_wait_kind classify(uint64_t addr, const void *ctx)
+static enum gs_wait_kind classify(uint64_t addr, const void *ctx, uint64_t *gil)
 {
 	(void)ctx;
+	if (addr == GIL_COND || addr == SWITCH_COND)
+		*gil = GIL_COND;
 	if (addr == GIL_COND)
 		return GS_KIND_GIL_COND;
 	if (addr == SWITCH_COND)
@@ -53,6 +55,7 @@ START_TEST(interval_deltas_and_run_totals)
 	ck_assert_uint_eq(t->gil.count, 7);
 	ck_assert_uint_eq(t->gil.max_ns, 150);
 	ck_assert_uint_eq(t->sw.ns, 30);
+	ck_assert_uint_eq(t->gil_address, GIL_COND);
 	/* Waits on anything but the GIL count nowhere. */
 	t = stats_find(&st, 102);
 	ck_assert_uint_eq(t->gil.count + t->sw.count, 0);

@@ -12,7 +12,7 @@
 /* Map sizes. A thread owns one in-flight slot and one row per lock kind it
  * waits on; 10,000 threads coming and going are evicted by the tool. */
 #define GS_MAX_TARGETS 64
-#define GS_MAX_WATCHED 64
+#define GS_MAX_WATCHED 1024 /* every 4-byte word of each GIL's condvars and mutexes */
 #define GS_MAX_THREADS 16384
 #define GS_MAX_WAIT_ROWS 32768
 
@@ -24,6 +24,14 @@ enum gs_wait_kind {
 	GS_KIND_GIL_MUTEX = 2,    /* the GIL's mutex */
 	GS_KIND_SWITCH_COND = 3,  /* drop_gil: FORCE_SWITCHING's switch_cond */
 	GS_KIND_SWITCH_MUTEX = 4, /* its mutex */
+};
+
+/* A watched address: a word inside one of the GIL's objects (the uprobe
+ * back end sees an object's start, the futex back end the futex word). */
+struct gs_watch {
+	__u64 base; /* the object's start: what the wait is recorded as */
+	__u32 kind; /* enum gs_wait_kind */
+	__u32 pad;
 };
 
 /* Settings written by the tool; index 0 of the "settings" array. */
@@ -57,8 +65,8 @@ struct gs_wait_stats {
 
 /* Per-CPU counters, so the cost of tracing can be reported. */
 enum gs_counter {
-	GS_COUNT_ENTRY_HITS = 0, /* wait-function entries in the target */
-	GS_COUNT_RETURN_HITS = 1,
+	GS_COUNT_ENTRY_HITS = 0,  /* waits started in the target (calls or futex waits) */
+	GS_COUNT_RETURN_HITS = 1, /* waits that ended */
 	GS_COUNT_ROWS_FULL = 2,     /* waits lost: the rows map was full */
 	GS_COUNT_INFLIGHT_FULL = 3, /* waits lost: the in-flight map was full */
 	GS_COUNTERS = 4,

@@ -12,7 +12,7 @@
 
 #define PID_MAX_LIMIT 4194304 /* the kernel's ceiling for pid_max */
 
-enum { OPT_KERNEL_HEADERS = 0x100, OPT_USAGE };
+enum { OPT_KERNEL_HEADERS = 0x100, OPT_USAGE, OPT_PROBE };
 
 static const char doc[] =
 	"Measure how long each thread of a running CPython process waits for the GIL.\n"
@@ -27,6 +27,7 @@ static const char doc[] =
 	"    gilstats 4242 5            # every 5 seconds\n"
 	"    gilstats 4242 1 10         # ten 1-second intervals, then the summary\n"
 	"    gilstats --json 4242 1 10  # JSON Lines, one object per interval\n"
+	"    gilstats --probe=uprobe 4242   # time the libc wait functions instead\n"
 	"    gilstats --kernel-headers /usr/src/linux-headers-6.1.0-13-amd64 4242\n"
 	"\n"
 	"Exit status: 0 ok, 1 runtime failure, 2 usage error, 3 target is not a\n"
@@ -36,6 +37,9 @@ static const struct argp_option option_table[] = {
 	{ "json", 'j', NULL, 0, "Print JSON Lines (one object per interval, then a summary)", 0 },
 	{ "kernel-headers", OPT_KERNEL_HEADERS, "DIR", 0,
 	  "Kernel headers to compile the probes against (default: searched)", 0 },
+	{ "probe", OPT_PROBE, "KIND", 0,
+	  "futex: in-kernel, on the GIL's own futex words (default when the GIL's address is exact); "
+	  "uprobe: on the libc wait functions (default otherwise)", 0 },
 	{ "help", 'h', NULL, 0, "Give this help list", -1 },
 	{ "usage", OPT_USAGE, NULL, 0, "Give a short usage message", -1 },
 	{ "version", 'V', NULL, 0, "Print program version", -1 },
@@ -124,6 +128,13 @@ static error_t parse_option(int key, char *arg, struct argp_state *state)
 		return 0;
 	case OPT_KERNEL_HEADERS:
 		ps->o->kernel_headers = arg;
+		return 0;
+	case OPT_PROBE:
+		if (strcmp(arg, "futex") != 0 && strcmp(arg, "uprobe") != 0) {
+			gs_fail(ps->err, GS_EXIT_USAGE, "invalid --probe '%s': futex or uprobe", arg);
+			return EINVAL;
+		}
+		ps->o->probe = arg;
 		return 0;
 	case 'h':
 		/* argp_state_help prints nothing under ARGP_NO_ERRS. */

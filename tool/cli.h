@@ -17,6 +17,7 @@ struct options {
 	long count; /* intervals to print; 0 = until stopped */
 	bool json;
 	const char *kernel_headers;
+	const char *probe; /* "futex", "uprobe", or NULL for the default */
 	bool exit_now; /* --help or --version was printed: exit 0 */
 };
 

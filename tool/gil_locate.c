@@ -399,18 +399,26 @@ size_t gil_wait_functions(const struct gil_location *loc, const char *const **na
 	return 2;
 }
 
+/* glibc x86_64: sizeof(pthread_cond_t), (pthread_mutex_t), (sem_t). */
+#define CONDVAR_BYTES 48
+#define MUTEX_BYTES 40
+#define SEMAPHORE_BYTES 32
+
 size_t gil_watch_list(const struct gil_location *loc, size_t first, struct watched_address *out, size_t max)
 {
 	static const enum gs_wait_kind kinds[] = { GS_KIND_GIL_COND, GS_KIND_GIL_MUTEX, GS_KIND_SWITCH_COND,
 						   GS_KIND_SWITCH_MUTEX };
+	const uint64_t sizes[] = { loc->semaphore ? SEMAPHORE_BYTES : CONDVAR_BYTES, MUTEX_BYTES, CONDVAR_BYTES,
+				   MUTEX_BYTES };
 	size_t n = 0;
 
 	for (size_t i = first; i < loc->ngils; i++) {
 		const struct gil_instance *g = &loc->gils[i];
-		const uint64_t addrs[] = { g->cond, g->mutex, g->switch_cond, g->switch_mutex };
-		for (size_t k = 0; k < 4 && n < max; k++)
-			if (addrs[k])
-				out[n++] = (struct watched_address){ addrs[k], kinds[k] };
+		const uint64_t objects[] = { g->cond, g->mutex, g->switch_cond, g->switch_mutex };
+		/* Every word a futex may wait on inside the object, as the object. */
+		for (size_t k = 0; k < 4; k++)
+			for (uint64_t word = 0; objects[k] && word < sizes[k] && n < max; word += 4)
+				out[n++] = (struct watched_address){ objects[k] + word, objects[k], kinds[k] };
 	}
 	return n;
 }

@@ -100,6 +100,26 @@ static int open_pidfd(struct session *s, struct gs_error *err)
 	return 0;
 }
 
+/* In-kernel futex accounting needs the GIL's exact address; uprobes see
+ * every condvar and serve the heuristic. */
+static int choose_backend(struct session *s, struct gs_error *err)
+{
+	bool exact = s->gil.method == GIL_METHOD_EXACT;
+
+	/* 2.7 hands its semaphore over tens of thousands of times a second and
+	 * waiters retry in user space between futex waits: only the duration
+	 * of sem_wait measures its wait. */
+	if (!s->opt.probe)
+		s->plan.backend = exact && !s->gil.semaphore ? PROBE_FUTEX : PROBE_UPROBE;
+	else
+		s->plan.backend = strcmp(s->opt.probe, "futex") == 0 ? PROBE_FUTEX : PROBE_UPROBE;
+	if (s->plan.backend == PROBE_FUTEX && !exact)
+		return gs_fail(err, GS_EXIT_NOT_PYTHON,
+			       "--probe=futex needs the gil's exact address, and python %s in pid %d gives none",
+			       s->gil.py.version, (int)s->target.pid);
+	return 0;
+}
+
 static int prepare(struct session *s, struct gs_error *err)
 {
 	struct kh_roots roots;
@@ -111,10 +131,15 @@ static int prepare(struct session *s, struct gs_error *err)
 	    open_pidfd(s, err) != 0 || resolve_interpreter(&s->target, &s->interp, err) != 0 ||
 	    gil_locate(&s->target, &s->interp, &s->gil, err) != 0)
 		return -1;
-	nnames = gil_wait_functions(&s->gil, &names);
-	s->plan.tgid = s->target.pid;
-	if (resolve_wait_functions(&s->target, names, nnames, &s->plan, err) != 0)
+	if (choose_backend(s, err) != 0)
 		return -1;
+	s->plan.tgid = s->target.pid;
+	if (s->plan.backend == PROBE_UPROBE) {
+		nnames = gil_wait_functions(&s->gil, &names);
+		if (uprobes_check(err) != 0 ||
+		    resolve_wait_functions(&s->target, names, nnames, &s->plan, err) != 0)
+			return -1;
+	}
 	gil_plan_watch(&s->gil, &s->plan);
 	kh_system_roots(&roots, release, sizeof release);
 	if (kernel_headers_find(&roots, s->opt.kernel_headers, &s->headers, err) != 0)

@@ -46,6 +46,14 @@ static bool exists(const char *path)
 	return stat(path, &st) == 0;
 }
 
+int uprobes_check(struct gs_error *err)
+{
+	if (!exists("/sys/bus/event_source/devices/uprobe"))
+		return gs_fail(err, GS_EXIT_PRIVILEGE,
+			       "the kernel has no uprobe support: it needs CONFIG_UPROBE_EVENTS=y");
+	return 0;
+}
+
 int privileges_check(struct gs_error *err)
 {
 	char *status = proc_read_file("/proc/self/status", 1 << 16, NULL);
@@ -55,9 +63,6 @@ int privileges_check(struct gs_error *err)
 	free(status);
 	if (caps_check(caps, err) != 0)
 		return -1;
-	if (!exists("/sys/bus/event_source/devices/uprobe"))
-		return gs_fail(err, GS_EXIT_PRIVILEGE,
-			       "the kernel has no uprobe support: it needs CONFIG_UPROBE_EVENTS=y");
 	lockdown = proc_read_file("/sys/kernel/security/lockdown", 256, NULL);
 	if (lockdown && strstr(lockdown, "[confidentiality]")) {
 		free(lockdown);

@@ -19,7 +19,10 @@ uint64_t status_effective_caps(const char *status_text);
 /* Names what is missing from caps, or returns 0 when nothing is. */
 int caps_check(uint64_t caps, struct gs_error *err);
 
-/* Our capabilities, then uprobe and BPF support in the running kernel. */
+/* Our capabilities, and whether the kernel lets BPF read memory. */
 int privileges_check(struct gs_error *err);
+
+/* Whether the kernel can place uprobes. */
+int uprobes_check(struct gs_error *err);
 
 #endif

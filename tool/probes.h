@@ -14,7 +14,7 @@
 
 #define PROBE_MAX_POINTS 16
 
-/* A function to time: every call from entry to return is one wait. */
+/* A function to time (uprobe back end): every call is one wait. */
 struct probe_point {
 	int fd;            /* the mapped file, opened by the caller */
 	uint64_t offset;   /* file offset of the function's first instruction */
@@ -22,11 +22,17 @@ struct probe_point {
 };
 
 struct watched_address {
-	uint64_t addr;
+	uint64_t addr; /* a word a wait may name */
+	uint64_t base; /* the object it belongs to, which the wait counts for */
 	enum gs_wait_kind kind;
 };
 
+/* futex: raw syscall tracepoints, in-kernel, needs the GIL's exact address.
+ * uprobe: times the libc wait functions; sees every condvar (heuristic). */
+enum probe_backend { PROBE_FUTEX, PROBE_UPROBE };
+
 struct probe_plan {
+	enum probe_backend backend;
 	pid_t tgid;
 	struct probe_point points[PROBE_MAX_POINTS];
 	size_t npoints;

@@ -249,8 +249,17 @@ START_TEST(classify_and_watch)
 	ck_assert_int_eq(gil_classify(0x1021, &loc, &gil), GS_KIND_OTHER);
 	ck_assert_int_eq(gil_classify(0, &loc, &gil), GS_KIND_OTHER);
 	gil_plan_watch(&loc, &plan);
-	ck_assert_uint_eq(plan.nwatch, 4);
+	/* Every word of two condvars (48 bytes) and two mutexes (40). */
+	ck_assert_uint_eq(plan.nwatch, 12 + 10 + 12 + 10);
 	ck_assert(!plan.record_unwatched);
+	ck_assert_uint_eq(plan.watch[0].addr, 0x1020);
+	ck_assert_uint_eq(plan.watch[10].addr, 0x1020 + 40); /* the condvar's futex word */
+	ck_assert_uint_eq(plan.watch[10].base, 0x1020);
+	ck_assert_int_eq(plan.watch[10].kind, GS_KIND_GIL_COND);
+	ck_assert_uint_eq(plan.watch[12].addr, 0x1050);
+	ck_assert_int_eq(plan.watch[12].kind, GS_KIND_GIL_MUTEX);
+	ck_assert_int_eq(plan.watch[43].kind, GS_KIND_SWITCH_MUTEX);
+	ck_assert_uint_eq(plan.watch[43].addr, 0x10a8 + 36);
 	ck_assert_uint_eq(gil_wait_functions(&loc, &names), 2);
 	ck_assert_str_eq(names[0], "pthread_cond_timedwait");
 	ck_assert_uint_eq(gil_report_address(&loc), 0x1020);

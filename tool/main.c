@@ -263,6 +263,7 @@ static int run(struct session *s, const sigset_t *during_wait, struct gs_error *
 		.comm = s->target.stat.comm,
 		.python_version = s->gil.py.version,
 		.gil_method = s->gil.method == GIL_METHOD_EXACT ? "exact" : "heuristic",
+		.probe = s->plan.backend == PROBE_FUTEX ? "futex" : "uprobe",
 		.attach_s = s->attached - s->start,
 	};
 	s->last_update = s->attached;

@@ -149,8 +149,8 @@ void render_json(FILE *out, const struct report *r)
 		fprintf(out, ", \"gil_address\": \"0x%" PRIx64 "\"", tg->gil_address);
 	else
 		fputs(", \"gil_address\": null", out);
-	fprintf(out, ", \"gil_method\": \"%s\", \"gil_enabled\": %s", tg->gil_method,
-		tg->gil_enabled ? "true" : "false");
+	fprintf(out, ", \"gil_method\": \"%s\", \"gil_enabled\": %s, \"probe\": \"%s\"", tg->gil_method,
+		tg->gil_enabled ? "true" : "false", tg->probe);
 	fprintf(out, ", \"interval_s\": %.6f, \"elapsed_s\": %.6f, \"summary\": %s", r->interval_s, r->elapsed_s,
 		r->summary ? "true" : "false");
 	fprintf(out, ", \"attach_s\": %.6f, \"probe_hits\": %" PRIu64 ", \"lost_waits\": %" PRIu64,

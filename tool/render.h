@@ -19,6 +19,7 @@ struct report_target {
 	const char *python_version;
 	uint64_t gil_address; /* 0 while a heuristic has nothing to go on */
 	const char *gil_method; /* "exact" or "heuristic" */
+	const char *probe;      /* back end: "futex" or "uprobe" */
 	bool gil_enabled;       /* false: free-threaded build without its GIL */
 	bool several_gils;      /* sub-interpreters with their own GIL */
 	double attach_s;        /* from start to probes attached */

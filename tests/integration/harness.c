@@ -3,6 +3,8 @@
 #include "harness.h"
 
 #include <check.h>
+#include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -35,20 +37,14 @@ const char *gilstats_binary(void)
 	return env_or("GILSTATS", "./gilstats");
 }
 
-const char *workload_script(void)
+static const char *srcdir(void)
 {
-	static char path[4096];
-
-	snprintf(path, sizeof path, "%s/tests/workloads/contention.py", env_or("GILSTATS_SRCDIR", "."));
-	return path;
+	return env_or("GILSTATS_SRCDIR", ".");
 }
 
-const char *decoy_library(void)
+static const char *builddir(void)
 {
-	static char path[4096];
-
-	snprintf(path, sizeof path, "%s/tests/libdecoy.so", env_or("GILSTATS_BUILDDIR", "."));
-	return path;
+	return env_or("GILSTATS_BUILDDIR", ".");
 }
 
 void require_root_and_bpf(void)
@@ -100,46 +96,135 @@ static char *read_line(int fd, double timeout_s)
 	return NULL;
 }
 
-void workload_start(struct workload *w, const char *python, const char *const *extra)
+static void copy_file(const char *from, const char *to)
 {
-	const char *argv[32] = { python, "-u", workload_script(), "--report" };
-	size_t argc = 4;
+	char buf[65536];
+	int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+	ssize_t n;
+
+	ck_assert_msg(in >= 0 && out >= 0, "cannot copy %s to %s", from, to);
+	while ((n = read(in, buf, sizeof buf)) > 0)
+		ck_assert_int_eq(write(out, buf, (size_t)n), n);
+	close(in);
+	close(out);
+}
+
+/* The workload's files as the interpreter sees them: copied into a chroot. */
+static void workload_files(const struct interpreter *py, char *script, char *decoy, size_t len)
+{
+	char dir[1024], host_script[1024], host_decoy[1024];
+
+	snprintf(host_script, sizeof host_script, "%s/tests/workloads/contention.py", srcdir());
+	snprintf(host_decoy, sizeof host_decoy, "%s/tests/libdecoy.so", builddir());
+	if (!py->root[0]) {
+		snprintf(script, len, "%s", host_script);
+		snprintf(decoy, len, "%s", host_decoy);
+		return;
+	}
+	snprintf(dir, sizeof dir, "%s/tmp/gilstats-tests", py->root);
+	mkdir(dir, 0755);
+	snprintf(script, len, "%s/contention.py", dir);
+	copy_file(host_script, script);
+	snprintf(decoy, len, "%s/libdecoy.so", dir);
+	copy_file(host_decoy, decoy);
+	snprintf(script, len, "/tmp/gilstats-tests/contention.py");
+	snprintf(decoy, len, "/tmp/gilstats-tests/libdecoy.so");
+}
+
+/* The first child of pid (the interpreter that unshare forked). */
+static pid_t child_of(pid_t pid)
+{
+	char path[64], buf[64] = "";
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(fgets(buf, sizeof buf, f));
+	fclose(f);
+	return (pid_t)atoi(buf);
+}
+
+static void exec_workload(const struct interpreter *py, const struct workload_options *o, int out_fd)
+{
+	char script[2048], decoy[2048];
+	const char *argv[48];
+	size_t argc = 0;
+
+	workload_files(py, script, decoy, sizeof script);
+	if (o->pid_namespace) {
+		argv[argc++] = "unshare";
+		argv[argc++] = "--pid";
+		argv[argc++] = "--fork";
+	}
+	if (py->root[0]) {
+		argv[argc++] = "chroot";
+		argv[argc++] = py->root;
+	}
+	argv[argc++] = py->python;
+	argv[argc++] = "-u";
+	argv[argc++] = script;
+	argv[argc++] = "--report";
+	if (o->decoy) {
+		argv[argc++] = "--decoy";
+		argv[argc++] = decoy;
+	}
+	for (const char *const *a = o->args; a && *a && argc < 46; a++)
+		argv[argc++] = *a;
+	argv[argc] = NULL;
+	for (const char *const *e = o->env; e && *e; e++)
+		putenv((char *)*e);
+	dup2(out_fd, 1);
+	execvp(argv[0], (char *const *)argv);
+	_exit(127);
+}
+
+void workload_start(struct workload *w, const struct interpreter *py, const struct workload_options *o)
+{
 	int out[2];
 	char *line;
 
-	for (; extra && *extra && argc < 31; extra++)
-		argv[argc++] = *extra;
-	argv[argc] = NULL;
+	memset(w, 0, sizeof *w);
 	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
 	w->pid = fork();
 	ck_assert_int_ge(w->pid, 0);
-	if (w->pid == 0) {
-		dup2(out[1], 1);
-		execvp(python, (char *const *)argv);
-		_exit(127);
-	}
+	if (w->pid == 0)
+		exec_workload(py, o, out[1]);
 	close(out[1]);
-	line = read_line(out[0], 30);
+	line = read_line(out[0], 60);
 	close(out[0]);
-	ck_assert_msg(line != NULL, "workload %s did not report its threads", python);
+	ck_assert_msg(line != NULL, "workload under %s did not report its threads", py->label);
 	w->report = json_tokener_parse(line);
 	ck_assert_msg(w->report != NULL, "workload report is not JSON: %s", line);
 	free(line);
+	if (o->pid_namespace) {
+		w->launcher = w->pid;
+		w->pid = child_of(w->launcher);
+	}
 }
 
 bool workload_alive(const struct workload *w)
 {
-	return waitpid(w->pid, NULL, WNOHANG) == 0;
+	return waitpid(w->launcher ? w->launcher : w->pid, NULL, WNOHANG) == 0;
 }
 
 void workload_stop(struct workload *w)
 {
-	if (w->pid > 0) {
+	if (w->pid > 0)
 		kill(w->pid, SIGKILL);
-		waitpid(w->pid, NULL, 0);
-	}
+	if (w->launcher > 0)
+		kill(w->launcher, SIGKILL);
+	waitpid(w->launcher ? w->launcher : w->pid, NULL, 0);
 	json_object_put(w->report);
 	memset(w, 0, sizeof *w);
+}
+
+const char *workload_pid_arg(const struct workload *w)
+{
+	static char arg[16];
+
+	snprintf(arg, sizeof arg, "%d", (int)w->pid);
+	return arg;
 }
 
 struct capture {
@@ -208,46 +293,71 @@ static void parse_lines(struct tool_run *r)
 	free(copy);
 }
 
-void tool_run(struct tool_run *r, const char *const *args, double timeout_s, int signal_no,
-	      double signal_after_s)
+struct tool_handle {
+	pid_t pid;
+	struct capture out, err;
+};
+
+struct tool_handle *tool_start(const char *const *args)
 {
-	struct capture out = { 0 }, err = { 0 };
+	struct tool_handle *h = calloc(1, sizeof *h);
+
+	ck_assert_ptr_nonnull(h);
+	h->pid = spawn_tool(args, &h->out.fd, &h->err.fd);
+	return h;
+}
+
+/* Collects output until both pipes close; sends signal_no signal_after_s
+ * after the first output. */
+static void collect(struct tool_handle *h, struct tool_run *r, double timeout_s, int signal_no,
+		    double signal_after_s)
+{
 	double deadline = now_s() + timeout_s, signal_at = 0;
 	bool out_open = true, err_open = true;
 	int status;
-	pid_t pid;
 
 	memset(r, 0, sizeof *r);
-	pid = spawn_tool(args, &out.fd, &err.fd);
 	while (out_open || err_open) {
-		struct pollfd pfd[2] = { { .fd = out_open ? out.fd : -1, .events = POLLIN },
-					 { .fd = err_open ? err.fd : -1, .events = POLLIN } };
+		struct pollfd pfd[2] = { { .fd = out_open ? h->out.fd : -1, .events = POLLIN },
+					 { .fd = err_open ? h->err.fd : -1, .events = POLLIN } };
 		double t = now_s();
 		if (t > deadline) {
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
+			kill(h->pid, SIGKILL);
+			waitpid(h->pid, NULL, 0);
 			ck_abort_msg("gilstats did not finish within %.0f s; stderr: %s", timeout_s,
-				     err.buf ? err.buf : "");
+				     h->err.buf ? h->err.buf : "");
 		}
-		if (signal_no && !signal_at && out.len > 0)
+		if (signal_no && !signal_at && h->out.len > 0)
 			signal_at = t + signal_after_s;
 		if (signal_at && t >= signal_at) {
-			kill(pid, signal_no);
+			kill(h->pid, signal_no);
 			signal_no = 0;
 		}
 		poll(pfd, 2, 50);
 		if (pfd[0].revents)
-			out_open = capture_more(&out);
+			out_open = capture_more(&h->out);
 		if (pfd[1].revents)
-			err_open = capture_more(&err);
+			err_open = capture_more(&h->err);
 	}
-	close(out.fd);
-	close(err.fd);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	close(h->out.fd);
+	close(h->err.fd);
+	ck_assert_int_eq(waitpid(h->pid, &status, 0), h->pid);
 	r->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	r->out = out.buf ? out.buf : strdup("");
-	r->err = err.buf ? err.buf : strdup("");
+	r->out = h->out.buf ? h->out.buf : strdup("");
+	r->err = h->err.buf ? h->err.buf : strdup("");
 	parse_lines(r);
+	free(h);
+}
+
+void tool_wait(struct tool_handle *h, struct tool_run *r, double timeout_s)
+{
+	collect(h, r, timeout_s, 0, 0);
+}
+
+void tool_run(struct tool_run *r, const char *const *args, double timeout_s, int signal_no,
+	      double signal_after_s)
+{
+	collect(tool_start(args), r, timeout_s, signal_no, signal_after_s);
 }
 
 void tool_run_free(struct tool_run *r)
@@ -300,28 +410,114 @@ double sum_over_threads(json_object *line, const char *field, json_object *tids)
 	return sum;
 }
 
+bool field_bool(json_object *obj, const char *key)
+{
+	json_object *v = json_object_object_get(obj, key);
+
+	ck_assert_msg(v != NULL, "field %s missing", key);
+	return json_object_get_boolean(v);
+}
+
+void assert_cpu_wait(const char *label, json_object *line, json_object *cpu, int n, double tolerance)
+{
+	double t = field_double(line, "interval_s");
+	double want = (n - 1) * t;
+	double got = sum_over_threads(line, "gil_wait_s", cpu);
+
+	fprintf(stderr, "%s %s (%s back end)%s: CPU threads waited %.3f s in %.3f s: %.3f of (N-1)*T\n", label,
+		field_string(line, "python_version"), field_string(line, "probe"),
+		field_bool(line, "summary") ? " summary" : "", got, t, got / want);
+	ck_assert_msg(got > want * (1 - tolerance) && got < want * (1 + tolerance),
+		      "%s: CPU threads waited %.3f s in %.3f s, want %.3f s +-%.0f%%", label, got, t, want,
+		      tolerance * 100);
+}
+
 static bool is_executable(const char *path)
 {
 	return access(path, X_OK) == 0;
 }
 
-size_t discover_pythons(const char **out, size_t max)
+static size_t add_interpreter(struct interpreter *out, size_t n, size_t max, const char *label,
+			      const char *root, const char *python)
 {
-	static char from_path[4096];
-	const char *path = getenv("PATH");
-	size_t n = 0;
+	char host_path[2048], real[PATH_MAX], other[PATH_MAX], other_host[2048];
+	const char *base = strrchr(python, '/') ? strrchr(python, '/') + 1 : python;
 
-	/* The first python3 on PATH (as a user would run it), then Debian's. */
-	for (const char *p = path; p && *p && n == 0;) {
+	snprintf(host_path, sizeof host_path, "%s%s", root, python);
+	if (n >= max || !is_executable(host_path) || !realpath(host_path, real))
+		return n;
+	for (size_t i = 0; i < n; i++) {
+		snprintf(other_host, sizeof other_host, "%s%s", out[i].root, out[i].python);
+		if (realpath(other_host, other) && strcmp(other, real) == 0)
+			return n; /* the same interpreter under another name */
+	}
+	memset(&out[n], 0, sizeof out[n]);
+	snprintf(out[n].label, sizeof out[n].label, "%s", label);
+	snprintf(out[n].python, sizeof out[n].python, "%s", python);
+	snprintf(out[n].root, sizeof out[n].root, "%s", root);
+	out[n].major = strncmp(base, "python2", 7) == 0 ? 2 : 3;
+	out[n].free_threaded = base[strlen(base) - 1] == 't';
+	return n + 1;
+}
+
+bool default_interpreter(struct interpreter *out)
+{
+	const char *path = getenv("PATH");
+
+	for (const char *p = path; p && *p;) {
 		const char *colon = strchr(p, ':');
 		size_t len = colon ? (size_t)(colon - p) : strlen(p);
-		snprintf(from_path, sizeof from_path, "%.*s/python3", (int)len, p);
-		if (is_executable(from_path) && n < max)
-			out[n++] = from_path;
+		char candidate[1024];
+		snprintf(candidate, sizeof candidate, "%.*s/python3", (int)len, p);
+		if (is_executable(candidate) && add_interpreter(out, 0, 1, "python3 on PATH", "", candidate))
+			return true;
 		p = colon ? colon + 1 : NULL;
 	}
-	if (is_executable("/usr/bin/python3") && n < max &&
-	    !(n && strcmp(out[0], "/usr/bin/python3") == 0))
-		out[n++] = "/usr/bin/python3";
+	return false;
+}
+
+static size_t add_pyenv(struct interpreter *out, size_t n, size_t max)
+{
+	char root[1024], dir[1200], python[1600], label[96];
+	const char *env = getenv("PYENV_ROOT");
+	struct dirent **names;
+	int count;
+
+	snprintf(root, sizeof root, "%s", env && *env ? env : "/root/.pyenv");
+	snprintf(dir, sizeof dir, "%s/versions", root);
+	count = scandir(dir, &names, NULL, versionsort);
+	for (int i = 0; i < count; i++) {
+		const char *v = names[i]->d_name;
+		if (v[0] != '.') {
+			snprintf(python, sizeof python, "%s/%s/bin/python%c", dir, v, v[0]);
+			snprintf(label, sizeof label, "pyenv %.60s", v);
+			n = add_interpreter(out, n, max, label, "", python);
+		}
+		free(names[i]);
+	}
+	if (count >= 0)
+		free(names);
+	return n;
+}
+
+size_t discover_interpreters(struct interpreter *out, size_t max)
+{
+	const char *targets = env_or("GILSTATS_TARGETS", "/var/cache/gilstats-targets");
+	char trixie[1024], sid[1024];
+	size_t n = 0;
+
+	n = add_interpreter(out, n, max, "debian python3", "", "/usr/bin/python3");
+	n = add_interpreter(out, n, max, "debian python2.7", "", "/usr/bin/python2.7");
+	n = add_pyenv(out, n, max);
+	snprintf(trixie, sizeof trixie, "%s/trixie", targets);
+	snprintf(sid, sizeof sid, "%s/sid", targets);
+	n = add_interpreter(out, n, max, "trixie chroot python3.13", trixie, "/usr/bin/python3.13");
+	n = add_interpreter(out, n, max, "sid chroot python3.14", sid, "/usr/bin/python3.14");
+	n = add_interpreter(out, n, max, "trixie chroot python3.13t", trixie, "/opt/python3.13t/bin/python3.13t");
+	struct interpreter on_path;
+
+	/* pyenv's shim runs one of the versions above. */
+	if (default_interpreter(&on_path) && strstr(on_path.python, "/shims/") == NULL)
+		n = add_interpreter(out, n, max, "python3 on PATH", "", on_path.python);
 	return n;
 }

@@ -10,35 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "suites.h"
 
 #define CPU_THREADS 4
-
-static const char *interpreter;
-
-static char pid_arg[16];
-
-static const char *pid_of(const struct workload *w)
-{
-	snprintf(pid_arg, sizeof pid_arg, "%d", (int)w->pid);
-	return pid_arg;
-}
-
-/* With N CPU-bound threads one holds the GIL and N-1 wait: over an
- * interval of T seconds they wait (N-1)*T in all. */
-static void assert_cpu_wait(json_object *line, json_object *cpu, double tolerance)
-{
-	double t = field_double(line, "interval_s");
-	double want = (CPU_THREADS - 1) * t;
-	double got = sum_over_threads(line, "gil_wait_s", cpu);
-
-	fprintf(stderr, "%s %s: CPU threads waited %.3f s in %.3f s: %.3f of (N-1)*T\n", interpreter,
-		field_string(line, "python_version"), got, t, got / want);
-
-	ck_assert_msg(got > want * (1 - tolerance) && got < want * (1 + tolerance),
-		      "%s: CPU threads waited %.3f s in %.3f s, want %.3f s +-%.0f%%", interpreter, got, t, want,
-		      tolerance * 100);
-}
 
 static void assert_exact(json_object *line, const struct workload *w)
 {
@@ -50,21 +24,28 @@ static void assert_exact(json_object *line, const struct workload *w)
 	ck_assert_int_eq((int)field_double(line, "pid"), (int)w->pid);
 }
 
+static void start(struct workload *w, const char *const *args, bool decoy)
+{
+	struct workload_options o = { .args = args, .decoy = decoy };
+
+	workload_start(w, &default_python, &o);
+}
+
 START_TEST(cpu_threads_wait_n_minus_one)
 {
 	const char *extra[] = { "--cpu-threads", "4", "--io-threads", "1", NULL };
 	struct workload w;
 	struct tool_run r;
 
-	workload_start(&w, interpreter, extra);
-	tool_run(&r, (const char *[]){ "--json", pid_of(&w), "1", "3", NULL }, 60, 0, 0);
+	start(&w, extra, false);
+	tool_run(&r, (const char *[]){ "--json", workload_pid_arg(&w), "1", "3", NULL }, 60, 0, 0);
 	ck_assert_msg(r.exit_code == 0, "exit %d, stderr: %s", r.exit_code, r.err);
 	ck_assert_uint_eq(r.nlines, 4);
 	json_object *cpu = json_object_object_get(w.report, "cpu");
 	for (size_t i = 0; i < 3; i++) {
 		ck_assert(!json_object_get_boolean(json_object_object_get(r.lines[i], "summary")));
 		assert_exact(r.lines[i], &w);
-		assert_cpu_wait(r.lines[i], cpu, 0.15);
+		assert_cpu_wait(default_python.label, r.lines[i], cpu, CPU_THREADS, 0.15);
 		/* Every wait is one 5 ms slice at most (plus scheduling). */
 		json_object *t = find_thread(r.lines[i], json_object_get_int(json_object_array_get_idx(cpu, 0)));
 		ck_assert_ptr_nonnull(t);
@@ -73,7 +54,7 @@ START_TEST(cpu_threads_wait_n_minus_one)
 	}
 	json_object *summary = r.lines[3];
 	ck_assert(json_object_get_boolean(json_object_object_get(summary, "summary")));
-	assert_cpu_wait(summary, cpu, 0.15);
+	assert_cpu_wait(default_python.label, summary, cpu, CPU_THREADS, 0.15);
 	/* The sleeping thread waits for the GIL at every wake-up too. */
 	json_object *io = json_object_object_get(w.report, "io");
 	ck_assert(sum_over_threads(summary, "gil_waits", io) > 0);
@@ -84,12 +65,12 @@ END_TEST
 
 START_TEST(decoy_condvar_is_not_the_gil)
 {
-	const char *extra[] = { "--cpu-threads", "4", "--io-threads", "0", "--decoy", decoy_library(), NULL };
+	const char *extra[] = { "--cpu-threads", "4", "--io-threads", "0", NULL };
 	struct workload w;
 	struct tool_run r;
 
-	workload_start(&w, interpreter, extra);
-	tool_run(&r, (const char *[]){ "--json", pid_of(&w), "1", "2", NULL }, 60, 0, 0);
+	start(&w, extra, true);
+	tool_run(&r, (const char *[]){ "--json", workload_pid_arg(&w), "1", "2", NULL }, 60, 0, 0);
 	ck_assert_msg(r.exit_code == 0, "exit %d, stderr: %s", r.exit_code, r.err);
 	ck_assert_uint_eq(r.nlines, 3);
 	json_object *decoy = json_object_object_get(w.report, "decoy");
@@ -102,7 +83,7 @@ START_TEST(decoy_condvar_is_not_the_gil)
 	/* The decoy really waits, more often than all GIL waiters together. */
 	ck_assert(field_double(r.lines[2], "probe_hits") > 2 * sum_over_threads(r.lines[2], "gil_waits",
 			json_object_object_get(w.report, "cpu")));
-	assert_cpu_wait(r.lines[2], json_object_object_get(w.report, "cpu"), 0.15);
+	assert_cpu_wait(default_python.label, r.lines[2], json_object_object_get(w.report, "cpu"), CPU_THREADS, 0.15);
 	tool_run_free(&r);
 	workload_stop(&w);
 }
@@ -114,8 +95,8 @@ START_TEST(sigint_prints_the_summary)
 	struct workload w;
 	struct tool_run r;
 
-	workload_start(&w, interpreter, extra);
-	tool_run(&r, (const char *[]){ "--json", pid_of(&w), "0.5", NULL }, 60, SIGINT, 1.2);
+	start(&w, extra, false);
+	tool_run(&r, (const char *[]){ "--json", workload_pid_arg(&w), "0.5", NULL }, 60, SIGINT, 1.2);
 	ck_assert_msg(r.exit_code == 0, "exit %d, stderr: %s", r.exit_code, r.err);
 	ck_assert_uint_ge(r.nlines, 3);
 	json_object *summary = r.lines[r.nlines - 1];
@@ -139,8 +120,8 @@ START_TEST(target_exit_ends_the_run)
 	struct workload w;
 	struct tool_run r;
 
-	workload_start(&w, interpreter, extra);
-	tool_run(&r, (const char *[]){ "--json", pid_of(&w), "1", NULL }, 30, 0, 0);
+	start(&w, extra, false);
+	tool_run(&r, (const char *[]){ "--json", workload_pid_arg(&w), "1", NULL }, 30, 0, 0);
 	ck_assert_msg(r.exit_code == 0, "exit %d, stderr: %s", r.exit_code, r.err);
 	ck_assert_uint_ge(r.nlines, 2);
 	json_object *summary = r.lines[r.nlines - 1];
@@ -163,8 +144,8 @@ START_TEST(text_output_is_a_table)
 	struct workload w;
 	struct tool_run r;
 
-	workload_start(&w, interpreter, extra);
-	tool_run(&r, (const char *[]){ pid_of(&w), "0.5", "2", NULL }, 60, 0, 0);
+	start(&w, extra, false);
+	tool_run(&r, (const char *[]){ workload_pid_arg(&w), "0.5", "2", NULL }, 60, 0, 0);
 	ck_assert_msg(r.exit_code == 0, "exit %d, stderr: %s", r.exit_code, r.err);
 	ck_assert_ptr_nonnull(strstr(r.out, "TID"));
 	ck_assert_ptr_nonnull(strstr(r.out, "GIL WAIT"));
@@ -198,9 +179,9 @@ START_TEST(not_a_python_process)
 }
 END_TEST
 
-static Suite *suite_for(const char *python)
+Suite *core_suite(void)
 {
-	Suite *s = suite_create(python);
+	Suite *s = suite_create("core");
 	TCase *tc = tcase_create("core");
 
 	tcase_set_timeout(tc, 120);
@@ -212,27 +193,4 @@ static Suite *suite_for(const char *python)
 	tcase_add_test(tc, not_a_python_process);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int main(void)
-{
-	const char *pythons[4];
-	size_t n;
-	int failed = 0;
-
-	require_root_and_bpf();
-	n = discover_pythons(pythons, 4);
-	if (n == 0) {
-		fprintf(stderr, "no python3 found\n");
-		return 1;
-	}
-	for (size_t i = 0; i < n; i++) {
-		SRunner *sr;
-		interpreter = pythons[i];
-		sr = srunner_create(suite_for(interpreter));
-		srunner_run_all(sr, CK_VERBOSE);
-		failed += srunner_ntests_failed(sr);
-		srunner_free(sr);
-	}
-	return failed ? 1 : 0;
 }

@@ -41,7 +41,7 @@ static struct thread_stats thread(pid_t tid, const char *name, uint64_t gil_ns, 
 
 static const struct report_target target = {
 	.pid = 4242, .comm = "python3", .python_version = "3.11.2", .gil_address = 0xa5b8c8,
-	.gil_method = "exact", .attach_s = 0.2, .gil_enabled = true,
+	.gil_method = "exact", .probe = "futex", .attach_s = 0.2, .gil_enabled = true,
 };
 
 START_TEST(json_line_has_the_contract_fields)

@@ -27,13 +27,23 @@ def kernel_tid():
     return LIBC.syscall(SYS_GETTID)
 
 
+def pin_to_cpu(index):
+    """Keep this thread on CPU index % ncpus (the scheduler then cannot stack
+    two CPU-bound threads on one core while another idles)."""
+    ncpus = os.sysconf("SC_NPROCESSORS_ONLN")
+    mask = ctypes.c_ulong(1 << (index % ncpus))
+    LIBC.sched_setaffinity(0, ctypes.sizeof(mask), ctypes.byref(mask))
+
+
 def set_thread_name(name):
     """Name the kernel thread, so top -H and gilstats show it."""
     LIBC.prctl(PR_SET_NAME, ctypes.c_char_p(name.encode()), 0, 0, 0)
 
 
-def cpu_bound(name, tids, ready, stop):
+def cpu_bound(name, tids, ready, stop, pin):
     set_thread_name(name)
+    if pin is not None:
+        pin_to_cpu(pin)
     tids.append(kernel_tid())
     ready.release()
     n = 0
@@ -65,6 +75,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cpu-threads", type=int, default=4)
     ap.add_argument("--io-threads", type=int, default=1)
+    ap.add_argument("--pin", action="store_true", help="pin CPU thread i to CPU i %% ncpus")
+    ap.add_argument("--check-interval", type=int, help="Python 2: sys.setcheckinterval (default 100 ticks)")
     ap.add_argument("--io-nap", type=float, default=0.01, help="seconds each I/O thread sleeps")
     ap.add_argument("--decoy", metavar="LIB", help="path of libdecoy.so")
     ap.add_argument("--decoy-pairs", type=int, default=1)
@@ -72,12 +84,15 @@ def main():
     ap.add_argument("--report", action="store_true", help="print the threads as JSON once running")
     args = ap.parse_args()
 
+    if args.check_interval and hasattr(sys, "setcheckinterval") and sys.version_info[0] == 2:
+        sys.setcheckinterval(args.check_interval)
     stop = threading.Event()
     ready = threading.Semaphore(0)
     roles = {"cpu": [], "io": []}
     threads = []
     for i in range(args.cpu_threads):
-        threads.append(threading.Thread(target=cpu_bound, args=("cpu-%d" % (i + 1), roles["cpu"], ready, stop)))
+        pin = i if args.pin else None
+        threads.append(threading.Thread(target=cpu_bound, args=("cpu-%d" % (i + 1), roles["cpu"], ready, stop, pin)))
     for i in range(args.io_threads):
         threads.append(threading.Thread(target=io_bound,
                                         args=("io-%d" % (i + 1), roles["io"], ready, stop, args.io_nap)))
@@ -88,8 +103,9 @@ def main():
         ready.acquire()
     roles["decoy"] = start_decoy(args.decoy, args.decoy_pairs) if args.decoy else []
     if args.report:
+        gil_enabled = getattr(sys, "_is_gil_enabled", lambda: True)()
         roles.update(pid=os.getpid(), main=kernel_tid(), python_version=platform.python_version(),
-                     executable=sys.executable)
+                     executable=sys.executable, gil_enabled=gil_enabled)
         sys.stdout.write(json.dumps(roles) + "\n")
         sys.stdout.flush()
     deadline = time.time() + args.seconds if args.seconds > 0 else None

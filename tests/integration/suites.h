@@ -1,0 +1,15 @@
+/* The integration test suites. */
+#ifndef GILSTATS_INTEGRATION_SUITES_H
+#define GILSTATS_INTEGRATION_SUITES_H
+
+#include <check.h>
+
+#include "harness.h"
+
+/* The interpreter the core tests use (python3 on PATH). */
+extern struct interpreter default_python;
+
+Suite *core_suite(void);
+Suite *versions_suite(void);
+
+#endif

@@ -1,0 +1,26 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "suites.h"
+
+struct interpreter default_python;
+
+int main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	require_root_and_bpf();
+	if (!default_interpreter(&default_python)) {
+		fprintf(stderr, "no python3 on PATH\n");
+		return 1;
+	}
+	sr = srunner_create(core_suite());
+	srunner_add_suite(sr, versions_suite());
+	srunner_run_all(sr, CK_VERBOSE);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}

@@ -456,6 +456,9 @@ static size_t add_interpreter(struct interpreter *out, size_t n, size_t max, con
 	snprintf(out[n].python, sizeof out[n].python, "%s", python);
 	snprintf(out[n].root, sizeof out[n].root, "%s", root);
 	out[n].major = strncmp(base, "python2", 7) == 0 ? 2 : 3;
+	/* bin/python3 links to python3.12: the real name has the version. */
+	if (sscanf(strrchr(real, '/') + 1, "python%d.%d", &out[n].major, &out[n].minor) < 2)
+		out[n].minor = -1;
 	out[n].free_threaded = base[strlen(base) - 1] == 't';
 	return n + 1;
 }

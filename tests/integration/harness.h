@@ -19,7 +19,7 @@ struct interpreter {
 	char label[96];    /* "pyenv 3.9.18", "trixie chroot python3.13" */
 	char python[512];  /* the executable, as seen inside root */
 	char root[512];    /* chroot directory, "" for the host's */
-	int major;         /* 2 or 3, from the name */
+	int major, minor;  /* from the executable's real name (python3.12) */
 	bool free_threaded;
 };
 

@@ -60,6 +60,42 @@ START_TEST(exact_gil_and_waits)
 }
 END_TEST
 
+/* 3.12+: a sub-interpreter with its own GIL; each thread is attributed to
+ * the GIL it waits on. */
+START_TEST(sub_interpreters_have_their_own_gil)
+{
+	const struct interpreter *py = &pythons[_i];
+	const char *args[] = { "--cpu-threads", "2", "--io-threads", "0", "--sub-threads", "2", NULL };
+	struct workload_options o = { .args = args };
+	struct workload w;
+	struct tool_run r;
+
+	if (py->major != 3 || py->minor < 12 || py->free_threaded)
+		return;
+	workload_start(&w, py, &o);
+	tool_run(&r, (const char *[]){ "--json", workload_pid_arg(&w), "1", "2", NULL }, 90, 0, 0);
+	ck_assert_msg(r.exit_code == 0, "%s: exit %d, stderr: %s", py->label, r.exit_code, r.err);
+	json_object *line = r.lines[1];
+	const char *main_gil = field_string(line, "gil_address");
+	const char *sub_gil = NULL;
+	json_object *cpu = json_object_object_get(w.report, "cpu"), *sub = json_object_object_get(w.report, "sub");
+	for (size_t i = 0; i < 2; i++) {
+		json_object *t = find_thread(line, json_object_get_int(json_object_array_get_idx(cpu, i)));
+		ck_assert_str_eq(field_string(t, "gil_address"), main_gil);
+		t = find_thread(line, json_object_get_int(json_object_array_get_idx(sub, i)));
+		ck_assert_ptr_nonnull(t);
+		ck_assert(field_double(t, "gil_waits") > 0);
+		if (!sub_gil)
+			sub_gil = field_string(t, "gil_address");
+		ck_assert_str_eq(field_string(t, "gil_address"), sub_gil);
+	}
+	ck_assert_str_ne(sub_gil, main_gil);
+	fprintf(stderr, "%s: main GIL %s, sub-interpreter GIL %s\n", py->label, main_gil, sub_gil);
+	tool_run_free(&r);
+	workload_stop(&w);
+}
+END_TEST
+
 /* A free-threaded build without its GIL: said plainly, exit 0. */
 START_TEST(free_threaded_without_the_gil)
 {
@@ -181,6 +217,7 @@ Suite *versions_suite(void)
 			pythons[i].python);
 	tcase_set_timeout(tc, 180);
 	tcase_add_loop_test(tc, exact_gil_and_waits, 0, (int)npythons);
+	tcase_add_loop_test(tc, sub_interpreters_have_their_own_gil, 0, (int)npythons);
 	tcase_add_test(tc, free_threaded_without_the_gil);
 	tcase_add_test(tc, container_tids);
 	tcase_add_test(tc, back_ends_agree);

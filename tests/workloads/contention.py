@@ -61,6 +61,48 @@ def io_bound(name, tids, ready, stop, nap):
         sum(range(100))
 
 
+SUBINTERPRETER_CODE = """
+import os, threading
+ready = []
+def spin():
+    ready.append(threading.get_native_id())
+    n = 0
+    while True:
+        n += 1
+threads = [threading.Thread(target=spin) for _ in range(%d)]
+for t in threads:
+    t.start()
+while len(ready) < len(threads):
+    pass
+fd = os.open(%r, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+os.write(fd, " ".join(map(str, ready)).encode())
+os.close(fd)
+for t in threads:
+    t.join()
+"""
+
+
+def start_subinterpreter(nthreads):
+    """CPU-bound threads in a sub-interpreter with its own GIL (3.12+)."""
+    try:
+        import _interpreters as interpreters
+        create = lambda: interpreters.create("isolated")
+    except ImportError:
+        import _xxsubinterpreters as interpreters
+        create = lambda: interpreters.create(isolated=True)
+    path = "/tmp/gilstats-sub-%d" % os.getpid()
+    interp = create()
+    host = threading.Thread(target=interpreters.run_string,
+                            args=(interp, SUBINTERPRETER_CODE % (nthreads, path)))
+    host.daemon = True
+    host.start()
+    while not os.path.exists(path) or not open(path).read():
+        time.sleep(0.01)
+    tids = [int(t) for t in open(path).read().split()]
+    os.unlink(path)
+    return tids
+
+
 def start_decoy(path, pairs):
     """Native threads that ping-pong on their own condvar, without the GIL."""
     lib = ctypes.CDLL(path)
@@ -80,6 +122,8 @@ def main():
     ap.add_argument("--io-nap", type=float, default=0.01, help="seconds each I/O thread sleeps")
     ap.add_argument("--decoy", metavar="LIB", help="path of libdecoy.so")
     ap.add_argument("--decoy-pairs", type=int, default=1)
+    ap.add_argument("--sub-threads", type=int, default=0,
+                    help="CPU-bound threads in a sub-interpreter with its own GIL (3.12+)")
     ap.add_argument("--seconds", type=float, default=0, help="0: until killed")
     ap.add_argument("--report", action="store_true", help="print the threads as JSON once running")
     args = ap.parse_args()
@@ -102,6 +146,7 @@ def main():
     for _ in threads:
         ready.acquire()
     roles["decoy"] = start_decoy(args.decoy, args.decoy_pairs) if args.decoy else []
+    roles["sub"] = start_subinterpreter(args.sub_threads) if args.sub_threads else []
     if args.report:
         gil_enabled = getattr(sys, "_is_gil_enabled", lambda: True)()
         roles.update(pid=os.getpid(), main=kernel_tid(), python_version=platform.python_version(),
@@ -115,6 +160,8 @@ def main():
     except KeyboardInterrupt:
         pass
     stop.set()
+    if roles["sub"]:
+        os._exit(0)  # a sub-interpreter still running would abort finalization
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ BPF_ARRAY(settings, struct gs_settings, 1);
 BPF_HASH(inflight, u32, struct gs_inflight, GS_MAX_THREADS);
 BPF_HASH(waits, struct gs_wait_key, struct gs_wait_stats, GS_MAX_WAIT_ROWS);
 BPF_PERCPU_ARRAY(counters, u64, GS_COUNTERS);
+BPF_HISTOGRAM(hist, struct gs_hist_key, GS_MAX_HIST_ROWS);
 
 static inline void count_event(int which)
 {
@@ -23,16 +24,18 @@ static inline void count_event(int which)
 static inline void wait_begin(u32 tid, u64 addr)
 {
 	struct gs_watch *w = watched.lookup(&addr);
+	u32 kind = GS_KIND_OTHER;
 	int zero = 0;
 
 	if (w) {
 		addr = w->base;
+		kind = w->kind;
 	} else {
 		struct gs_settings *cfg = settings.lookup(&zero);
 		if (!cfg || !cfg->record_unwatched)
 			return;
 	}
-	struct gs_inflight start = { .start_ns = bpf_ktime_get_ns(), .addr = addr };
+	struct gs_inflight start = { .start_ns = bpf_ktime_get_ns(), .addr = addr, .kind = kind };
 	if (inflight.update(&tid, &start) != 0)
 		count_event(GS_COUNT_INFLIGHT_FULL);
 }
@@ -53,6 +56,17 @@ static inline void add_wait(struct gs_wait_stats *row, u64 waited, u64 epoch)
 	}
 }
 
+static inline void add_to_histogram(u32 tgid, u32 tid, u64 waited, u32 mode)
+{
+	struct gs_hist_key key = { .tgid = tgid, .tid = mode == GS_HIST_PER_THREAD ? tid : 0 };
+	u64 us = waited / 1000;
+
+	key.slot = us ? bpf_log2l(us) : 0;
+	if (key.slot >= GS_HIST_SLOTS)
+		key.slot = GS_HIST_SLOTS - 1;
+	hist.increment(key);
+}
+
 /* The wait the thread started, if any, has ended. */
 static inline void wait_end(u64 pid_tgid)
 {
@@ -66,10 +80,13 @@ static inline void wait_end(u64 pid_tgid)
 
 	u64 waited = bpf_ktime_get_ns() - start->start_ns;
 	struct gs_wait_key key = { .addr = start->addr, .tgid = pid_tgid >> 32, .tid = tid };
+	bool gil_wait = start->kind == GS_KIND_GIL_COND || start->kind == GS_KIND_GIL_MUTEX;
 	inflight.delete(&tid);
 
 	struct gs_settings *cfg = settings.lookup(&zero);
 	u64 epoch = cfg ? cfg->epoch : 0;
+	if (cfg && cfg->histogram && gil_wait)
+		add_to_histogram(key.tgid, tid, waited, cfg->histogram);
 	struct gs_wait_stats fresh = {};
 	struct gs_wait_stats *row = waits.lookup_or_try_init(&key, &fresh);
 	if (!row) {

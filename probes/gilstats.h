@@ -36,15 +36,31 @@ struct gs_watch {
 
 /* Settings written by the tool; index 0 of the "settings" array. */
 struct gs_settings {
-	__u64 epoch;           /* bumped by the tool at every interval */
+	__u64 epoch;            /* bumped by the tool at every interval */
 	__u32 record_unwatched; /* 1 while the GIL address is not known exactly */
-	__u32 pad;
+	__u32 histogram;        /* GS_HIST_*: log2 histogram of GIL waits */
 };
+
+enum gs_histogram { GS_HIST_OFF = 0, GS_HIST_PROCESS = 1, GS_HIST_PER_THREAD = 2 };
 
 /* A wait that has started and not ended yet, keyed by thread id. */
 struct gs_inflight {
 	__u64 start_ns;
 	__u64 addr;
+	__u32 kind; /* enum gs_wait_kind */
+	__u32 pad;
+};
+
+/* Log2 histogram of GIL wait durations in microseconds, like bcc's
+ * runqlat: slot s > 0 counts waits of 2^(s-1) to 2^s - 1 us, slot 0 those
+ * under 1 us. tid is 0 for the process-wide histogram. */
+#define GS_HIST_SLOTS 27
+#define GS_MAX_HIST_ROWS 16384
+struct gs_hist_key {
+	__u32 tgid;
+	__u32 tid;
+	__u32 slot;
+	__u32 pad;
 };
 
 struct gs_wait_key {

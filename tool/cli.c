@@ -12,29 +12,40 @@
 
 #define PID_MAX_LIMIT 4194304 /* the kernel's ceiling for pid_max */
 
-enum { OPT_KERNEL_HEADERS = 0x100, OPT_USAGE, OPT_PROBE };
+enum { OPT_KERNEL_HEADERS = 0x100, OPT_USAGE, OPT_PROBE, OPT_SVG };
 
 static const char doc[] =
 	"Measure how long each thread of a running CPython process waits for the GIL.\n"
 	"\n"
-	"Attaches eBPF probes to process PID (no restart, no code change) and every\n"
-	"INTERVAL seconds (default 1) prints, per thread, the time spent waiting for\n"
-	"the GIL, the number of waits and the longest one; after COUNT intervals, on\n"
-	"Ctrl-C/SIGTERM or when the target exits it prints a summary of the whole run."
+	"Attaches eBPF probes to process PID (no restart, no code change), or starts\n"
+	"COMMAND and traces it from its first line of Python, and every INTERVAL\n"
+	"seconds (default 1) shows, per thread, its CPU use and the time it waited for\n"
+	"the GIL, with a one-line verdict; after COUNT intervals, on Ctrl-C/SIGTERM or\n"
+	"when the target exits it prints a summary of the whole run. On a terminal the\n"
+	"view is live (q quits, s changes the sort, h shows the histogram)."
 	"\v"
 	"EXAMPLES:\n"
-	"    gilstats 4242              # a table every second until Ctrl-C\n"
+	"    gilstats 4242              # a live view, refreshed every second\n"
 	"    gilstats 4242 5            # every 5 seconds\n"
-	"    gilstats 4242 1 10         # ten 1-second intervals, then the summary\n"
+	"    gilstats -C 4242 1 10      # ten plain-text tables, then the summary\n"
 	"    gilstats --json 4242 1 10  # JSON Lines, one object per interval\n"
+	"    gilstats -H -T 4242        # with histograms of the waits, per thread\n"
+	"    gilstats --svg gil.svg -o gil.txt 4242 1 60   # a chart after a minute\n"
+	"    gilstats -- python3 app.py # run app.py and trace it from the start\n"
 	"    gilstats --probe=uprobe 4242   # time the libc wait functions instead\n"
 	"    gilstats --kernel-headers /usr/src/linux-headers-6.1.0-13-amd64 4242\n"
 	"\n"
 	"Exit status: 0 ok, 1 runtime failure, 2 usage error, 3 target is not a\n"
-	"traceable CPython process, 4 missing privileges or kernel support.\n";
+	"traceable CPython process, 4 missing privileges or kernel support; in launch\n"
+	"mode, COMMAND's own exit status. See gilstats(8).\n";
 
 static const struct argp_option option_table[] = {
 	{ "json", 'j', NULL, 0, "Print JSON Lines (one object per interval, then a summary)", 0 },
+	{ "no-clear", 'C', NULL, 0, "Plain text tables, one per interval, even on a terminal", 0 },
+	{ "output", 'o', "FILE", 0, "Write the output (text or JSON) to FILE instead of stdout", 0 },
+	{ "histogram", 'H', NULL, 0, "Log2 histogram of individual GIL wait durations", 0 },
+	{ "per-thread", 'T', NULL, 0, "Histograms per thread too (implies -H)", 0 },
+	{ "svg", OPT_SVG, "FILE", 0, "At the end, write a chart of GIL wait over time to FILE", 0 },
 	{ "kernel-headers", OPT_KERNEL_HEADERS, "DIR", 0,
 	  "Kernel headers to compile the probes against (default: searched)", 0 },
 	{ "probe", OPT_PROBE, "KIND", 0,
@@ -126,6 +137,22 @@ static error_t parse_option(int key, char *arg, struct argp_state *state)
 	case 'j':
 		ps->o->json = true;
 		return 0;
+	case 'C':
+		ps->o->no_clear = true;
+		return 0;
+	case 'o':
+		ps->o->output = arg;
+		return 0;
+	case 'T':
+		ps->o->per_thread = true;
+		ps->o->histogram = true;
+		return 0;
+	case 'H':
+		ps->o->histogram = true;
+		return 0;
+	case OPT_SVG:
+		ps->o->svg = arg;
+		return 0;
 	case OPT_KERNEL_HEADERS:
 		ps->o->kernel_headers = arg;
 		return 0;
@@ -150,10 +177,15 @@ static error_t parse_option(int key, char *arg, struct argp_state *state)
 		ps->o->exit_now = true;
 		return 0;
 	case ARGP_KEY_ARG:
+		if (ps->o->command) {
+			gs_fail(ps->err, GS_EXIT_USAGE, "give a pid or -- COMMAND, not both");
+			return EINVAL;
+		}
 		return parse_positional(ps, arg);
 	case ARGP_KEY_END:
-		if (ps->positional == 0 && !ps->o->exit_now) {
-			gs_fail(ps->err, GS_EXIT_USAGE, "missing pid (usage: gilstats PID [INTERVAL [COUNT]])");
+		if (ps->positional == 0 && !ps->o->command && !ps->o->exit_now) {
+			gs_fail(ps->err, GS_EXIT_USAGE,
+				"missing pid (usage: gilstats PID [INTERVAL [COUNT]] or gilstats -- COMMAND)");
 			return EINVAL;
 		}
 		return 0;
@@ -188,8 +220,6 @@ static void name_unknown_option(int argc, char **argv, struct parse_state *ps)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		bool takes_value;
-		if (strcmp(a, "--") == 0)
-			break;
 		if (a[0] != '-' || a[1] == '\0') {
 			ps->positional++;
 			continue;
@@ -214,13 +244,22 @@ static void name_unknown_option(int argc, char **argv, struct parse_state *ps)
 
 int cli_parse(int argc, char **argv, struct options *o, FILE *out, struct gs_error *err)
 {
-	static const struct argp argp = { option_table, parse_option, "PID [INTERVAL [COUNT]]", doc,
+	static const struct argp argp = { option_table, parse_option, "PID [INTERVAL [COUNT]]\n-- COMMAND [ARGS...]", doc,
 					   NULL, NULL, NULL };
 	struct parse_state ps = { .o = o, .err = err, .out = out };
 
 	memset(o, 0, sizeof *o);
 	o->interval_s = 1.0;
 	err->msg[0] = '\0';
+	/* Launch mode: everything after "--" is the command to run. */
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0) {
+			if (i + 1 == argc)
+				return gs_fail(err, GS_EXIT_USAGE, "missing command after --");
+			o->command = argv + i + 1;
+			argc = i;
+			break;
+		}
 	/* Our own errors and help: one line on failure, never a usage dump. */
 	if (argp_parse(&argp, argc, argv, ARGP_NO_ERRS | ARGP_NO_HELP | ARGP_IN_ORDER, NULL, &ps) == 0)
 		return 0;

@@ -16,8 +16,13 @@ struct options {
 	double interval_s;
 	long count; /* intervals to print; 0 = until stopped */
 	bool json;
+	bool no_clear;     /* plain text even on a terminal */
+	bool histogram, per_thread;
+	const char *output; /* -o FILE, or NULL for stdout */
+	const char *svg;    /* --svg FILE, or NULL */
 	const char *kernel_headers;
-	const char *probe; /* "futex", "uprobe", or NULL for the default */
+	const char *probe;  /* "futex", "uprobe", or NULL for the default */
+	char **command;     /* launch mode: the command after "--", NULL-terminated */
 	bool exit_now; /* --help or --version was printed: exit 0 */
 };
 

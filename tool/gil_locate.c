@@ -62,6 +62,11 @@ static const struct {
 } debug_offsets[] = { { 13, 0x030d00c2, 0x70 }, { 14, 0x030e00b2, 0x78 } };
 
 #define MAX_INTERPRETERS 64
+
+/* glibc x86_64: sizeof(pthread_cond_t), (pthread_mutex_t), (sem_t). */
+#define CONDVAR_BYTES 48
+#define MUTEX_BYTES 40
+#define SEMAPHORE_BYTES 32
 #define DEBUG_PREFIX_BYTES 0x100
 
 void python_version_from_hex(uint32_t hex, struct python_info *py)
@@ -357,18 +362,35 @@ int gil_locate(const struct target *t, struct mapped_object *interp, struct gil_
 	return 0;
 }
 
-static enum gs_wait_kind kind_in(const struct gil_instance *g, uint64_t addr)
+/* The objects of a GIL with their sizes: a futex may wait on any word
+ * inside one (the uprobe back end sees the start). A guessed GIL has no
+ * known extent: only its address matches. */
+static void objects_of(const struct gil_location *loc, const struct gil_instance *g, uint64_t addrs[4],
+		       uint64_t sizes[4])
 {
-	if (!addr)
-		return GS_KIND_OTHER;
-	if (addr == g->cond)
-		return GS_KIND_GIL_COND;
-	if (addr == g->mutex)
-		return GS_KIND_GIL_MUTEX;
-	if (addr == g->switch_cond)
-		return GS_KIND_SWITCH_COND;
-	if (addr == g->switch_mutex)
-		return GS_KIND_SWITCH_MUTEX;
+	bool exact = loc->method == GIL_METHOD_EXACT;
+
+	addrs[0] = g->cond;
+	addrs[1] = g->mutex;
+	addrs[2] = g->switch_cond;
+	addrs[3] = g->switch_mutex;
+	sizes[0] = !exact ? 1 : loc->semaphore ? SEMAPHORE_BYTES : CONDVAR_BYTES;
+	sizes[1] = exact ? MUTEX_BYTES : 1;
+	sizes[2] = exact ? CONDVAR_BYTES : 1;
+	sizes[3] = exact ? MUTEX_BYTES : 1;
+}
+
+static const enum gs_wait_kind object_kinds[4] = { GS_KIND_GIL_COND, GS_KIND_GIL_MUTEX, GS_KIND_SWITCH_COND,
+						   GS_KIND_SWITCH_MUTEX };
+
+static enum gs_wait_kind kind_in(const struct gil_location *loc, const struct gil_instance *g, uint64_t addr)
+{
+	uint64_t addrs[4], sizes[4];
+
+	objects_of(loc, g, addrs, sizes);
+	for (int k = 0; k < 4; k++)
+		if (addrs[k] && addr >= addrs[k] && addr - addrs[k] < sizes[k])
+			return object_kinds[k];
 	return GS_KIND_OTHER;
 }
 
@@ -377,7 +399,7 @@ enum gs_wait_kind gil_classify(uint64_t addr, const void *ctx, uint64_t *gil)
 	const struct gil_location *loc = ctx;
 
 	for (size_t i = 0; i < loc->ngils; i++) {
-		enum gs_wait_kind kind = kind_in(&loc->gils[i], addr);
+		enum gs_wait_kind kind = kind_in(loc, &loc->gils[i], addr);
 		if (kind != GS_KIND_OTHER) {
 			*gil = loc->gils[i].cond;
 			return kind;
@@ -399,26 +421,17 @@ size_t gil_wait_functions(const struct gil_location *loc, const char *const **na
 	return 2;
 }
 
-/* glibc x86_64: sizeof(pthread_cond_t), (pthread_mutex_t), (sem_t). */
-#define CONDVAR_BYTES 48
-#define MUTEX_BYTES 40
-#define SEMAPHORE_BYTES 32
-
 size_t gil_watch_list(const struct gil_location *loc, size_t first, struct watched_address *out, size_t max)
 {
-	static const enum gs_wait_kind kinds[] = { GS_KIND_GIL_COND, GS_KIND_GIL_MUTEX, GS_KIND_SWITCH_COND,
-						   GS_KIND_SWITCH_MUTEX };
-	const uint64_t sizes[] = { loc->semaphore ? SEMAPHORE_BYTES : CONDVAR_BYTES, MUTEX_BYTES, CONDVAR_BYTES,
-				   MUTEX_BYTES };
 	size_t n = 0;
 
 	for (size_t i = first; i < loc->ngils; i++) {
-		const struct gil_instance *g = &loc->gils[i];
-		const uint64_t objects[] = { g->cond, g->mutex, g->switch_cond, g->switch_mutex };
+		uint64_t addrs[4], sizes[4];
+		objects_of(loc, &loc->gils[i], addrs, sizes);
 		/* Every word a futex may wait on inside the object, as the object. */
 		for (size_t k = 0; k < 4; k++)
-			for (uint64_t word = 0; objects[k] && word < sizes[k] && n < max; word += 4)
-				out[n++] = (struct watched_address){ objects[k] + word, objects[k], kinds[k] };
+			for (uint64_t word = 0; addrs[k] && word < sizes[k] && n < max; word += 4)
+				out[n++] = (struct watched_address){ addrs[k] + word, addrs[k], object_kinds[k] };
 	}
 	return n;
 }

@@ -1,12 +1,12 @@
 /* gilstats: per-thread GIL waits of a running CPython process.
  *
  * The data flow, one file per step: target.c (inspect the target) ->
- * resolve.c (symbols) -> gil_locate.c (the GIL) -> probes_*.c (load and
- * attach) -> snapshot.c (read the maps) -> stats.c (figures) -> render.c. */
+ * resolve.c (symbols) -> gil_locate.c (the GIL) -> probes.c (load and
+ * attach) -> snapshot.c (read the maps) -> stats.c (figures) -> render.c,
+ * screen.c, svg.c through output.c. launch.c runs a command to trace. */
 #include "config.h"
 
 #include <errno.h>
-#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,7 +19,10 @@
 #include "cli.h"
 #include "error.h"
 #include "gil_locate.h"
+#include "histogram.h"
 #include "kernel_headers.h"
+#include "launch.h"
+#include "output.h"
 #include "privileges.h"
 #include "probes.h"
 #include "render.h"
@@ -28,10 +31,19 @@
 #include "stats.h"
 #include "target.h"
 
+/* How long a launched command may take to start its interpreter. */
+#define LAUNCH_LOCATE_POLL_NS 1000000
+
 static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t forward_to;
 
 static void on_stop_signal(int sig)
 {
+	/* Launch mode: the child decides (like time(1)); pass it on. */
+	if (forward_to > 0) {
+		kill(forward_to, sig);
+		return;
+	}
 	/* A second Ctrl-C means now: the kernel detaches the probes with our fds. */
 	if (stop_signal)
 		_exit(128 + sig);
@@ -43,18 +55,25 @@ struct session {
 	struct target target;
 	struct mapped_object interp;
 	struct gil_location gil;
+	bool located;
 	struct kernel_headers headers;
 	struct probe_plan plan;
 	struct probes *probes;
 	struct report_target report_target;
 	struct stats stats;
 	struct wait_rows rows;
+	struct histograms hist;
+	struct hist_row *hist_rows;
+	size_t hist_cap;
 	pid_t *tids;
 	size_t tids_cap;
 	struct thread_stats **order;
+	struct output *out;
+	struct launch launch;
+	bool launched;
 	int pidfd;
 	bool target_gone;
-	double start, attached, last_update;
+	double start, attached, last_update, last_interval;
 };
 
 static double now_s(void)
@@ -71,19 +90,25 @@ static int fail_with(const struct gs_error *err)
 	return err->exit_code ? err->exit_code : GS_EXIT_FAILURE;
 }
 
-static void install_signal_handlers(sigset_t *blocked, sigset_t *during_wait)
+static void install_signal_handlers(sigset_t *during_wait, bool launch)
 {
 	struct sigaction sa = { .sa_handler = on_stop_signal };
 	static const int stops[] = { SIGINT, SIGTERM, SIGHUP };
+	sigset_t blocked;
 
-	sigemptyset(blocked);
+	sigemptyset(&blocked);
 	for (size_t i = 0; i < sizeof stops / sizeof stops[0]; i++) {
 		sigaction(stops[i], &sa, NULL);
-		sigaddset(blocked, stops[i]);
+		sigaddset(&blocked, stops[i]);
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* Ctrl-C reaches the launched command from the terminal itself. */
+	if (launch) {
+		signal(SIGINT, SIG_IGN);
+		signal(SIGQUIT, SIG_IGN);
+	}
 	/* Stop signals are taken only while waiting, so no wake-up is lost. */
-	sigprocmask(SIG_BLOCK, blocked, during_wait);
+	sigprocmask(SIG_BLOCK, &blocked, during_wait);
 }
 
 /* Pins the target's identity: a pidfd refers to this process even if its
@@ -91,10 +116,7 @@ static void install_signal_handlers(sigset_t *blocked, sigset_t *during_wait)
 static int open_pidfd(struct session *s, struct gs_error *err)
 {
 	s->pidfd = (int)syscall(SYS_pidfd_open, s->target.pid, 0);
-	if (s->pidfd < 0 && errno != ENOSYS)
-		return gs_fail(err, GS_EXIT_NOT_PYTHON, "pid %d exited before it could be traced",
-			       (int)s->target.pid);
-	if (!target_is_same_process(&s->target))
+	if ((s->pidfd < 0 && errno != ENOSYS) || !target_is_same_process(&s->target))
 		return gs_fail(err, GS_EXIT_NOT_PYTHON, "pid %d exited before it could be traced",
 			       (int)s->target.pid);
 	return 0;
@@ -120,39 +142,115 @@ static int choose_backend(struct session *s, struct gs_error *err)
 	return 0;
 }
 
-static int prepare(struct session *s, struct gs_error *err)
+static int find_headers(struct session *s, struct gs_error *err)
 {
 	struct kh_roots roots;
 	char release[128];
-	const char *const *names;
-	size_t nnames;
 
-	if (privileges_check(err) != 0 || target_inspect(s->opt.pid, &s->target, err) != 0 ||
-	    open_pidfd(s, err) != 0 || resolve_interpreter(&s->target, &s->interp, err) != 0 ||
-	    gil_locate(&s->target, &s->interp, &s->gil, err) != 0)
-		return -1;
-	if (choose_backend(s, err) != 0)
-		return -1;
-	s->plan.tgid = s->target.pid;
-	if (s->plan.backend == PROBE_UPROBE) {
-		nnames = gil_wait_functions(&s->gil, &names);
-		if (uprobes_check(err) != 0 ||
-		    resolve_wait_functions(&s->target, names, nnames, &s->plan, err) != 0)
-			return -1;
-	}
-	gil_plan_watch(&s->gil, &s->plan);
 	kh_system_roots(&roots, release, sizeof release);
 	if (kernel_headers_find(&roots, s->opt.kernel_headers, &s->headers, err) != 0)
 		return -1;
 	s->plan.headers = &s->headers;
+	s->plan.tgid = s->target.pid;
+	/* The live screen shows the histogram on h: collect it there anyway. */
+	s->plan.histogram = s->opt.per_thread				       ? GS_HIST_PER_THREAD
+			    : s->opt.histogram || output_is_live(&s->opt) ? GS_HIST_PROCESS
+									   : GS_HIST_OFF;
 	return 0;
 }
 
-/* Waits for the end of the interval, a stop signal, or the target's exit.
- * Returns true when the run must end after this interval. */
+/* The interpreter and its GIL in the target as it is now. */
+static int locate(struct session *s, struct gs_error *err)
+{
+	if (s->interp.elf)
+		mapped_object_close(&s->interp);
+	target_release(&s->target);
+	if (target_inspect(s->target.pid, &s->target, err) != 0 ||
+	    resolve_interpreter(&s->target, &s->interp, err) != 0 || gil_locate(&s->target, &s->interp, &s->gil, err) != 0)
+		return -1;
+	s->located = true;
+	return 0;
+}
+
+/* Attach mode: a running process. */
+static int prepare_attach(struct session *s, struct gs_error *err)
+{
+	const char *const *names;
+	size_t nnames;
+
+	s->target.pid = s->opt.pid;
+	if (privileges_check(err) != 0 || target_inspect(s->opt.pid, &s->target, err) != 0 ||
+	    open_pidfd(s, err) != 0 || locate(s, err) != 0 || choose_backend(s, err) != 0)
+		return -1;
+	if (s->plan.backend == PROBE_UPROBE) {
+		nnames = gil_wait_functions(&s->gil, &names);
+		if (uprobes_check(err) != 0 || resolve_wait_functions(&s->target, names, nnames, &s->plan, err) != 0)
+			return -1;
+	}
+	gil_plan_watch(&s->gil, &s->plan);
+	return find_headers(s, err);
+}
+
+/* Launch mode: the child waits while the in-kernel back end is attached
+ * recording every futex wait of it, so nothing is missed before the
+ * interpreter can be located. */
+static int prepare_launch(struct session *s, struct gs_error *err)
+{
+	if (privileges_check(err) != 0 || launch_prepare(s->opt.command, &s->launch, err) != 0)
+		return -1;
+	s->launched = true;
+	s->target.pid = s->launch.pid;
+	snprintf(s->gil.py.version, sizeof s->gil.py.version, "unknown");
+	s->gil.method = GIL_METHOD_EXACT;
+	s->gil.gil_enabled = true;
+	s->plan.backend = PROBE_FUTEX;
+	s->plan.record_unwatched = true;
+	if (s->opt.probe && strcmp(s->opt.probe, "futex") != 0)
+		return gs_fail(err, GS_EXIT_USAGE, "-- COMMAND traces with --probe=futex only");
+	s->pidfd = (int)syscall(SYS_pidfd_open, s->target.pid, 0);
+	return find_headers(s, err);
+}
+
+/* Launch mode: once the interpreter is up, its GIL's words are watched
+ * and the recording of every other futex stops. */
+static void try_locate_launched(struct session *s)
+{
+	struct watched_address watch[GS_MAX_WATCHED];
+	struct gs_error ignored;
+	size_t n;
+
+	if (s->located || s->target_gone || locate(s, &ignored) != 0 || s->gil.method != GIL_METHOD_EXACT) {
+		s->located = s->located && s->gil.method == GIL_METHOD_EXACT;
+		return;
+	}
+	n = gil_watch_list(&s->gil, 0, watch, GS_MAX_WATCHED);
+	probes_watch(s->probes, watch, n);
+	probes_record_unwatched(s->probes, false);
+	s->report_target.comm = s->target.stat.comm;
+}
+
+static void emit(struct session *s, bool summary);
+
+/* The live screen's keys: true when the user quits. */
+static bool handle_keys(struct session *s)
+{
+	switch (output_keys(s->out)) {
+	case SCREEN_QUIT:
+		return true;
+	case SCREEN_REDRAW:
+		emit(s, false);
+		return false;
+	default:
+		return false;
+	}
+}
+
+/* Waits for the end of the interval, a stop signal, a key, or the
+ * target's exit. Returns true when the run must end after this interval. */
 static bool wait_interval(struct session *s, double deadline, const sigset_t *during_wait)
 {
-	struct pollfd pfd = { .fd = s->pidfd, .events = POLLIN };
+	struct pollfd pfd[2] = { { .fd = s->pidfd, .events = POLLIN },
+				 { .fd = output_input_fd(s->out), .events = POLLIN } };
 
 	for (;;) {
 		double left = deadline - now_s();
@@ -161,29 +259,50 @@ static bool wait_interval(struct session *s, double deadline, const sigset_t *du
 			return true;
 		if (left <= 0)
 			return false;
+		if (s->launched && !s->located) /* poll for the interpreter to come up */
+			left = left < 1e-3 ? left : 1e-3;
 		ts.tv_sec = (time_t)left;
 		ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
-		if (s->pidfd >= 0) {
-			if (ppoll(&pfd, 1, &ts, during_wait) > 0)
-				return s->target_gone = true;
-		} else {
-			ppoll(NULL, 0, &ts, during_wait);
-			if (!target_is_same_process(&s->target))
-				return s->target_gone = true;
-		}
+		pfd[1].revents = 0;
+		if (ppoll(pfd, 2, &ts, during_wait) > 0 && (pfd[0].revents & POLLIN))
+			return s->target_gone = true;
+		if (s->pidfd < 0 && !target_is_same_process(&s->target))
+			return s->target_gone = true;
+		if (s->launched && !s->located)
+			try_locate_launched(s);
+		/* Keys, and a resize (SIGWINCH interrupts the wait). */
+		if (pfd[1].fd >= 0 && handle_keys(s))
+			return true;
 	}
 }
 
-static void name_threads(struct session *s)
+/* Names and CPU time of the live threads (at_start: the baseline). */
+static void sample_threads(struct session *s, bool at_start)
 {
 	for (size_t i = 0; i < s->stats.nthreads; i++) {
 		struct thread_stats *t = &s->stats.threads[i];
-		if (!t->alive)
+		struct proc_stat st;
+		if (!t->alive || target_thread_stat(s->target.pid, t->tid, &st) != 0)
 			continue;
-		target_thread_name(s->target.pid, t->tid, t->name, sizeof t->name);
+		snprintf(t->name, sizeof t->name, "%s", st.comm);
+		stats_cpu_sample(t, st.utime + st.stime, at_start);
 		if (!t->ns_tid)
 			t->ns_tid = target_thread_ns_tid(s->target.pid, t->tid);
 	}
+}
+
+/* The threads running when the probes were attached, and their CPU time
+ * so far, so the first interval's CPU% is the interval's. */
+static void baseline_threads(struct session *s)
+{
+	int n = target_list_threads(s->target.pid, &s->tids, &s->tids_cap);
+
+	for (int i = 0; i < n; i++) {
+		struct thread_stats *t = stats_thread(&s->stats, s->tids[i]);
+		if (t)
+			t->alive = true;
+	}
+	sample_threads(s, true);
 }
 
 /* New sub-interpreters may bring their own GIL: watch it too. */
@@ -192,10 +311,24 @@ static void follow_gils(struct session *s)
 	struct watched_address watch[GS_MAX_WATCHED];
 	size_t before = s->gil.ngils, n;
 
-	if (gil_refresh(s->target.pid, &s->gil) != 0 || s->gil.ngils == before)
+	if (!s->located || gil_refresh(s->target.pid, &s->gil) != 0 || s->gil.ngils == before)
 		return;
 	n = gil_watch_list(&s->gil, before, watch, GS_MAX_WATCHED);
 	probes_watch(s->probes, watch, n);
+}
+
+static void update_histograms(struct session *s, const struct gs_wait_key *ended, size_t nended)
+{
+	int fd = probes_histogram_fd(s->probes);
+	int n;
+
+	if (s->plan.histogram == GS_HIST_OFF)
+		return;
+	n = snapshot_histogram(fd, &s->hist_rows, &s->hist_cap);
+	if (n >= 0)
+		histograms_update(&s->hist, s->hist_rows, (size_t)n);
+	for (size_t i = 0; s->opt.per_thread && i < nended; i++)
+		snapshot_forget_histogram(fd, ended[i].tgid, ended[i].tid);
 }
 
 /* Reads the maps and folds the interval into the statistics. */
@@ -223,35 +356,44 @@ static int update(struct session *s, struct gs_error *err)
 		return gs_fail(err, GS_EXIT_FAILURE, "out of memory");
 	forget = stats_rows_to_forget(&s->stats, &nforget);
 	snapshot_forget(probes_rows_fd(s->probes), forget, nforget);
-	name_threads(s);
+	update_histograms(s, forget, nforget);
+	sample_threads(s, false);
 	s->report_target.gil_address = gil_report_address(&s->gil);
 	s->report_target.several_gils = s->gil.ngils > 1;
 	s->report_target.gil_enabled = s->gil.gil_enabled;
 	return 0;
 }
 
-static void emit(struct session *s, bool summary, double t)
+/* Reports the last interval (again, for a redraw) or the whole run. */
+static void emit(struct session *s, bool summary)
 {
+	double elapsed = s->last_update - s->attached;
 	struct report r = {
 		.target = &s->report_target,
-		.interval_s = summary ? t - s->attached : t - s->last_update,
-		.elapsed_s = t - s->attached,
+		.interval_s = summary ? elapsed : s->last_interval,
+		.elapsed_s = elapsed,
 		.summary = summary,
 		.wall_clock = time(NULL),
+		.ticks_per_s = sysconf(_SC_CLK_TCK),
 	};
 	uint64_t counters[GS_COUNTERS];
 	struct thread_stats **grown = realloc(s->order, (s->stats.nthreads + 1) * sizeof *grown);
+	struct gs_error err;
 
 	if (!grown)
 		return;
 	s->order = grown;
 	r.threads = s->order;
-	r.nthreads = report_select(&s->stats, summary, s->order);
+	r.sort = output_sort(s->out);
+	report_select(&r, &s->stats, false);
 	if (snapshot_counters(probes_counters_fd(s->probes), counters) == 0) {
 		r.probe_hits = counters[GS_COUNT_ENTRY_HITS];
 		r.lost_waits = counters[GS_COUNT_ROWS_FULL] + counters[GS_COUNT_INFLIGHT_FULL];
 	}
-	(s->opt.json ? render_json : render_text)(stdout, &r);
+	if (!summary)
+		output_interval(s->out, &r, &s->hist);
+	else if (output_summary(s->out, &r, &s->hist, &err) != 0)
+		fail_with(&err);
 }
 
 static int run(struct session *s, const sigset_t *during_wait, struct gs_error *err)
@@ -260,13 +402,15 @@ static int run(struct session *s, const sigset_t *during_wait, struct gs_error *
 
 	s->report_target = (struct report_target){
 		.pid = s->target.pid,
-		.comm = s->target.stat.comm,
+		.comm = s->launched ? s->opt.command[0] : s->target.stat.comm,
 		.python_version = s->gil.py.version,
 		.gil_method = s->gil.method == GIL_METHOD_EXACT ? "exact" : "heuristic",
 		.probe = s->plan.backend == PROBE_FUTEX ? "futex" : "uprobe",
 		.attach_s = s->attached - s->start,
+		.gil_enabled = s->gil.gil_enabled,
 	};
 	s->last_update = s->attached;
+	baseline_threads(s);
 	for (long k = 1; !last; k++) {
 		double t;
 		last = wait_interval(s, s->attached + (double)k * s->opt.interval_s, during_wait) ||
@@ -274,12 +418,14 @@ static int run(struct session *s, const sigset_t *during_wait, struct gs_error *
 		if (update(s, err) != 0)
 			return -1;
 		t = now_s();
-		/* A run cut short mid-interval still reports what it saw. */
-		if (t - s->last_update >= 0.001)
-			emit(s, false, t);
+		s->last_interval = t - s->last_update;
 		s->last_update = t;
+		/* A run cut short mid-interval still reports what it saw. */
+		if (s->last_interval >= 0.001)
+			emit(s, false);
+		last |= output_failed(s->out);
 	}
-	emit(s, true, now_s());
+	emit(s, true);
 	return 0;
 }
 
@@ -291,18 +437,37 @@ static void release(struct session *s)
 		mapped_object_close(&s->interp);
 	target_release(&s->target);
 	stats_free(&s->stats);
+	histograms_free(&s->hist);
+	free(s->hist_rows);
 	wait_rows_free(&s->rows);
 	free(s->tids);
 	free(s->order);
+	output_close(s->out);
 	if (s->pidfd >= 0)
 		close(s->pidfd);
 }
 
+static int trace(struct session *s, const sigset_t *during_wait, struct gs_error *err)
+{
+	if ((s->opt.command ? prepare_launch(s, err) : prepare_attach(s, err)) != 0 ||
+	    !(s->probes = probes_attach(&s->plan, err)))
+		return -1;
+	s->attached = now_s();
+	if (s->launched) {
+		if (launch_go(&s->launch, err) != 0)
+			return -1;
+		forward_to = s->launch.pid;
+	}
+	if (!(s->out = output_open(&s->opt, err)))
+		return -1;
+	return run(s, during_wait, err);
+}
+
 int main(int argc, char **argv)
 {
-	static struct session s = { .pidfd = -1 };
+	static struct session s = { .pidfd = -1, .launch = { .go_fd = -1, .exec_fd = -1 } };
 	struct gs_error err = { 0 };
-	sigset_t blocked, during_wait;
+	sigset_t during_wait;
 	int rc = GS_EXIT_OK;
 
 	s.start = now_s();
@@ -310,14 +475,14 @@ int main(int argc, char **argv)
 		return fail_with(&err);
 	if (s.opt.exit_now)
 		return GS_EXIT_OK;
-	install_signal_handlers(&blocked, &during_wait);
-	if (prepare(&s, &err) != 0 || !(s.probes = probes_attach(&s.plan, &err))) {
+	install_signal_handlers(&during_wait, s.opt.command != NULL);
+	if (trace(&s, &during_wait, &err) != 0)
 		rc = fail_with(&err);
-	} else {
-		s.attached = now_s();
-		if (run(&s, &during_wait, &err) != 0)
-			rc = fail_with(&err);
-	}
 	release(&s);
+	/* Launch mode passes the command's exit status through. */
+	if (s.launched && s.launch.pid > 0) {
+		int status = launch_finish(&s.launch);
+		rc = rc == GS_EXIT_OK ? status : rc;
+	}
 	return rc;
 }

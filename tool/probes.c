@@ -113,6 +113,7 @@ static int configure(struct probes *p, const struct probe_plan *plan, struct gs_
 	if (probes_watch(p, plan->watch, plan->nwatch) != 0)
 		return gs_fail(err, GS_EXIT_FAILURE, "cannot fill bpf map watched: %s", strerror(errno));
 	p->settings.record_unwatched = plan->record_unwatched;
+	p->settings.histogram = plan->histogram;
 	if (bpf_update_elem(p->settings_fd, &zero, &p->settings, BPF_ANY) != 0)
 		return gs_fail(err, GS_EXIT_FAILURE, "cannot fill bpf map settings: %s", strerror(errno));
 	return 0;
@@ -200,6 +201,14 @@ void probes_detach(struct probes *p)
 	free(p);
 }
 
+int probes_record_unwatched(struct probes *p, bool on)
+{
+	__u32 zero = 0;
+
+	p->settings.record_unwatched = on;
+	return bpf_update_elem(p->settings_fd, &zero, &p->settings, BPF_ANY);
+}
+
 int probes_next_epoch(struct probes *p, uint64_t *ended)
 {
 	__u32 zero = 0;
@@ -217,4 +226,9 @@ int probes_rows_fd(const struct probes *p)
 int probes_counters_fd(const struct probes *p)
 {
 	return bpf_table_fd(p->module, "counters");
+}
+
+int probes_histogram_fd(const struct probes *p)
+{
+	return bpf_table_fd(p->module, "hist");
 }

@@ -39,6 +39,7 @@ struct probe_plan {
 	struct watched_address watch[GS_MAX_WATCHED];
 	size_t nwatch;
 	bool record_unwatched; /* heuristic: record every address waited on */
+	enum gs_histogram histogram;
 	const struct kernel_headers *headers;
 };
 
@@ -53,6 +54,9 @@ void probes_detach(struct probes *p);
 /* Watches more addresses (a GIL that appeared after attaching). */
 int probes_watch(struct probes *p, const struct watched_address *watch, size_t n);
 
+/* Whether waits on addresses not watched are recorded too. */
+int probes_record_unwatched(struct probes *p, bool on);
+
 /* Starts a new epoch; *ended is the epoch that just ended (the one whose
  * per-interval maxima are now complete). */
 int probes_next_epoch(struct probes *p, uint64_t *ended);
@@ -60,5 +64,6 @@ int probes_next_epoch(struct probes *p, uint64_t *ended);
 /* File descriptors of the maps snapshot.c reads. */
 int probes_rows_fd(const struct probes *p);
 int probes_counters_fd(const struct probes *p);
+int probes_histogram_fd(const struct probes *p);
 
 #endif

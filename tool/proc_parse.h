@@ -38,7 +38,7 @@ const struct mapping *maps_first_of_file(const struct maps *maps, const struct m
 
 /* What gilstats needs from /proc/PID/stat (or /proc/PID/task/TID/stat). */
 struct proc_stat {
-	char comm[64];
+	char comm[32]; /* TASK_COMM_LEN is 16 */
 	char state;
 	int ppid;
 	unsigned flags;

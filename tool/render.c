@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include "render.h"
+#include "verdict.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -18,35 +19,50 @@ static const struct wait_figures *switch_of(const struct thread_stats *t, bool s
 	return summary ? &t->sw_run : &t->sw;
 }
 
-static int compare_for_interval(const void *a, const void *b)
+void report_select(struct report *r, struct stats *st, bool all)
 {
-	const struct thread_stats *x = *(const struct thread_stats *const *)a;
-	const struct thread_stats *y = *(const struct thread_stats *const *)b;
-	int c = wait_figures_compare(&y->gil, &x->gil);
-
-	return c ? c : (x->tid > y->tid) - (x->tid < y->tid);
-}
-
-static int compare_for_summary(const void *a, const void *b)
-{
-	const struct thread_stats *x = *(const struct thread_stats *const *)a;
-	const struct thread_stats *y = *(const struct thread_stats *const *)b;
-	int c = wait_figures_compare(&y->gil_run, &x->gil_run);
-
-	return c ? c : (x->tid > y->tid) - (x->tid < y->tid);
-}
-
-size_t report_select(struct stats *st, bool summary, struct thread_stats **threads)
-{
+	struct table_order order = { r->sort, r->summary, r->interval_s, r->ticks_per_s };
 	size_t n = 0;
 
 	for (size_t i = 0; i < st->nthreads; i++) {
 		struct thread_stats *t = &st->threads[i];
-		if (summary || t->alive || t->ended_now)
-			threads[n++] = t;
+		if (all || r->summary || t->alive || t->ended_now)
+			r->threads[n++] = t;
 	}
-	qsort(threads, n, sizeof *threads, summary ? compare_for_summary : compare_for_interval);
-	return n;
+	r->nthreads = n;
+	table_sort(r->threads, n, &order);
+}
+
+static struct verdict_input verdict_input_of(const struct report *r)
+{
+	return (struct verdict_input){ r->threads, r->nthreads, r->summary, r->interval_s, r->ticks_per_s,
+				       r->target->gil_enabled };
+}
+
+void report_header(const struct report *r, char *line1, size_t len1, char *verdict, size_t len2)
+{
+	const struct report_target *tg = r->target;
+	struct verdict_input in = verdict_input_of(r);
+	char when[48] = "", gil[32] = "unknown yet";
+	double worth, pct;
+	size_t live = 0;
+	struct tm tm;
+
+	for (size_t i = 0; i < r->nthreads; i++)
+		live += r->threads[i]->alive;
+	if (r->summary)
+		snprintf(when, sizeof when, "Summary over %.2f s", r->elapsed_s);
+	else if (localtime_r(&r->wall_clock, &tm))
+		strftime(when, sizeof when, "%H:%M:%S", &tm);
+	if (tg->gil_address)
+		snprintf(gil, sizeof gil, "0x%" PRIx64, tg->gil_address);
+	verdict_totals(&in, &worth, &pct);
+	snprintf(line1, len1,
+		 "%s  pid %d (%s)  Python %s  GIL %s (%s, %s)  elapsed %.0f s  threads %zu  "
+		 "waiting %.2f threads' worth (%.1f%%)",
+		 when, (int)tg->pid, tg->comm, tg->python_version, gil, tg->gil_method, tg->probe, r->elapsed_s, live,
+		 worth, pct);
+	verdict_line(&in, verdict, len2);
 }
 
 void format_duration(uint64_t ns, char *buf, size_t len)
@@ -63,8 +79,7 @@ void format_duration(uint64_t ns, char *buf, size_t len)
 		snprintf(buf, len, "%.0fs", (double)ns / NS_PER_S);
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0. */
-static size_t utf8_sequence(const unsigned char *s)
+size_t utf8_sequence(const unsigned char *s)
 {
 	size_t n;
 	uint32_t cp;
@@ -118,10 +133,21 @@ static double seconds(uint64_t ns)
 	return (double)ns / NS_PER_S;
 }
 
-static void json_thread(FILE *out, const struct report *r, const struct thread_stats *t)
+static void json_histogram(FILE *out, const struct histograms *hist, pid_t tid, bool summary)
+{
+	const struct hist_series *s = histograms_find(hist, tid);
+	struct histogram none = { { 0 } };
+
+	fputs(", \"histogram\": ", out);
+	histogram_json(out, !s ? &none : summary ? &s->run : &s->interval);
+}
+
+static void json_thread(FILE *out, const struct report *r, const struct thread_stats *t,
+			const struct histograms *hist)
 {
 	bool summary = r->summary;
 	const struct wait_figures *g = gil_of(t, summary), *s = switch_of(t, summary);
+	uint64_t ticks = summary ? t->cpu_run : t->cpu_interval;
 
 	fprintf(out, "{\"tid\": %d", (int)t->tid);
 	if (t->ns_tid && t->ns_tid != t->tid)
@@ -132,15 +158,20 @@ static void json_thread(FILE *out, const struct report *r, const struct thread_s
 		fprintf(out, ", \"gil_address\": \"0x%" PRIx64 "\"", t->gil_address);
 	fprintf(out,
 		", \"gil_wait_s\": %.6f, \"gil_waits\": %" PRIu64 ", \"gil_wait_max_s\": %.6f"
-		", \"switch_wait_s\": %.6f, \"switch_waits\": %" PRIu64 ", \"alive\": %s}",
+		", \"switch_wait_s\": %.6f, \"switch_waits\": %" PRIu64 ", \"cpu_s\": %.3f, \"alive\": %s",
 		seconds(g->ns), g->count, seconds(g->max_ns), seconds(s->ns), s->count,
-		t->alive ? "true" : "false");
+		r->ticks_per_s > 0 ? (double)ticks / (double)r->ticks_per_s : 0.0, t->alive ? "true" : "false");
+	if (hist)
+		json_histogram(out, hist, t->tid, summary);
+	fputc('}', out);
 }
 
-void render_json(FILE *out, const struct report *r)
+void render_json(FILE *out, const struct report *r, const struct histograms *hist, bool per_thread)
 {
 	const struct report_target *tg = r->target;
+	char line1[512], verdict[256];
 
+	report_header(r, line1, sizeof line1, verdict, sizeof verdict);
 	fprintf(out, "{\"pid\": %d, \"comm\": ", (int)tg->pid);
 	json_write_string(out, tg->comm);
 	fputs(", \"python_version\": ", out);
@@ -155,58 +186,36 @@ void render_json(FILE *out, const struct report *r)
 		r->summary ? "true" : "false");
 	fprintf(out, ", \"attach_s\": %.6f, \"probe_hits\": %" PRIu64 ", \"lost_waits\": %" PRIu64,
 		tg->attach_s, r->probe_hits, r->lost_waits);
+	fputs(", \"verdict\": ", out);
+	json_write_string(out, verdict);
+	if (hist)
+		json_histogram(out, hist, 0, r->summary);
 	fputs(", \"threads\": [", out);
 	for (size_t i = 0; i < r->nthreads; i++) {
 		if (i)
 			fputs(", ", out);
-		json_thread(out, r, r->threads[i]);
+		json_thread(out, r, r->threads[i], per_thread ? hist : NULL);
 	}
 	fputs("]}\n", out);
 	fflush(out);
 }
 
-static void text_row(FILE *out, const struct thread_stats *t, bool summary)
-{
-	const struct wait_figures *g = gil_of(t, summary), *s = switch_of(t, summary);
-	char wait[16], max[16], avg[16], sw[16];
-
-	format_duration(g->ns, wait, sizeof wait);
-	format_duration(g->max_ns, max, sizeof max);
-	format_duration(g->count ? g->ns / g->count : 0, avg, sizeof avg);
-	format_duration(s->ns, sw, sizeof sw);
-	fprintf(out, "%7d %-15.15s %9s %8" PRIu64 " %9s %9s %11s%s\n", (int)t->tid, t->name, wait, g->count,
-		avg, max, sw, t->alive ? "" : "  (ended)");
-}
-
 void render_text(FILE *out, const struct report *r)
 {
-	const struct report_target *tg = r->target;
-	char clock[16] = "", gil[32] = "unknown yet";
-	uint64_t total = 0;
-	struct tm tm;
+	char line1[512], verdict[256], row[256];
 
-	if (localtime_r(&r->wall_clock, &tm))
-		strftime(clock, sizeof clock, "%H:%M:%S", &tm);
-	if (tg->gil_address)
-		snprintf(gil, sizeof gil, "0x%" PRIx64, tg->gil_address);
-	for (size_t i = 0; i < r->nthreads; i++)
-		total += gil_of(r->threads[i], r->summary)->ns;
-	if (r->summary)
-		fprintf(out, "\nSummary over %.2f s", r->elapsed_s);
-	else
-		fprintf(out, "%s  interval %.2f s", clock, r->interval_s);
-	fprintf(out, "  pid %d (%s)  Python %s  GIL %s (%s)  waiting: %.2f threads' worth\n", (int)tg->pid,
-		tg->comm, tg->python_version, gil, tg->gil_method,
-		r->interval_s > 0 ? seconds(total) / r->interval_s : 0.0);
-	if (!tg->gil_enabled) {
-		fputs("free-threaded build: the GIL is disabled\n\n", out);
-		fflush(out);
-		return;
+	report_header(r, line1, sizeof line1, verdict, sizeof verdict);
+	fprintf(out, "%s%s\n%s\n", r->summary ? "\n" : "", line1, verdict);
+	if (r->target->gil_enabled) {
+		table_header(row, sizeof row, 0);
+		fprintf(out, "%s\n", row);
+		for (size_t i = 0; i < r->nthreads; i++) {
+			struct row_figures f;
+			row_figures(r->threads[i], r->summary, r->interval_s, r->ticks_per_s, &f);
+			table_row(row, sizeof row, r->threads[i], &f, 0);
+			fprintf(out, "%s\n", row);
+		}
 	}
-	fprintf(out, "%7s %-15s %9s %8s %9s %9s %11s\n", "TID", "NAME", "GIL WAIT", "WAITS", "AVG WAIT",
-		"MAX WAIT", "SWITCH WAIT");
-	for (size_t i = 0; i < r->nthreads; i++)
-		text_row(out, r->threads[i], r->summary);
 	if (r->lost_waits)
 		fprintf(out, "warning: %" PRIu64 " waits were lost because a bpf map was full\n", r->lost_waits);
 	fputc('\n', out);

@@ -10,7 +10,9 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "histogram.h"
 #include "stats.h"
+#include "table.h"
 
 /* What stays the same for the whole run. */
 struct report_target {
@@ -35,14 +37,22 @@ struct report {
 	size_t nthreads;
 	uint64_t probe_hits;  /* wait-function calls seen in the target */
 	uint64_t lost_waits;  /* waits dropped because a map was full */
+	long ticks_per_s;     /* of /proc's CPU times */
+	enum sort_key sort;
 };
 
 /* Chooses the threads of a report (alive or ended during the interval;
- * every thread for the summary) and sorts them by GIL wait, longest
- * first. threads must hold st->nthreads pointers. Returns the count. */
-size_t report_select(struct stats *st, bool summary, struct thread_stats **threads);
+ * every thread for the summary, or with all) and sorts them by r->sort.
+ * r->threads must hold st->nthreads pointers. Sets r->nthreads. */
+void report_select(struct report *r, struct stats *st, bool all);
 
-void render_json(FILE *out, const struct report *r);
+/* The header lines every text form starts with: who, what, the totals,
+ * then the verdict. */
+void report_header(const struct report *r, char *line1, size_t len1, char *verdict, size_t len2);
+
+/* One JSON line; with hist, the GIL wait histogram of the process (and of
+ * each thread with per_thread). */
+void render_json(FILE *out, const struct report *r, const struct histograms *hist, bool per_thread);
 void render_text(FILE *out, const struct report *r);
 
 /* "734.0ms", "5.10ms", "12us", "1.23s": 7 characters at most. */
@@ -50,5 +60,8 @@ void format_duration(uint64_t ns, char *buf, size_t len);
 
 /* Writes s as a JSON string literal; invalid UTF-8 becomes U+FFFD. */
 void json_write_string(FILE *out, const char *s);
+
+/* Length of the valid UTF-8 sequence starting at s, or 0 if it is not. */
+size_t utf8_sequence(const unsigned char *s);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "histogram.h"
 #include "proc_parse.h"
 #include "target.h"
 
@@ -99,6 +100,37 @@ int snapshot_forget(int fd, const struct gs_wait_key *keys, size_t n)
 		if (bpf_delete_elem(fd, (void *)&keys[i]) != 0 && errno != ENOENT)
 			rc = -1;
 	return rc;
+}
+
+int snapshot_histogram(int fd, struct hist_row **rows, size_t *cap)
+{
+	struct gs_hist_key key, next;
+	bool first = true;
+	size_t n = 0;
+
+	while (bpf_get_next_key(fd, first ? NULL : &key, &next) == 0) {
+		first = false;
+		key = next;
+		if (n == *cap) {
+			size_t ncap = *cap ? *cap * 2 : 64;
+			struct hist_row *nr = realloc(*rows, ncap * sizeof *nr);
+			if (!nr)
+				return -1;
+			*rows = nr;
+			*cap = ncap;
+		}
+		if (bpf_lookup_elem(fd, &key, &(*rows)[n].count) == 0)
+			(*rows)[n++].key = key;
+	}
+	return (int)n;
+}
+
+void snapshot_forget_histogram(int fd, uint32_t tgid, uint32_t tid)
+{
+	for (uint32_t slot = 0; slot < GS_HIST_SLOTS; slot++) {
+		struct gs_hist_key key = { .tgid = tgid, .tid = tid, .slot = slot };
+		bpf_delete_elem(fd, &key);
+	}
 }
 
 static unsigned possible_cpus(void)

@@ -26,6 +26,13 @@ void wait_rows_free(struct wait_rows *rows);
 /* Deletes the rows of threads that ended (their figures are final). */
 int snapshot_forget(int map_fd, const struct gs_wait_key *keys, size_t n);
 
+/* Every row of the histogram map; *rows is reallocated, n returned (or -1). */
+struct hist_row;
+int snapshot_histogram(int map_fd, struct hist_row **rows, size_t *cap);
+
+/* Deletes an ended thread's histogram rows. */
+void snapshot_forget_histogram(int map_fd, uint32_t tgid, uint32_t tid);
+
 /* Sums the per-CPU counters into out[GS_COUNTERS]. */
 int snapshot_counters(int map_fd, uint64_t out[GS_COUNTERS]);
 

@@ -134,6 +134,25 @@ static void add_figures(struct wait_figures *into, const struct wait_figures *d,
 		into->max_ns = max_ns;
 }
 
+struct thread_stats *stats_thread(struct stats *st, pid_t tid)
+{
+	return find_or_add_thread(st, tid);
+}
+
+void stats_cpu_sample(struct thread_stats *t, uint64_t ticks, bool at_start)
+{
+	uint64_t used = 0;
+
+	if (t->cpu_sampled)
+		used = ticks >= t->cpu_ticks ? ticks - t->cpu_ticks : 0;
+	else if (!at_start)
+		used = ticks;
+	t->cpu_ticks = ticks;
+	t->cpu_sampled = true;
+	t->cpu_interval = used;
+	t->cpu_run += used;
+}
+
 static int account_row(struct stats *st, const struct wait_row *row, uint64_t ended_epoch,
 		       classify_fn classify, const void *ctx)
 {
@@ -201,6 +220,7 @@ int stats_update(struct stats *st, struct wait_rows *rows, uint64_t ended_epoch,
 		struct thread_stats *t = &st->threads[i];
 		memset(&t->gil, 0, sizeof t->gil);
 		memset(&t->sw, 0, sizeof t->sw);
+		t->cpu_interval = 0;
 		t->ended_now = false;
 	}
 	for (size_t i = 0; i < nlive; i++) {

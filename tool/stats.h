@@ -24,6 +24,10 @@ struct thread_stats {
 	bool ended_now;  /* ended during the last interval */
 	struct wait_figures gil, sw;         /* the last interval */
 	struct wait_figures gil_run, sw_run; /* the whole run */
+	uint64_t cpu_ticks;    /* utime + stime at the last sample */
+	uint64_t cpu_interval; /* clock ticks on CPU in the last interval */
+	uint64_t cpu_run;      /* clock ticks on CPU since the run began */
+	bool cpu_sampled;
 };
 
 /* What a row's address is; ctx is the caller's (the located GIL). For
@@ -55,7 +59,14 @@ int stats_update(struct stats *st, struct wait_rows *rows, uint64_t ended_epoch,
  * caller deletes them from the map. */
 const struct gs_wait_key *stats_rows_to_forget(const struct stats *st, size_t *n);
 
+/* Records a thread's CPU time (utime + stime, clock ticks). The first
+ * sample of a thread seen at start only sets the baseline; a thread born
+ * later used all its time in this run. */
+void stats_cpu_sample(struct thread_stats *t, uint64_t ticks, bool at_start);
+
 struct thread_stats *stats_find(struct stats *st, pid_t tid);
+/* The thread, added (alive) when it is new; NULL when out of memory. */
+struct thread_stats *stats_thread(struct stats *st, pid_t tid);
 void stats_free(struct stats *st);
 
 /* Three-way compare of two wait figures for sorting: more waiting first. */

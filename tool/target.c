@@ -61,20 +61,26 @@ char *proc_read_file(const char *path, size_t max, size_t *len)
 	return buf;
 }
 
-static int read_stat(pid_t pid, struct proc_stat *st)
+static int read_stat_file(const char *path, struct proc_stat *st)
 {
-	char path[64];
 	size_t len;
 	char *text;
 	int rc;
 
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
 	text = proc_read_file(path, 4096, &len);
 	if (!text)
 		return -1;
 	rc = proc_stat_parse(text, len, st);
 	free(text);
 	return rc;
+}
+
+static int read_stat(pid_t pid, struct proc_stat *st)
+{
+	char path[64];
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	return read_stat_file(path, st);
 }
 
 int target_inspect(pid_t pid, struct target *t, struct gs_error *err)
@@ -225,17 +231,10 @@ pid_t target_thread_ns_tid(pid_t pid, pid_t tid)
 	return ns_tid;
 }
 
-void target_thread_name(pid_t pid, pid_t tid, char *name, size_t len)
+int target_thread_stat(pid_t pid, pid_t tid, struct proc_stat *st)
 {
 	char path[64];
-	char *text;
 
-	snprintf(path, sizeof path, "/proc/%d/task/%d/comm", (int)pid, (int)tid);
-	text = proc_read_file(path, 256, NULL);
-	name[0] = '\0';
-	if (!text)
-		return;
-	text[strcspn(text, "\n")] = '\0';
-	snprintf(name, len, "%s", text);
-	free(text);
+	snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	return read_stat_file(path, st);
 }

@@ -46,7 +46,7 @@ int target_list_threads(pid_t pid, pid_t **tids, size_t *cap);
 /* The thread's id inside the target's PID namespace (0 when unknown). */
 pid_t target_thread_ns_tid(pid_t pid, pid_t tid);
 
-/* /proc/PID/task/TID/comm without the newline ("" when unreadable). */
-void target_thread_name(pid_t pid, pid_t tid, char *name, size_t len);
+/* /proc/PID/task/TID/stat: the thread's name and CPU time. */
+int target_thread_stat(pid_t pid, pid_t tid, struct proc_stat *st);
 
 #endif

@@ -11,5 +11,6 @@ extern struct interpreter default_python;
 
 Suite *core_suite(void);
 Suite *versions_suite(void);
+Suite *view_suite(void);
 
 #endif

@@ -12,6 +12,10 @@ Suite *render_suite(void);
 Suite *cli_suite(void);
 Suite *kernel_headers_suite(void);
 Suite *privileges_suite(void);
+Suite *table_suite(void);
+Suite *verdict_suite(void);
+Suite *histogram_suite(void);
+Suite *svg_suite(void);
 
 /* Directory holding the test data the build made (libversioned.so). */
 const char *test_builddir(void);

@@ -8,6 +8,11 @@
 #include "suites.h"
 #include "tool/render.h"
 
+static void json_plain(FILE *f, const struct report *r)
+{
+	render_json(f, r, NULL, false);
+}
+
 /* Captures what a renderer writes. */
 static char *render_to_string(void (*render)(FILE *, const struct report *), const struct report *r)
 {
@@ -51,7 +56,7 @@ START_TEST(json_line_has_the_contract_fields)
 	struct thread_stats *order[] = { &a, &b };
 	struct report r = { .target = &target, .interval_s = 1.0, .elapsed_s = 2.0, .threads = order,
 			    .nthreads = 2, .probe_hits = 300 };
-	char *text = render_to_string(render_json, &r);
+	char *text = render_to_string(json_plain, &r);
 	json_object *obj, *threads, *t;
 
 	/* One line, newline-terminated. */
@@ -94,7 +99,7 @@ START_TEST(summary_uses_whole_run_figures)
 
 	heuristic.gil_address = 0;
 	heuristic.gil_method = "heuristic";
-	text = render_to_string(render_json, &r);
+	text = render_to_string(json_plain, &r);
 	obj = json_tokener_parse(text);
 	ck_assert_ptr_nonnull(obj);
 	ck_assert(json_object_get_boolean(json_object_object_get(obj, "summary")));
@@ -114,17 +119,23 @@ START_TEST(text_table_columns)
 	struct thread_stats b = thread(99, "gone", 0, 0, false);
 	struct thread_stats *order[] = { &a, &b };
 	struct report r = { .target = &target, .interval_s = 1.0, .elapsed_s = 1.0, .threads = order,
-			    .nthreads = 2 };
-	char *text = render_to_string(render_text, &r);
-	char *header = strstr(text, "    TID NAME");
-	char *row = strstr(text, "   4243 a-very-long-thr ");
+			    .nthreads = 2, .ticks_per_s = 100 };
+	char *text, *header, *row;
 
+	a.cpu_interval = 25; /* 0.25 s of CPU in 1 s */
+	a.cpu_sampled = true;
+	text = render_to_string(render_text, &r);
+	header = strstr(text, "    TID NAME");
+	row = strstr(text, "   4243 a-very-long-thr ");
 	ck_assert_ptr_nonnull(header);
-	ck_assert_ptr_nonnull(row);
-	/* Columns line up under the header. */
-	ck_assert_int_eq((int)(strstr(row, "734.0ms") - row) + 7, (int)(strstr(header, "GIL WAIT") - header) + 8);
+	ck_assert_msg(row != NULL, "%s", text);
+	/* TID first, then NAME, CPU%, GIL WAIT%: numbers right-aligned under them. */
+	ck_assert_int_eq((int)(strstr(row, " 25.0 ") - row) + 5, (int)(strstr(header, "CPU%") - header) + 4);
+	ck_assert_int_eq((int)(strstr(row, " 73.4 ") - row) + 5, (int)(strstr(header, "GIL WAIT%") - header) + 9);
 	ck_assert_ptr_nonnull(strstr(text, "(ended)"));
 	ck_assert_ptr_nonnull(strstr(text, "0.73 threads' worth"));
+	/* The verdict is the second line. */
+	ck_assert_ptr_nonnull(strstr(text, "\nGIL contention is moderate"));
 	ck_assert_ptr_null(strchr(text, '\033'));
 	free(text);
 }
@@ -142,7 +153,7 @@ START_TEST(several_gils_namespaces_and_a_disabled_gil)
 	a.gil_address = 0x7f0000001020;
 	a.ns_tid = 12;
 	tg.several_gils = true;
-	text = render_to_string(render_json, &r);
+	text = render_to_string(json_plain, &r);
 	obj = json_tokener_parse(text);
 	ck_assert(json_object_get_boolean(json_object_object_get(obj, "gil_enabled")));
 	t = json_object_array_get_idx(json_object_object_get(obj, "threads"), 0);
@@ -153,7 +164,7 @@ START_TEST(several_gils_namespaces_and_a_disabled_gil)
 	/* One GIL, same namespace: neither field. */
 	tg.several_gils = false;
 	a.ns_tid = a.tid;
-	text = render_to_string(render_json, &r);
+	text = render_to_string(json_plain, &r);
 	ck_assert_ptr_null(strstr(text, "ns_tid"));
 	/* Only the process-level gil_address remains. */
 	ck_assert_ptr_nonnull(strstr(text, "gil_address"));
@@ -165,7 +176,7 @@ START_TEST(several_gils_namespaces_and_a_disabled_gil)
 	ck_assert_ptr_nonnull(strstr(text, "free-threaded build: the GIL is disabled"));
 	ck_assert_ptr_null(strstr(text, "TID"));
 	free(text);
-	text = render_to_string(render_json, &r);
+	text = render_to_string(json_plain, &r);
 	ck_assert_ptr_nonnull(strstr(text, "\"gil_enabled\": false"));
 	free(text);
 }
@@ -195,19 +206,35 @@ START_TEST(selection_and_order)
 	struct stats st = { 0 };
 	struct thread_stats v[4];
 	struct thread_stats *order[4];
+	struct report r = { .target = &target, .interval_s = 1.0, .threads = order, .ticks_per_s = 100 };
 
 	v[0] = thread(10, "idle", 0, 0, true);
 	v[1] = thread(11, "busy", 900, 9, true);
 	v[2] = thread(12, "ended-long-ago", 5000, 5, false);
 	v[3] = thread(13, "just-ended", 100, 1, false);
 	v[3].ended_now = true;
+	v[0].cpu_interval = 90;
 	st.threads = v;
 	st.nthreads = 4;
-	ck_assert_uint_eq(report_select(&st, false, order), 3);
+	report_select(&r, &st, false);
+	ck_assert_uint_eq(r.nthreads, 3);
 	ck_assert_int_eq(order[0]->tid, 11);
 	ck_assert_int_eq(order[1]->tid, 13);
 	ck_assert_int_eq(order[2]->tid, 10);
-	ck_assert_uint_eq(report_select(&st, true, order), 4);
+	/* The live screen keeps ended threads, marked. */
+	report_select(&r, &st, true);
+	ck_assert_uint_eq(r.nthreads, 4);
+	r.sort = SORT_CPU;
+	report_select(&r, &st, false);
+	ck_assert_int_eq(order[0]->tid, 10);
+	r.sort = SORT_TID;
+	report_select(&r, &st, false);
+	ck_assert_int_eq(order[0]->tid, 10);
+	ck_assert_int_eq(order[2]->tid, 13);
+	r.summary = true;
+	r.sort = SORT_GIL_WAIT;
+	report_select(&r, &st, false);
+	ck_assert_uint_eq(r.nthreads, 4);
 	ck_assert_int_eq(order[0]->tid, 12);
 }
 END_TEST

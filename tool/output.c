@@ -1,0 +1,182 @@
+#include "config.h"
+
+#include "output.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "svg.h"
+
+struct output {
+	const struct options *opt;
+	FILE *file;            /* text or JSON destination */
+	bool own_file;         /* -o FILE */
+	struct screen *screen; /* the live view, or NULL */
+	enum sort_key sort;
+	struct history history; /* for --svg */
+};
+
+bool output_is_live(const struct options *opt)
+{
+	return !opt->output && !opt->json && !opt->no_clear && screen_possible();
+}
+
+struct output *output_open(const struct options *opt, struct gs_error *err)
+{
+	struct output *out = calloc(1, sizeof *out);
+
+	if (!out) {
+		gs_fail(err, GS_EXIT_FAILURE, "out of memory");
+		return NULL;
+	}
+	out->opt = opt;
+	out->file = stdout;
+	if (opt->output) {
+		/* The user's own file: created private to them, never followed if a link. */
+		int fd = open(opt->output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+		if (fd < 0 || !(out->file = fdopen(fd, "w"))) {
+			gs_fail(err, GS_EXIT_USAGE, "cannot write %s: %s", opt->output, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			free(out);
+			return NULL;
+		}
+		out->own_file = true;
+	} else if (!opt->json && !opt->no_clear) {
+		out->screen = screen_open(opt->histogram);
+	}
+	return out;
+}
+
+/* Each thread's GIL wait % this interval, for the chart. */
+static void remember(struct output *out, const struct report *r)
+{
+	pid_t *tids = calloc(r->nthreads + 1, sizeof *tids);
+	char(*names)[32] = calloc(r->nthreads + 1, sizeof *names);
+	double *values = calloc(r->nthreads + 1, sizeof *values);
+
+	for (size_t i = 0; tids && names && values && i < r->nthreads; i++) {
+		struct row_figures f;
+		row_figures(r->threads[i], false, r->interval_s, r->ticks_per_s, &f);
+		tids[i] = r->threads[i]->tid;
+		snprintf(names[i], sizeof names[i], "%s", r->threads[i]->name);
+		values[i] = f.wait_pct;
+	}
+	if (tids && names && values)
+		history_add(&out->history, r->elapsed_s, tids, names, values, r->nthreads);
+	free(tids);
+	free(names);
+	free(values);
+}
+
+static void text_histograms(struct output *out, const struct report *r, const struct histograms *h)
+{
+	const struct hist_series *process = h ? histograms_find(h, 0) : NULL;
+	char title[96];
+
+	if (!process)
+		return;
+	histogram_render(out->file, r->summary ? &process->run : &process->interval,
+			 r->summary ? "GIL waits over the whole run:" : "GIL waits this interval:", 40);
+	for (size_t i = 0; out->opt->per_thread && i < r->nthreads; i++) {
+		const struct hist_series *s = histograms_find(h, r->threads[i]->tid);
+		if (!s || !histogram_total(r->summary ? &s->run : &s->interval))
+			continue;
+		snprintf(title, sizeof title, "thread %d (%s):", (int)r->threads[i]->tid, r->threads[i]->name);
+		histogram_render(out->file, r->summary ? &s->run : &s->interval, title, 40);
+	}
+	fputc('\n', out->file);
+	fflush(out->file);
+}
+
+static void write_report(struct output *out, struct report *r, const struct histograms *h)
+{
+	if (out->opt->json) {
+		render_json(out->file, r, out->opt->histogram ? h : NULL, out->opt->per_thread);
+		return;
+	}
+	render_text(out->file, r);
+	if (out->opt->histogram)
+		text_histograms(out, r, h);
+}
+
+void output_interval(struct output *out, struct report *r, const struct histograms *h)
+{
+	r->sort = out->sort;
+	if (out->opt->svg)
+		remember(out, r);
+	if (out->screen) {
+		const struct hist_series *process = h ? histograms_find(h, 0) : NULL;
+		screen_draw(out->screen, r, process ? &process->interval : NULL);
+		return;
+	}
+	write_report(out, r, h);
+}
+
+static int write_svg(struct output *out, const char *title, struct gs_error *err)
+{
+	int fd = open(out->opt->svg, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
+		return gs_fail(err, GS_EXIT_FAILURE, "cannot write %s: %s", out->opt->svg, strerror(errno));
+	}
+	svg_write(f, &out->history, title);
+	if (fclose(f) != 0)
+		return gs_fail(err, GS_EXIT_FAILURE, "cannot write %s: %s", out->opt->svg, strerror(errno));
+	return 0;
+}
+
+int output_summary(struct output *out, struct report *r, const struct histograms *h, struct gs_error *err)
+{
+	char line1[512], verdict[256];
+
+	r->sort = out->sort;
+	if (out->screen) {
+		screen_close(out->screen);
+		out->screen = NULL;
+	}
+	write_report(out, r, h);
+	if (!out->opt->svg)
+		return 0;
+	report_header(r, line1, sizeof line1, verdict, sizeof verdict);
+	return write_svg(out, verdict, err);
+}
+
+int output_input_fd(const struct output *out)
+{
+	return out->screen ? STDIN_FILENO : -1;
+}
+
+enum screen_action output_keys(struct output *out)
+{
+	return out->screen ? screen_keys(out->screen, &out->sort) : SCREEN_NONE;
+}
+
+enum sort_key output_sort(const struct output *out)
+{
+	return out->sort;
+}
+
+bool output_failed(const struct output *out)
+{
+	return !out->screen && ferror(out->file);
+}
+
+void output_close(struct output *out)
+{
+	if (!out)
+		return;
+	screen_close(out->screen);
+	if (out->own_file)
+		fclose(out->file);
+	history_free(&out->history);
+	free(out);
+}

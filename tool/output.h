@@ -1,0 +1,40 @@
+/* Where reports go: JSON Lines, plain text tables, or the live screen
+ * (stdout a terminal, no -C, no -o), and the --svg chart at the end. */
+#ifndef GILSTATS_OUTPUT_H
+#define GILSTATS_OUTPUT_H
+
+#include <stdbool.h>
+
+#include "cli.h"
+#include "error.h"
+#include "histogram.h"
+#include "render.h"
+#include "screen.h"
+
+struct output;
+
+/* Whether output_open will take over the terminal for the live screen. */
+bool output_is_live(const struct options *opt);
+
+struct output *output_open(const struct options *opt, struct gs_error *err);
+
+/* One interval; r->sort is set from the view. */
+void output_interval(struct output *out, struct report *r, const struct histograms *h);
+
+/* The run's summary: the live screen closes first, so it lands on the
+ * normal screen; then the --svg chart. Returns 0 or -1 (err set). */
+int output_summary(struct output *out, struct report *r, const struct histograms *h, struct gs_error *err);
+
+/* The live screen's keyboard (-1 when there is none), and its keys. */
+int output_input_fd(const struct output *out);
+enum screen_action output_keys(struct output *out);
+
+/* The sort order the view shows. */
+enum sort_key output_sort(const struct output *out);
+
+/* Writing failed (a closed pipe, a full disk): the run should end. */
+bool output_failed(const struct output *out);
+
+void output_close(struct output *out);
+
+#endif

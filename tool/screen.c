@@ -1,0 +1,148 @@
+#include "config.h"
+
+#include "screen.h"
+
+#include <curses.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define HIST_MAX_ROWS 14
+
+struct screen {
+	SCREEN *term;
+	bool show_histogram;
+};
+
+bool screen_possible(void)
+{
+	return isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
+}
+
+struct screen *screen_open(bool show_histogram)
+{
+	struct screen *s;
+
+	if (!screen_possible() || !(s = calloc(1, sizeof *s)))
+		return NULL;
+	s->show_histogram = show_histogram;
+	s->term = newterm(NULL, stdout, stdin);
+	if (!s->term) {
+		free(s);
+		return NULL;
+	}
+	cbreak();
+	noecho();
+	nodelay(stdscr, TRUE);
+	keypad(stdscr, TRUE);
+	curs_set(0);
+	return s;
+}
+
+void screen_close(struct screen *s)
+{
+	if (!s)
+		return;
+	endwin();
+	delscreen(s->term);
+	free(s);
+}
+
+static void put_line(int y, const char *text, attr_t attr)
+{
+	attron(attr);
+	mvaddnstr(y, 0, text, COLS);
+	attroff(attr);
+}
+
+/* The histogram at the bottom, as many slots as fit. */
+static int draw_histogram(int top, const struct histogram *hist)
+{
+	char line[256];
+	uint64_t peak = 0, lo, hi;
+	int y = top, bar_width = COLS > 60 ? 30 : 10;
+
+	for (unsigned k = 0; k < GS_HIST_SLOTS; k++)
+		peak = hist->slots[k] > peak ? hist->slots[k] : peak;
+	put_line(y++, "GIL waits this interval, by duration (usecs : count)", A_BOLD);
+	for (unsigned k = 0; k < GS_HIST_SLOTS && y < LINES; k++) {
+		int bar;
+		if (!hist->slots[k])
+			continue;
+		histogram_slot_range(k, &lo, &hi);
+		bar = (int)((double)hist->slots[k] * bar_width / (double)(peak ? peak : 1) + 0.5);
+		snprintf(line, sizeof line, "%9llu -> %-8llu : %-8llu |%-*.*s|", (unsigned long long)lo,
+			 (unsigned long long)hi, (unsigned long long)hist->slots[k], bar_width, bar,
+			 "****************************************");
+		put_line(y++, line, A_NORMAL);
+	}
+	return y;
+}
+
+static int histogram_height(const struct histogram *hist)
+{
+	int rows = 1;
+
+	for (unsigned k = 0; k < GS_HIST_SLOTS; k++)
+		rows += hist->slots[k] != 0;
+	return rows > HIST_MAX_ROWS ? HIST_MAX_ROWS : rows;
+}
+
+void screen_draw(struct screen *s, const struct report *r, const struct histogram *hist)
+{
+	char line1[512], verdict[256], row[512], status[160];
+	int y = 0, bottom;
+
+	report_header(r, line1, sizeof line1, verdict, sizeof verdict);
+	erase();
+	put_line(y++, line1, A_NORMAL);
+	put_line(y++, verdict, A_BOLD);
+	snprintf(status, sizeof status, "sorted by %s   [s] sort  [h] histogram  [q] quit", sort_key_name(r->sort));
+	put_line(y++, status, A_DIM);
+	y++;
+	bottom = LINES;
+	if (s->show_histogram && hist)
+		bottom -= histogram_height(hist) + 1;
+	if (r->target->gil_enabled) {
+		table_header(row, sizeof row, COLS);
+		put_line(y++, row, A_REVERSE);
+		for (size_t i = 0; i < r->nthreads && y < bottom; i++) {
+			struct row_figures f;
+			row_figures(r->threads[i], r->summary, r->interval_s, r->ticks_per_s, &f);
+			table_row(row, sizeof row, r->threads[i], &f, COLS);
+			put_line(y++, row, r->threads[i]->alive ? A_NORMAL : A_DIM);
+		}
+	}
+	if (s->show_histogram && hist && bottom > y)
+		draw_histogram(bottom + 1 > LINES ? y : bottom, hist);
+	refresh();
+}
+
+enum screen_action screen_keys(struct screen *s, enum sort_key *sort)
+{
+	enum screen_action action = SCREEN_NONE;
+	int key;
+
+	while ((key = getch()) != ERR) {
+		switch (key) {
+		case 'q':
+		case 'Q':
+			return SCREEN_QUIT;
+		case 's':
+			*sort = (enum sort_key)((*sort + 1) % SORT_KEYS);
+			action = SCREEN_REDRAW;
+			break;
+		case 'h':
+			s->show_histogram = !s->show_histogram;
+			action = SCREEN_REDRAW;
+			break;
+		case KEY_RESIZE:
+			action = SCREEN_REDRAW;
+			break;
+		default:
+			break;
+		}
+	}
+	return action;
+}

@@ -1,0 +1,129 @@
+#include "config.h"
+
+#include "table.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "render.h"
+
+#define NAME_MIN 8
+#define NAME_NATURAL 15
+#define NAME_MAX_WIDTH 32
+/* TID, then the figures after NAME: " CPU% GIL WAIT% WAITS/s AVG WAIT MAX WAIT SWITCH%". */
+#define TID_WIDTH 7
+#define FIGURES_WIDTH 55
+#define ENDED_MARK "  (ended)"
+
+static double pct(double part, double whole)
+{
+	return whole > 0 ? 100.0 * part / whole : 0.0;
+}
+
+void row_figures(const struct thread_stats *t, bool summary, double seconds, long ticks_per_s,
+		 struct row_figures *out)
+{
+	const struct wait_figures *g = summary ? &t->gil_run : &t->gil;
+	const struct wait_figures *s = summary ? &t->sw_run : &t->sw;
+	uint64_t ticks = summary ? t->cpu_run : t->cpu_interval;
+
+	out->cpu_pct = ticks_per_s > 0 ? pct((double)ticks / (double)ticks_per_s, seconds) : 0.0;
+	out->wait_pct = pct((double)g->ns / 1e9, seconds);
+	out->waits_per_s = seconds > 0 ? (double)g->count / seconds : 0.0;
+	out->switch_pct = pct((double)s->ns / 1e9, seconds);
+	out->avg_ns = g->count ? g->ns / g->count : 0;
+	out->max_ns = g->max_ns;
+}
+
+const char *sort_key_name(enum sort_key key)
+{
+	static const char *const names[SORT_KEYS] = { "GIL WAIT%", "CPU%", "WAITS/s", "MAX WAIT", "TID" };
+
+	return key < SORT_KEYS ? names[key] : "?";
+}
+
+static int compare_doubles(double a, double b)
+{
+	return (a > b) - (a < b);
+}
+
+static int compare_u64(uint64_t a, uint64_t b)
+{
+	return (a > b) - (a < b);
+}
+
+static int compare_rows(const void *pa, const void *pb, void *ctx)
+{
+	const struct thread_stats *a = *(const struct thread_stats *const *)pa;
+	const struct thread_stats *b = *(const struct thread_stats *const *)pb;
+	const struct table_order *o = ctx;
+	struct row_figures fa, fb;
+	int c = 0;
+
+	row_figures(a, o->summary, o->seconds, o->ticks_per_s, &fa);
+	row_figures(b, o->summary, o->seconds, o->ticks_per_s, &fb);
+	switch (o->key) {
+	case SORT_GIL_WAIT:
+		c = wait_figures_compare(o->summary ? &b->gil_run : &b->gil, o->summary ? &a->gil_run : &a->gil);
+		break;
+	case SORT_CPU:
+		c = compare_doubles(fb.cpu_pct, fa.cpu_pct);
+		break;
+	case SORT_WAITS:
+		c = compare_doubles(fb.waits_per_s, fa.waits_per_s);
+		break;
+	case SORT_MAX_WAIT:
+		c = compare_u64(fb.max_ns, fa.max_ns);
+		break;
+	default:
+		break;
+	}
+	return c ? c : (a->tid > b->tid) - (a->tid < b->tid);
+}
+
+void table_sort(struct thread_stats **threads, size_t n, const struct table_order *order)
+{
+	qsort_r(threads, n, sizeof *threads, compare_rows, (void *)order);
+}
+
+static int name_width(int width)
+{
+	int w = width > 0 ? width - TID_WIDTH - 1 - FIGURES_WIDTH - (int)strlen(ENDED_MARK) : NAME_NATURAL;
+
+	if (w < NAME_MIN)
+		return NAME_MIN;
+	return w > NAME_MAX_WIDTH ? NAME_MAX_WIDTH : w;
+}
+
+/* Cuts the line at width columns (the table is ASCII). */
+static size_t fit(char *buf, size_t len, int width)
+{
+	size_t n = strlen(buf);
+
+	if (width > 0 && n > (size_t)width) {
+		n = (size_t)width;
+		buf[n] = '\0';
+	}
+	return n < len ? n : len - 1;
+}
+
+size_t table_header(char *buf, size_t len, int width)
+{
+	snprintf(buf, len, "%*s %-*s %6s %9s %8s %9s %9s %8s", TID_WIDTH, "TID", name_width(width), "NAME", "CPU%",
+		 "GIL WAIT%", "WAITS/s", "AVG WAIT", "MAX WAIT", "SWITCH%");
+	return fit(buf, len, width);
+}
+
+size_t table_row(char *buf, size_t len, const struct thread_stats *t, const struct row_figures *f, int width)
+{
+	char avg[16], max[16];
+	int nw = name_width(width);
+
+	format_duration(f->avg_ns, avg, sizeof avg);
+	format_duration(f->max_ns, max, sizeof max);
+	snprintf(buf, len, "%*d %-*.*s %6.1f %9.1f %8.1f %9s %9s %8.1f%s", TID_WIDTH, (int)t->tid, nw, nw, t->name,
+		 f->cpu_pct, f->wait_pct, f->waits_per_s, avg, max, f->switch_pct, t->alive ? "" : ENDED_MARK);
+	return fit(buf, len, width);
+}

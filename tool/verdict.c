@@ -1,0 +1,91 @@
+#include "config.h"
+
+#include "verdict.h"
+
+#include <stdio.h>
+
+void verdict_totals(const struct verdict_input *in, double *threads_worth, double *pct)
+{
+	double worth = 0;
+
+	for (size_t i = 0; i < in->nthreads; i++) {
+		struct row_figures f;
+		row_figures(in->threads[i], in->summary, in->seconds, in->ticks_per_s, &f);
+		worth += f.wait_pct / 100.0;
+	}
+	/* The share of the reported threads' time (those alive in the period). */
+	*threads_worth = worth;
+	*pct = in->nthreads ? 100.0 * worth / (double)in->nthreads : 0.0;
+}
+
+/* Threads waiting most of the time: GIL-bound. */
+static size_t bound_threads(const struct verdict_input *in, double *mean_wait_pct)
+{
+	double sum = 0;
+	size_t n = 0;
+
+	for (size_t i = 0; i < in->nthreads; i++) {
+		struct row_figures f;
+		row_figures(in->threads[i], in->summary, in->seconds, in->ticks_per_s, &f);
+		if (f.wait_pct >= VERDICT_BOUND_WAIT_PCT) {
+			sum += f.wait_pct;
+			n++;
+		}
+	}
+	*mean_wait_pct = n ? sum / (double)n : 0;
+	return n;
+}
+
+/* Threads mostly off the CPU that still wait for the GIL at every wake-up,
+ * about a switch interval each time: the convoy effect. */
+static size_t convoy_threads(const struct verdict_input *in, double *avg_wait_ms)
+{
+	double sum = 0;
+	size_t n = 0;
+
+	for (size_t i = 0; i < in->nthreads; i++) {
+		struct row_figures f;
+		row_figures(in->threads[i], in->summary, in->seconds, in->ticks_per_s, &f);
+		/* A thread that ended mid-interval has no last CPU sample, and
+		 * one that lived between two samples none at all. */
+		bool cpu_known = in->threads[i]->cpu_sampled && (in->summary || in->threads[i]->alive);
+		if (cpu_known && f.cpu_pct < VERDICT_IO_CPU_PCT && f.wait_pct >= VERDICT_IO_WAIT_PCT &&
+		    f.avg_ns >= VERDICT_IO_AVG_WAIT_NS) {
+			sum += (double)f.avg_ns / 1e6;
+			n++;
+		}
+	}
+	*avg_wait_ms = n ? sum / (double)n : 0;
+	return n;
+}
+
+void verdict_line(const struct verdict_input *in, char *buf, size_t len)
+{
+	double worth, pct, bound_pct, convoy_ms;
+	size_t bound, convoy;
+	int n;
+
+	if (!in->gil_enabled) {
+		snprintf(buf, len, "free-threaded build: the GIL is disabled");
+		return;
+	}
+	verdict_totals(in, &worth, &pct);
+	if (worth < VERDICT_IDLE_THREADS) {
+		snprintf(buf, len, "GIL is not slowing this process down (%.1f%% waiting)", pct);
+		return;
+	}
+	bound = bound_threads(in, &bound_pct);
+	convoy = convoy_threads(in, &convoy_ms);
+	if (bound >= VERDICT_BOUND_THREADS)
+		n = snprintf(buf, len, "GIL is the bottleneck: %zu threads spent %.0f%% of their time waiting for it",
+			     bound, bound_pct);
+	else if (convoy)
+		n = snprintf(buf, len, "I/O threads wait ~%.1f ms per wake-up behind CPU-bound threads (convoy effect)",
+			     convoy_ms);
+	else
+		n = snprintf(buf, len, "GIL contention is moderate: %.2f threads' worth waiting (%.1f%%)", worth, pct);
+	/* Both at once: the convoy is worth a clause. */
+	if (bound >= VERDICT_BOUND_THREADS && convoy && n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, "; %zu I/O thread%s ~%.1f ms per wake-up", convoy,
+			 convoy == 1 ? " waits" : "s wait", convoy_ms);
+}

@@ -136,7 +136,7 @@ static int write_svg(struct output *out, const char *title, struct gs_error *err
 
 int output_summary(struct output *out, struct report *r, const struct histograms *h, struct gs_error *err)
 {
-	char line1[512], verdict[256];
+	struct report_lines lines;
 
 	r->sort = out->sort;
 	if (out->screen) {
@@ -146,8 +146,8 @@ int output_summary(struct output *out, struct report *r, const struct histograms
 	write_report(out, r, h);
 	if (!out->opt->svg)
 		return 0;
-	report_header(r, line1, sizeof line1, verdict, sizeof verdict);
-	return write_svg(out, verdict, err);
+	report_header(r, &lines);
+	return write_svg(out, lines.verdict, err);
 }
 
 int output_input_fd(const struct output *out)

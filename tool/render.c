@@ -39,7 +39,7 @@ static struct verdict_input verdict_input_of(const struct report *r)
 				       r->target->gil_enabled };
 }
 
-void report_header(const struct report *r, char *line1, size_t len1, char *verdict, size_t len2)
+void report_header(const struct report *r, struct report_lines *lines)
 {
 	const struct report_target *tg = r->target;
 	struct verdict_input in = verdict_input_of(r);
@@ -57,12 +57,12 @@ void report_header(const struct report *r, char *line1, size_t len1, char *verdi
 	if (tg->gil_address)
 		snprintf(gil, sizeof gil, "0x%" PRIx64, tg->gil_address);
 	verdict_totals(&in, &worth, &pct);
-	snprintf(line1, len1,
-		 "%s  pid %d (%s)  Python %s  GIL %s (%s, %s)  elapsed %.0f s  threads %zu  "
-		 "waiting %.2f threads' worth (%.1f%%)",
-		 when, (int)tg->pid, tg->comm, tg->python_version, gil, tg->gil_method, tg->probe, r->elapsed_s, live,
-		 worth, pct);
-	verdict_line(&in, verdict, len2);
+	snprintf(lines->target, sizeof lines->target, "pid %d (%s)  Python %s  GIL %s (%s, %s probe)", (int)tg->pid,
+		 tg->comm, tg->python_version, gil, tg->gil_method, tg->probe);
+	snprintf(lines->totals, sizeof lines->totals,
+		 "%s  elapsed %.0f s  threads %zu  waiting for the GIL: %.2f threads' worth (%.1f%%)", when,
+		 r->elapsed_s, live, worth, pct);
+	verdict_line(&in, lines->verdict, sizeof lines->verdict);
 }
 
 void format_duration(uint64_t ns, char *buf, size_t len)
@@ -169,9 +169,9 @@ static void json_thread(FILE *out, const struct report *r, const struct thread_s
 void render_json(FILE *out, const struct report *r, const struct histograms *hist, bool per_thread)
 {
 	const struct report_target *tg = r->target;
-	char line1[512], verdict[256];
+	struct report_lines lines;
 
-	report_header(r, line1, sizeof line1, verdict, sizeof verdict);
+	report_header(r, &lines);
 	fprintf(out, "{\"pid\": %d, \"comm\": ", (int)tg->pid);
 	json_write_string(out, tg->comm);
 	fputs(", \"python_version\": ", out);
@@ -187,7 +187,7 @@ void render_json(FILE *out, const struct report *r, const struct histograms *his
 	fprintf(out, ", \"attach_s\": %.6f, \"probe_hits\": %" PRIu64 ", \"lost_waits\": %" PRIu64,
 		tg->attach_s, r->probe_hits, r->lost_waits);
 	fputs(", \"verdict\": ", out);
-	json_write_string(out, verdict);
+	json_write_string(out, lines.verdict);
 	if (hist)
 		json_histogram(out, hist, 0, r->summary);
 	fputs(", \"threads\": [", out);
@@ -202,10 +202,11 @@ void render_json(FILE *out, const struct report *r, const struct histograms *his
 
 void render_text(FILE *out, const struct report *r)
 {
-	char line1[512], verdict[256], row[256];
+	struct report_lines lines;
+	char row[256];
 
-	report_header(r, line1, sizeof line1, verdict, sizeof verdict);
-	fprintf(out, "%s%s\n%s\n", r->summary ? "\n" : "", line1, verdict);
+	report_header(r, &lines);
+	fprintf(out, "%s%s\n%s\n%s\n", r->summary ? "\n" : "", lines.totals, lines.target, lines.verdict);
 	if (r->target->gil_enabled) {
 		table_header(row, sizeof row, 0);
 		fprintf(out, "%s\n", row);

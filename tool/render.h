@@ -46,9 +46,14 @@ struct report {
  * r->threads must hold st->nthreads pointers. Sets r->nthreads. */
 void report_select(struct report *r, struct stats *st, bool all);
 
-/* The header lines every text form starts with: who, what, the totals,
- * then the verdict. */
-void report_header(const struct report *r, char *line1, size_t len1, char *verdict, size_t len2);
+/* The lines every text form starts with: what is traced, the totals, and
+ * the verdict. */
+struct report_lines {
+	char target[256];
+	char totals[256];
+	char verdict[256];
+};
+void report_header(const struct report *r, struct report_lines *lines);
 
 /* One JSON line; with hist, the GIL wait histogram of the process (and of
  * each thread with per_thread). */

@@ -91,13 +91,15 @@ static int histogram_height(const struct histogram *hist)
 
 void screen_draw(struct screen *s, const struct report *r, const struct histogram *hist)
 {
-	char line1[512], verdict[256], row[512], status[160];
+	struct report_lines lines;
+	char row[512], status[160];
 	int y = 0, bottom;
 
-	report_header(r, line1, sizeof line1, verdict, sizeof verdict);
+	report_header(r, &lines);
 	erase();
-	put_line(y++, line1, A_NORMAL);
-	put_line(y++, verdict, A_BOLD);
+	put_line(y++, lines.target, A_NORMAL);
+	put_line(y++, lines.totals, A_NORMAL);
+	put_line(y++, lines.verdict, A_BOLD);
 	snprintf(status, sizeof status, "sorted by %s   [s] sort  [h] histogram  [q] quit", sort_key_name(r->sort));
 	put_line(y++, status, A_DIM);
 	y++;

@@ -13,7 +13,7 @@
 #define HEIGHT 540
 #define LEFT 70
 #define RIGHT 250
-#define TOP 60
+#define TOP 70
 #define BOTTOM 50
 
 static const char *const colours[SVG_MAX_SERIES] = { "#d62728", "#1f77b4", "#2ca02c", "#ff7f0e",
@@ -126,6 +126,33 @@ void xml_write_escaped(FILE *out, const char *s)
 	}
 }
 
+/* The title as a heading, on two lines when it is long (at "; " or a space). */
+static void write_heading(FILE *out, const char *title)
+{
+	const size_t wrap = 90;
+	size_t len = strlen(title), cut = len;
+	char first[256];
+
+	if (len > wrap) {
+		for (cut = wrap; cut > 0 && title[cut] != ' '; cut--)
+			;
+		for (size_t i = 0; i + 1 < len && i < wrap; i++)
+			if (title[i] == ';' && title[i + 1] == ' ')
+				cut = i + 1;
+		if (cut == 0)
+			cut = len;
+	}
+	snprintf(first, sizeof first, "%.*s", (int)cut, title);
+	fprintf(out, "<text x=\"%d\" y=\"26\" font-size=\"15\" font-weight=\"bold\">", LEFT);
+	xml_write_escaped(out, first);
+	fputs("</text>\n", out);
+	if (cut < len) {
+		fprintf(out, "<text x=\"%d\" y=\"46\" font-size=\"15\" font-weight=\"bold\">", LEFT);
+		xml_write_escaped(out, title + cut + (title[cut] == ' '));
+		fputs("</text>\n", out);
+	}
+}
+
 static int by_total(const void *a, const void *b)
 {
 	double x = (*(const struct history_series *const *)a)->total;
@@ -160,6 +187,8 @@ static void draw_axes(FILE *out, const struct history *h)
 		fprintf(out, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%.0f s</text>\n", x, HEIGHT - BOTTOM + 20,
 			span * i / 4.0);
 	}
+	fprintf(out, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">time since gilstats attached</text>\n",
+		(LEFT + WIDTH - RIGHT) / 2, HEIGHT - 8);
 	fprintf(out, "<text x=\"18\" y=\"%d\" transform=\"rotate(-90 18 %d)\" text-anchor=\"middle\">"
 		     "GIL wait (%% of the interval)</text>\n", (TOP + HEIGHT - BOTTOM) / 2, (TOP + HEIGHT - BOTTOM) / 2);
 }
@@ -208,9 +237,8 @@ void svg_write(FILE *out, const struct history *h, const char *title)
 		     "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n<title>",
 		WIDTH, HEIGHT, WIDTH, HEIGHT);
 	xml_write_escaped(out, title);
-	fprintf(out, "</title>\n<text x=\"%d\" y=\"30\" font-size=\"16\" font-weight=\"bold\">", LEFT);
-	xml_write_escaped(out, title);
-	fputs("</text>\n", out);
+	fputs("</title>\n", out);
+	write_heading(out, title);
 	draw_axes(out, h);
 	for (size_t i = 0; i < n; i++)
 		draw_series(out, h, order[i], (int)i);

@@ -193,7 +193,8 @@ START_TEST(chart_file_and_histograms)
 			waits += field_double(t, "gil_waits");
 			ck_assert_ptr_nonnull(json_object_object_get(t, "histogram"));
 		}
-		ck_assert_msg(counted >= waits * 0.99 && counted <= waits * 1.01 + 2,
+		/* Read a moment apart, so a few waits may land in between. */
+		ck_assert_msg(counted >= waits * 0.97 - 3 && counted <= waits * 1.03 + 3,
 			      "histogram %.0f waits, table %.0f", counted, waits);
 		parsed.nlines++;
 		json_object_put(obj);

@@ -133,9 +133,10 @@ START_TEST(text_table_columns)
 	ck_assert_int_eq((int)(strstr(row, " 25.0 ") - row) + 5, (int)(strstr(header, "CPU%") - header) + 4);
 	ck_assert_int_eq((int)(strstr(row, " 73.4 ") - row) + 5, (int)(strstr(header, "GIL WAIT%") - header) + 9);
 	ck_assert_ptr_nonnull(strstr(text, "(ended)"));
-	ck_assert_ptr_nonnull(strstr(text, "0.73 threads' worth"));
-	/* The verdict is the second line. */
-	ck_assert_ptr_nonnull(strstr(text, "\nGIL contention is moderate"));
+	ck_assert_ptr_nonnull(strstr(text, "waiting for the GIL: 0.73 threads' worth (36.7%)"));
+	/* What is traced, the totals, then the verdict. */
+	ck_assert_ptr_nonnull(strstr(text, "\npid 4242 (python3)  Python 3.11.2  GIL 0xa5b8c8 (exact, futex probe)\n"
+					   "GIL contention is moderate"));
 	ck_assert_ptr_null(strchr(text, '\033'));
 	free(text);
 }

@@ -24,7 +24,8 @@ static inline bool is_wait(u64 op)
 	       cmd == FUTEX_LOCK_PI2 || cmd == FUTEX_WAIT_REQUEUE_PI;
 }
 
-RAW_TRACEPOINT_PROBE(sys_enter)
+/* Raw tracepoint sys_enter; named gs_* so bpftool shows whose it is. */
+int gs_futex_enter(struct bpf_raw_tracepoint_args *ctx)
 {
 	if (ctx->args[1] != GS_NR_FUTEX)
 		return 0;
@@ -44,7 +45,8 @@ RAW_TRACEPOINT_PROBE(sys_enter)
 	return 0;
 }
 
-RAW_TRACEPOINT_PROBE(sys_exit)
+/* Raw tracepoint sys_exit. */
+int gs_futex_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 #ifdef SYSCALL_NR
 	/* Most syscalls on the host are not futex: skip the map lookup. */

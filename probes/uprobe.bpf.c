@@ -3,7 +3,7 @@
  * time every call. Used when the GIL has to be guessed: it sees the
  * address of every condvar waited on. */
 
-int wait_enter(struct pt_regs *ctx)
+int gs_wait_enter(struct pt_regs *ctx)
 {
 	u64 id = bpf_get_current_pid_tgid();
 	u32 tgid = id >> 32;
@@ -15,7 +15,7 @@ int wait_enter(struct pt_regs *ctx)
 	return 0;
 }
 
-int wait_return(struct pt_regs *ctx)
+int gs_wait_return(struct pt_regs *ctx)
 {
 	wait_end(bpf_get_current_pid_tgid());
 	return 0;

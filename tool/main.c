@@ -317,18 +317,34 @@ static void follow_gils(struct session *s)
 	probes_watch(s->probes, watch, n);
 }
 
-static void update_histograms(struct session *s, const struct gs_wait_key *ended, size_t nended)
+static void update_histograms(struct session *s)
 {
-	int fd = probes_histogram_fd(s->probes);
 	int n;
 
 	if (s->plan.histogram == GS_HIST_OFF)
 		return;
-	n = snapshot_histogram(fd, &s->hist_rows, &s->hist_cap);
+	n = snapshot_histogram(probes_histogram_fd(s->probes), &s->hist_rows, &s->hist_cap);
 	if (n >= 0)
 		histograms_update(&s->hist, s->hist_rows, (size_t)n);
-	for (size_t i = 0; s->opt.per_thread && i < nended; i++)
-		snapshot_forget_histogram(fd, ended[i].tgid, ended[i].tid);
+}
+
+/* What the maps still hold of threads that ended: their figures are in
+ * the statistics now, and the maps stay bounded however many come and go. */
+static void forget_ended(struct session *s)
+{
+	size_t nforget;
+	const struct gs_wait_key *forget = stats_rows_to_forget(&s->stats, &nforget);
+
+	snapshot_forget(probes_rows_fd(s->probes), forget, nforget);
+	for (size_t i = 0; i < s->stats.nthreads; i++) {
+		const struct thread_stats *t = &s->stats.threads[i];
+		if (!t->ended_now)
+			continue;
+		snapshot_forget_inflight(probes_inflight_fd(s->probes), (uint32_t)t->tid);
+		if (s->plan.histogram == GS_HIST_PER_THREAD)
+			snapshot_forget_histogram(probes_histogram_fd(s->probes), (uint32_t)s->target.pid,
+						  (uint32_t)t->tid);
+	}
 }
 
 /* Reads the maps and folds the interval into the statistics. */
@@ -336,9 +352,7 @@ static int update(struct session *s, struct gs_error *err)
 {
 	/* An exited target may linger as a zombie: its threads have ended. */
 	int nlive = s->target_gone ? 0 : target_list_threads(s->target.pid, &s->tids, &s->tids_cap);
-	const struct gs_wait_key *forget;
 	uint64_t ended_epoch;
-	size_t nforget;
 
 	if (nlive < 0)
 		nlive = 0;
@@ -354,9 +368,8 @@ static int update(struct session *s, struct gs_error *err)
 	}
 	if (stats_update(&s->stats, &s->rows, ended_epoch, s->tids, (size_t)nlive, gil_classify, &s->gil) != 0)
 		return gs_fail(err, GS_EXIT_FAILURE, "out of memory");
-	forget = stats_rows_to_forget(&s->stats, &nforget);
-	snapshot_forget(probes_rows_fd(s->probes), forget, nforget);
-	update_histograms(s, forget, nforget);
+	update_histograms(s);
+	forget_ended(s);
 	sample_threads(s, false);
 	s->report_target.gil_address = gil_report_address(&s->gil);
 	s->report_target.several_gils = s->gil.ngils > 1;
@@ -384,6 +397,7 @@ static void emit(struct session *s, bool summary)
 		return;
 	s->order = grown;
 	r.threads = s->order;
+	r.folded = &s->stats.folded;
 	r.sort = output_sort(s->out);
 	report_select(&r, &s->stats, false);
 	if (snapshot_counters(probes_counters_fd(s->probes), counters) == 0) {
@@ -423,7 +437,8 @@ static int run(struct session *s, const sigset_t *during_wait, struct gs_error *
 		/* A run cut short mid-interval still reports what it saw. */
 		if (s->last_interval >= 0.001)
 			emit(s, false);
-		last |= output_failed(s->out);
+		if (output_error(s->out))
+			return gs_fail(err, GS_EXIT_FAILURE, "cannot write the output: %s", strerror(output_error(s->out)));
 	}
 	emit(s, true);
 	return 0;

@@ -19,6 +19,7 @@ struct output {
 	struct screen *screen; /* the live view, or NULL */
 	enum sort_key sort;
 	struct history history; /* for --svg */
+	int write_errno;        /* why writing failed, 0 while it works */
 };
 
 bool output_is_live(const struct options *opt)
@@ -98,11 +99,13 @@ static void write_report(struct output *out, struct report *r, const struct hist
 {
 	if (out->opt->json) {
 		render_json(out->file, r, out->opt->histogram ? h : NULL, out->opt->per_thread);
-		return;
+	} else {
+		render_text(out->file, r);
+		if (out->opt->histogram)
+			text_histograms(out, r, h);
 	}
-	render_text(out->file, r);
-	if (out->opt->histogram)
-		text_histograms(out, r, h);
+	if ((fflush(out->file) != 0 || ferror(out->file)) && !out->write_errno)
+		out->write_errno = errno ? errno : EIO;
 }
 
 void output_interval(struct output *out, struct report *r, const struct histograms *h)
@@ -165,9 +168,9 @@ enum sort_key output_sort(const struct output *out)
 	return out->sort;
 }
 
-bool output_failed(const struct output *out)
+int output_error(const struct output *out)
 {
-	return !out->screen && ferror(out->file);
+	return out->write_errno;
 }
 
 void output_close(struct output *out)

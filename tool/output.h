@@ -32,8 +32,8 @@ enum screen_action output_keys(struct output *out);
 /* The sort order the view shows. */
 enum sort_key output_sort(const struct output *out);
 
-/* Writing failed (a closed pipe, a full disk): the run should end. */
-bool output_failed(const struct output *out);
+/* Why writing failed (a closed pipe, a full disk), or 0: the run ends. */
+int output_error(const struct output *out);
 
 void output_close(struct output *out);
 

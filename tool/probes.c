@@ -158,9 +158,9 @@ static int attach_tracepoints(struct probes *p, const struct probe_plan *plan, s
 }
 
 static const struct backend backends[] = {
-	[PROBE_FUTEX] = { futex_text, BPF_PROG_TYPE_RAW_TRACEPOINT,
-			  { "raw_tracepoint__sys_enter", "raw_tracepoint__sys_exit" }, attach_tracepoints },
-	[PROBE_UPROBE] = { uprobe_text, BPF_PROG_TYPE_KPROBE, { "wait_enter", "wait_return" }, attach_uprobes },
+	[PROBE_FUTEX] = { futex_text, BPF_PROG_TYPE_RAW_TRACEPOINT, { "gs_futex_enter", "gs_futex_exit" },
+			  attach_tracepoints },
+	[PROBE_UPROBE] = { uprobe_text, BPF_PROG_TYPE_KPROBE, { "gs_wait_enter", "gs_wait_return" }, attach_uprobes },
 };
 
 struct probes *probes_attach(const struct probe_plan *plan, struct gs_error *err)
@@ -231,4 +231,9 @@ int probes_counters_fd(const struct probes *p)
 int probes_histogram_fd(const struct probes *p)
 {
 	return bpf_table_fd(p->module, "hist");
+}
+
+int probes_inflight_fd(const struct probes *p)
+{
+	return bpf_table_fd(p->module, "inflight");
 }

@@ -65,5 +65,6 @@ int probes_next_epoch(struct probes *p, uint64_t *ended);
 int probes_rows_fd(const struct probes *p);
 int probes_counters_fd(const struct probes *p);
 int probes_histogram_fd(const struct probes *p);
+int probes_inflight_fd(const struct probes *p);
 
 #endif

@@ -36,7 +36,7 @@ void report_select(struct report *r, struct stats *st, bool all)
 static struct verdict_input verdict_input_of(const struct report *r)
 {
 	return (struct verdict_input){ r->threads, r->nthreads, r->summary, r->interval_s, r->ticks_per_s,
-				       r->target->gil_enabled };
+				       r->target->gil_enabled, r->summary ? r->folded : NULL };
 }
 
 void report_header(const struct report *r, struct report_lines *lines)
@@ -190,6 +190,12 @@ void render_json(FILE *out, const struct report *r, const struct histograms *his
 	json_write_string(out, lines.verdict);
 	if (hist)
 		json_histogram(out, hist, 0, r->summary);
+	if (r->summary && r->folded && r->folded->threads)
+		fprintf(out,
+			", \"folded_threads\": {\"threads\": %" PRIu64 ", \"gil_wait_s\": %.6f, \"gil_waits\": %" PRIu64
+			", \"switch_wait_s\": %.6f}",
+			r->folded->threads, seconds(r->folded->gil_run.ns), r->folded->gil_run.count,
+			seconds(r->folded->sw_run.ns));
 	fputs(", \"threads\": [", out);
 	for (size_t i = 0; i < r->nthreads; i++) {
 		if (i)
@@ -217,6 +223,9 @@ void render_text(FILE *out, const struct report *r)
 			fprintf(out, "%s\n", row);
 		}
 	}
+	if (r->summary && r->folded && r->folded->threads)
+		fprintf(out, "...and %" PRIu64 " more ended threads, %.3f s waiting for the GIL in all\n", r->folded->threads,
+			seconds(r->folded->gil_run.ns));
 	if (r->lost_waits)
 		fprintf(out, "warning: %" PRIu64 " waits were lost because a bpf map was full\n", r->lost_waits);
 	fputc('\n', out);

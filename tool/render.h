@@ -39,6 +39,7 @@ struct report {
 	uint64_t lost_waits;  /* waits dropped because a map was full */
 	long ticks_per_s;     /* of /proc's CPU times */
 	enum sort_key sort;
+	const struct folded_threads *folded; /* summary: ended threads folded together */
 };
 
 /* Chooses the threads of a report (alive or ended during the interval;

@@ -133,6 +133,11 @@ void snapshot_forget_histogram(int fd, uint32_t tgid, uint32_t tid)
 	}
 }
 
+void snapshot_forget_inflight(int fd, uint32_t tid)
+{
+	bpf_delete_elem(fd, &tid);
+}
+
 static unsigned possible_cpus(void)
 {
 	static unsigned cached;

@@ -33,6 +33,9 @@ int snapshot_histogram(int map_fd, struct hist_row **rows, size_t *cap);
 /* Deletes an ended thread's histogram rows. */
 void snapshot_forget_histogram(int map_fd, uint32_t tgid, uint32_t tid);
 
+/* Deletes an ended thread's wait in flight (killed while it waited). */
+void snapshot_forget_inflight(int map_fd, uint32_t tid);
+
 /* Sums the per-CPU counters into out[GS_COUNTERS]. */
 int snapshot_counters(int map_fd, uint64_t out[GS_COUNTERS]);
 

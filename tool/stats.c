@@ -213,6 +213,56 @@ static int collect_forgotten(struct stats *st, const pid_t *live, size_t nlive)
 	return 0;
 }
 
+static int compare_ended(const void *a, const void *b)
+{
+	const struct thread_stats *x = *(const struct thread_stats *const *)a;
+	const struct thread_stats *y = *(const struct thread_stats *const *)b;
+
+	return wait_figures_compare(&x->gil_run, &y->gil_run);
+}
+
+static void fold(struct folded_threads *f, const struct thread_stats *t)
+{
+	f->threads++;
+	f->gil_run.ns += t->gil_run.ns;
+	f->gil_run.count += t->gil_run.count;
+	f->gil_run.max_ns = t->gil_run.max_ns > f->gil_run.max_ns ? t->gil_run.max_ns : f->gil_run.max_ns;
+	f->sw_run.ns += t->sw_run.ns;
+	f->sw_run.count += t->sw_run.count;
+	f->cpu_run += t->cpu_run;
+}
+
+/* Folds the least waiting ended threads (not those that ended just now)
+ * beyond STATS_MAX_ENDED. */
+static int fold_ended(struct stats *st)
+{
+	struct thread_stats **ended;
+	size_t nended = 0, excess, kept = 0;
+
+	for (size_t i = 0; i < st->nthreads; i++)
+		nended += !st->threads[i].alive && !st->threads[i].ended_now;
+	if (nended <= STATS_MAX_ENDED)
+		return 0;
+	if (!(ended = malloc(nended * sizeof *ended)))
+		return -1;
+	nended = 0;
+	for (size_t i = 0; i < st->nthreads; i++)
+		if (!st->threads[i].alive && !st->threads[i].ended_now)
+			ended[nended++] = &st->threads[i];
+	qsort(ended, nended, sizeof *ended, compare_ended);
+	excess = nended - STATS_MAX_ENDED;
+	for (size_t i = 0; i < excess; i++) {
+		fold(&st->folded, ended[i]);
+		ended[i]->tid = -1; /* marked for removal */
+	}
+	free(ended);
+	for (size_t i = 0; i < st->nthreads; i++)
+		if (st->threads[i].tid != -1)
+			st->threads[kept++] = st->threads[i];
+	st->nthreads = kept;
+	return 0;
+}
+
 int stats_update(struct stats *st, struct wait_rows *rows, uint64_t ended_epoch, const pid_t *live,
 		 size_t nlive, classify_fn classify, const void *ctx)
 {
@@ -241,7 +291,7 @@ int stats_update(struct stats *st, struct wait_rows *rows, uint64_t ended_epoch,
 			t->ended_now = true;
 		t->alive = now_live;
 	}
-	return collect_forgotten(st, live, nlive);
+	return collect_forgotten(st, live, nlive) == 0 ? fold_ended(st) : -1;
 }
 
 const struct gs_wait_key *stats_rows_to_forget(const struct stats *st, size_t *n)

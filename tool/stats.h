@@ -40,7 +40,18 @@ struct row_baseline {
 	uint64_t total_ns, count;
 };
 
+/* Beyond this many ended threads the least waiting are folded into one
+ * total, so a process that churns threads keeps gilstats' memory bounded. */
+#define STATS_MAX_ENDED 1024
+
+struct folded_threads {
+	uint64_t threads;
+	struct wait_figures gil_run, sw_run;
+	uint64_t cpu_run;
+};
+
 struct stats {
+	struct folded_threads folded; /* ended threads no longer kept one by one */
 	struct thread_stats *threads; /* sorted by tid */
 	size_t nthreads, threads_cap;
 	struct row_baseline *base;    /* sorted by key */

@@ -19,11 +19,39 @@
 static const char *const colours[SVG_MAX_SERIES] = { "#d62728", "#1f77b4", "#2ca02c", "#ff7f0e",
 						      "#9467bd", "#8c564b", "#e377c2", "#17becf" };
 
-static struct history_series *series_for(struct history *h, pid_t tid, const char *name)
+static struct history_series *find_series(struct history *h, pid_t tid)
 {
 	for (size_t i = 0; i < h->nseries; i++)
 		if (h->series[i].tid == tid)
 			return &h->series[i];
+	return NULL;
+}
+
+/* At the cap, the series that waited least so far gives way (NULL when
+ * every one waited more than this newcomer's first value). */
+static struct history_series *reuse_series(struct history *h, pid_t tid, const char *name, double value)
+{
+	struct history_series *least = &h->series[0];
+
+	for (size_t i = 1; i < h->nseries; i++)
+		if (h->series[i].total < least->total)
+			least = &h->series[i];
+	if (least->total >= value)
+		return NULL;
+	least->tid = tid;
+	least->total = 0;
+	snprintf(least->name, sizeof least->name, "%s", name);
+	for (size_t k = 0; k < h->npoints; k++)
+		least->values[k] = NAN;
+	return least;
+}
+
+static struct history_series *series_for(struct history *h, pid_t tid, const char *name)
+{
+	struct history_series *found = find_series(h, tid);
+
+	if (found)
+		return found;
 	struct history_series *v = realloc(h->series, (h->nseries + 1) * sizeof *v);
 	if (!v)
 		return NULL;
@@ -80,14 +108,15 @@ int history_add(struct history *h, double time_s, const pid_t *tids, char (*name
 		merge_pairs(h);
 	if (h->npoints == h->cap && grow(h) != 0)
 		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (!series_for(h, tids[i], names[i]))
-			return -1;
 	h->times[h->npoints] = time_s;
 	for (size_t i = 0; i < h->nseries; i++)
 		h->series[i].values[h->npoints] = NAN;
 	for (size_t i = 0; i < n; i++) {
-		struct history_series *s = series_for(h, tids[i], names[i]);
+		struct history_series *s = find_series(h, tids[i]);
+		if (!s && h->nseries < HISTORY_MAX_SERIES && !(s = series_for(h, tids[i], names[i])))
+			return -1;
+		if (!s && !(s = reuse_series(h, tids[i], names[i], values[i])))
+			continue;
 		s->values[h->npoints] = values[i];
 		s->total += values[i];
 	}

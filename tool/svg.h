@@ -10,6 +10,7 @@
 
 #define SVG_MAX_SERIES 8     /* the busiest threads drawn */
 #define HISTORY_MAX_POINTS 4096 /* older points are merged pairwise beyond this */
+#define HISTORY_MAX_SERIES 256  /* threads followed; the least waiting give way */
 
 struct history_series {
 	pid_t tid;

@@ -99,6 +99,13 @@ int target_inspect(pid_t pid, struct target *t, struct gs_error *err)
 	if (t->stat.state == 'Z' || t->stat.state == 'X')
 		return gs_fail(err, GS_EXIT_NOT_PYTHON, "pid %d (%s) has exited (zombie)", (int)pid,
 			       t->stat.comm);
+	/* Stopped, nothing would wait: gilstats never resumes a process itself. */
+	if (t->stat.state == 'T')
+		return gs_fail(err, GS_EXIT_NOT_PYTHON, "pid %d (%s) is stopped: resume it with kill -CONT %d",
+			       (int)pid, t->stat.comm, (int)pid);
+	if (t->stat.state == 't')
+		return gs_fail(err, GS_EXIT_NOT_PYTHON, "pid %d (%s) is stopped by a debugger", (int)pid,
+			       t->stat.comm);
 	snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
 	text = proc_read_file(path, MAPS_MAX_BYTES, &len);
 	if (!text)

@@ -13,9 +13,15 @@ void verdict_totals(const struct verdict_input *in, double *threads_worth, doubl
 		row_figures(in->threads[i], in->summary, in->seconds, in->ticks_per_s, &f);
 		worth += f.wait_pct / 100.0;
 	}
+	size_t threads = in->nthreads;
+
+	if (in->folded && in->seconds > 0) {
+		worth += (double)in->folded->gil_run.ns / 1e9 / in->seconds;
+		threads += in->folded->threads;
+	}
 	/* The share of the reported threads' time (those alive in the period). */
 	*threads_worth = worth;
-	*pct = in->nthreads ? 100.0 * worth / (double)in->nthreads : 0.0;
+	*pct = threads ? 100.0 * worth / (double)threads : 0.0;
 }
 
 /* Threads waiting most of the time: GIL-bound. */

@@ -24,6 +24,7 @@ struct verdict_input {
 	double seconds;
 	long ticks_per_s;
 	bool gil_enabled;
+	const struct folded_threads *folded; /* counted in the totals; may be NULL */
 };
 
 /* The process's total GIL wait: threads' worth (2.7 = on average 2.7

@@ -25,7 +25,7 @@ static struct thread_stats thread(pid_t tid, double wait_pct, double cpu_pct, do
 static void verdict_of(struct thread_stats *v, size_t n, bool gil_enabled, char *buf, size_t len)
 {
 	struct thread_stats *ptrs[8];
-	struct verdict_input in = { ptrs, n, false, 1.0, 100, gil_enabled };
+	struct verdict_input in = { ptrs, n, false, 1.0, 100, gil_enabled, NULL };
 
 	for (size_t i = 0; i < n; i++)
 		ptrs[i] = &v[i];
@@ -39,7 +39,7 @@ START_TEST(bottleneck)
 	char buf[256];
 	double worth, pct;
 	struct thread_stats *ptrs[] = { &v[0], &v[1], &v[2], &v[3] };
-	struct verdict_input in = { ptrs, 4, false, 1.0, 100, true };
+	struct verdict_input in = { ptrs, 4, false, 1.0, 100, true, NULL };
 
 	verdict_of(v, 4, true, buf, sizeof buf);
 	ck_assert_str_eq(buf, "GIL is the bottleneck: 3 threads spent 91% of their time waiting for it");

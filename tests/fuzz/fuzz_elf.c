@@ -1,0 +1,49 @@
+/* libFuzzer target: the ELF reader on hostile images (the target chooses
+ * which files gilstats reads: truncated, oversized, malformed). */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tool/elf_symbols.h"
+
+static bool any_string(const char *s, void *arg)
+{
+	(void)s;
+	(void)arg;
+	return false;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	/* libelf may keep pointers into the image: a private copy per run. */
+	char *image = malloc(size ? size : 1);
+	struct elf_file *ef;
+	struct elf_symbol syms[8];
+	static const char *const names[] = { "pthread_cond_timedwait", "_PyRuntime", "Py_Version", "sem_wait",
+					     "gil_cond", "interpreter_lock", "wait", "main" };
+	uint64_t value, bias;
+	unsigned char buf[64];
+
+	if (!image)
+		return 0;
+	memcpy(image, data, size);
+	ef = elf_open_memory(image, size);
+	if (ef) {
+		for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+			size_t n = elf_find_symbol(ef, names[i], syms, 8);
+			for (size_t k = 0; k < n && k < 8; k++) {
+				elf_vaddr_to_offset(ef, syms[k].value, &value);
+				elf_read_vaddr(ef, syms[k].value, buf, sizeof buf);
+			}
+		}
+		elf_load_bias(ef, 0x400000, 0, &bias);
+		elf_scan_strings(ef, ".rodata", 3, any_string, NULL);
+		elf_close(ef);
+	}
+	free(image);
+	return 0;
+}

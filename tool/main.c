@@ -255,8 +255,11 @@ static bool wait_interval(struct session *s, double deadline, const sigset_t *du
 	for (;;) {
 		double left = deadline - now_s();
 		struct timespec ts;
-		if (stop_signal)
+		if (stop_signal) {
+			/* From now on a second stop signal ends gilstats at once. */
+			sigprocmask(SIG_SETMASK, during_wait, NULL);
 			return true;
+		}
 		if (left <= 0)
 			return false;
 		if (s->launched && !s->located) /* poll for the interpreter to come up */

@@ -279,7 +279,8 @@ int stats_update(struct stats *st, struct wait_rows *rows, uint64_t ended_epoch,
 			return -1;
 		t->alive = true;
 	}
-	qsort(rows->v, rows->n, sizeof *rows->v, compare_rows);
+	if (rows->n) /* an empty snapshot may have no array at all */
+		qsort(rows->v, rows->n, sizeof *rows->v, compare_rows);
 	for (size_t i = 0; i < rows->n; i++)
 		if (account_row(st, &rows->v[i], ended_epoch, classify, ctx) != 0)
 			return -1;

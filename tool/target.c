@@ -219,7 +219,8 @@ int target_list_threads(pid_t pid, pid_t **tids, size_t *cap)
 		(*tids)[n++] = (pid_t)tid;
 	}
 	closedir(dir);
-	qsort(*tids, n, sizeof **tids, compare_tids);
+	if (n)
+		qsort(*tids, n, sizeof **tids, compare_tids);
 	return (int)n;
 }
 

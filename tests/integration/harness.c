@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -296,42 +297,34 @@ static void parse_lines(struct tool_run *r)
 struct tool_handle {
 	pid_t pid;
 	struct capture out, err;
+	pthread_t reader; /* drains the pipes of a tool_start'ed run */
+	double deadline;
+	int signal_no;
+	double signal_after_s;
 };
 
-struct tool_handle *tool_start(const char *const *args)
+/* Reads both pipes until they close, so the tool never blocks on a full
+ * pipe; sends signal_no signal_after_s after the first output; kills the
+ * tool at the deadline. */
+static void *drain(void *arg)
 {
-	struct tool_handle *h = calloc(1, sizeof *h);
-
-	ck_assert_ptr_nonnull(h);
-	h->pid = spawn_tool(args, &h->out.fd, &h->err.fd);
-	return h;
-}
-
-/* Collects output until both pipes close; sends signal_no signal_after_s
- * after the first output. */
-static void collect(struct tool_handle *h, struct tool_run *r, double timeout_s, int signal_no,
-		    double signal_after_s)
-{
-	double deadline = now_s() + timeout_s, signal_at = 0;
+	struct tool_handle *h = arg;
+	double signal_at = 0;
 	bool out_open = true, err_open = true;
-	int status;
 
-	memset(r, 0, sizeof *r);
 	while (out_open || err_open) {
 		struct pollfd pfd[2] = { { .fd = out_open ? h->out.fd : -1, .events = POLLIN },
 					 { .fd = err_open ? h->err.fd : -1, .events = POLLIN } };
 		double t = now_s();
-		if (t > deadline) {
+		if (t > h->deadline) {
 			kill(h->pid, SIGKILL);
-			waitpid(h->pid, NULL, 0);
-			ck_abort_msg("gilstats did not finish within %.0f s; stderr: %s", timeout_s,
-				     h->err.buf ? h->err.buf : "");
+			h->deadline = 0; /* marks the timeout */
 		}
-		if (signal_no && !signal_at && h->out.len > 0)
-			signal_at = t + signal_after_s;
+		if (h->signal_no && !signal_at && h->out.len > 0)
+			signal_at = t + h->signal_after_s;
 		if (signal_at && t >= signal_at) {
-			kill(h->pid, signal_no);
-			signal_no = 0;
+			kill(h->pid, h->signal_no);
+			h->signal_no = 0;
 		}
 		poll(pfd, 2, 50);
 		if (pfd[0].revents)
@@ -339,9 +332,19 @@ static void collect(struct tool_handle *h, struct tool_run *r, double timeout_s,
 		if (pfd[1].revents)
 			err_open = capture_more(&h->err);
 	}
+	return NULL;
+}
+
+static void finish(struct tool_handle *h, struct tool_run *r)
+{
+	bool timed_out = h->deadline == 0;
+	int status;
+
 	close(h->out.fd);
 	close(h->err.fd);
 	ck_assert_int_eq(waitpid(h->pid, &status, 0), h->pid);
+	ck_assert_msg(!timed_out, "gilstats did not finish in time; stderr: %s", h->err.buf ? h->err.buf : "");
+	memset(r, 0, sizeof *r);
 	r->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	r->out = h->out.buf ? h->out.buf : strdup("");
 	r->err = h->err.buf ? h->err.buf : strdup("");
@@ -349,15 +352,59 @@ static void collect(struct tool_handle *h, struct tool_run *r, double timeout_s,
 	free(h);
 }
 
+static struct tool_handle *spawn(const char *const *args, double timeout_s)
+{
+	struct tool_handle *h = calloc(1, sizeof *h);
+
+	ck_assert_ptr_nonnull(h);
+	h->pid = spawn_tool(args, &h->out.fd, &h->err.fd);
+	h->deadline = now_s() + timeout_s;
+	return h;
+}
+
+/* Runs in the background until tool_wait (which gives it 10 minutes at most). */
+struct tool_handle *tool_start(const char *const *args)
+{
+	struct tool_handle *h = spawn(args, 600);
+
+	ck_assert_int_eq(pthread_create(&h->reader, NULL, drain, h), 0);
+	return h;
+}
+
+pid_t tool_pid(const struct tool_handle *h)
+{
+	return h->pid;
+}
+
 void tool_wait(struct tool_handle *h, struct tool_run *r, double timeout_s)
 {
-	collect(h, r, timeout_s, 0, 0);
+	double until = now_s() + timeout_s;
+	siginfo_t info;
+
+	/* A tool that outlives the wait is killed; drain then ends. */
+	for (;;) {
+		memset(&info, 0, sizeof info);
+		if (waitid(P_PID, (id_t)h->pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid)
+			break;
+		if (now_s() >= until) {
+			h->deadline = now_s();
+			break;
+		}
+		usleep(20000);
+	}
+	pthread_join(h->reader, NULL);
+	finish(h, r);
 }
 
 void tool_run(struct tool_run *r, const char *const *args, double timeout_s, int signal_no,
 	      double signal_after_s)
 {
-	collect(tool_start(args), r, timeout_s, signal_no, signal_after_s);
+	struct tool_handle *h = spawn(args, timeout_s);
+
+	h->signal_no = signal_no;
+	h->signal_after_s = signal_after_s;
+	drain(h);
+	finish(h, r);
 }
 
 void tool_run_free(struct tool_run *r)

@@ -70,6 +70,7 @@ void tool_run_free(struct tool_run *r);
 struct tool_handle;
 struct tool_handle *tool_start(const char *const *args);
 void tool_wait(struct tool_handle *h, struct tool_run *r, double timeout_s);
+pid_t tool_pid(const struct tool_handle *h);
 
 /* Sum of a numeric field over the threads of one line whose tid is in tids
  * (a JSON array of ints). */

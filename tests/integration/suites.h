@@ -12,5 +12,6 @@ extern struct interpreter default_python;
 Suite *core_suite(void);
 Suite *versions_suite(void);
 Suite *view_suite(void);
+Suite *robust_suite(void);
 
 #endif

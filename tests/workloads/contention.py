@@ -103,6 +103,25 @@ def start_subinterpreter(nthreads):
     return tids
 
 
+def churn_member(barrier, work):
+    barrier.wait()  # the whole batch runs at once: each waits for the GIL
+    sum(range(work))
+
+
+def churn(total, work, batch=20):
+    """Thread churn: threads that live a moment, batch after batch."""
+    made = 0
+    while made < total:
+        n = min(batch, total - made)
+        barrier = threading.Barrier(n)
+        threads = [threading.Thread(target=churn_member, args=(barrier, work)) for _ in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        made += len(threads)
+
+
 def start_decoy(path, pairs):
     """Native threads that ping-pong on their own condvar, without the GIL."""
     lib = ctypes.CDLL(path)
@@ -124,6 +143,9 @@ def main():
     ap.add_argument("--decoy-pairs", type=int, default=1)
     ap.add_argument("--sub-threads", type=int, default=0,
                     help="CPU-bound threads in a sub-interpreter with its own GIL (3.12+)")
+    ap.add_argument("--churn", type=int, default=0,
+                    help="create and end this many short-lived threads, 20 at a time, then exit")
+    ap.add_argument("--churn-work", type=int, default=2000, help="sum(range(N)) in each churned thread")
     ap.add_argument("--seconds", type=float, default=0, help="0: until killed")
     ap.add_argument("--report", action="store_true", help="print the threads as JSON once running")
     args = ap.parse_args()
@@ -153,6 +175,10 @@ def main():
                      executable=sys.executable, gil_enabled=gil_enabled)
         sys.stdout.write(json.dumps(roles) + "\n")
         sys.stdout.flush()
+    if args.churn:
+        churn(args.churn, args.churn_work)
+        stop.set()
+        return
     deadline = time.time() + args.seconds if args.seconds > 0 else None
     try:
         while deadline is None or time.time() < deadline:

@@ -12,7 +12,7 @@
 
 #define PID_MAX_LIMIT 4194304 /* the kernel's ceiling for pid_max */
 
-enum { OPT_KERNEL_HEADERS = 0x100, OPT_USAGE, OPT_PROBE, OPT_SVG };
+enum { OPT_KERNEL_HEADERS = 0x100, OPT_USAGE, OPT_PROBE, OPT_SVG, OPT_NO_CACHE, OPT_COMPILE_ONLY };
 
 static const char doc[] =
 	"Measure how long each thread of a running CPython process waits for the GIL.\n"
@@ -51,6 +51,10 @@ static const struct argp_option option_table[] = {
 	{ "probe", OPT_PROBE, "KIND", 0,
 	  "futex: in-kernel, on the GIL's own futex words (default when the GIL's address is exact); "
 	  "uprobe: on the libc wait functions (default otherwise)", 0 },
+	{ "no-cache", OPT_NO_CACHE, NULL, 0,
+	  "Compile the probes even when a compiled copy is cached (" GILSTATS_CACHE_DIR ")", 0 },
+	{ "compile-only", OPT_COMPILE_ONLY, NULL, 0,
+	  "Compile the probes into the cache and exit (so the next start is fast: for packages and services)", 0 },
 	{ "help", 'h', NULL, 0, "Give this help list", -1 },
 	{ "usage", OPT_USAGE, NULL, 0, "Give a short usage message", -1 },
 	{ "version", 'V', NULL, 0, "Print program version", -1 },
@@ -153,6 +157,9 @@ static error_t parse_option(int key, char *arg, struct argp_state *state)
 	case OPT_SVG:
 		ps->o->svg = arg;
 		return 0;
+	case OPT_NO_CACHE:
+		ps->o->no_cache = true;
+		return 0;
 	case OPT_KERNEL_HEADERS:
 		ps->o->kernel_headers = arg;
 		return 0;
@@ -173,8 +180,12 @@ static error_t parse_option(int key, char *arg, struct argp_state *state)
 		ps->o->exit_now = true;
 		return 0;
 	case 'V':
-		fprintf(ps->out, "%s\n", PACKAGE_STRING);
+		fprintf(ps->out, "%s\ncompiled probes cached in: %s\n", PACKAGE_STRING,
+			GILSTATS_CACHE_DIR[0] ? GILSTATS_CACHE_DIR : "(no cache)");
 		ps->o->exit_now = true;
+		return 0;
+	case OPT_COMPILE_ONLY:
+		ps->o->compile_only = true;
 		return 0;
 	case ARGP_KEY_ARG:
 		if (ps->o->command) {
@@ -183,7 +194,7 @@ static error_t parse_option(int key, char *arg, struct argp_state *state)
 		}
 		return parse_positional(ps, arg);
 	case ARGP_KEY_END:
-		if (ps->positional == 0 && !ps->o->command && !ps->o->exit_now) {
+		if (ps->positional == 0 && !ps->o->command && !ps->o->exit_now && !ps->o->compile_only) {
 			gs_fail(ps->err, GS_EXIT_USAGE,
 				"missing pid (usage: gilstats PID [INTERVAL [COUNT]] or gilstats -- COMMAND)");
 			return EINVAL;

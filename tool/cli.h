@@ -22,6 +22,8 @@ struct options {
 	const char *svg;    /* --svg FILE, or NULL */
 	const char *kernel_headers;
 	const char *probe;  /* "futex", "uprobe", or NULL for the default */
+	bool no_cache;      /* compile the probes even if they are cached */
+	bool compile_only;  /* fill the cache and exit */
 	char **command;     /* launch mode: the command after "--", NULL-terminated */
 	bool exit_now; /* --help or --version was printed: exit 0 */
 };

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bpf_cache.h"
 #include "cli.h"
 #include "error.h"
 #include "gil_locate.h"
@@ -152,6 +153,7 @@ static int find_headers(struct session *s, struct gs_error *err)
 		return -1;
 	s->plan.headers = &s->headers;
 	s->plan.tgid = s->target.pid;
+	s->plan.cache_dir = s->opt.no_cache || !GILSTATS_CACHE_DIR[0] ? NULL : GILSTATS_CACHE_DIR;
 	/* The live screen shows the histogram on h: collect it there anyway. */
 	s->plan.histogram = s->opt.per_thread				       ? GS_HIST_PER_THREAD
 			    : s->opt.histogram || output_is_live(&s->opt) ? GS_HIST_PROCESS
@@ -481,6 +483,25 @@ static int trace(struct session *s, const sigset_t *during_wait, struct gs_error
 	return run(s, during_wait, err);
 }
 
+/* --compile-only: both back ends into the cache, nothing attached. */
+static int compile_only(struct session *s, struct gs_error *err)
+{
+	static const char *const backends[] = { "futex", "uprobe" };
+	struct bpf_object obj;
+
+	if (privileges_check(err) != 0 || find_headers(s, err) != 0)
+		return -1;
+	if (!s->plan.cache_dir)
+		return gs_fail(err, GS_EXIT_USAGE, "--compile-only needs the cache, and it is off");
+	for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
+		if (bpf_program_get(backends[i], &s->headers, s->plan.cache_dir, &obj, err) != 0)
+			return -1;
+		bpf_object_free(&obj);
+	}
+	printf("compiled probes cached in %s\n", s->plan.cache_dir);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct session s = { .pidfd = -1, .launch = { .go_fd = -1, .exec_fd = -1 } };
@@ -493,6 +514,11 @@ int main(int argc, char **argv)
 		return fail_with(&err);
 	if (s.opt.exit_now)
 		return GS_EXIT_OK;
+	if (s.opt.compile_only) {
+		rc = compile_only(&s, &err) == 0 ? GS_EXIT_OK : fail_with(&err);
+		release(&s);
+		return rc;
+	}
 	install_signal_handlers(&during_wait, s.opt.command != NULL);
 	if (trace(&s, &during_wait, &err) != 0)
 		rc = fail_with(&err);

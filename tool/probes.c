@@ -1,32 +1,27 @@
-/* Loading and attaching: libbcc compiles one of the embedded BPF programs
- * (probes/futex.bpf.c or probes/uprobe.bpf.c, each with the shared maps)
- * and the back end's programs are attached. */
+/* Loading and attaching: the compiled program (from the cache or the
+ * compiler helper, bpf_cache.c) is loaded here, its maps created, and the
+ * back end's programs attached. Only bcc's small libbcc_bpf is used: no
+ * LLVM in this process. */
 #include "config.h"
 
 #include "probes.h"
 
-#include <bcc/bcc_common.h>
 #include <bcc/libbpf.h>
 #include <errno.h>
 #include <linux/bpf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
-static const char futex_text[] =
-#include "probes/futex.bpf.inc"
-	;
-
-static const char uprobe_text[] =
-#include "probes/uprobe.bpf.inc"
-	;
+#include "bpf_cache.h"
+#include "bpf_object.h"
 
 #define MAX_LINKS (PROBE_MAX_POINTS * 2)
 
 struct probes {
-	void *module;
+	struct bpf_object obj;
+	int map_fds[BPF_OBJECT_MAX_MAPS];
 	int prog_fds[2];
 	int links[MAX_LINKS];
 	size_t nlinks;
@@ -35,56 +30,58 @@ struct probes {
 };
 
 struct backend {
-	const char *text;
+	const char *name;
 	int prog_type;
-	const char *programs[2];
 	int (*attach)(struct probes *p, const struct probe_plan *plan, struct gs_error *err);
 };
 
-static void *compile(const char *text, const struct kernel_headers *kh, struct gs_error *err)
+static int create_maps(struct probes *p, struct gs_error *err)
 {
-	const char *flags[KH_MAX_FLAGS + 2];
-	char nr_futex[32];
-	int n = 0;
-	void *module;
-
-	snprintf(nr_futex, sizeof nr_futex, "-DGS_NR_FUTEX=%d", (int)SYS_futex);
-	flags[n++] = "-DGILSTATS_EMBEDDED";
-	flags[n++] = nr_futex;
-	for (size_t i = 0; i < kh->nflags; i++)
-		flags[n++] = kh->flags[i];
-	if (kh->source[0])
-		setenv("BCC_KERNEL_SOURCE", kh->source, 1);
-	module = bpf_module_create_c_from_string(text, 0, flags, n, true, NULL);
-	if (!module)
-		gs_fail(err, GS_EXIT_PRIVILEGE, "cannot compile the bpf program against kernel headers %s "
-			"(see the messages above; --kernel-headers DIR picks others)", kh->description);
-	return module;
+	for (uint32_t i = 0; i < p->obj.h.nmaps; i++) {
+		const struct bpf_object_map *m = &p->obj.h.maps[i];
+		p->map_fds[i] = bcc_create_map((enum bpf_map_type)m->type, m->name, (int)m->key_size,
+					       (int)m->value_size, (int)m->max_entries, (int)m->flags);
+		if (p->map_fds[i] < 0)
+			return gs_fail(err, errno == EPERM ? GS_EXIT_PRIVILEGE : GS_EXIT_FAILURE,
+				       "cannot create bpf map %s: %s", m->name, strerror(errno));
+	}
+	return 0;
 }
 
-static int load(struct probes *p, int prog_type, const char *name, struct gs_error *err)
+static int load(struct probes *p, int prog_type, int index, struct gs_error *err)
 {
+	const struct bpf_object_prog *prog = &p->obj.h.progs[index];
 	char log[4096] = "";
-	void *start = bpf_function_start(p->module, name);
 	int fd;
 
-	if (!start)
-		return gs_fail(err, GS_EXIT_FAILURE, "bpf program %s missing after compilation", name);
-	fd = bcc_func_load(p->module, prog_type, name, start, (int)bpf_function_size(p->module, name),
-			   bpf_module_license(p->module), bpf_module_kern_version(p->module), 0, log, sizeof log,
-			   NULL, 0);
+	if (bpf_object_indexes_to_fds(p->obj.insns[index], prog->insn_count, p->map_fds, p->obj.h.nmaps) != 0)
+		return gs_fail(err, GS_EXIT_FAILURE, "bpf program %s refers to no map of its own", prog->name);
+	fd = bcc_prog_load((enum bpf_prog_type)prog_type, prog->name, p->obj.insns[index],
+			   (int)(prog->insn_count * sizeof(struct bpf_insn)), p->obj.h.license, p->obj.h.kern_version,
+			   0, log, sizeof log);
 	if (fd < 0)
 		return gs_fail(err, errno == EPERM ? GS_EXIT_PRIVILEGE : GS_EXIT_FAILURE,
-			       "cannot load bpf program %s: %s", name, strerror(errno));
+			       "cannot load bpf program %s: %s", prog->name, strerror(errno));
 	return fd;
 }
 
-static int map_fd(struct probes *p, const char *name, struct gs_error *err)
+static int map_fd(const struct probes *p, const char *name)
 {
-	int fd = bpf_table_fd(p->module, name);
+	for (uint32_t i = 0; i < p->obj.h.nmaps; i++)
+		if (strcmp(p->obj.h.maps[i].name, name) == 0)
+			return p->map_fds[i];
+	return -1;
+}
+
+/* The maps snapshot.c reads: all must be there. */
+static const char *const probe_maps[] = { "inflight", "waits", "counters", "hist" };
+
+static int required_map(const struct probes *p, const char *name, struct gs_error *err)
+{
+	int fd = map_fd(p, name);
 
 	if (fd < 0)
-		return gs_fail(err, GS_EXIT_FAILURE, "bpf map %s missing after compilation", name);
+		return gs_fail(err, GS_EXIT_FAILURE, "bpf map %s missing from the compiled program", name);
 	return fd;
 }
 
@@ -102,12 +99,15 @@ int probes_watch(struct probes *p, const struct watched_address *watch, size_t n
 /* Fills targets, watched and settings before anything is attached. */
 static int configure(struct probes *p, const struct probe_plan *plan, struct gs_error *err)
 {
-	int targets = map_fd(p, "targets", err);
+	int targets = required_map(p, "targets", err);
 	__u32 tgid = (__u32)plan->tgid, one = 1, zero = 0;
 
-	if (targets < 0 || (p->watched_fd = map_fd(p, "watched", err)) < 0 ||
-	    (p->settings_fd = map_fd(p, "settings", err)) < 0)
+	if (targets < 0 || (p->watched_fd = required_map(p, "watched", err)) < 0 ||
+	    (p->settings_fd = required_map(p, "settings", err)) < 0)
 		return -1;
+	for (size_t i = 0; i < sizeof probe_maps / sizeof probe_maps[0]; i++)
+		if (required_map(p, probe_maps[i], err) < 0)
+			return -1;
 	if (bpf_update_elem(targets, &tgid, &one, BPF_ANY) != 0)
 		return gs_fail(err, GS_EXIT_FAILURE, "cannot fill bpf map targets: %s", strerror(errno));
 	if (probes_watch(p, plan->watch, plan->nwatch) != 0)
@@ -158,9 +158,8 @@ static int attach_tracepoints(struct probes *p, const struct probe_plan *plan, s
 }
 
 static const struct backend backends[] = {
-	[PROBE_FUTEX] = { futex_text, BPF_PROG_TYPE_RAW_TRACEPOINT, { "gs_futex_enter", "gs_futex_exit" },
-			  attach_tracepoints },
-	[PROBE_UPROBE] = { uprobe_text, BPF_PROG_TYPE_KPROBE, { "gs_wait_enter", "gs_wait_return" }, attach_uprobes },
+	[PROBE_FUTEX] = { "futex", BPF_PROG_TYPE_RAW_TRACEPOINT, attach_tracepoints },
+	[PROBE_UPROBE] = { "uprobe", BPF_PROG_TYPE_KPROBE, attach_uprobes },
 };
 
 struct probes *probes_attach(const struct probe_plan *plan, struct gs_error *err)
@@ -173,10 +172,12 @@ struct probes *probes_attach(const struct probe_plan *plan, struct gs_error *err
 		return NULL;
 	}
 	p->prog_fds[0] = p->prog_fds[1] = -1;
-	if (!(p->module = compile(b->text, plan->headers, err)))
+	for (int i = 0; i < BPF_OBJECT_MAX_MAPS; i++)
+		p->map_fds[i] = -1;
+	if (bpf_program_get(b->name, plan->headers, plan->cache_dir, &p->obj, err) != 0 || create_maps(p, err) != 0)
 		goto fail;
 	for (int i = 0; i < 2; i++)
-		if ((p->prog_fds[i] = load(p, b->prog_type, b->programs[i], err)) < 0)
+		if ((p->prog_fds[i] = load(p, b->prog_type, i, err)) < 0)
 			goto fail;
 	if (configure(p, plan, err) != 0 || b->attach(p, plan, err) != 0)
 		goto fail;
@@ -196,8 +197,10 @@ void probes_detach(struct probes *p)
 	for (int i = 0; i < 2; i++)
 		if (p->prog_fds[i] >= 0)
 			close(p->prog_fds[i]);
-	if (p->module)
-		bpf_module_destroy(p->module);
+	for (int i = 0; i < BPF_OBJECT_MAX_MAPS; i++)
+		if (p->map_fds[i] >= 0)
+			close(p->map_fds[i]);
+	bpf_object_free(&p->obj);
 	free(p);
 }
 
@@ -220,20 +223,20 @@ int probes_next_epoch(struct probes *p, uint64_t *ended)
 
 int probes_rows_fd(const struct probes *p)
 {
-	return bpf_table_fd(p->module, "waits");
+	return map_fd(p, "waits");
 }
 
 int probes_counters_fd(const struct probes *p)
 {
-	return bpf_table_fd(p->module, "counters");
+	return map_fd(p, "counters");
 }
 
 int probes_histogram_fd(const struct probes *p)
 {
-	return bpf_table_fd(p->module, "hist");
+	return map_fd(p, "hist");
 }
 
 int probes_inflight_fd(const struct probes *p)
 {
-	return bpf_table_fd(p->module, "inflight");
+	return map_fd(p, "inflight");
 }

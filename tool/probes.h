@@ -40,6 +40,7 @@ struct probe_plan {
 	size_t nwatch;
 	bool record_unwatched; /* heuristic: record every address waited on */
 	enum gs_histogram histogram;
+	const char *cache_dir; /* compiled programs cached here; NULL: none */
 	const struct kernel_headers *headers;
 };
 

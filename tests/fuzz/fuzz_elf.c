@@ -1,11 +1,13 @@
 /* libFuzzer target: the ELF reader on hostile images (the target chooses
- * which files gilstats reads: truncated, oversized, malformed). */
+ * which files gilstats reads: truncated, oversized, malformed), and the
+ * parser of cached compiled programs on the same bytes. */
 #include "config.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "tool/bpf_object.h"
 #include "tool/elf_symbols.h"
 
 static bool any_string(const char *s, void *arg)
@@ -45,5 +47,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		elf_close(ef);
 	}
 	free(image);
+	struct bpf_object obj;
+	if (bpf_object_parse(data, size, &obj) == 0)
+		bpf_object_free(&obj);
 	return 0;
 }

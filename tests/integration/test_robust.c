@@ -417,6 +417,77 @@ START_TEST(thread_churn_stays_bounded)
 }
 END_TEST
 
+/* The cache gilstats --version names, or "" when there is none. */
+static char *cache_dir(void)
+{
+	char cmd[1024], *out, *dir;
+
+	snprintf(cmd, sizeof cmd, "%s --version", gilstats_binary());
+	out = shell(cmd);
+	dir = strstr(out, "cached in: ");
+	dir = dir && dir[11] == '/' ? strndup(dir + 11, strcspn(dir + 11, "\n")) : strdup("");
+	free(out);
+	return dir;
+}
+
+static double attach_time(const struct workload *w)
+{
+	struct tool_run r;
+	double s;
+
+	tool_run(&r, (const char *[]){ "--json", workload_pid_arg(w), "0.2", "1", NULL }, 60, 0, 0);
+	ck_assert_msg(r.exit_code == 0, "exit %d: %s", r.exit_code, r.err);
+	ck_assert_str_eq(field_string(r.lines[0], "gil_method"), "exact");
+	s = field_double(r.lines[0], "attach_s");
+	tool_run_free(&r);
+	return s;
+}
+
+/* Compiled probes are cached: private to root, checked before use, a
+ * damaged or foreign entry ignored and replaced. */
+START_TEST(compiled_probes_are_cached_privately)
+{
+	const char *args[] = { "--cpu-threads", "2", NULL };
+	struct workload_options o = { .args = args };
+	char *dir = cache_dir(), cmd[1200], *out;
+	double cold, warm, again;
+	struct workload w;
+
+	if (!dir[0]) { /* configured --with-cache-dir=no (make distcheck) */
+		free(dir);
+		return;
+	}
+	workload_start(&w, &default_python, &o);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	cold = attach_time(&w);
+	warm = attach_time(&w);
+	fprintf(stderr, "cache: attached in %.3f s cold, %.3f s warm\n", cold, warm);
+	ck_assert_msg(warm < 0.25 && warm < cold / 3, "cold %.3f s, warm %.3f s", cold, warm);
+	snprintf(cmd, sizeof cmd, "stat -c '%%a %%U %%n' '%s' '%s'/*", dir, dir);
+	out = shell(cmd);
+	ck_assert_msg(strncmp(out, "700 root ", 9) == 0 && strstr(out, "\n600 root ") != NULL, "%s", out);
+	free(out);
+	/* Damaged: every entry's bytes flipped. Still exact, recompiled. */
+	snprintf(cmd, sizeof cmd, "for f in '%s'/*.bpf; do printf 'XXXXXXXX' | dd of=\"$f\" bs=1 seek=100 conv=notrunc 2>/dev/null; done",
+		 dir);
+	ck_assert_int_eq(system(cmd), 0);
+	again = attach_time(&w);
+	ck_assert_msg(again > warm * 2, "a damaged cache was used: %.3f s", again);
+	/* Writable by others: not trusted either. */
+	snprintf(cmd, sizeof cmd, "chmod 0666 '%s'/*.bpf", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	again = attach_time(&w);
+	ck_assert_msg(again > warm * 2, "a world-writable cache entry was used: %.3f s", again);
+	/* Replaced by a good one. */
+	again = attach_time(&w);
+	ck_assert_msg(again < 0.25, "the cache was not refilled: %.3f s", again);
+	free(dir);
+	assert_nothing_left();
+	workload_stop(&w);
+}
+END_TEST
+
 Suite *robust_suite(void)
 {
 	Suite *s = suite_create("robust");
@@ -431,6 +502,7 @@ Suite *robust_suite(void)
 	tcase_add_test(tc, errors_after_attach_leave_nothing);
 	tcase_add_test(tc, two_at_once);
 	tcase_add_test(tc, thread_churn_stays_bounded);
+	tcase_add_test(tc, compiled_probes_are_cached_privately);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,136 @@
+/* gilstats-compile: compiles one of gilstats' embedded BPF programs with
+ * libbcc and writes it, serialized (bpf_object.h), to standard output.
+ *
+ * It runs for a moment and exits: LLVM's ~100 MB stay out of the
+ * long-lived gilstats, which loads the result itself.
+ *
+ *   gilstats-compile futex|uprobe [CFLAG...]   (BCC_KERNEL_SOURCE in the environment)
+ */
+#include "config.h"
+
+#include <bcc/bcc_common.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "bpf_object.h"
+
+static const char futex_text[] =
+#include "probes/futex.bpf.inc"
+	;
+
+static const char uprobe_text[] =
+#include "probes/uprobe.bpf.inc"
+	;
+
+static const struct {
+	const char *name;
+	const char *text;
+	const char *programs[BPF_OBJECT_MAX_PROGS];
+} backends[] = {
+	{ "futex", futex_text, { "gs_futex_enter", "gs_futex_exit" } },
+	{ "uprobe", uprobe_text, { "gs_wait_enter", "gs_wait_return" } },
+};
+
+static int fail(const char *what)
+{
+	fprintf(stderr, "gilstats-compile: %s\n", what);
+	return 1;
+}
+
+/* The module's maps, in bcc's order; fds[i] is map i's. */
+static int describe_maps(void *module, struct bpf_object *obj, int *fds)
+{
+	size_t n = bpf_num_tables(module);
+
+	if (n > BPF_OBJECT_MAX_MAPS)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		struct bpf_object_map *m = &obj->h.maps[i];
+		snprintf(m->name, sizeof m->name, "%s", bpf_table_name(module, i));
+		m->type = (uint32_t)bpf_table_type_id(module, i);
+		m->key_size = (uint32_t)bpf_table_key_size_id(module, i);
+		m->value_size = (uint32_t)bpf_table_leaf_size_id(module, i);
+		m->max_entries = (uint32_t)bpf_table_max_entries_id(module, i);
+		m->flags = (uint32_t)bpf_table_flags_id(module, i);
+		fds[i] = bpf_table_fd_id(module, i);
+	}
+	obj->h.nmaps = (uint32_t)n;
+	return 0;
+}
+
+static int describe_program(void *module, struct bpf_object *obj, int index, const char *name, const int *fds)
+{
+	const void *start = bpf_function_start(module, name);
+	size_t size = bpf_function_size(module, name);
+	struct bpf_object_prog *p = &obj->h.progs[index];
+
+	if (!start || size == 0 || size % sizeof(struct bpf_insn) || size / sizeof(struct bpf_insn) > BPF_OBJECT_MAX_INSNS)
+		return -1;
+	snprintf(p->name, sizeof p->name, "%s", name);
+	p->insn_count = (uint32_t)(size / sizeof(struct bpf_insn));
+	if (!(obj->insns[index] = malloc(size)))
+		return -1;
+	memcpy(obj->insns[index], start, size);
+	return bpf_object_fds_to_indexes(obj->insns[index], p->insn_count, fds, obj->h.nmaps);
+}
+
+/* The text with its defines, then the kernel header flags given. */
+static void *compile_program(const char *text, int nflags, char **flags)
+{
+	const char *all[64];
+	char nr_futex[32];
+	int n = 0;
+
+	snprintf(nr_futex, sizeof nr_futex, "-DGS_NR_FUTEX=%d", (int)SYS_futex);
+	all[n++] = "-DGILSTATS_EMBEDDED";
+	all[n++] = nr_futex;
+	for (int i = 0; i < nflags && n < 64; i++)
+		all[n++] = flags[i];
+	return bpf_module_create_c_from_string(text, 0, all, n, true, NULL);
+}
+
+static int write_all(const unsigned char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(STDOUT_FILENO, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct bpf_object obj = { .h = { .magic = BPF_OBJECT_MAGIC, .version = BPF_OBJECT_VERSION } };
+	int fds[BPF_OBJECT_MAX_MAPS];
+	unsigned char *bytes;
+	size_t i, len;
+	void *module;
+
+	for (i = 0; argc > 1 && i < sizeof backends / sizeof backends[0]; i++)
+		if (strcmp(argv[1], backends[i].name) == 0)
+			break;
+	if (argc < 2 || i == sizeof backends / sizeof backends[0])
+		return fail("usage: gilstats-compile futex|uprobe [CFLAG...]");
+	module = compile_program(backends[i].text, argc - 2, argv + 2);
+	if (!module)
+		return fail("cannot compile the bpf program (see above)");
+	obj.h.kern_version = bpf_module_kern_version(module);
+	snprintf(obj.h.license, sizeof obj.h.license, "%s", bpf_module_license(module));
+	obj.h.nprogs = BPF_OBJECT_MAX_PROGS;
+	if (describe_maps(module, &obj, fds) != 0 || describe_program(module, &obj, 0, backends[i].programs[0], fds) != 0 ||
+	    describe_program(module, &obj, 1, backends[i].programs[1], fds) != 0)
+		return fail("unexpected output from the compiler");
+	len = bpf_object_serialize(&obj, &bytes);
+	if (!len || write_all(bytes, len) != 0)
+		return fail("cannot write the compiled program");
+	return 0;
+}

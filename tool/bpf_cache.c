@@ -39,8 +39,8 @@ static int helper_path(char *path, size_t len, struct stat *st)
 		self[n] = '\0';
 		if ((slash = strrchr(self, '/'))) {
 			*slash = '\0';
-			snprintf(path, len, "%s/" HELPER_NAME, self);
-			if (stat(path, st) == 0 && access(path, X_OK) == 0)
+			int w = snprintf(path, len, "%s/" HELPER_NAME, self);
+			if (w > 0 && (size_t)w < len && stat(path, st) == 0 && access(path, X_OK) == 0)
 				return 0;
 		}
 	}

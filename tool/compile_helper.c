@@ -107,13 +107,36 @@ static int write_all(const unsigned char *buf, size_t len)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* Describe the compiled module and write it; everything is freed so that
+ * sanitizer builds see no leaks. */
+static int emit_object(void *module, const char *const *programs)
 {
 	struct bpf_object obj = { .h = { .magic = BPF_OBJECT_MAGIC, .version = BPF_OBJECT_VERSION } };
 	int fds[BPF_OBJECT_MAX_MAPS];
-	unsigned char *bytes;
-	size_t i, len;
+	unsigned char *bytes = NULL;
+	size_t len = 0;
+	int rc;
+
+	obj.h.kern_version = bpf_module_kern_version(module);
+	snprintf(obj.h.license, sizeof obj.h.license, "%s", bpf_module_license(module));
+	obj.h.nprogs = BPF_OBJECT_MAX_PROGS;
+	if (describe_maps(module, &obj, fds) != 0 || describe_program(module, &obj, 0, programs[0], fds) != 0 ||
+	    describe_program(module, &obj, 1, programs[1], fds) != 0)
+		rc = fail("unexpected output from the compiler");
+	else if (!(len = bpf_object_serialize(&obj, &bytes)) || write_all(bytes, len) != 0)
+		rc = fail("cannot write the compiled program");
+	else
+		rc = 0;
+	free(bytes);
+	bpf_object_free(&obj);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
 	void *module;
+	int rc;
 
 	for (i = 0; argc > 1 && i < sizeof backends / sizeof backends[0]; i++)
 		if (strcmp(argv[1], backends[i].name) == 0)
@@ -123,14 +146,7 @@ int main(int argc, char **argv)
 	module = compile_program(backends[i].text, argc - 2, argv + 2);
 	if (!module)
 		return fail("cannot compile the bpf program (see above)");
-	obj.h.kern_version = bpf_module_kern_version(module);
-	snprintf(obj.h.license, sizeof obj.h.license, "%s", bpf_module_license(module));
-	obj.h.nprogs = BPF_OBJECT_MAX_PROGS;
-	if (describe_maps(module, &obj, fds) != 0 || describe_program(module, &obj, 0, backends[i].programs[0], fds) != 0 ||
-	    describe_program(module, &obj, 1, backends[i].programs[1], fds) != 0)
-		return fail("unexpected output from the compiler");
-	len = bpf_object_serialize(&obj, &bytes);
-	if (!len || write_all(bytes, len) != 0)
-		return fail("cannot write the compiled program");
-	return 0;
+	rc = emit_object(module, backends[i].programs);
+	bpf_module_destroy(module);
+	return rc;
 }

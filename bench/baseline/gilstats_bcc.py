@@ -9,6 +9,7 @@ condvar); every interval the waits on the GIL's condvar are printed.
 
 Prints "attached <seconds since start>" once the probes are in, then one
 line per interval: the GIL wait of all threads in seconds."""
+import os
 import sys
 import time
 
@@ -47,7 +48,8 @@ int leave(struct pt_regs *ctx) {
 def main():
     pid, libc, offset, cond = int(sys.argv[1]), sys.argv[2], int(sys.argv[3], 0), int(sys.argv[4], 0)
     interval, count = float(sys.argv[5]), int(sys.argv[6])
-    b = BPF(text=PROGRAM.replace("TGID", str(pid)))
+    cflags = os.environ.get("GILSTATS_BENCH_CFLAGS", "").split()  # kernel headers, as gilstats finds them
+    b = BPF(text=PROGRAM.replace("TGID", str(pid)), cflags=cflags)
     b.attach_uprobe(name=libc, addr=offset, fn_name="enter", pid=pid)
     b.attach_uretprobe(name=libc, addr=offset, fn_name="leave", pid=pid)
     print("attached %.3f" % (time.monotonic() - START), flush=True)
@@ -57,6 +59,7 @@ def main():
         total = sum(v.value for k, v in b["waits"].items() if k.cond == cond)
         print("gil_wait_s %.6f" % ((total - last) / 1e9), flush=True)
         last = total
+    os._exit(0)  # the probes go with the process; bcc's atexit cleanup wants tracefs
 
 
 if __name__ == "__main__":

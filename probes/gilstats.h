@@ -79,13 +79,49 @@ struct gs_wait_stats {
 	__u64 epoch[2];
 };
 
+/* Who holds the GIL, for the sched_switch program: where the target keeps
+ * it and how a PyThreadState names its thread. Keyed by tgid. */
+struct gs_holder {
+	__u64 locked_addr;     /* int, non-zero while held; 0: held while *holder_addr != 0 (2.7) */
+	__u64 holder_addr;     /* PyThreadState* of the holder (last_holder, or the current tstate) */
+	__u32 tstate_tid_off;  /* in PyThreadState: native_thread_id, or pthread_t thread_id */
+	__u32 pthread_tid_off; /* in glibc's struct pthread: the tid; 0 when the field above is the tid */
+};
+
+/* A thread that went off-CPU, not preempted, while holding the GIL; keyed
+ * by its task_struct address, which the switch back in names. */
+struct gs_blocked {
+	__u64 start_ns;
+	__u32 tgid;
+	__u32 tid;
+	__s64 stackid;  /* user stack when it blocked; < 0: none */
+	__s64 kstackid; /* kernel stack: names the system call it blocked in */
+};
+
+#define GS_MAX_HELD_ROWS 16384
+#define GS_MAX_STACKS 4096
+
+struct gs_held_key {
+	__u32 tgid;
+	__u32 tid;
+	__s64 stackid;
+	__s64 kstackid;
+};
+
+struct gs_held_stats {
+	__u64 total_ns;
+	__u64 count;
+};
+
 /* Per-CPU counters, so the cost of tracing can be reported. */
 enum gs_counter {
 	GS_COUNT_ENTRY_HITS = 0,  /* waits started in the target (calls or futex waits) */
 	GS_COUNT_RETURN_HITS = 1, /* waits that ended */
 	GS_COUNT_ROWS_FULL = 2,     /* waits lost: the rows map was full */
 	GS_COUNT_INFLIGHT_FULL = 3, /* waits lost: the in-flight map was full */
-	GS_COUNTERS = 4,
+	GS_COUNT_SWITCH_HITS = 4,   /* target threads switched off-CPU while blocking */
+	GS_COUNT_HELD_FULL = 5,     /* held-while-blocked periods lost: a map was full */
+	GS_COUNTERS = 6,
 };
 
 #endif

@@ -10,9 +10,9 @@
 #include <stdint.h>
 
 #define BPF_OBJECT_MAGIC 0x67696c62u /* "gilb" */
-#define BPF_OBJECT_VERSION 1
-#define BPF_OBJECT_MAX_MAPS 8
-#define BPF_OBJECT_MAX_PROGS 2
+#define BPF_OBJECT_VERSION 2
+#define BPF_OBJECT_MAX_MAPS 12
+#define BPF_OBJECT_MAX_PROGS 3
 #define BPF_OBJECT_MAX_INSNS 16384
 #define BPF_OBJECT_NAME 16 /* BPF_OBJ_NAME_LEN */
 

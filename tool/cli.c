@@ -12,7 +12,7 @@
 
 #define PID_MAX_LIMIT 4194304 /* the kernel's ceiling for pid_max */
 
-enum { OPT_KERNEL_HEADERS = 0x100, OPT_USAGE, OPT_PROBE, OPT_SVG, OPT_NO_CACHE, OPT_COMPILE_ONLY };
+enum { OPT_KERNEL_HEADERS = 0x100, OPT_USAGE, OPT_PROBE, OPT_SVG, OPT_NO_CACHE, OPT_COMPILE_ONLY, OPT_HOLD_RATE };
 
 static const char doc[] =
 	"Measure how long each thread of a running CPython process waits for the GIL.\n"
@@ -33,6 +33,7 @@ static const char doc[] =
 	"    gilstats --svg gil.svg -o gil.txt 4242 1 60   # a chart after a minute\n"
 	"    gilstats -- python3 app.py # run app.py and trace it from the start\n"
 	"    gilstats --probe=uprobe 4242   # time the libc wait functions instead\n"
+	"    gilstats --hold-rate 100 4242  # sample the GIL's holder less often\n"
 	"    gilstats --kernel-headers /usr/src/linux-headers-6.1.0-13-amd64 4242\n"
 	"\n"
 	"Exit status: 0 ok, 1 runtime failure, 2 usage error, 3 target is not a\n"
@@ -46,6 +47,8 @@ static const struct argp_option option_table[] = {
 	{ "histogram", 'H', NULL, 0, "Log2 histogram of individual GIL wait durations", 0 },
 	{ "per-thread", 'T', NULL, 0, "Histograms per thread too (implies -H)", 0 },
 	{ "svg", OPT_SVG, "FILE", 0, "At the end, write a chart of GIL wait over time to FILE", 0 },
+	{ "hold-rate", OPT_HOLD_RATE, "HZ", 0,
+	  "Sample who holds the GIL HZ times a second (default 1000; 0: off)", 0 },
 	{ "kernel-headers", OPT_KERNEL_HEADERS, "DIR", 0,
 	  "Kernel headers to compile the probes against (default: searched)", 0 },
 	{ "probe", OPT_PROBE, "KIND", 0,
@@ -97,6 +100,20 @@ int cli_parse_interval(const char *s, double *seconds, struct gs_error *err)
 		return gs_fail(err, GS_EXIT_USAGE, "invalid interval '%s': must be between %g and %g seconds",
 			       s, CLI_MIN_INTERVAL_S, CLI_MAX_INTERVAL_S);
 	*seconds = v;
+	return 0;
+}
+
+static int parse_hold_rate(const char *s, long *hz, struct gs_error *err)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (end == s || *end || v < 0 || v > CLI_MAX_HOLD_RATE || errno == ERANGE)
+		return gs_fail(err, GS_EXIT_USAGE, "invalid --hold-rate '%s': must be between 0 and %d", s,
+			       CLI_MAX_HOLD_RATE);
+	*hz = v;
 	return 0;
 }
 
@@ -160,6 +177,8 @@ static error_t parse_option(int key, char *arg, struct argp_state *state)
 	case OPT_NO_CACHE:
 		ps->o->no_cache = true;
 		return 0;
+	case OPT_HOLD_RATE:
+		return parse_hold_rate(arg, &ps->o->hold_rate_hz, ps->err) ? EINVAL : 0;
 	case OPT_KERNEL_HEADERS:
 		ps->o->kernel_headers = arg;
 		return 0;
@@ -261,6 +280,7 @@ int cli_parse(int argc, char **argv, struct options *o, FILE *out, struct gs_err
 
 	memset(o, 0, sizeof *o);
 	o->interval_s = 1.0;
+	o->hold_rate_hz = CLI_DEFAULT_HOLD_RATE;
 	err->msg[0] = '\0';
 	/* Launch mode: everything after "--" is the command to run. */
 	for (int i = 1; i < argc; i++)

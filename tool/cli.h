@@ -10,6 +10,8 @@
 
 #define CLI_MAX_INTERVAL_S 86400.0 /* one day */
 #define CLI_MIN_INTERVAL_S 0.01
+#define CLI_DEFAULT_HOLD_RATE 1000
+#define CLI_MAX_HOLD_RATE 10000
 
 struct options {
 	pid_t pid;
@@ -24,6 +26,7 @@ struct options {
 	const char *probe;  /* "futex", "uprobe", or NULL for the default */
 	bool no_cache;      /* compile the probes even if they are cached */
 	bool compile_only;  /* fill the cache and exit */
+	long hold_rate_hz;  /* samples of the GIL's holder per second; 0: none */
 	char **command;     /* launch mode: the command after "--", NULL-terminated */
 	bool exit_now; /* --help or --version was printed: exit 0 */
 };

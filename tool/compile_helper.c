@@ -31,8 +31,8 @@ static const struct {
 	const char *text;
 	const char *programs[BPF_OBJECT_MAX_PROGS];
 } backends[] = {
-	{ "futex", futex_text, { "gs_futex_enter", "gs_futex_exit" } },
-	{ "uprobe", uprobe_text, { "gs_wait_enter", "gs_wait_return" } },
+	{ "futex", futex_text, { "gs_futex_enter", "gs_futex_exit", "gs_sched_switch" } },
+	{ "uprobe", uprobe_text, { "gs_wait_enter", "gs_wait_return", "gs_sched_switch" } },
 };
 
 static int fail(const char *what)
@@ -120,8 +120,10 @@ static int emit_object(void *module, const char *const *programs)
 	obj.h.kern_version = bpf_module_kern_version(module);
 	snprintf(obj.h.license, sizeof obj.h.license, "%s", bpf_module_license(module));
 	obj.h.nprogs = BPF_OBJECT_MAX_PROGS;
-	if (describe_maps(module, &obj, fds) != 0 || describe_program(module, &obj, 0, programs[0], fds) != 0 ||
-	    describe_program(module, &obj, 1, programs[1], fds) != 0)
+	rc = describe_maps(module, &obj, fds);
+	for (int p = 0; rc == 0 && p < BPF_OBJECT_MAX_PROGS; p++)
+		rc = describe_program(module, &obj, p, programs[p], fds);
+	if (rc != 0)
 		rc = fail("unexpected output from the compiler");
 	else if (!(len = bpf_object_serialize(&obj, &bytes)) || write_all(bytes, len) != 0)
 		rc = fail("cannot write the compiled program");

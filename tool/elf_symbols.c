@@ -237,6 +237,70 @@ size_t elf_find_symbol(struct elf_file *ef, const char *name, struct elf_symbol 
 	return found;
 }
 
+/* The function in one table that holds vaddr: its start at or below it
+ * and vaddr within its size (a sizeless symbol says nothing of its end:
+ * _fini is not the function after it). */
+static void closest_function(Elf *elf, Elf_Data *syms, const GElf_Shdr *shdr, uint64_t vaddr, GElf_Sym *best,
+			     const char **best_name)
+{
+	size_t count = shdr->sh_entsize ? shdr->sh_size / shdr->sh_entsize : 0;
+
+	for (size_t i = 0; i < count && i < INT32_MAX; i++) {
+		GElf_Sym sym;
+		const char *name;
+		if (!gelf_getsym(syms, (int)i, &sym) || sym.st_shndx == SHN_UNDEF ||
+		    GELF_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_value > vaddr || vaddr - sym.st_value >= sym.st_size)
+			continue;
+		if (*best_name && sym.st_value <= best->st_value)
+			continue;
+		if ((name = elf_strptr(elf, shdr->sh_link, sym.st_name)) && *name) {
+			*best = sym;
+			*best_name = name;
+		}
+	}
+}
+
+bool elf_symbol_at(struct elf_file *ef, uint64_t vaddr, char *name, size_t len)
+{
+	static const GElf_Word tables[] = { SHT_SYMTAB, SHT_DYNSYM };
+	const char *best_name = NULL;
+	GElf_Sym best = { 0 };
+
+	for (size_t k = 0; k < sizeof tables / sizeof tables[0]; k++) {
+		GElf_Shdr shdr;
+		Elf_Scn *scn = find_section_of_type(ef->elf, tables[k]);
+		Elf_Data *syms = scn ? section_data(scn, &shdr) : NULL;
+		if (syms)
+			closest_function(ef->elf, syms, &shdr, vaddr, &best, &best_name);
+	}
+	if (!best_name)
+		return false;
+	snprintf(name, len, "%s", best_name);
+	return true;
+}
+
+size_t elf_build_id(struct elf_file *ef, unsigned char *id, size_t max)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(ef->elf, scn))) {
+		GElf_Shdr shdr;
+		GElf_Nhdr note;
+		Elf_Data *data;
+		size_t offset = 0, name_at, desc_at;
+		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_NOTE || !(data = section_data(scn, &shdr)))
+			continue;
+		while ((offset = gelf_getnote(data, offset, &note, &name_at, &desc_at)) > 0) {
+			if (note.n_type != NT_GNU_BUILD_ID || note.n_namesz != 4 || note.n_descsz == 0 ||
+			    note.n_descsz > max || memcmp((const char *)data->d_buf + name_at, "GNU", 4) != 0)
+				continue;
+			memcpy(id, (const char *)data->d_buf + desc_at, note.n_descsz);
+			return note.n_descsz;
+		}
+	}
+	return 0;
+}
+
 static const GElf_Phdr *load_holding(const struct elf_file *ef, uint64_t vaddr, size_t len)
 {
 	for (size_t i = 0; i < ef->nloads; i++) {

@@ -37,6 +37,14 @@ int elf_type(const struct elf_file *ef);
  * found; at most max are stored. */
 size_t elf_find_symbol(struct elf_file *ef, const char *name, struct elf_symbol *out, size_t max);
 
+/* The name of the function whose code holds vaddr (.symtab, else
+ * .dynsym); false when none does. */
+bool elf_symbol_at(struct elf_file *ef, uint64_t vaddr, char *name, size_t len);
+
+/* The GNU build id (what /usr/lib/debug/.build-id/ names debug files by);
+ * returns its length, 0 if none fits in max. */
+size_t elf_build_id(struct elf_file *ef, unsigned char *id, size_t max);
+
 /* The file offset at which the byte with virtual address vaddr is stored
  * (what a uprobe wants). -1 when no PT_LOAD segment holds it in the file. */
 int elf_vaddr_to_offset(struct elf_file *ef, uint64_t vaddr, uint64_t *offset);

@@ -15,18 +15,30 @@
  * builds put "int enabled" first and shift the rest by 8. */
 struct gil_layout {
 	int16_t enabled; /* -1: no such field */
-	uint16_t interval, locked, cond, mutex, switch_cond, switch_mutex;
+	uint16_t interval, last_holder, locked, cond, mutex, switch_cond, switch_mutex;
 };
 
 static const struct gil_layout gil_layout_default = {
-	.enabled = -1, .interval = 0x00, .locked = 0x10, .cond = 0x20, .mutex = 0x50,
+	.enabled = -1, .interval = 0x00, .last_holder = 0x08, .locked = 0x10, .cond = 0x20, .mutex = 0x50,
 	.switch_cond = 0x78, .switch_mutex = 0xa8,
 };
 
 static const struct gil_layout gil_layout_free_threaded = {
-	.enabled = 0x00, .interval = 0x08, .locked = 0x18, .cond = 0x28, .mutex = 0x58,
+	.enabled = 0x00, .interval = 0x08, .last_holder = 0x10, .locked = 0x18, .cond = 0x28, .mutex = 0x58,
 	.switch_cond = 0x80, .switch_mutex = 0xb0,
 };
+
+/* Before 3.13: the offset of thread_id (pthread_self()) in PyThreadState,
+ * x86_64, measured on CPython builds of each version (the same in Debian's);
+ * from 3.13 the debug offsets give native_thread_id. */
+static const struct {
+	int major, minor;
+	uint16_t thread_id;
+} tstate_thread_id[] = { { 2, 7, 0x90 },  { 3, 6, 0x98 },  { 3, 7, 0xb0 },  { 3, 8, 0xb0 },
+			 { 3, 9, 0xb0 },  { 3, 10, 0xb0 }, { 3, 11, 0x98 }, { 3, 12, 0x88 } };
+
+/* glibc x86_64: struct pthread's tid (pthread_t is its address). */
+#define PTHREAD_TID_OFFSET 0x2d0
 
 /* 3.7-3.11 embed the GIL in _PyRuntime (_PyRuntime.ceval.gil); verified
  * with DWARF on CPython builds and against Debian's stripped 3.11. */
@@ -59,7 +71,8 @@ static const struct {
 	int minor;
 	uint32_t first_hex;
 	uint16_t ceval_gil;
-} debug_offsets[] = { { 13, 0x030d00c2, 0x70 }, { 14, 0x030e00b2, 0x78 } };
+	uint16_t native_thread_id; /* thread_state.native_thread_id */
+} debug_offsets[] = { { 13, 0x030d00c2, 0x70, 0xc8 }, { 14, 0x030e00b2, 0x78, 0xe0 } };
 
 #define MAX_INTERPRETERS 64
 
@@ -146,6 +159,8 @@ static void fill_instance(struct gil_instance *g, uint64_t base, const struct gi
 	g->mutex = base + l->mutex;
 	g->switch_cond = base + l->switch_cond;
 	g->switch_mutex = base + l->switch_mutex;
+	g->locked = base + l->locked;
+	g->last_holder = base + l->last_holder;
 }
 
 static int read_u64(const struct mem_reader *mem, uint64_t addr, uint64_t *v)
@@ -213,7 +228,7 @@ static int walk_interpreters(struct gil_location *loc, uint64_t runtime, const s
 static int locate_by_debug_offsets(struct gil_location *loc, uint64_t runtime, const struct mem_reader *mem)
 {
 	unsigned char dbg[DEBUG_PREFIX_BYTES];
-	uint64_t version, free_threaded, head, next, gil_ptr;
+	uint64_t version, free_threaded, head, next, gil_ptr, native;
 	struct interp_walk w;
 	size_t i;
 
@@ -229,6 +244,9 @@ static int locate_by_debug_offsets(struct gil_location *loc, uint64_t runtime, c
 	memcpy(&head, dbg + DEBUG_INTERPRETERS_HEAD, 8);
 	memcpy(&next, dbg + DEBUG_INTERP_NEXT, 8);
 	memcpy(&gil_ptr, dbg + debug_offsets[i].ceval_gil, 8);
+	memcpy(&native, dbg + debug_offsets[i].native_thread_id, 8);
+	if (native > 0 && native < 0x10000)
+		loc->tstate_tid_off = (uint32_t)native;
 	loc->py.free_threaded = free_threaded != 0;
 	w = (struct interp_walk){ head, next, gil_ptr,
 				  loc->py.free_threaded ? &gil_layout_free_threaded : &gil_layout_default };
@@ -274,7 +292,7 @@ static int read_target(void *ctx, uint64_t addr, void *buf, size_t len)
  * builds only. */
 static int locate_3_6(struct gil_location *loc, struct mapped_object *interp, const struct mem_reader *mem)
 {
-	uint64_t locked_addr, interval_addr, interval;
+	uint64_t locked_addr, interval_addr, interval, last_holder = 0;
 	struct gil_instance *g = &loc->gils[0];
 	int32_t locked;
 
@@ -288,6 +306,10 @@ static int locate_3_6(struct gil_location *loc, struct mapped_object *interp, co
 	    read_u64(mem, interval_addr, &interval) != 0 || interval == 0 || interval > 1000000000u)
 		return -1;
 	g->base = g->cond;
+	if (mapped_object_symbol(interp, "gil_last_holder", &last_holder, NULL)) {
+		g->locked = locked_addr;
+		g->last_holder = last_holder;
+	}
 	loc->ngils = 1;
 	snprintf(loc->how, sizeof loc->how, "static gil_cond (.symtab)");
 	return 0;
@@ -297,7 +319,7 @@ static int locate_3_6(struct gil_location *loc, struct mapped_object *interp, co
  * interpreter_lock (.symtab); its value is 1 when free, 0 when held. */
 static int locate_2_7(struct gil_location *loc, struct mapped_object *interp, const struct mem_reader *mem)
 {
-	uint64_t lock_ptr, sem;
+	uint64_t lock_ptr, sem, current = 0;
 	uint32_t value;
 
 	loc->semaphore = true;
@@ -305,16 +327,29 @@ static int locate_2_7(struct gil_location *loc, struct mapped_object *interp, co
 	    read_u64(mem, lock_ptr, &sem) != 0 || !sem || mem->read(mem->ctx, sem, &value, sizeof value) != 0 ||
 	    value > 1)
 		return -1;
-	loc->gils[0] = (struct gil_instance){ .base = sem, .cond = sem };
+	/* The holder: the current thread state, NULL while nobody holds it. */
+	mapped_object_symbol(interp, "_PyThreadState_Current", &current, NULL);
+	loc->gils[0] = (struct gil_instance){ .base = sem, .cond = sem, .last_holder = current };
 	loc->ngils = 1;
 	snprintf(loc->how, sizeof loc->how, "*interpreter_lock (.symtab): a sem_t");
 	return 0;
+}
+
+/* How this version's PyThreadState names its thread (before 3.13). */
+static void thread_id_layout(struct gil_location *loc)
+{
+	for (size_t i = 0; i < sizeof tstate_thread_id / sizeof tstate_thread_id[0]; i++)
+		if (tstate_thread_id[i].major == loc->py.major && tstate_thread_id[i].minor == loc->py.minor) {
+			loc->tstate_tid_off = tstate_thread_id[i].thread_id;
+			loc->pthread_tid_off = PTHREAD_TID_OFFSET;
+		}
 }
 
 static int locate_exact(struct gil_location *loc, struct mapped_object *interp, const struct mem_reader *mem)
 {
 	uint64_t runtime;
 
+	thread_id_layout(loc);
 	if (loc->py.major == 2)
 		return locate_2_7(loc, interp, mem);
 	if (loc->py.major == 3 && loc->py.minor == 6)

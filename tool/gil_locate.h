@@ -27,6 +27,8 @@ struct python_info {
 struct gil_instance {
 	uint64_t base;
 	uint64_t cond, mutex, switch_cond, switch_mutex; /* 0: none */
+	uint64_t locked;      /* int, non-zero while held; 0: unknown, or none (2.7) */
+	uint64_t last_holder; /* PyThreadState* of the holder; 0: unknown */
 };
 
 enum gil_method { GIL_METHOD_EXACT, GIL_METHOD_HEURISTIC };
@@ -40,6 +42,10 @@ struct gil_location {
 	struct gil_instance gils[GIL_MAX];
 	size_t ngils;
 	char how[160]; /* how the address was found, for --verbose output */
+	/* How a PyThreadState names its thread: the offset of native_thread_id,
+	 * or of thread_id (a pthread_t) with the tid's offset in glibc's struct
+	 * pthread. tstate_tid_off 0: unknown. */
+	uint32_t tstate_tid_off, pthread_tid_off;
 };
 
 /* Reads target memory; tests substitute a fake address space. */

@@ -21,6 +21,7 @@
 #include "error.h"
 #include "gil_locate.h"
 #include "histogram.h"
+#include "hold.h"
 #include "kernel_headers.h"
 #include "launch.h"
 #include "output.h"
@@ -30,6 +31,7 @@
 #include "resolve.h"
 #include "snapshot.h"
 #include "stats.h"
+#include "symbolize.h"
 #include "target.h"
 
 /* How long a launched command may take to start its interpreter. */
@@ -66,8 +68,15 @@ struct session {
 	struct histograms hist;
 	struct hist_row *hist_rows;
 	size_t hist_cap;
-	pid_t *tids;
-	size_t tids_cap;
+	pid_t *tids; /* the target's threads at the last update, sorted */
+	size_t ntids, tids_cap;
+	struct hold_state hold;
+	struct symbolizer sym;
+	struct held_row *held_rows;
+	size_t held_cap;
+	struct gs_held_key *held_forget;
+	size_t held_forget_cap;
+	double next_sample;
 	struct thread_stats **order;
 	struct output *out;
 	struct launch launch;
@@ -190,6 +199,7 @@ static int prepare_attach(struct session *s, struct gs_error *err)
 			return -1;
 	}
 	gil_plan_watch(&s->gil, &s->plan);
+	s->plan.track_holder = hold_where(&s->gil, &s->plan.holder);
 	return find_headers(s, err);
 }
 
@@ -213,6 +223,8 @@ static int prepare_launch(struct session *s, struct gs_error *err)
 	return find_headers(s, err);
 }
 
+static void start_holding(struct session *s);
+
 /* Launch mode: once the interpreter is up, its GIL's words are watched
  * and the recording of every other futex stops. */
 static void try_locate_launched(struct session *s)
@@ -229,9 +241,60 @@ static void try_locate_launched(struct session *s)
 	probes_watch(s->probes, watch, n);
 	probes_record_unwatched(s->probes, false);
 	s->report_target.comm = s->target.stat.comm;
+	if (hold_where(&s->gil, &s->plan.holder)) {
+		s->plan.track_holder = true;
+		start_holding(s);
+	}
 }
 
 static void emit(struct session *s, bool summary);
+
+/* Who holds the GIL: the sampler, and held-while-blocked in the kernel. */
+static void start_holding(struct session *s)
+{
+	s->hold.tgid = (uint32_t)s->target.pid;
+	s->sym.pid = s->target.pid;
+	if (!s->plan.track_holder)
+		return;
+	s->hold.where = s->plan.holder;
+	s->hold.sampling = s->opt.hold_rate_hz > 0;
+	s->hold.blocked_available = probes_track_holder(s->probes, s->target.pid, &s->plan.holder);
+}
+
+static int read_target_memory(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	return target_read_memory(*(const pid_t *)ctx, addr, buf, len);
+}
+
+static int compare_tids(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static bool is_target_thread(pid_t tid, const void *ctx)
+{
+	const struct session *s = ctx;
+
+	return bsearch(&tid, s->tids, s->ntids, sizeof tid, compare_tids) != NULL;
+}
+
+/* Samples the holder when one is due; returns the seconds to the next. */
+static double sample_holder(struct session *s, double now)
+{
+	double period = 1.0 / (double)s->opt.hold_rate_hz;
+	struct mem_reader mem = { read_target_memory, &s->target.pid };
+
+	if (!s->hold.sampling || s->target_gone)
+		return 1e9;
+	if (now >= s->next_sample) {
+		hold_sample(&s->hold, &mem, is_target_thread, s);
+		/* Late (a busy host): skip what was missed rather than burst. */
+		s->next_sample = s->next_sample + period > now ? s->next_sample + period : now + period;
+	}
+	return s->next_sample - now;
+}
 
 /* The live screen's keys: true when the user quits. */
 static bool handle_keys(struct session *s)
@@ -255,7 +318,7 @@ static bool wait_interval(struct session *s, double deadline, const sigset_t *du
 				 { .fd = output_input_fd(s->out), .events = POLLIN } };
 
 	for (;;) {
-		double left = deadline - now_s();
+		double now = now_s(), left = deadline - now, to_sample = sample_holder(s, now);
 		struct timespec ts;
 		if (stop_signal) {
 			/* From now on a second stop signal ends gilstats at once. */
@@ -266,6 +329,7 @@ static bool wait_interval(struct session *s, double deadline, const sigset_t *du
 			return false;
 		if (s->launched && !s->located) /* poll for the interpreter to come up */
 			left = left < 1e-3 ? left : 1e-3;
+		left = left < to_sample ? left : to_sample;
 		ts.tv_sec = (time_t)left;
 		ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
 		pfd[1].revents = 0;
@@ -302,6 +366,7 @@ static void baseline_threads(struct session *s)
 {
 	int n = target_list_threads(s->target.pid, &s->tids, &s->tids_cap);
 
+	s->ntids = n > 0 ? (size_t)n : 0;
 	for (int i = 0; i < n; i++) {
 		struct thread_stats *t = stats_thread(&s->stats, s->tids[i]);
 		if (t)
@@ -333,6 +398,16 @@ static void update_histograms(struct session *s)
 		histograms_update(&s->hist, s->hist_rows, (size_t)n);
 }
 
+/* The interval's samples and held-while-blocked periods into the figures. */
+static int update_holding(struct session *s)
+{
+	int n = 0;
+
+	if (s->hold.blocked_available && (n = snapshot_held(probes_held_fd(s->probes), &s->held_rows, &s->held_cap)) < 0)
+		return -1;
+	return hold_update(&s->hold, &s->stats, s->held_rows, (size_t)n, now_s() - s->last_update);
+}
+
 /* What the maps still hold of threads that ended: their figures are in
  * the statistics now, and the maps stay bounded however many come and go. */
 static void forget_ended(struct session *s)
@@ -341,11 +416,15 @@ static void forget_ended(struct session *s)
 	const struct gs_wait_key *forget = stats_rows_to_forget(&s->stats, &nforget);
 
 	snapshot_forget(probes_rows_fd(s->probes), forget, nforget);
+	nforget = hold_rows_to_forget(&s->hold, &s->stats, &s->held_forget, &s->held_forget_cap);
+	snapshot_forget_held(probes_held_fd(s->probes), s->held_forget, nforget);
 	for (size_t i = 0; i < s->stats.nthreads; i++) {
 		const struct thread_stats *t = &s->stats.threads[i];
 		if (!t->ended_now)
 			continue;
 		snapshot_forget_inflight(probes_inflight_fd(s->probes), (uint32_t)t->tid);
+		if (s->hold.blocked_available)
+			snapshot_forget_blocked(probes_blocked_fd(s->probes), (uint32_t)t->tid);
 		if (s->plan.histogram == GS_HIST_PER_THREAD)
 			snapshot_forget_histogram(probes_histogram_fd(s->probes), (uint32_t)s->target.pid,
 						  (uint32_t)t->tid);
@@ -361,6 +440,7 @@ static int update(struct session *s, struct gs_error *err)
 
 	if (nlive < 0)
 		nlive = 0;
+	s->ntids = (size_t)nlive;
 	if (!s->target_gone)
 		follow_gils(s);
 	if (probes_next_epoch(s->probes, &ended_epoch) != 0 ||
@@ -374,6 +454,8 @@ static int update(struct session *s, struct gs_error *err)
 	if (stats_update(&s->stats, &s->rows, ended_epoch, s->tids, (size_t)nlive, gil_classify, &s->gil) != 0)
 		return gs_fail(err, GS_EXIT_FAILURE, "out of memory");
 	update_histograms(s);
+	if (update_holding(s) != 0)
+		return gs_fail(err, GS_EXIT_FAILURE, "cannot read the bpf maps: %s", strerror(errno));
 	forget_ended(s);
 	sample_threads(s, false);
 	s->report_target.gil_address = gil_report_address(&s->gil);
@@ -403,6 +485,7 @@ static void emit(struct session *s, bool summary)
 	s->order = grown;
 	r.threads = s->order;
 	r.folded = &s->stats.folded;
+	r.hold = &s->hold;
 	r.sort = output_sort(s->out);
 	report_select(&r, &s->stats, false);
 	if (snapshot_counters(probes_counters_fd(s->probes), counters) == 0) {
@@ -439,6 +522,10 @@ static int run(struct session *s, const sigset_t *during_wait, struct gs_error *
 		t = now_s();
 		s->last_interval = t - s->last_update;
 		s->last_update = t;
+		/* Named now, while the target's maps can be read, and outside
+		 * the interval the figures were measured over. */
+		if (!s->target_gone)
+			symbolize_held_stacks(&s->sym, &s->hold, probes_stacks_fd(s->probes));
 		/* A run cut short mid-interval still reports what it saw. */
 		if (s->last_interval >= 0.001)
 			emit(s, false);
@@ -462,6 +549,10 @@ static void release(struct session *s)
 	wait_rows_free(&s->rows);
 	free(s->tids);
 	free(s->order);
+	hold_free(&s->hold);
+	symbolizer_free(&s->sym);
+	free(s->held_rows);
+	free(s->held_forget);
 	output_close(s->out);
 	if (s->pidfd >= 0)
 		close(s->pidfd);
@@ -473,6 +564,8 @@ static int trace(struct session *s, const sigset_t *during_wait, struct gs_error
 	    !(s->probes = probes_attach(&s->plan, err)))
 		return -1;
 	s->attached = now_s();
+	s->next_sample = s->attached;
+	start_holding(s);
 	if (s->launched) {
 		if (launch_go(&s->launch, err) != 0)
 			return -1;

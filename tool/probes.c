@@ -22,12 +22,16 @@
 struct probes {
 	struct bpf_object obj;
 	int map_fds[BPF_OBJECT_MAX_MAPS];
-	int prog_fds[2];
-	int links[MAX_LINKS];
+	int prog_fds[BPF_OBJECT_MAX_PROGS];
+	int links[MAX_LINKS + 1];
 	size_t nlinks;
 	int settings_fd, watched_fd;
 	struct gs_settings settings;
+	bool holding; /* the held-while-blocked program is attached */
 };
+
+/* The third program of either back end: held the GIL while blocked. */
+#define HOLD_PROGRAM 2
 
 struct backend {
 	const char *name;
@@ -74,7 +78,7 @@ static int map_fd(const struct probes *p, const char *name)
 }
 
 /* The maps snapshot.c reads: all must be there. */
-static const char *const probe_maps[] = { "inflight", "waits", "counters", "hist" };
+static const char *const probe_maps[] = { "inflight", "waits", "counters", "hist", "held", "stacks", "blocked" };
 
 static int required_map(const struct probes *p, const char *name, struct gs_error *err)
 {
@@ -157,6 +161,32 @@ static int attach_tracepoints(struct probes *p, const struct probe_plan *plan, s
 	return 0;
 }
 
+/* Held-while-blocked needs sched_switch's prev_state (Linux 5.18+): where
+ * the kernel cannot, the figures are reported as unavailable, not as 0. */
+bool probes_track_holder(struct probes *p, pid_t tgid, const struct gs_holder *holder)
+{
+	int holders = map_fd(p, "holders"), link;
+	__u32 key = (__u32)tgid;
+	struct gs_holder value = *holder;
+
+	if (holders < 0 || bpf_update_elem(holders, &key, &value, BPF_ANY) != 0)
+		return false;
+	if (p->holding)
+		return true;
+	if (p->prog_fds[HOLD_PROGRAM] < 0 &&
+	    (p->prog_fds[HOLD_PROGRAM] = load(p, BPF_PROG_TYPE_RAW_TRACEPOINT, HOLD_PROGRAM, NULL)) < 0)
+		return false;
+	if ((link = bpf_attach_raw_tracepoint(p->prog_fds[HOLD_PROGRAM], "sched_switch")) < 0)
+		return false;
+	p->links[p->nlinks++] = link;
+	return p->holding = true;
+}
+
+bool probes_holding(const struct probes *p)
+{
+	return p->holding;
+}
+
 static const struct backend backends[] = {
 	[PROBE_FUTEX] = { "futex", BPF_PROG_TYPE_RAW_TRACEPOINT, attach_tracepoints },
 	[PROBE_UPROBE] = { "uprobe", BPF_PROG_TYPE_KPROBE, attach_uprobes },
@@ -171,7 +201,8 @@ struct probes *probes_attach(const struct probe_plan *plan, struct gs_error *err
 		gs_fail(err, GS_EXIT_FAILURE, "out of memory");
 		return NULL;
 	}
-	p->prog_fds[0] = p->prog_fds[1] = -1;
+	for (int i = 0; i < BPF_OBJECT_MAX_PROGS; i++)
+		p->prog_fds[i] = -1;
 	for (int i = 0; i < BPF_OBJECT_MAX_MAPS; i++)
 		p->map_fds[i] = -1;
 	if (bpf_program_get(b->name, plan->headers, plan->cache_dir, &p->obj, err) != 0 || create_maps(p, err) != 0)
@@ -181,6 +212,8 @@ struct probes *probes_attach(const struct probe_plan *plan, struct gs_error *err
 			goto fail;
 	if (configure(p, plan, err) != 0 || b->attach(p, plan, err) != 0)
 		goto fail;
+	if (plan->track_holder)
+		probes_track_holder(p, plan->tgid, &plan->holder);
 	return p;
 fail:
 	probes_detach(p);
@@ -194,7 +227,7 @@ void probes_detach(struct probes *p)
 	/* Perf-PMU uprobes and raw tracepoints go away with their fds. */
 	for (size_t i = 0; i < p->nlinks; i++)
 		close(p->links[i]);
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < BPF_OBJECT_MAX_PROGS; i++)
 		if (p->prog_fds[i] >= 0)
 			close(p->prog_fds[i]);
 	for (int i = 0; i < BPF_OBJECT_MAX_MAPS; i++)
@@ -239,4 +272,19 @@ int probes_histogram_fd(const struct probes *p)
 int probes_inflight_fd(const struct probes *p)
 {
 	return map_fd(p, "inflight");
+}
+
+int probes_held_fd(const struct probes *p)
+{
+	return map_fd(p, "held");
+}
+
+int probes_stacks_fd(const struct probes *p)
+{
+	return map_fd(p, "stacks");
+}
+
+int probes_blocked_fd(const struct probes *p)
+{
+	return map_fd(p, "blocked");
 }

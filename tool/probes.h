@@ -41,6 +41,8 @@ struct probe_plan {
 	bool record_unwatched; /* heuristic: record every address waited on */
 	enum gs_histogram histogram;
 	const char *cache_dir; /* compiled programs cached here; NULL: none */
+	bool track_holder;     /* holder is known: time holding the GIL while blocked */
+	struct gs_holder holder;
 	const struct kernel_headers *headers;
 };
 
@@ -67,5 +69,13 @@ int probes_rows_fd(const struct probes *p);
 int probes_counters_fd(const struct probes *p);
 int probes_histogram_fd(const struct probes *p);
 int probes_inflight_fd(const struct probes *p);
+int probes_held_fd(const struct probes *p);
+int probes_stacks_fd(const struct probes *p);
+int probes_blocked_fd(const struct probes *p);
+
+/* Times the target's threads holding the GIL while blocked (sched_switch;
+ * Linux 5.18+). Returns whether that is measured now. */
+bool probes_track_holder(struct probes *p, pid_t tgid, const struct gs_holder *holder);
+bool probes_holding(const struct probes *p);
 
 #endif

@@ -36,14 +36,14 @@ void report_select(struct report *r, struct stats *st, bool all)
 static struct verdict_input verdict_input_of(const struct report *r)
 {
 	return (struct verdict_input){ r->threads, r->nthreads, r->summary, r->interval_s, r->ticks_per_s,
-				       r->target->gil_enabled, r->summary ? r->folded : NULL };
+				       r->target->gil_enabled, r->summary ? r->folded : NULL, r->hold };
 }
 
 void report_header(const struct report *r, struct report_lines *lines)
 {
 	const struct report_target *tg = r->target;
 	struct verdict_input in = verdict_input_of(r);
-	char when[48] = "", gil[32] = "unknown yet";
+	char when[48] = "", gil[32] = "unknown yet", held[48];
 	double worth, pct;
 	size_t live = 0;
 	struct tm tm;
@@ -59,9 +59,10 @@ void report_header(const struct report *r, struct report_lines *lines)
 	verdict_totals(&in, &worth, &pct);
 	snprintf(lines->target, sizeof lines->target, "pid %d (%s)  Python %s  GIL %s (%s, %s probe)", (int)tg->pid,
 		 tg->comm, tg->python_version, gil, tg->gil_method, tg->probe);
+	snprintf(held, sizeof held, "  GIL held %.0f%% of the time", report_held_pct(r));
 	snprintf(lines->totals, sizeof lines->totals,
-		 "%s  elapsed %.0f s  threads %zu  waiting for the GIL: %.2f threads' worth (%.1f%%)", when,
-		 r->elapsed_s, live, worth, pct);
+		 "%s  elapsed %.0f s  threads %zu  waiting for the GIL: %.2f threads' worth (%.1f%%)%s", when,
+		 r->elapsed_s, live, worth, pct, report_held_pct(r) >= 0 ? held : "");
 	verdict_line(&in, lines->verdict, sizeof lines->verdict);
 }
 
@@ -142,6 +143,68 @@ static void json_histogram(FILE *out, const struct histograms *hist, pid_t tid, 
 	histogram_json(out, !s ? &none : summary ? &s->run : &s->interval);
 }
 
+void report_row_figures(const struct report *r, const struct thread_stats *t, struct row_figures *f)
+{
+	row_figures(t, r->summary, r->interval_s, r->ticks_per_s, f);
+	f->hold_known = r->hold && hold_time_known(r->hold);
+	f->blocked_known = r->hold && hold_blocked_known(r->hold);
+}
+
+double report_held_pct(const struct report *r)
+{
+	const struct hold_state *h = r->hold;
+	uint64_t samples, held;
+
+	if (!h || !h->sampling)
+		return -1;
+	samples = r->summary ? h->samples_run : h->last_samples;
+	held = r->summary ? h->held_run : h->last_held;
+	return samples ? 100.0 * (double)held / (double)samples : -1;
+}
+
+static void json_seconds_or_null(FILE *out, const char *name, bool known, uint64_t ns)
+{
+	if (known)
+		fprintf(out, ", \"%s\": %.6f", name, seconds(ns));
+	else
+		fprintf(out, ", \"%s\": null", name);
+}
+
+/* The stacks a thread blocked with while holding the GIL, most time first. */
+static void json_held_stacks(FILE *out, const struct report *r, const struct thread_stats *t)
+{
+	const struct hold_stack *top[HOLD_TOP_STACKS];
+	size_t n = hold_top_stacks(r->hold, t->tid, r->summary, top, HOLD_TOP_STACKS);
+
+	fputs(", \"held_blocked_stacks\": [", out);
+	for (size_t i = 0; i < n; i++) {
+		fprintf(out, "%s{\"stack\": [", i ? ", " : "");
+		for (size_t f = 0; f < top[i]->nframes; f++) {
+			if (f)
+				fputs(", ", out);
+			json_write_string(out, top[i]->frames[f]);
+		}
+		fputc(']', out);
+		if (top[i]->syscall) {
+			fputs(", \"syscall\": ", out);
+			json_write_string(out, top[i]->syscall);
+		}
+		fprintf(out, ", \"s\": %.6f}", seconds(r->summary ? top[i]->run_ns : top[i]->interval_ns));
+	}
+	fputc(']', out);
+}
+
+static void json_thread_holding(FILE *out, const struct report *r, const struct thread_stats *t)
+{
+	bool hold = r->hold && hold_time_known(r->hold), blocked = r->hold && hold_blocked_known(r->hold);
+	uint64_t blocked_ns = r->summary ? t->blocked_run_ns : t->blocked_ns;
+
+	json_seconds_or_null(out, "gil_hold_s", hold, r->summary ? t->hold_run_ns : t->hold_ns);
+	json_seconds_or_null(out, "gil_held_blocked_s", blocked, blocked_ns);
+	if (blocked && blocked_ns)
+		json_held_stacks(out, r, t);
+}
+
 static void json_thread(FILE *out, const struct report *r, const struct thread_stats *t,
 			const struct histograms *hist)
 {
@@ -161,6 +224,7 @@ static void json_thread(FILE *out, const struct report *r, const struct thread_s
 		", \"switch_wait_s\": %.6f, \"switch_waits\": %" PRIu64 ", \"cpu_s\": %.3f, \"alive\": %s",
 		seconds(g->ns), g->count, seconds(g->max_ns), seconds(s->ns), s->count,
 		r->ticks_per_s > 0 ? (double)ticks / (double)r->ticks_per_s : 0.0, t->alive ? "true" : "false");
+	json_thread_holding(out, r, t);
 	if (hist)
 		json_histogram(out, hist, t->tid, summary);
 	fputc('}', out);
@@ -186,6 +250,10 @@ void render_json(FILE *out, const struct report *r, const struct histograms *his
 		r->summary ? "true" : "false");
 	fprintf(out, ", \"attach_s\": %.6f, \"probe_hits\": %" PRIu64 ", \"lost_waits\": %" PRIu64,
 		tg->attach_s, r->probe_hits, r->lost_waits);
+	if (report_held_pct(r) >= 0)
+		fprintf(out, ", \"gil_held_pct\": %.2f", report_held_pct(r));
+	else
+		fputs(", \"gil_held_pct\": null", out);
 	fputs(", \"verdict\": ", out);
 	json_write_string(out, lines.verdict);
 	if (hist)
@@ -193,9 +261,9 @@ void render_json(FILE *out, const struct report *r, const struct histograms *his
 	if (r->summary && r->folded && r->folded->threads)
 		fprintf(out,
 			", \"folded_threads\": {\"threads\": %" PRIu64 ", \"gil_wait_s\": %.6f, \"gil_waits\": %" PRIu64
-			", \"switch_wait_s\": %.6f}",
+			", \"switch_wait_s\": %.6f, \"gil_hold_s\": %.6f, \"gil_held_blocked_s\": %.6f}",
 			r->folded->threads, seconds(r->folded->gil_run.ns), r->folded->gil_run.count,
-			seconds(r->folded->sw_run.ns));
+			seconds(r->folded->sw_run.ns), seconds(r->folded->hold_run_ns), seconds(r->folded->blocked_run_ns));
 	fputs(", \"threads\": [", out);
 	for (size_t i = 0; i < r->nthreads; i++) {
 		if (i)
@@ -204,6 +272,33 @@ void render_json(FILE *out, const struct report *r, const struct histograms *his
 	}
 	fputs("]}\n", out);
 	fflush(out);
+}
+
+/* The summary's stacks of the threads that held the GIL while blocked. */
+static void text_held_stacks(FILE *out, const struct report *r)
+{
+	bool title = false;
+
+	if (!r->summary || !r->hold || !hold_blocked_known(r->hold))
+		return;
+	for (size_t i = 0; i < r->nthreads; i++) {
+		const struct thread_stats *t = r->threads[i];
+		const struct hold_stack *top[HOLD_TOP_STACKS];
+		size_t n = t->blocked_run_ns ? hold_top_stacks(r->hold, t->tid, true, top, HOLD_TOP_STACKS) : 0;
+		for (size_t k = 0; k < n && top[k]->run_ns >= 1000000; k++) { /* what a person can see */
+			if (!title)
+				fputs("\nheld the GIL while blocked (innermost frame first):\n", out);
+			title = true;
+			fprintf(out, "%7d %-15s %8.3f s  %s%s%s", (int)t->tid, t->name, seconds(top[k]->run_ns),
+				top[k]->syscall ? "[" : "", top[k]->syscall ? top[k]->syscall : "",
+				top[k]->syscall ? "]" : "");
+			for (size_t f = 0; f < top[k]->nframes; f++)
+				fprintf(out, "%s%s", f || top[k]->syscall ? " <- " : "", top[k]->frames[f]);
+			if (!top[k]->nframes && !top[k]->syscall)
+				fputs("(no stack)", out);
+			fputc('\n', out);
+		}
+	}
 }
 
 void render_text(FILE *out, const struct report *r)
@@ -218,7 +313,7 @@ void render_text(FILE *out, const struct report *r)
 		fprintf(out, "%s\n", row);
 		for (size_t i = 0; i < r->nthreads; i++) {
 			struct row_figures f;
-			row_figures(r->threads[i], r->summary, r->interval_s, r->ticks_per_s, &f);
+			report_row_figures(r, r->threads[i], &f);
 			table_row(row, sizeof row, r->threads[i], &f, 0);
 			fprintf(out, "%s\n", row);
 		}
@@ -226,6 +321,7 @@ void render_text(FILE *out, const struct report *r)
 	if (r->summary && r->folded && r->folded->threads)
 		fprintf(out, "...and %" PRIu64 " more ended threads, %.3f s waiting for the GIL in all\n", r->folded->threads,
 			seconds(r->folded->gil_run.ns));
+	text_held_stacks(out, r);
 	if (r->lost_waits)
 		fprintf(out, "warning: %" PRIu64 " waits were lost because a bpf map was full\n", r->lost_waits);
 	fputc('\n', out);

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "histogram.h"
+#include "hold.h"
 #include "stats.h"
 #include "table.h"
 
@@ -40,7 +41,15 @@ struct report {
 	long ticks_per_s;     /* of /proc's CPU times */
 	enum sort_key sort;
 	const struct folded_threads *folded; /* summary: ended threads folded together */
+	const struct hold_state *hold;       /* who held the GIL; NULL: not measured */
 };
+
+/* A table row's figures, with what is known of holding the GIL. */
+void report_row_figures(const struct report *r, const struct thread_stats *t, struct row_figures *f);
+
+/* The GIL's utilisation (share of wall time it was held), or -1 when
+ * unknown. */
+double report_held_pct(const struct report *r);
 
 /* Chooses the threads of a report (alive or ended during the interval;
  * every thread for the summary, or with all) and sorts them by r->sort.

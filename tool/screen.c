@@ -111,7 +111,7 @@ void screen_draw(struct screen *s, const struct report *r, const struct histogra
 		put_line(y++, row, A_REVERSE);
 		for (size_t i = 0; i < r->nthreads && y < bottom; i++) {
 			struct row_figures f;
-			row_figures(r->threads[i], r->summary, r->interval_s, r->ticks_per_s, &f);
+			report_row_figures(r, r->threads[i], &f);
 			table_row(row, sizeof row, r->threads[i], &f, COLS);
 			put_line(y++, row, r->threads[i]->alive ? A_NORMAL : A_DIM);
 		}

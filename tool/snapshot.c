@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "histogram.h"
+#include "hold.h"
 #include "proc_parse.h"
 #include "target.h"
 
@@ -169,4 +170,62 @@ int snapshot_counters(int fd, uint64_t out[GS_COUNTERS])
 	}
 	free(per_cpu);
 	return 0;
+}
+
+int snapshot_held(int fd, struct held_row **rows, size_t *cap)
+{
+	struct gs_held_key key, next;
+	bool first = true;
+	size_t n = 0;
+
+	while (bpf_get_next_key(fd, first ? NULL : &key, &next) == 0) {
+		first = false;
+		key = next;
+		if (n == *cap) {
+			size_t ncap = *cap ? *cap * 2 : 64;
+			struct held_row *nr = realloc(*rows, ncap * sizeof *nr);
+			if (!nr)
+				return -1;
+			*rows = nr;
+			*cap = ncap;
+		}
+		if (bpf_lookup_elem(fd, &key, &(*rows)[n].stats) == 0)
+			(*rows)[n++].key = key;
+	}
+	return (int)n;
+}
+
+void snapshot_forget_held(int fd, const struct gs_held_key *keys, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		bpf_delete_elem(fd, (void *)&keys[i]);
+}
+
+size_t snapshot_stack(int fd, int64_t stackid, uint64_t *ips, size_t max)
+{
+	uint64_t frames[SNAPSHOT_STACK_DEPTH] = { 0 };
+	__u32 id = (__u32)stackid;
+	size_t n = 0;
+
+	if (stackid < 0 || bpf_lookup_elem(fd, &id, frames) != 0)
+		return 0;
+	while (n < max && n < SNAPSHOT_STACK_DEPTH && frames[n])
+		ips[n] = frames[n], n++;
+	return n;
+}
+
+/* A task that ended while blocked holding the GIL is never switched in
+ * again: its entry would outlive it. */
+void snapshot_forget_blocked(int fd, uint32_t tid)
+{
+	uint64_t key, next;
+	struct gs_blocked b;
+	bool first = true;
+
+	while (bpf_get_next_key(fd, first ? NULL : &key, &next) == 0) {
+		first = false;
+		key = next;
+		if (bpf_lookup_elem(fd, &key, &b) == 0 && b.tid == tid)
+			bpf_delete_elem(fd, &key);
+	}
 }

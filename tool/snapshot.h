@@ -36,6 +36,17 @@ void snapshot_forget_histogram(int map_fd, uint32_t tgid, uint32_t tid);
 /* Deletes an ended thread's wait in flight (killed while it waited). */
 void snapshot_forget_inflight(int map_fd, uint32_t tid);
 
+/* Every row of the held-while-blocked map (struct held_row, hold.h);
+ * *rows is reallocated, n returned (or -1). */
+struct held_row;
+int snapshot_held(int map_fd, struct held_row **rows, size_t *cap);
+void snapshot_forget_held(int map_fd, const struct gs_held_key *keys, size_t n);
+void snapshot_forget_blocked(int map_fd, uint32_t tid);
+
+/* The user stack stackid names, innermost first; returns the depth. */
+#define SNAPSHOT_STACK_DEPTH 127 /* PERF_MAX_STACK_DEPTH */
+size_t snapshot_stack(int map_fd, int64_t stackid, uint64_t *ips, size_t max);
+
 /* Sums the per-CPU counters into out[GS_COUNTERS]. */
 int snapshot_counters(int map_fd, uint64_t out[GS_COUNTERS]);
 

@@ -230,6 +230,8 @@ static void fold(struct folded_threads *f, const struct thread_stats *t)
 	f->sw_run.ns += t->sw_run.ns;
 	f->sw_run.count += t->sw_run.count;
 	f->cpu_run += t->cpu_run;
+	f->hold_run_ns += t->hold_run_ns;
+	f->blocked_run_ns += t->blocked_run_ns;
 }
 
 /* Folds the least waiting ended threads (not those that ended just now)

@@ -28,6 +28,8 @@ struct thread_stats {
 	uint64_t cpu_interval; /* clock ticks on CPU in the last interval */
 	uint64_t cpu_run;      /* clock ticks on CPU since the run began */
 	bool cpu_sampled;
+	uint64_t hold_ns, hold_run_ns;           /* held the GIL, from samples (hold.c) */
+	uint64_t blocked_ns, blocked_run_ns;     /* held the GIL while blocked */
 };
 
 /* What a row's address is; ctx is the caller's (the located GIL). For
@@ -48,6 +50,7 @@ struct folded_threads {
 	uint64_t threads;
 	struct wait_figures gil_run, sw_run;
 	uint64_t cpu_run;
+	uint64_t hold_run_ns, blocked_run_ns;
 };
 
 struct stats {

@@ -12,9 +12,10 @@
 #define NAME_MIN 8
 #define NAME_NATURAL 15
 #define NAME_MAX_WIDTH 32
-/* TID, then the figures after NAME: " CPU% GIL WAIT% WAITS/s AVG WAIT MAX WAIT SWITCH%". */
+/* TID, then the figures after NAME: " CPU% GIL WAIT% WAITS/s AVG WAIT MAX WAIT SWITCH%
+ * HOLD% BLOCKED-HOLDING%". */
 #define TID_WIDTH 7
-#define FIGURES_WIDTH 55
+#define FIGURES_WIDTH 79
 #define ENDED_MARK "  (ended)"
 
 static double pct(double part, double whole)
@@ -35,6 +36,9 @@ void row_figures(const struct thread_stats *t, bool summary, double seconds, lon
 	out->switch_pct = pct((double)s->ns / 1e9, seconds);
 	out->avg_ns = g->count ? g->ns / g->count : 0;
 	out->max_ns = g->max_ns;
+	out->hold_pct = pct((double)(summary ? t->hold_run_ns : t->hold_ns) / 1e9, seconds);
+	out->blocked_pct = pct((double)(summary ? t->blocked_run_ns : t->blocked_ns) / 1e9, seconds);
+	out->hold_known = out->blocked_known = false;
 }
 
 const char *sort_key_name(enum sort_key key)
@@ -111,19 +115,24 @@ static size_t fit(char *buf, size_t len, int width)
 
 size_t table_header(char *buf, size_t len, int width)
 {
-	snprintf(buf, len, "%*s %-*s %6s %9s %8s %9s %9s %8s", TID_WIDTH, "TID", name_width(width), "NAME", "CPU%",
-		 "GIL WAIT%", "WAITS/s", "AVG WAIT", "MAX WAIT", "SWITCH%");
+	snprintf(buf, len, "%*s %-*s %6s %9s %8s %9s %9s %8s %6s %16s", TID_WIDTH, "TID", name_width(width), "NAME",
+		 "CPU%", "GIL WAIT%", "WAITS/s", "AVG WAIT", "MAX WAIT", "SWITCH%", "HOLD%", "BLOCKED-HOLDING%");
 	return fit(buf, len, width);
 }
 
 size_t table_row(char *buf, size_t len, const struct thread_stats *t, const struct row_figures *f, int width)
 {
-	char avg[16], max[16];
+	char avg[16], max[16], hold[16] = "-", blocked[16] = "-";
 	int nw = name_width(width);
 
 	format_duration(f->avg_ns, avg, sizeof avg);
 	format_duration(f->max_ns, max, sizeof max);
-	snprintf(buf, len, "%*d %-*.*s %6.1f %9.1f %8.1f %9s %9s %8.1f%s", TID_WIDTH, (int)t->tid, nw, nw, t->name,
-		 f->cpu_pct, f->wait_pct, f->waits_per_s, avg, max, f->switch_pct, t->alive ? "" : ENDED_MARK);
+	if (f->hold_known)
+		snprintf(hold, sizeof hold, "%.1f", f->hold_pct);
+	if (f->blocked_known)
+		snprintf(blocked, sizeof blocked, "%.1f", f->blocked_pct);
+	snprintf(buf, len, "%*d %-*.*s %6.1f %9.1f %8.1f %9s %9s %8.1f %6s %16s%s", TID_WIDTH, (int)t->tid, nw, nw,
+		 t->name, f->cpu_pct, f->wait_pct, f->waits_per_s, avg, max, f->switch_pct, hold, blocked,
+		 t->alive ? "" : ENDED_MARK);
 	return fit(buf, len, width);
 }

@@ -17,6 +17,9 @@ struct row_figures {
 	double waits_per_s;
 	double switch_pct; /* share of the period in drop_gil waiting for a taker */
 	uint64_t avg_ns, max_ns;
+	double hold_pct;    /* share of the period holding the GIL */
+	double blocked_pct; /* ...while off-CPU, blocked */
+	bool hold_known, blocked_known; /* set by the caller: "-" otherwise */
 };
 
 /* ticks_per_s: clock ticks of /proc's utime and stime (sysconf(_SC_CLK_TCK)). */

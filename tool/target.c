@@ -131,7 +131,7 @@ static bool same_inode(int fd, const struct mapping *m)
 	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_ino == m->inode;
 }
 
-static int open_in_root(pid_t pid, const char *path)
+int target_open_in_root(pid_t pid, const char *path)
 {
 	struct open_how how = {
 		.flags = O_RDONLY | O_CLOEXEC,
@@ -161,7 +161,7 @@ int target_open_mapping(const struct target *t, const struct mapping *m)
 		 m->end);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 && mapping_is_file(m))
-		fd = open_in_root(t->pid, m->path);
+		fd = target_open_in_root(t->pid, m->path);
 	if (fd >= 0 && !same_inode(fd, m)) {
 		close(fd);
 		fd = -1;

@@ -33,6 +33,9 @@ char *proc_read_file(const char *path, size_t max, size_t *len);
  * file to the kernel (for uprobes). */
 int target_open_mapping(const struct target *t, const struct mapping *m);
 
+/* Opens path as the target sees it, inside its root (no escaping it). */
+int target_open_in_root(pid_t pid, const char *path);
+
 /* Copies len bytes from the target's address space. 0 when all were read. */
 int target_read_memory(pid_t pid, uint64_t addr, void *buf, size_t len);
 

@@ -2,6 +2,7 @@
 
 #include "verdict.h"
 
+#include <stdint.h>
 #include <stdio.h>
 
 void verdict_totals(const struct verdict_input *in, double *threads_worth, double *pct)
@@ -65,6 +66,46 @@ static size_t convoy_threads(const struct verdict_input *in, double *avg_wait_ms
 	return n;
 }
 
+/* The thread that held the GIL longest while blocked, if that stalled the
+ * others for a noticeable share of the period. */
+static const struct thread_stats *culprit(const struct verdict_input *in, uint64_t *ns)
+{
+	const struct thread_stats *worst = NULL;
+
+	*ns = 0;
+	if (!in->hold || !hold_blocked_known(in->hold))
+		return NULL;
+	for (size_t i = 0; i < in->nthreads; i++) {
+		uint64_t b = in->summary ? in->threads[i]->blocked_run_ns : in->threads[i]->blocked_ns;
+		if (b > *ns) {
+			*ns = b;
+			worst = in->threads[i];
+		}
+	}
+	if (!worst || in->seconds <= 0 || 100.0 * (double)*ns / 1e9 / in->seconds < VERDICT_CULPRIT_PCT)
+		return NULL;
+	return worst;
+}
+
+static bool culprit_line(const struct verdict_input *in, char *buf, size_t len)
+{
+	const struct hold_stack *top[1];
+	const struct thread_stats *t;
+	uint64_t ns;
+
+	if (!(t = culprit(in, &ns)))
+		return false;
+	/* The system call says more than a wrapper frame (glibc 2.41+ blocks
+	 * in __syscall_cancel_arch whatever the call). */
+	if (hold_top_stacks(in->hold, t->tid, in->summary, top, 1) && (top[0]->syscall || top[0]->nframes))
+		snprintf(buf, len, "thread %d (%s) held the GIL for %.2f s while blocked in %s: every other thread stalled",
+			 (int)t->tid, t->name, (double)ns / 1e9, top[0]->syscall ? top[0]->syscall : top[0]->frames[0]);
+	else
+		snprintf(buf, len, "thread %d (%s) held the GIL for %.2f s while blocked: every other thread stalled",
+			 (int)t->tid, t->name, (double)ns / 1e9);
+	return true;
+}
+
 void verdict_line(const struct verdict_input *in, char *buf, size_t len)
 {
 	double worth, pct, bound_pct, convoy_ms;
@@ -80,6 +121,8 @@ void verdict_line(const struct verdict_input *in, char *buf, size_t len)
 		snprintf(buf, len, "GIL is not slowing this process down (%.1f%% waiting)", pct);
 		return;
 	}
+	if (culprit_line(in, buf, len))
+		return;
 	bound = bound_threads(in, &bound_pct);
 	convoy = convoy_threads(in, &convoy_ms);
 	if (bound >= VERDICT_BOUND_THREADS)

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "hold.h"
 #include "table.h"
 
 /* Thresholds (see gilstats.8, VERDICT). */
@@ -16,6 +17,7 @@
 #define VERDICT_IO_CPU_PCT 5.0         /* below: an I/O thread, mostly off the CPU */
 #define VERDICT_IO_WAIT_PCT 5.0        /* an I/O thread waiting this much for the GIL... */
 #define VERDICT_IO_AVG_WAIT_NS 1000000 /* ...about this long per wake-up: a convoy */
+#define VERDICT_CULPRIT_PCT 5.0        /* held the GIL while blocked this much: the culprit */
 
 struct verdict_input {
 	struct thread_stats *const *threads; /* the threads of the report */
@@ -25,6 +27,7 @@ struct verdict_input {
 	long ticks_per_s;
 	bool gil_enabled;
 	const struct folded_threads *folded; /* counted in the totals; may be NULL */
+	const struct hold_state *hold;       /* held-while-blocked figures; may be NULL */
 };
 
 /* The process's total GIL wait: threads' worth (2.7 = on average 2.7

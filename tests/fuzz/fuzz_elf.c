@@ -1,4 +1,5 @@
-/* libFuzzer target: the ELF reader on hostile images (the target chooses
+/* libFuzzer target: the ELF reader (symbols by name and by address, build
+ * ids) on hostile images (the target chooses
  * which files gilstats reads: truncated, oversized, malformed), and the
  * parser of cached compiled programs on the same bytes. */
 #include "config.h"
@@ -38,11 +39,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 			size_t n = elf_find_symbol(ef, names[i], syms, 8);
 			for (size_t k = 0; k < n && k < 8; k++) {
+				char name[64];
 				elf_vaddr_to_offset(ef, syms[k].value, &value);
 				elf_read_vaddr(ef, syms[k].value, buf, sizeof buf);
+				elf_symbol_at(ef, syms[k].value + 1, name, sizeof name);
 			}
 		}
 		elf_load_bias(ef, 0x400000, 0, &bias);
+		elf_build_id(ef, buf, sizeof buf);
 		elf_scan_strings(ef, ".rodata", 3, any_string, NULL);
 		elf_close(ef);
 	}

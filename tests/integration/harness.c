@@ -166,6 +166,8 @@ static void exec_workload(const struct interpreter *py, const struct workload_op
 	argv[argc++] = "-u";
 	argv[argc++] = script;
 	argv[argc++] = "--report";
+	argv[argc++] = "--native-lib";
+	argv[argc++] = decoy;
 	if (o->decoy) {
 		argv[argc++] = "--decoy";
 		argv[argc++] = decoy;
@@ -193,7 +195,7 @@ void workload_start(struct workload *w, const struct interpreter *py, const stru
 		exec_workload(py, o, out[1]);
 	close(out[1]);
 	line = read_line(out[0], 60);
-	close(out[0]);
+	w->out_fd = out[0];
 	ck_assert_msg(line != NULL, "workload under %s did not report its threads", py->label);
 	w->report = json_tokener_parse(line);
 	ck_assert_msg(w->report != NULL, "workload report is not JSON: %s", line);
@@ -217,7 +219,19 @@ void workload_stop(struct workload *w)
 		kill(w->launcher, SIGKILL);
 	waitpid(w->launcher ? w->launcher : w->pid, NULL, 0);
 	json_object_put(w->report);
+	if (w->out_fd > 0)
+		close(w->out_fd);
 	memset(w, 0, sizeof *w);
+}
+
+json_object *workload_final_report(struct workload *w, double timeout_s)
+{
+	char *line = read_line(w->out_fd, timeout_s);
+	json_object *report = line ? json_tokener_parse(line) : NULL;
+
+	ck_assert_msg(report != NULL, "the workload wrote no final report: %s", line ? line : "(nothing)");
+	free(line);
+	return report;
 }
 
 const char *workload_pid_arg(const struct workload *w)

@@ -42,11 +42,15 @@ struct workload {
 	pid_t pid;           /* the interpreter's pid as the host sees it */
 	pid_t launcher;      /* what we forked (unshare), when not the interpreter */
 	json_object *report; /* {"cpu": [tids], "io": [...], "decoy": [...], ...} */
+	int out_fd;          /* its stdout */
 };
 
 /* Starts contention.py --report under py and waits for its report. */
 void workload_start(struct workload *w, const struct interpreter *py, const struct workload_options *o);
 void workload_stop(struct workload *w);
+/* The line contention.py --final-report writes as it ends (the caller
+ * frees it with json_object_put). */
+json_object *workload_final_report(struct workload *w, double timeout_s);
 /* Is the workload's process still running? */
 bool workload_alive(const struct workload *w);
 /* Its pid as a string, for gilstats' command line. */

@@ -17,6 +17,7 @@ Suite *verdict_suite(void);
 Suite *histogram_suite(void);
 Suite *svg_suite(void);
 Suite *bpf_object_suite(void);
+Suite *hold_suite(void);
 
 /* Directory holding the test data the build made (libversioned.so). */
 const char *test_builddir(void);

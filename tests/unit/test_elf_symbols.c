@@ -127,6 +127,14 @@ START_TEST(versioned_library_symbols)
 	ck_assert_uint_ne(syms[0].value, syms[1].value);
 	ck_assert_uint_eq(elf_find_symbol(ef, "plain_function", syms, 4), 1);
 	ck_assert(syms[0].is_default);
+	/* By address: an instruction inside the function names it; data and
+	 * addresses past every function name nothing. */
+	char name[32];
+	unsigned char id[64];
+	ck_assert(elf_symbol_at(ef, syms[0].value + 1, name, sizeof name));
+	ck_assert_str_eq(name, "plain_function");
+	ck_assert(!elf_symbol_at(ef, 0x7fffffff0000, name, sizeof name));
+	ck_assert_uint_eq(elf_build_id(ef, id, sizeof id), 20); /* GNU ld's default: SHA-1 */
 	ck_assert_uint_eq(elf_find_symbol(ef, "no_such_symbol", syms, 4), 0);
 	ck_assert_uint_eq(elf_find_symbol(ef, "wai", syms, 4), 0);
 	/* Initialised data, read from the file. */

@@ -87,6 +87,54 @@ START_TEST(json_line_has_the_contract_fields)
 }
 END_TEST
 
+/* Hold figures: null (never 0) while unknown; with them, a thread's stacks. */
+START_TEST(json_hold_figures)
+{
+	struct thread_stats a = thread(4243, "holder", 0, 0, true);
+	struct thread_stats *order[] = { &a };
+	char *frames[] = { strdup("clock_nanosleep"), strdup("usleep") };
+	struct hold_stack stack = { .tid = 4243, .stackid = 3, .interval_ns = 400000000, .run_ns = 400000000,
+				    .frames = frames, .nframes = 2 };
+	struct hold_state hold = { .last_samples = 1000, .last_held = 950, .stacks = &stack, .nstacks = 1 };
+	struct report r = { .target = &target, .interval_s = 1.0, .elapsed_s = 1.0, .threads = order, .nthreads = 1,
+			    .hold = &hold };
+	json_object *obj, *t, *stacks;
+	char *text;
+
+	a.hold_ns = 900000000;
+	a.blocked_ns = 400000000;
+	text = render_to_string(json_plain, &r);
+	obj = json_tokener_parse(text);
+	t = json_object_array_get_idx(json_object_object_get(obj, "threads"), 0);
+	ck_assert(json_object_object_get_ex(obj, "gil_held_pct", NULL));
+	ck_assert_ptr_null(json_object_object_get(obj, "gil_held_pct")); /* not sampling */
+	ck_assert(json_object_object_get_ex(t, "gil_hold_s", NULL));
+	ck_assert_ptr_null(json_object_object_get(t, "gil_hold_s"));
+	ck_assert_ptr_null(json_object_object_get(t, "gil_held_blocked_s"));
+	ck_assert(!json_object_object_get_ex(t, "held_blocked_stacks", NULL));
+	json_object_put(obj);
+	free(text);
+
+	hold.sampling = hold.blocked_available = hold.confirmed = true;
+	text = render_to_string(json_plain, &r);
+	obj = json_tokener_parse(text);
+	t = json_object_array_get_idx(json_object_object_get(obj, "threads"), 0);
+	ck_assert_double_eq_tol(json_object_get_double(json_object_object_get(obj, "gil_held_pct")), 95.0, 1e-9);
+	ck_assert_double_eq_tol(json_object_get_double(json_object_object_get(t, "gil_hold_s")), 0.9, 1e-9);
+	ck_assert_double_eq_tol(json_object_get_double(json_object_object_get(t, "gil_held_blocked_s")), 0.4, 1e-9);
+	stacks = json_object_object_get(t, "held_blocked_stacks");
+	ck_assert_uint_eq(json_object_array_length(stacks), 1);
+	json_object *first = json_object_array_get_idx(stacks, 0);
+	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(json_object_object_get(first, "stack"), 1)),
+			 "usleep");
+	ck_assert_double_eq_tol(json_object_get_double(json_object_object_get(first, "s")), 0.4, 1e-9);
+	json_object_put(obj);
+	free(text);
+	free(frames[0]);
+	free(frames[1]);
+}
+END_TEST
+
 START_TEST(summary_uses_whole_run_figures)
 {
 	struct thread_stats a = thread(7, "main", 1000000, 2, true);
@@ -250,6 +298,7 @@ Suite *render_suite(void)
 	tcase_add_test(tc, text_table_columns);
 	tcase_add_test(tc, several_gils_namespaces_and_a_disabled_gil);
 	tcase_add_test(tc, durations);
+	tcase_add_test(tc, json_hold_figures);
 	tcase_add_test(tc, selection_and_order);
 	suite_add_tcase(s, tc);
 	return s;

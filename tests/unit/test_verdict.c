@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "suites.h"
@@ -25,7 +26,7 @@ static struct thread_stats thread(pid_t tid, double wait_pct, double cpu_pct, do
 static void verdict_of(struct thread_stats *v, size_t n, bool gil_enabled, char *buf, size_t len)
 {
 	struct thread_stats *ptrs[8];
-	struct verdict_input in = { ptrs, n, false, 1.0, 100, gil_enabled, NULL };
+	struct verdict_input in = { ptrs, n, false, 1.0, 100, gil_enabled, NULL, NULL };
 
 	for (size_t i = 0; i < n; i++)
 		ptrs[i] = &v[i];
@@ -39,13 +40,42 @@ START_TEST(bottleneck)
 	char buf[256];
 	double worth, pct;
 	struct thread_stats *ptrs[] = { &v[0], &v[1], &v[2], &v[3] };
-	struct verdict_input in = { ptrs, 4, false, 1.0, 100, true, NULL };
+	struct verdict_input in = { ptrs, 4, false, 1.0, 100, true, NULL, NULL };
 
 	verdict_of(v, 4, true, buf, sizeof buf);
 	ck_assert_str_eq(buf, "GIL is the bottleneck: 3 threads spent 91% of their time waiting for it");
 	verdict_totals(&in, &worth, &pct);
 	ck_assert_double_eq_tol(worth, 2.73, 1e-6);
 	ck_assert_double_eq_tol(pct, 68.25, 1e-6);
+}
+END_TEST
+
+/* A thread blocked holding the GIL 40% of the time: the culprit, named
+ * with the call it blocked in, before any other verdict. */
+START_TEST(culprit_held_the_gil_while_blocked)
+{
+	struct thread_stats v[] = { thread(7, 0, 1, 0), thread(8, 45, 50, 5) };
+	char *frames[] = { "clock_nanosleep" };
+	struct hold_stack stack = { .tid = 7, .stackid = 1, .interval_ns = 400000000, .frames = frames, .nframes = 1 };
+	struct hold_state hold = { .blocked_available = true, .confirmed = true, .stacks = &stack, .nstacks = 1 };
+	struct thread_stats *ptrs[] = { &v[0], &v[1] };
+	struct verdict_input in = { ptrs, 2, false, 1.0, 100, true, NULL, &hold };
+	char buf[256];
+
+	snprintf(v[0].name, sizeof v[0].name, "db-writer");
+	v[0].blocked_ns = 400000000;
+	verdict_line(&in, buf, sizeof buf);
+	ck_assert_str_eq(buf, "thread 7 (db-writer) held the GIL for 0.40 s while blocked in clock_nanosleep: "
+			      "every other thread stalled");
+	/* Under 5% of the period: not the story. */
+	v[0].blocked_ns = stack.interval_ns = 40000000;
+	verdict_line(&in, buf, sizeof buf);
+	ck_assert_ptr_null(strstr(buf, "held the GIL"));
+	/* Unknown (a kernel without the program): never a culprit. */
+	v[0].blocked_ns = stack.interval_ns = 400000000;
+	hold.blocked_available = false;
+	verdict_line(&in, buf, sizeof buf);
+	ck_assert_ptr_null(strstr(buf, "held the GIL"));
 }
 END_TEST
 
@@ -98,6 +128,7 @@ Suite *verdict_suite(void)
 	TCase *tc = tcase_create("verdict");
 
 	tcase_add_test(tc, bottleneck);
+	tcase_add_test(tc, culprit_held_the_gil_while_blocked);
 	tcase_add_test(tc, not_slowed_down);
 	tcase_add_test(tc, convoy);
 	tcase_add_test(tc, moderate_and_disabled);

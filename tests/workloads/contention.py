@@ -52,6 +52,29 @@ def cpu_bound(name, tids, ready, stop, pin):
             n += i * i
 
 
+def holder(name, tids, ready, stop, args, held):
+    """Keeps the GIL while it sleeps in C: ctypes.PyDLL calls do not release
+    it. Measures the time it spent so, the ground truth for gilstats: in C
+    with --native-lib (libdecoy.so's hold_sleep), else around the call."""
+    set_thread_name(name)
+    tids.append(kernel_tid())
+    if args.native_lib:
+        sleep_ns = ctypes.PyDLL(args.native_lib).hold_sleep
+        sleep_ns.restype = ctypes.c_longlong
+    else:
+        usleep = ctypes.PyDLL(None).usleep
+        def sleep_ns(us):
+            start = time.time()
+            usleep(us)
+            return (time.time() - start) * 1e9
+    ready.release()
+    time.sleep(args.hold_delay)
+    end, total = time.time() + args.hold_for, 0.0
+    while not stop.is_set() and time.time() < end:
+        total += sleep_ns(ctypes.c_uint(args.hold_us)) / 1e9
+    held[str(tids[-1])] = total
+
+
 def io_bound(name, tids, ready, stop, nap):
     set_thread_name(name)
     tids.append(kernel_tid())
@@ -141,11 +164,19 @@ def main():
     ap.add_argument("--io-nap", type=float, default=0.01, help="seconds each I/O thread sleeps")
     ap.add_argument("--decoy", metavar="LIB", help="path of libdecoy.so")
     ap.add_argument("--decoy-pairs", type=int, default=1)
+    ap.add_argument("--native-lib", metavar="LIB", help="path of libdecoy.so, for the holders' own timing")
     ap.add_argument("--sub-threads", type=int, default=0,
                     help="CPU-bound threads in a sub-interpreter with its own GIL (3.12+)")
     ap.add_argument("--churn", type=int, default=0,
                     help="create and end this many short-lived threads, 20 at a time, then exit")
     ap.add_argument("--churn-work", type=int, default=2000, help="sum(range(N)) in each churned thread")
+    ap.add_argument("--holders", type=int, default=0,
+                    help="threads that sleep in C holding the GIL (ctypes.PyDLL usleep)")
+    ap.add_argument("--hold-us", type=int, default=20000, help="microseconds per usleep call")
+    ap.add_argument("--hold-delay", type=float, default=0, help="seconds before the holders start")
+    ap.add_argument("--hold-for", type=float, default=3600, help="seconds the holders keep at it")
+    ap.add_argument("--final-report", action="store_true",
+                    help="at the end, one more JSON line: the time each holder spent sleeping holding the GIL")
     ap.add_argument("--seconds", type=float, default=0, help="0: until killed")
     ap.add_argument("--report", action="store_true", help="print the threads as JSON once running")
     args = ap.parse_args()
@@ -154,14 +185,18 @@ def main():
         sys.setcheckinterval(args.check_interval)
     stop = threading.Event()
     ready = threading.Semaphore(0)
-    roles = {"cpu": [], "io": []}
-    threads = []
+    roles = {"cpu": [], "io": [], "holders": []}
+    threads, holders, held = [], [], {}
     for i in range(args.cpu_threads):
         pin = i if args.pin else None
         threads.append(threading.Thread(target=cpu_bound, args=("cpu-%d" % (i + 1), roles["cpu"], ready, stop, pin)))
     for i in range(args.io_threads):
         threads.append(threading.Thread(target=io_bound,
                                         args=("io-%d" % (i + 1), roles["io"], ready, stop, args.io_nap)))
+    for i in range(args.holders):
+        holders.append(threading.Thread(target=holder, args=("hold-%d" % (i + 1), roles["holders"], ready, stop,
+                                                             args, held)))
+    threads += holders
     for t in threads:
         t.daemon = True
         t.start()
@@ -186,6 +221,11 @@ def main():
     except KeyboardInterrupt:
         pass
     stop.set()
+    if args.final_report:
+        for t in holders:
+            t.join()
+        sys.stdout.write(json.dumps({"held_blocked_s": held}) + "\n")
+        sys.stdout.flush()
     if roles["sub"]:
         os._exit(0)  # a sub-interpreter still running would abort finalization
 

@@ -86,3 +86,17 @@ int decoy_tid(int i)
 		return -1;
 	return atomic_load(&pairs[i / 2].tids[i % 2]);
 }
+
+/* Sleeps us microseconds in C and returns the nanoseconds that took.
+ * Called through ctypes.PyDLL, which keeps the GIL, this is a holder's own
+ * measure of the time it held the GIL while blocked (timed in Python, the
+ * wait to take the GIL back after the call would count too). */
+long long hold_sleep(unsigned us)
+{
+	struct timespec a, b;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	usleep(us);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	return (long long)(b.tv_sec - a.tv_sec) * 1000000000LL + (b.tv_nsec - a.tv_nsec);
+}

@@ -1,0 +1,72 @@
+/* Held the GIL while blocked: shared by both back ends, attached to the
+ * sched_switch raw tracepoint (Linux 5.18+ passes prev_state as args[3]).
+ * BPF only. A target thread that goes off-CPU, not preempted, while the
+ * GIL's state in its memory names it the holder, starts a period; the
+ * switch that puts the same task back on a CPU ends it. */
+
+BPF_HASH(holders, u32, struct gs_holder, GS_MAX_TARGETS);
+BPF_HASH(blocked, u64, struct gs_blocked, GS_MAX_THREADS);
+BPF_HASH(held, struct gs_held_key, struct gs_held_stats, GS_MAX_HELD_ROWS);
+BPF_STACK_TRACE(stacks, GS_MAX_STACKS);
+
+/* Runs in the thread going off-CPU, so its memory is the current one. */
+static inline bool holds_gil(const struct gs_holder *h, u32 tid)
+{
+	u64 tstate = 0, id = 0;
+	u32 locked = 1, owner = 0;
+
+	if (h->locked_addr && bpf_probe_read_user(&locked, sizeof locked, (void *)h->locked_addr) != 0)
+		return false;
+	if (!locked || bpf_probe_read_user(&tstate, sizeof tstate, (void *)h->holder_addr) != 0 || !tstate)
+		return false;
+	if (bpf_probe_read_user(&id, sizeof id, (void *)(tstate + h->tstate_tid_off)) != 0)
+		return false;
+	if (!h->pthread_tid_off)
+		return (u32)id == tid;
+	if (bpf_probe_read_user(&owner, sizeof owner, (void *)(id + h->pthread_tid_off)) != 0)
+		return false;
+	return owner == tid;
+}
+
+static inline void blocked_end(struct gs_blocked *b)
+{
+	struct gs_held_key key = { .tgid = b->tgid, .tid = b->tid, .stackid = b->stackid, .kstackid = b->kstackid };
+	struct gs_held_stats fresh = {};
+	struct gs_held_stats *row = held.lookup_or_try_init(&key, &fresh);
+
+	if (!row) {
+		count_event(GS_COUNT_HELD_FULL);
+		return;
+	}
+	__sync_fetch_and_add(&row->total_ns, bpf_ktime_get_ns() - b->start_ns);
+	__sync_fetch_and_add(&row->count, 1);
+}
+
+int gs_sched_switch(struct bpf_raw_tracepoint_args *ctx)
+{
+	u64 next = ctx->args[2], prev = ctx->args[1];
+	struct gs_blocked *b = blocked.lookup(&next);
+
+	if (b) {
+		blocked_end(b);
+		blocked.delete(&next);
+	}
+	if (ctx->args[0] || ctx->args[3] == 0) /* preempted: runnable, not blocked */
+		return 0;
+	u64 id = bpf_get_current_pid_tgid();
+	u32 tgid = id >> 32;
+	struct gs_holder *h = holders.lookup(&tgid);
+	if (!h)
+		return 0;
+	count_event(GS_COUNT_SWITCH_HITS);
+	if (!holds_gil(h, (u32)id))
+		return 0;
+	struct gs_blocked start = { .start_ns = bpf_ktime_get_ns(), .tgid = tgid, .tid = (u32)id };
+	start.stackid = stacks.get_stackid(ctx, BPF_F_USER_STACK);
+	/* User stacks of code without frame pointers stop at the innermost
+	 * frame, often a syscall wrapper: the kernel's stack names the call. */
+	start.kstackid = stacks.get_stackid(ctx, 0);
+	if (blocked.update(&prev, &start) != 0)
+		count_event(GS_COUNT_HELD_FULL);
+	return 0;
+}

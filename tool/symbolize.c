@@ -1,0 +1,177 @@
+#include "config.h"
+
+#include "symbolize.h"
+
+#include <bcc/bcc_syms.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "resolve.h"
+#include "snapshot.h"
+
+/* glibc's internal aliases ("__GI___clock_nanosleep") by the name users
+ * know ("clock_nanosleep"). */
+static const char *public_name(const char *name)
+{
+	if (strncmp(name, "__GI_", 5) != 0)
+		return name;
+	name += 5;
+	while (*name == '_')
+		name++;
+	return name;
+}
+
+static const struct mapping *mapping_at(const struct target *t, uint64_t ip)
+{
+	for (size_t i = 0; i < t->maps.n; i++)
+		if (ip >= t->maps.v[i].start && ip < t->maps.v[i].end && t->maps.v[i].path)
+			return &t->maps.v[i];
+	return NULL;
+}
+
+/* The detached debug file of a stripped one, by build id: inside the
+ * target's root (its distribution's -dbg packages), else the host's. */
+static int open_debug_file(pid_t pid, struct elf_file *ef)
+{
+	unsigned char id[64];
+	size_t n = elf_build_id(ef, id, sizeof id);
+	char path[256];
+	int len, fd;
+
+	if (n < 2)
+		return -1;
+	len = snprintf(path, sizeof path, "/usr/lib/debug/.build-id/%02x/", id[0]);
+	for (size_t i = 1; i < n; i++)
+		len += snprintf(path + len, sizeof path - (size_t)len, "%02x", id[i]);
+	snprintf(path + len, sizeof path - (size_t)len, ".debug");
+	fd = target_open_in_root(pid, path);
+	return fd >= 0 ? fd : open(path, O_RDONLY | O_CLOEXEC);
+}
+
+static bool debug_file_lookup(pid_t pid, struct elf_file *ef, uint64_t vaddr, char *buf, size_t len)
+{
+	int fd = open_debug_file(pid, ef);
+	struct elf_file *debug = fd >= 0 ? elf_open_fd(fd) : NULL;
+	bool found = debug && elf_symbol_at(debug, vaddr, buf, len);
+
+	if (debug)
+		elf_close(debug);
+	if (fd >= 0)
+		close(fd);
+	return found;
+}
+
+/* The function holding ip, from the mapped file's own symbols or its
+ * debug file; else the file and offset ("libc.so.6+0x9a72e"). */
+static bool elf_lookup(struct symbolizer *sym, uint64_t ip, char *buf, size_t len)
+{
+	const struct mapping *m = sym->have_target ? mapping_at(&sym->target, ip) : NULL;
+	const char *base;
+	struct mapped_object obj;
+	bool found;
+
+	if (!m)
+		return false;
+	if (mapped_object_open(&sym->target, m, &obj) == 0) {
+		found = ip >= obj.bias && (elf_symbol_at(obj.elf, ip - obj.bias, buf, len) ||
+					   debug_file_lookup(sym->pid, obj.elf, ip - obj.bias, buf, len));
+		mapped_object_close(&obj);
+		if (found)
+			return true;
+	}
+	base = strrchr(m->path, '/');
+	snprintf(buf, len, "%s+0x%" PRIx64, base ? base + 1 : m->path, ip - m->start + m->offset);
+	return true;
+}
+
+static char *frame_name(struct symbolizer *sym, uint64_t ip)
+{
+	struct bcc_symbol s;
+	char buf[256], own[256];
+
+	if (sym->cache && bcc_symcache_resolve_no_demangle(sym->cache, ip, &s) == 0 && s.name)
+		snprintf(buf, sizeof buf, "%s", public_name(s.name));
+	else if (elf_lookup(sym, ip, own, sizeof own))
+		snprintf(buf, sizeof buf, "%s", public_name(own));
+	else
+		snprintf(buf, sizeof buf, "0x%" PRIx64, ip);
+	return strdup(buf);
+}
+
+/* The system call in the kernel stack the thread blocked with. */
+static char *blocked_syscall(struct symbolizer *sym, int64_t kstackid, int stacks_fd)
+{
+	uint64_t ips[SNAPSHOT_STACK_DEPTH];
+	size_t n = snapshot_stack(stacks_fd, kstackid, ips, SNAPSHOT_STACK_DEPTH);
+	struct bcc_symbol s;
+	const char *call;
+
+	if (n && !sym->kernel)
+		sym->kernel = bcc_symcache_new(-1, NULL);
+	for (size_t i = 0; i < n && sym->kernel; i++)
+		if (bcc_symcache_resolve_no_demangle(sym->kernel, ips[i], &s) == 0 && s.name &&
+		    (call = syscall_of_symbol(s.name)))
+			return strdup(call);
+	return NULL;
+}
+
+/* The target's mappings as they are now (libraries come and go). */
+static void read_mappings(struct symbolizer *sym)
+{
+	struct gs_error ignored;
+
+	if (sym->have_target)
+		target_release(&sym->target);
+	sym->have_target = target_inspect(sym->pid, &sym->target, &ignored) == 0;
+}
+
+static void name_stack(struct symbolizer *sym, struct hold_stack *s, int stacks_fd)
+{
+	uint64_t ips[SNAPSHOT_STACK_DEPTH];
+	size_t n = snapshot_stack(stacks_fd, s->stackid, ips, SNAPSHOT_STACK_DEPTH);
+
+	if (!(s->frames = calloc(n ? n : 1, sizeof *s->frames)))
+		return;
+	for (size_t i = 0; i < n; i++)
+		if ((s->frames[s->nframes] = frame_name(sym, ips[i])))
+			s->nframes++;
+}
+
+void symbolize_held_stacks(struct symbolizer *sym, struct hold_state *h, int stacks_fd)
+{
+	bool fresh = false;
+
+	for (size_t i = 0; i < h->nstacks; i++) {
+		struct hold_stack *s = &h->stacks[i];
+		if (s->frames || !s->run_ns)
+			continue;
+		/* Libraries loaded since (ctypes, extensions) need a fresh view. */
+		if (!sym->cache)
+			sym->cache = bcc_symcache_new(sym->pid, NULL);
+		else if (!fresh)
+			bcc_symcache_refresh(sym->cache);
+		if (!fresh)
+			read_mappings(sym);
+		fresh = true;
+		name_stack(sym, s, stacks_fd);
+		s->syscall = blocked_syscall(sym, s->kstackid, stacks_fd);
+	}
+}
+
+void symbolizer_free(struct symbolizer *sym)
+{
+	if (sym->cache)
+		bcc_free_symcache(sym->cache, sym->pid);
+	sym->cache = NULL;
+	if (sym->kernel)
+		bcc_free_symcache(sym->kernel, -1);
+	sym->kernel = NULL;
+	if (sym->have_target)
+		target_release(&sym->target);
+	sym->have_target = false;
+}

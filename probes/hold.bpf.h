@@ -8,6 +8,9 @@ BPF_HASH(holders, u32, struct gs_holder, GS_MAX_TARGETS);
 BPF_HASH(blocked, u64, struct gs_blocked, GS_MAX_THREADS);
 BPF_HASH(held, struct gs_held_key, struct gs_held_stats, GS_MAX_HELD_ROWS);
 BPF_STACK_TRACE(stacks, GS_MAX_STACKS);
+/* Periods begun and not yet ended: while there are none, which is nearly
+ * always, a switch costs an array read instead of a hash lookup. */
+BPF_ARRAY(open_periods, s64, 1);
 
 /* Runs in the thread going off-CPU, so its memory is the current one. */
 static inline bool holds_gil(const struct gs_holder *h, u32 tid)
@@ -45,11 +48,18 @@ static inline void blocked_end(struct gs_blocked *b)
 int gs_sched_switch(struct bpf_raw_tracepoint_args *ctx)
 {
 	u64 next = ctx->args[2], prev = ctx->args[1];
-	struct gs_blocked *b = blocked.lookup(&next);
+	int zero = 0;
+	s64 *open = open_periods.lookup(&zero);
 
-	if (b) {
-		blocked_end(b);
-		blocked.delete(&next);
+	if (!open)
+		return 0;
+	if (*open > 0) {
+		struct gs_blocked *b = blocked.lookup(&next);
+		if (b) {
+			blocked_end(b);
+			if (blocked.delete(&next) == 0)
+				__sync_fetch_and_add(open, -1);
+		}
 	}
 	if (ctx->args[0] || ctx->args[3] == 0) /* preempted: runnable, not blocked */
 		return 0;
@@ -59,14 +69,22 @@ int gs_sched_switch(struct bpf_raw_tracepoint_args *ctx)
 	if (!h)
 		return 0;
 	count_event(GS_COUNT_SWITCH_HITS);
-	if (!holds_gil(h, (u32)id))
+	/* Most blocking of a traced thread is waiting for the GIL, or in
+	 * drop_gil for a taker: not holding it, known without reading memory. */
+	u32 tid = (u32)id;
+	struct gs_inflight *waiting = inflight.lookup(&tid);
+	if (waiting && (waiting->kind == GS_KIND_GIL_COND || waiting->kind == GS_KIND_SWITCH_COND))
 		return 0;
-	struct gs_blocked start = { .start_ns = bpf_ktime_get_ns(), .tgid = tgid, .tid = (u32)id };
+	if (!holds_gil(h, tid))
+		return 0;
+	struct gs_blocked start = { .start_ns = bpf_ktime_get_ns(), .tgid = tgid, .tid = tid };
 	start.stackid = stacks.get_stackid(ctx, BPF_F_USER_STACK);
 	/* User stacks of code without frame pointers stop at the innermost
 	 * frame, often a syscall wrapper: the kernel's stack names the call. */
 	start.kstackid = stacks.get_stackid(ctx, 0);
 	if (blocked.update(&prev, &start) != 0)
 		count_event(GS_COUNT_HELD_FULL);
+	else
+		__sync_fetch_and_add(open, 1);
 	return 0;
 }

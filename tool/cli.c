@@ -48,7 +48,7 @@ static const struct argp_option option_table[] = {
 	{ "per-thread", 'T', NULL, 0, "Histograms per thread too (implies -H)", 0 },
 	{ "svg", OPT_SVG, "FILE", 0, "At the end, write a chart of GIL wait over time to FILE", 0 },
 	{ "hold-rate", OPT_HOLD_RATE, "HZ", 0,
-	  "Sample who holds the GIL HZ times a second (default 1000; 0: off)", 0 },
+	  "Sample who holds the GIL HZ times a second (default 200; 0: off)", 0 },
 	{ "kernel-headers", OPT_KERNEL_HEADERS, "DIR", 0,
 	  "Kernel headers to compile the probes against (default: searched)", 0 },
 	{ "probe", OPT_PROBE, "KIND", 0,

@@ -10,7 +10,7 @@
 
 #define CLI_MAX_INTERVAL_S 86400.0 /* one day */
 #define CLI_MIN_INTERVAL_S 0.01
-#define CLI_DEFAULT_HOLD_RATE 1000
+#define CLI_DEFAULT_HOLD_RATE 200
 #define CLI_MAX_HOLD_RATE 10000
 
 struct options {

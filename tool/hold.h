@@ -1,7 +1,7 @@
 /* Who holds the GIL. Two sources, folded into per-thread figures here:
  *  - a sampler of the GIL's state in the target's memory (locked, and the
  *    holder's PyThreadState, resolved to a thread id): hold time and the
- *    share of wall time the GIL was held, statistically (1 kHz default);
+ *    share of wall time the GIL was held, statistically (200 Hz default);
  *  - the sched_switch program's held-while-blocked periods, exact, with
  *    the user stack each began with.
  * Pure logic over a mem_reader and map rows. */

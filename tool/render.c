@@ -143,11 +143,20 @@ static void json_histogram(FILE *out, const struct histograms *hist, pid_t tid, 
 	histogram_json(out, !s ? &none : summary ? &s->run : &s->interval);
 }
 
+/* Holding is read from the main interpreter's GIL: a thread that waits on
+ * a sub-interpreter's own GIL (PEP 684) has no figure, not a zero; nor
+ * has anyone while a free-threaded build runs without its GIL. */
+static bool on_main_gil(const struct report *r, const struct thread_stats *t)
+{
+	return r->target->gil_enabled &&
+	       (!r->target->several_gils || !t->gil_address || t->gil_address == r->target->gil_address);
+}
+
 void report_row_figures(const struct report *r, const struct thread_stats *t, struct row_figures *f)
 {
 	row_figures(t, r->summary, r->interval_s, r->ticks_per_s, f);
-	f->hold_known = r->hold && hold_time_known(r->hold);
-	f->blocked_known = r->hold && hold_blocked_known(r->hold);
+	f->hold_known = r->hold && hold_time_known(r->hold) && on_main_gil(r, t);
+	f->blocked_known = r->hold && hold_blocked_known(r->hold) && on_main_gil(r, t);
 }
 
 double report_held_pct(const struct report *r)
@@ -155,7 +164,7 @@ double report_held_pct(const struct report *r)
 	const struct hold_state *h = r->hold;
 	uint64_t samples, held;
 
-	if (!h || !h->sampling)
+	if (!h || !h->sampling || !r->target->gil_enabled)
 		return -1;
 	samples = r->summary ? h->samples_run : h->last_samples;
 	held = r->summary ? h->held_run : h->last_held;
@@ -196,7 +205,8 @@ static void json_held_stacks(FILE *out, const struct report *r, const struct thr
 
 static void json_thread_holding(FILE *out, const struct report *r, const struct thread_stats *t)
 {
-	bool hold = r->hold && hold_time_known(r->hold), blocked = r->hold && hold_blocked_known(r->hold);
+	bool hold = r->hold && hold_time_known(r->hold) && on_main_gil(r, t);
+	bool blocked = r->hold && hold_blocked_known(r->hold) && on_main_gil(r, t);
 	uint64_t blocked_ns = r->summary ? t->blocked_run_ns : t->blocked_ns;
 
 	json_seconds_or_null(out, "gil_hold_s", hold, r->summary ? t->hold_run_ns : t->hold_ns);

@@ -4,6 +4,7 @@
 
 #include <bcc/libbpf.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,27 +104,42 @@ int snapshot_forget(int fd, const struct gs_wait_key *keys, size_t n)
 	return rc;
 }
 
-int snapshot_histogram(int fd, struct hist_row **rows, size_t *cap)
+/* Every row of a hash map into a growing array of {key, value} rows, the
+ * value at value_offset. Returns how many, or -1. */
+static int read_rows(int fd, size_t key_size, size_t value_offset, size_t row_size, void **rows, size_t *cap)
 {
-	struct gs_hist_key key, next;
+	unsigned char key[64], next[64];
 	bool first = true;
 	size_t n = 0;
 
-	while (bpf_get_next_key(fd, first ? NULL : &key, &next) == 0) {
+	if (key_size > sizeof key)
+		return -1;
+	while (bpf_get_next_key(fd, first ? NULL : key, next) == 0) {
+		unsigned char *row;
 		first = false;
-		key = next;
+		memcpy(key, next, key_size);
 		if (n == *cap) {
 			size_t ncap = *cap ? *cap * 2 : 64;
-			struct hist_row *nr = realloc(*rows, ncap * sizeof *nr);
-			if (!nr)
+			void *grown = realloc(*rows, ncap * row_size);
+			if (!grown)
 				return -1;
-			*rows = nr;
+			*rows = grown;
 			*cap = ncap;
 		}
-		if (bpf_lookup_elem(fd, &key, &(*rows)[n].count) == 0)
-			(*rows)[n++].key = key;
+		row = (unsigned char *)*rows + n * row_size;
+		/* A row deleted between the two calls is simply skipped. */
+		if (bpf_lookup_elem(fd, key, row + value_offset) == 0) {
+			memcpy(row, key, key_size);
+			n++;
+		}
 	}
 	return (int)n;
+}
+
+int snapshot_histogram(int fd, struct hist_row **rows, size_t *cap)
+{
+	return read_rows(fd, sizeof(struct gs_hist_key), offsetof(struct hist_row, count), sizeof **rows,
+			 (void **)rows, cap);
 }
 
 void snapshot_forget_histogram(int fd, uint32_t tgid, uint32_t tid)
@@ -174,25 +190,8 @@ int snapshot_counters(int fd, uint64_t out[GS_COUNTERS])
 
 int snapshot_held(int fd, struct held_row **rows, size_t *cap)
 {
-	struct gs_held_key key, next;
-	bool first = true;
-	size_t n = 0;
-
-	while (bpf_get_next_key(fd, first ? NULL : &key, &next) == 0) {
-		first = false;
-		key = next;
-		if (n == *cap) {
-			size_t ncap = *cap ? *cap * 2 : 64;
-			struct held_row *nr = realloc(*rows, ncap * sizeof *nr);
-			if (!nr)
-				return -1;
-			*rows = nr;
-			*cap = ncap;
-		}
-		if (bpf_lookup_elem(fd, &key, &(*rows)[n].stats) == 0)
-			(*rows)[n++].key = key;
-	}
-	return (int)n;
+	return read_rows(fd, sizeof(struct gs_held_key), offsetof(struct held_row, stats), sizeof **rows,
+			 (void **)rows, cap);
 }
 
 void snapshot_forget_held(int fd, const struct gs_held_key *keys, size_t n)

@@ -33,9 +33,11 @@ pid_t hold_tstate_tid(const struct gs_holder *w, const struct mem_reader *mem, u
 	return tid > 0 && tid <= 0x3fffffff ? (pid_t)tid : 0;
 }
 
-/* A thread state's tid, remembered for the interval (thread states are
- * freed and reused as threads come and go: the cache is cleared then). */
-static pid_t cached_tid(struct hold_state *h, const struct mem_reader *mem, uint64_t tstate)
+/* A thread state's tid if it names a thread of the target (else 0),
+ * remembered for the interval: thread states are freed and reused as
+ * threads come and go, so the cache is cleared at every update. */
+static pid_t cached_tid(struct hold_state *h, const struct mem_reader *mem, uint64_t tstate,
+			thread_check_fn is_thread, const void *ctx)
 {
 	pid_t tid;
 
@@ -43,6 +45,8 @@ static pid_t cached_tid(struct hold_state *h, const struct mem_reader *mem, uint
 		if (h->cache[i].tstate == tstate)
 			return h->cache[i].tid;
 	tid = hold_tstate_tid(&h->where, mem, tstate);
+	if (tid && !is_thread(tid, ctx))
+		tid = 0;
 	if (h->ncache < HOLD_TSTATE_CACHE)
 		h->cache[h->ncache++] = (struct hold_cache_entry){ tstate, tid };
 	return tid;
@@ -82,11 +86,9 @@ int hold_sample(struct hold_state *h, const struct mem_reader *mem, thread_check
 	h->samples++;
 	/* The last holder names a thread even while the GIL is free: enough
 	 * to confirm the layout. */
-	tid = cached_tid(h, mem, tstate);
-	if (tid && is_thread(tid, ctx))
+	/* A holder that names no thread of the target is counted, not attributed. */
+	if ((tid = cached_tid(h, mem, tstate, is_thread, ctx)))
 		h->confirmed = true;
-	else
-		tid = 0; /* held by a thread that cannot be named: counted, not attributed */
 	if (!locked)
 		return 0;
 	h->held++;
@@ -147,9 +149,33 @@ static int fold_blocked(struct hold_state *h, struct stats *st, const struct hel
 	return 0;
 }
 
+static void free_stack(struct hold_stack *s)
+{
+	for (size_t f = 0; f < s->nframes; f++)
+		free(s->frames[f]);
+	free(s->frames);
+	free(s->syscall);
+}
+
+/* Stacks of threads the statistics folded away (ended, beyond the ones
+ * kept one by one) go with them: memory stays bounded under churn. */
+static void prune_stacks(struct hold_state *h, struct stats *st)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < h->nstacks; i++) {
+		if (stats_find(st, h->stacks[i].tid))
+			h->stacks[kept++] = h->stacks[i];
+		else
+			free_stack(&h->stacks[i]);
+	}
+	h->nstacks = kept;
+}
+
 int hold_update(struct hold_state *h, struct stats *st, const struct held_row *rows, size_t nrows,
 		double interval_s)
 {
+	prune_stacks(h, st);
 	for (size_t i = 0; i < st->nthreads; i++) {
 		st->threads[i].hold_ns = 0;
 		st->threads[i].blocked_ns = 0;
@@ -247,12 +273,8 @@ const char *syscall_of_symbol(const char *name)
 
 void hold_free(struct hold_state *h)
 {
-	for (size_t i = 0; i < h->nstacks; i++) {
-		for (size_t f = 0; f < h->stacks[i].nframes; f++)
-			free(h->stacks[i].frames[f]);
-		free(h->stacks[i].frames);
-		free(h->stacks[i].syscall);
-	}
+	for (size_t i = 0; i < h->nstacks; i++)
+		free_stack(&h->stacks[i]);
 	free(h->stacks);
 	free(h->per);
 	memset(h, 0, sizeof *h);

@@ -273,11 +273,16 @@ static int compare_tids(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* Listed at the last update, or born since. */
 static bool is_target_thread(pid_t tid, const void *ctx)
 {
 	const struct session *s = ctx;
+	char path[64];
 
-	return bsearch(&tid, s->tids, s->ntids, sizeof tid, compare_tids) != NULL;
+	if (bsearch(&tid, s->tids, s->ntids, sizeof tid, compare_tids))
+		return true;
+	snprintf(path, sizeof path, "/proc/%d/task/%d", (int)s->target.pid, (int)tid);
+	return access(path, F_OK) == 0;
 }
 
 /* Samples the holder when one is due; returns the seconds to the next. */

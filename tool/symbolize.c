@@ -150,11 +150,11 @@ void symbolize_held_stacks(struct symbolizer *sym, struct hold_state *h, int sta
 		struct hold_stack *s = &h->stacks[i];
 		if (s->frames || !s->run_ns)
 			continue;
-		/* Libraries loaded since (ctypes, extensions) need a fresh view. */
+		/* bcc's cache is made once (refreshing it reloads every symbol
+		 * table); libraries loaded since are found through the mappings,
+		 * read again for each batch of new stacks. */
 		if (!sym->cache)
 			sym->cache = bcc_symcache_new(sym->pid, NULL);
-		else if (!fresh)
-			bcc_symcache_refresh(sym->cache);
 		if (!fresh)
 			read_mappings(sym);
 		fresh = true;

@@ -39,6 +39,8 @@ struct gs_settings {
 	__u64 epoch;            /* bumped by the tool at every interval */
 	__u32 record_unwatched; /* 1 while the GIL address is not known exactly */
 	__u32 histogram;        /* GS_HIST_*: log2 histogram of GIL waits */
+	__u32 task_pid_off;     /* in struct task_struct, from the kernel's BTF; */
+	__u32 task_tgid_off;    /* 0: on-CPU time is not accounted in the kernel */
 };
 
 enum gs_histogram { GS_HIST_OFF = 0, GS_HIST_PROCESS = 1, GS_HIST_PER_THREAD = 2 };
@@ -113,6 +115,24 @@ struct gs_held_stats {
 	__u64 count;
 };
 
+/* On-CPU time. Per CPU: the target thread running there since since_ns
+ * (tid 0: none), so the tool can add the slice in progress. */
+struct gs_running {
+	__u64 since_ns;
+	__u32 tid;
+	__u32 tgid;
+};
+
+/* Per thread, keyed by tid: its finished slices on a CPU, and its name at
+ * the last one (threads rename themselves). A thread's last switch says
+ * it ended, so the tool need not list /proc/PID/task at every interval. */
+struct gs_cpu_time {
+	__u64 cpu_ns;
+	__u32 tgid;
+	__u32 ended;
+	char comm[16];
+};
+
 /* Per-CPU counters, so the cost of tracing can be reported. */
 enum gs_counter {
 	GS_COUNT_ENTRY_HITS = 0,  /* waits started in the target (calls or futex waits) */
@@ -121,7 +141,8 @@ enum gs_counter {
 	GS_COUNT_INFLIGHT_FULL = 3, /* waits lost: the in-flight map was full */
 	GS_COUNT_SWITCH_HITS = 4,   /* target threads switched off-CPU while blocking */
 	GS_COUNT_HELD_FULL = 5,     /* held-while-blocked periods lost: a map was full */
-	GS_COUNTERS = 6,
+	GS_COUNT_CPU_FULL = 6,      /* on-CPU slices lost: the oncpu map was full */
+	GS_COUNTERS = 7,
 };
 
 #endif

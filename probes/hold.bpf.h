@@ -1,5 +1,5 @@
-/* Held the GIL while blocked: shared by both back ends, attached to the
- * sched_switch raw tracepoint (Linux 5.18+ passes prev_state as args[3]).
+/* Held the GIL while blocked: shared by both back ends, run by the
+ * sched_switch program (Linux 5.18+ passes prev_state as args[3]).
  * BPF only. A target thread that goes off-CPU, not preempted, while the
  * GIL's state in its memory names it the holder, starts a period; the
  * switch that puts the same task back on a CPU ends it. */
@@ -45,14 +45,14 @@ static inline void blocked_end(struct gs_blocked *b)
 	__sync_fetch_and_add(&row->count, 1);
 }
 
-int gs_sched_switch(struct bpf_raw_tracepoint_args *ctx)
+static inline void hold_switch(struct bpf_raw_tracepoint_args *ctx)
 {
 	u64 next = ctx->args[2], prev = ctx->args[1];
 	int zero = 0;
 	s64 *open = open_periods.lookup(&zero);
 
 	if (!open)
-		return 0;
+		return;
 	if (*open > 0) {
 		struct gs_blocked *b = blocked.lookup(&next);
 		if (b) {
@@ -62,21 +62,21 @@ int gs_sched_switch(struct bpf_raw_tracepoint_args *ctx)
 		}
 	}
 	if (ctx->args[0] || ctx->args[3] == 0) /* preempted: runnable, not blocked */
-		return 0;
+		return;
 	u64 id = bpf_get_current_pid_tgid();
 	u32 tgid = id >> 32;
 	struct gs_holder *h = holders.lookup(&tgid);
 	if (!h)
-		return 0;
+		return;
 	count_event(GS_COUNT_SWITCH_HITS);
 	/* Most blocking of a traced thread is waiting for the GIL, or in
 	 * drop_gil for a taker: not holding it, known without reading memory. */
 	u32 tid = (u32)id;
 	struct gs_inflight *waiting = inflight.lookup(&tid);
 	if (waiting && (waiting->kind == GS_KIND_GIL_COND || waiting->kind == GS_KIND_SWITCH_COND))
-		return 0;
+		return;
 	if (!holds_gil(h, tid))
-		return 0;
+		return;
 	struct gs_blocked start = { .start_ns = bpf_ktime_get_ns(), .tgid = tgid, .tid = tid };
 	start.stackid = stacks.get_stackid(ctx, BPF_F_USER_STACK);
 	/* User stacks of code without frame pointers stop at the innermost
@@ -86,5 +86,4 @@ int gs_sched_switch(struct bpf_raw_tracepoint_args *ctx)
 		count_event(GS_COUNT_HELD_FULL);
 	else
 		__sync_fetch_and_add(open, 1);
-	return 0;
 }

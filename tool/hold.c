@@ -149,7 +149,7 @@ static int fold_blocked(struct hold_state *h, struct stats *st, const struct hel
 	return 0;
 }
 
-static void free_stack(struct hold_stack *s)
+void hold_stack_free(struct hold_stack *s)
 {
 	for (size_t f = 0; f < s->nframes; f++)
 		free(s->frames[f]);
@@ -167,7 +167,7 @@ static void prune_stacks(struct hold_state *h, struct stats *st)
 		if (stats_find(st, h->stacks[i].tid))
 			h->stacks[kept++] = h->stacks[i];
 		else
-			free_stack(&h->stacks[i]);
+			hold_stack_free(&h->stacks[i]);
 	}
 	h->nstacks = kept;
 }
@@ -274,7 +274,7 @@ const char *syscall_of_symbol(const char *name)
 void hold_free(struct hold_state *h)
 {
 	for (size_t i = 0; i < h->nstacks; i++)
-		free_stack(&h->stacks[i]);
+		hold_stack_free(&h->stacks[i]);
 	free(h->stacks);
 	free(h->per);
 	memset(h, 0, sizeof *h);

@@ -41,6 +41,9 @@ struct hold_stack {
 	size_t nframes;
 };
 
+/* Frees what the stack owns (its names). */
+void hold_stack_free(struct hold_stack *s);
+
 struct hold_tid_count {
 	pid_t tid;
 	uint64_t n;

@@ -22,6 +22,7 @@
 #include "gil_locate.h"
 #include "histogram.h"
 #include "hold.h"
+#include "kernel_btf.h"
 #include "kernel_headers.h"
 #include "launch.h"
 #include "output.h"
@@ -33,6 +34,7 @@
 #include "stats.h"
 #include "symbolize.h"
 #include "target.h"
+#include "thread_times.h"
 
 /* How long a launched command may take to start its interpreter. */
 #define LAUNCH_LOCATE_POLL_NS 1000000
@@ -64,6 +66,7 @@ struct session {
 	struct probes *probes;
 	struct report_target report_target;
 	struct stats stats;
+	struct thread_times times;
 	struct wait_rows rows;
 	struct histograms hist;
 	struct hist_row *hist_rows;
@@ -162,6 +165,11 @@ static int find_headers(struct session *s, struct gs_error *err)
 		return -1;
 	s->plan.headers = &s->headers;
 	s->plan.tgid = s->target.pid;
+	struct task_layout task;
+	if (kernel_task_layout(&task) == 0) {
+		s->plan.task_pid_off = task.pid_off;
+		s->plan.task_tgid_off = task.tgid_off;
+	}
 	s->plan.cache_dir = s->opt.no_cache || !GILSTATS_CACHE_DIR[0] ? NULL : GILSTATS_CACHE_DIR;
 	/* The live screen shows the histogram on h: collect it there anyway. */
 	s->plan.histogram = s->opt.per_thread				       ? GS_HIST_PER_THREAD
@@ -350,21 +358,6 @@ static bool wait_interval(struct session *s, double deadline, const sigset_t *du
 	}
 }
 
-/* Names and CPU time of the live threads (at_start: the baseline). */
-static void sample_threads(struct session *s, bool at_start)
-{
-	for (size_t i = 0; i < s->stats.nthreads; i++) {
-		struct thread_stats *t = &s->stats.threads[i];
-		struct proc_stat st;
-		if (!t->alive || target_thread_stat(s->target.pid, t->tid, &st) != 0)
-			continue;
-		snprintf(t->name, sizeof t->name, "%s", st.comm);
-		stats_cpu_sample(t, st.utime + st.stime, at_start);
-		if (!t->ns_tid)
-			t->ns_tid = target_thread_ns_tid(s->target.pid, t->tid);
-	}
-}
-
 /* The threads running when the probes were attached, and their CPU time
  * so far, so the first interval's CPU% is the interval's. */
 static void baseline_threads(struct session *s)
@@ -377,7 +370,8 @@ static void baseline_threads(struct session *s)
 		if (t)
 			t->alive = true;
 	}
-	sample_threads(s, true);
+	thread_times_start(&s->times, s->target.pid, s->probes);
+	thread_times_baseline(&s->times, &s->stats);
 }
 
 /* New sub-interpreters may bring their own GIL: watch it too. */
@@ -440,10 +434,10 @@ static void forget_ended(struct session *s)
 static int update(struct session *s, struct gs_error *err)
 {
 	/* An exited target may linger as a zombie: its threads have ended. */
-	int nlive = s->target_gone ? 0 : target_list_threads(s->target.pid, &s->tids, &s->tids_cap);
+	int nlive = thread_times_live(&s->times, &s->tids, &s->ntids, &s->tids_cap);
 	uint64_t ended_epoch;
 
-	if (nlive < 0)
+	if (nlive < 0 || s->target_gone)
 		nlive = 0;
 	s->ntids = (size_t)nlive;
 	if (!s->target_gone)
@@ -462,7 +456,8 @@ static int update(struct session *s, struct gs_error *err)
 	if (update_holding(s) != 0)
 		return gs_fail(err, GS_EXIT_FAILURE, "cannot read the bpf maps: %s", strerror(errno));
 	forget_ended(s);
-	sample_threads(s, false);
+	if (thread_times_update(&s->times, &s->stats) != 0)
+		return gs_fail(err, GS_EXIT_FAILURE, "cannot read the bpf maps: %s", strerror(errno));
 	s->report_target.gil_address = gil_report_address(&s->gil);
 	s->report_target.several_gils = s->gil.ngils > 1;
 	s->report_target.gil_enabled = s->gil.gil_enabled;
@@ -479,7 +474,6 @@ static void emit(struct session *s, bool summary)
 		.elapsed_s = elapsed,
 		.summary = summary,
 		.wall_clock = time(NULL),
-		.ticks_per_s = sysconf(_SC_CLK_TCK),
 	};
 	uint64_t counters[GS_COUNTERS];
 	struct thread_stats **grown = realloc(s->order, (s->stats.nthreads + 1) * sizeof *grown);
@@ -529,7 +523,7 @@ static int run(struct session *s, const sigset_t *during_wait, struct gs_error *
 		s->last_update = t;
 		/* Named now, while the target's maps can be read, and outside
 		 * the interval the figures were measured over. */
-		if (!s->target_gone)
+		if (!s->target_gone && hold_blocked_known(&s->hold))
 			symbolize_held_stacks(&s->sym, &s->hold, probes_stacks_fd(s->probes));
 		/* A run cut short mid-interval still reports what it saw. */
 		if (s->last_interval >= 0.001)
@@ -549,6 +543,7 @@ static void release(struct session *s)
 		mapped_object_close(&s->interp);
 	target_release(&s->target);
 	stats_free(&s->stats);
+	thread_times_free(&s->times);
 	histograms_free(&s->hist);
 	free(s->hist_rows);
 	wait_rows_free(&s->rows);

@@ -63,7 +63,7 @@ static void remember(struct output *out, const struct report *r)
 
 	for (size_t i = 0; tids && names && values && i < r->nthreads; i++) {
 		struct row_figures f;
-		row_figures(r->threads[i], false, r->interval_s, r->ticks_per_s, &f);
+		row_figures(r->threads[i], false, r->interval_s, &f);
 		tids[i] = r->threads[i]->tid;
 		snprintf(names[i], sizeof names[i], "%s", r->threads[i]->name);
 		values[i] = f.wait_pct;

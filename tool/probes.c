@@ -7,6 +7,7 @@
 #include "probes.h"
 
 #include <bcc/libbpf.h>
+#include <sched.h>
 #include <errno.h>
 #include <linux/bpf.h>
 #include <stdio.h>
@@ -27,11 +28,13 @@ struct probes {
 	size_t nlinks;
 	int settings_fd, watched_fd;
 	struct gs_settings settings;
-	bool holding; /* the held-while-blocked program is attached */
+	bool holding;       /* held-while-blocked is measured */
+	bool switch_linked; /* the sched_switch program is attached */
 };
 
-/* The third program of either back end: held the GIL while blocked. */
-#define HOLD_PROGRAM 2
+/* The third program of either back end, on sched_switch: on-CPU time and
+ * held the GIL while blocked. */
+#define SWITCH_PROGRAM 2
 
 struct backend {
 	const char *name;
@@ -78,7 +81,8 @@ static int map_fd(const struct probes *p, const char *name)
 }
 
 /* The maps snapshot.c reads: all must be there. */
-static const char *const probe_maps[] = { "inflight", "waits", "counters", "hist", "held", "stacks", "blocked" };
+static const char *const probe_maps[] = { "inflight", "waits", "counters", "hist", "held", "stacks", "blocked",
+					  "oncpu", "running" };
 
 static int required_map(const struct probes *p, const char *name, struct gs_error *err)
 {
@@ -118,6 +122,8 @@ static int configure(struct probes *p, const struct probe_plan *plan, struct gs_
 		return gs_fail(err, GS_EXIT_FAILURE, "cannot fill bpf map watched: %s", strerror(errno));
 	p->settings.record_unwatched = plan->record_unwatched;
 	p->settings.histogram = plan->histogram;
+	p->settings.task_pid_off = plan->task_pid_off;
+	p->settings.task_tgid_off = plan->task_tgid_off;
 	if (bpf_update_elem(p->settings_fd, &zero, &p->settings, BPF_ANY) != 0)
 		return gs_fail(err, GS_EXIT_FAILURE, "cannot fill bpf map settings: %s", strerror(errno));
 	return 0;
@@ -161,25 +167,57 @@ static int attach_tracepoints(struct probes *p, const struct probe_plan *plan, s
 	return 0;
 }
 
+static bool link_sched_switch(struct probes *p)
+{
+	int link;
+
+	if (p->switch_linked)
+		return true;
+	if (p->prog_fds[SWITCH_PROGRAM] < 0 &&
+	    (p->prog_fds[SWITCH_PROGRAM] = load(p, BPF_PROG_TYPE_RAW_TRACEPOINT, SWITCH_PROGRAM, NULL)) < 0)
+		return false;
+	if ((link = bpf_attach_raw_tracepoint(p->prog_fds[SWITCH_PROGRAM], "sched_switch")) < 0)
+		return false;
+	p->links[p->nlinks++] = link;
+	return p->switch_linked = true;
+}
+
 /* Held-while-blocked needs sched_switch's prev_state (Linux 5.18+): where
  * the kernel cannot, the figures are reported as unavailable, not as 0. */
 bool probes_track_holder(struct probes *p, pid_t tgid, const struct gs_holder *holder)
 {
-	int holders = map_fd(p, "holders"), link;
+	int holders = map_fd(p, "holders");
 	__u32 key = (__u32)tgid;
 	struct gs_holder value = *holder;
 
 	if (holders < 0 || bpf_update_elem(holders, &key, &value, BPF_ANY) != 0)
 		return false;
-	if (p->holding)
-		return true;
-	if (p->prog_fds[HOLD_PROGRAM] < 0 &&
-	    (p->prog_fds[HOLD_PROGRAM] = load(p, BPF_PROG_TYPE_RAW_TRACEPOINT, HOLD_PROGRAM, NULL)) < 0)
-		return false;
-	if ((link = bpf_attach_raw_tracepoint(p->prog_fds[HOLD_PROGRAM], "sched_switch")) < 0)
-		return false;
-	p->links[p->nlinks++] = link;
-	return p->holding = true;
+	return p->holding = link_sched_switch(p);
+}
+
+/* On-CPU time is accounted from a thread's switch onto a CPU: a thread
+ * running since before the program was attached would count only from
+ * its next switch. Running on every CPU once switches each of them out. */
+static void visit_every_cpu(void)
+{
+	cpu_set_t allowed, one;
+
+	if (sched_getaffinity(0, sizeof allowed, &allowed) != 0)
+		return;
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (!CPU_ISSET(cpu, &allowed))
+			continue;
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		/* Returns once this thread runs there. */
+		sched_setaffinity(0, sizeof one, &one);
+	}
+	sched_setaffinity(0, sizeof allowed, &allowed);
+}
+
+bool probes_accounting_cpu(const struct probes *p)
+{
+	return p->switch_linked && p->settings.task_tgid_off;
 }
 
 bool probes_holding(const struct probes *p)
@@ -212,6 +250,8 @@ struct probes *probes_attach(const struct probe_plan *plan, struct gs_error *err
 			goto fail;
 	if (configure(p, plan, err) != 0 || b->attach(p, plan, err) != 0)
 		goto fail;
+	if (plan->task_tgid_off && link_sched_switch(p))
+		visit_every_cpu();
 	if (plan->track_holder)
 		probes_track_holder(p, plan->tgid, &plan->holder);
 	return p;
@@ -287,4 +327,14 @@ int probes_stacks_fd(const struct probes *p)
 int probes_blocked_fd(const struct probes *p)
 {
 	return map_fd(p, "blocked");
+}
+
+int probes_oncpu_fd(const struct probes *p)
+{
+	return map_fd(p, "oncpu");
+}
+
+int probes_running_fd(const struct probes *p)
+{
+	return map_fd(p, "running");
 }

@@ -43,6 +43,9 @@ struct probe_plan {
 	const char *cache_dir; /* compiled programs cached here; NULL: none */
 	bool track_holder;     /* holder is known: time holding the GIL while blocked */
 	struct gs_holder holder;
+	/* task_struct offsets (kernel_btf.h): the threads' on-CPU time is
+	 * accounted at sched_switch; 0: read from /proc instead. */
+	uint32_t task_pid_off, task_tgid_off;
 	const struct kernel_headers *headers;
 };
 
@@ -72,6 +75,11 @@ int probes_inflight_fd(const struct probes *p);
 int probes_held_fd(const struct probes *p);
 int probes_stacks_fd(const struct probes *p);
 int probes_blocked_fd(const struct probes *p);
+int probes_oncpu_fd(const struct probes *p);
+int probes_running_fd(const struct probes *p);
+
+/* Whether the threads' on-CPU time is accounted in the kernel. */
+bool probes_accounting_cpu(const struct probes *p);
 
 /* Times the target's threads holding the GIL while blocked (sched_switch;
  * Linux 5.18+). Returns whether that is measured now. */

@@ -21,7 +21,7 @@ static const struct wait_figures *switch_of(const struct thread_stats *t, bool s
 
 void report_select(struct report *r, struct stats *st, bool all)
 {
-	struct table_order order = { r->sort, r->summary, r->interval_s, r->ticks_per_s };
+	struct table_order order = { r->sort, r->summary, r->interval_s };
 	size_t n = 0;
 
 	for (size_t i = 0; i < st->nthreads; i++) {
@@ -35,7 +35,7 @@ void report_select(struct report *r, struct stats *st, bool all)
 
 static struct verdict_input verdict_input_of(const struct report *r)
 {
-	return (struct verdict_input){ r->threads, r->nthreads, r->summary, r->interval_s, r->ticks_per_s,
+	return (struct verdict_input){ r->threads, r->nthreads, r->summary, r->interval_s,
 				       r->target->gil_enabled, r->summary ? r->folded : NULL, r->hold };
 }
 
@@ -154,7 +154,7 @@ static bool on_main_gil(const struct report *r, const struct thread_stats *t)
 
 void report_row_figures(const struct report *r, const struct thread_stats *t, struct row_figures *f)
 {
-	row_figures(t, r->summary, r->interval_s, r->ticks_per_s, f);
+	row_figures(t, r->summary, r->interval_s, f);
 	f->hold_known = r->hold && hold_time_known(r->hold) && on_main_gil(r, t);
 	f->blocked_known = r->hold && hold_blocked_known(r->hold) && on_main_gil(r, t);
 }
@@ -220,7 +220,6 @@ static void json_thread(FILE *out, const struct report *r, const struct thread_s
 {
 	bool summary = r->summary;
 	const struct wait_figures *g = gil_of(t, summary), *s = switch_of(t, summary);
-	uint64_t ticks = summary ? t->cpu_run : t->cpu_interval;
 
 	fprintf(out, "{\"tid\": %d", (int)t->tid);
 	if (t->ns_tid && t->ns_tid != t->tid)
@@ -233,7 +232,7 @@ static void json_thread(FILE *out, const struct report *r, const struct thread_s
 		", \"gil_wait_s\": %.6f, \"gil_waits\": %" PRIu64 ", \"gil_wait_max_s\": %.6f"
 		", \"switch_wait_s\": %.6f, \"switch_waits\": %" PRIu64 ", \"cpu_s\": %.3f, \"alive\": %s",
 		seconds(g->ns), g->count, seconds(g->max_ns), seconds(s->ns), s->count,
-		r->ticks_per_s > 0 ? (double)ticks / (double)r->ticks_per_s : 0.0, t->alive ? "true" : "false");
+		seconds(summary ? t->cpu_run_ns : t->cpu_ns), t->alive ? "true" : "false");
 	json_thread_holding(out, r, t);
 	if (hist)
 		json_histogram(out, hist, t->tid, summary);

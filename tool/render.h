@@ -38,7 +38,6 @@ struct report {
 	size_t nthreads;
 	uint64_t probe_hits;  /* wait-function calls seen in the target */
 	uint64_t lost_waits;  /* waits dropped because a map was full */
-	long ticks_per_s;     /* of /proc's CPU times */
 	enum sort_key sort;
 	const struct folded_threads *folded; /* summary: ended threads folded together */
 	const struct hold_state *hold;       /* who held the GIL; NULL: not measured */

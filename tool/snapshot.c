@@ -8,36 +8,41 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu_time.h"
 #include "histogram.h"
 #include "hold.h"
 #include "proc_parse.h"
 #include "target.h"
 
 #define BATCH_ROWS 1024
+#define MAX_KEY 64
+#define MAX_VALUE 64
 
-static int reserve(struct wait_rows *rows, size_t want)
+/* A growing array of {key, value} rows, the value at value_offset. */
+struct row_sink {
+	size_t key_size, value_size, value_offset, row_size;
+	void **rows;
+	size_t *cap, n;
+};
+
+static unsigned char *next_row(struct row_sink *s)
 {
-	size_t cap = rows->cap ? rows->cap : BATCH_ROWS;
-	struct wait_row *nv;
-
-	if (want <= rows->cap)
-		return 0;
-	while (cap < want)
-		cap *= 2;
-	nv = realloc(rows->v, cap * sizeof *nv);
-	if (!nv)
-		return -1;
-	rows->v = nv;
-	rows->cap = cap;
-	return 0;
+	if (s->n == *s->cap) {
+		size_t ncap = *s->cap ? *s->cap * 2 : BATCH_ROWS;
+		void *grown = realloc(*s->rows, ncap * s->row_size);
+		if (!grown)
+			return NULL;
+		*s->rows = grown;
+		*s->cap = ncap;
+	}
+	return (unsigned char *)*s->rows + s->n * s->row_size;
 }
 
 /* One syscall per BATCH_ROWS rows (kernel 5.6+). -1 with EINVAL or
  * ENOTSUP/EOPNOTSUPP when the kernel has no batch operations. */
-static int read_batched(int fd, struct wait_rows *rows)
+static int read_batched(int fd, struct row_sink *s)
 {
-	struct gs_wait_key keys[BATCH_ROWS];
-	struct gs_wait_stats values[BATCH_ROWS];
+	static unsigned char keys[BATCH_ROWS * MAX_KEY], values[BATCH_ROWS * MAX_VALUE];
 	__u32 token = 0, next = 0;
 	bool first = true;
 
@@ -46,12 +51,13 @@ static int read_batched(int fd, struct wait_rows *rows)
 		int rc = bpf_lookup_batch(fd, first ? NULL : &token, &next, keys, values, &count);
 		if (rc != 0 && errno != ENOENT)
 			return -1;
-		if (reserve(rows, rows->n + count) != 0)
-			return -1;
 		for (__u32 i = 0; i < count; i++) {
-			rows->v[rows->n].key = keys[i];
-			rows->v[rows->n].stats = values[i];
-			rows->n++;
+			unsigned char *row = next_row(s);
+			if (!row)
+				return -1;
+			memcpy(row, keys + i * s->key_size, s->key_size);
+			memcpy(row + s->value_offset, values + i * s->value_size, s->value_size);
+			s->n++;
 		}
 		if (rc != 0) /* ENOENT: that was the last batch */
 			return 0;
@@ -60,32 +66,49 @@ static int read_batched(int fd, struct wait_rows *rows)
 	}
 }
 
-static int read_one_by_one(int fd, struct wait_rows *rows)
+static int read_one_by_one(int fd, struct row_sink *s)
 {
-	struct gs_wait_key key, next;
+	unsigned char key[MAX_KEY], next[MAX_KEY];
 	bool first = true;
 
-	while (bpf_get_next_key(fd, first ? NULL : &key, &next) == 0) {
+	while (bpf_get_next_key(fd, first ? NULL : key, next) == 0) {
+		unsigned char *row = next_row(s);
 		first = false;
-		key = next;
-		if (reserve(rows, rows->n + 1) != 0)
+		memcpy(key, next, s->key_size);
+		if (!row)
 			return -1;
 		/* A row deleted between the two calls is simply skipped. */
-		if (bpf_lookup_elem(fd, &key, &rows->v[rows->n].stats) == 0)
-			rows->v[rows->n++].key = key;
+		if (bpf_lookup_elem(fd, key, row + s->value_offset) == 0) {
+			memcpy(row, key, s->key_size);
+			s->n++;
+		}
 	}
 	return 0;
 }
 
-int snapshot_rows(int fd, struct wait_rows *rows)
+/* Every row of a hash map into *rows (reallocated). Returns how many, or -1. */
+static int read_rows(int fd, size_t key_size, size_t value_size, size_t value_offset, size_t row_size,
+		     void **rows, size_t *cap)
 {
-	rows->n = 0;
-	if (read_batched(fd, rows) == 0)
-		return 0;
+	struct row_sink s = { key_size, value_size, value_offset, row_size, rows, cap, 0 };
+
+	if (key_size > MAX_KEY || value_size > MAX_VALUE)
+		return -1;
+	if (read_batched(fd, &s) == 0)
+		return (int)s.n;
 	if (errno != EINVAL && errno != ENOTSUP && errno != EOPNOTSUPP && errno != ENOSPC)
 		return -1;
-	rows->n = 0;
-	return read_one_by_one(fd, rows);
+	s.n = 0;
+	return read_one_by_one(fd, &s) == 0 ? (int)s.n : -1;
+}
+
+int snapshot_rows(int fd, struct wait_rows *rows)
+{
+	int n = read_rows(fd, sizeof(struct gs_wait_key), sizeof(struct gs_wait_stats), offsetof(struct wait_row, stats),
+			  sizeof *rows->v, (void **)&rows->v, &rows->cap);
+
+	rows->n = n > 0 ? (size_t)n : 0;
+	return n < 0 ? -1 : 0;
 }
 
 void wait_rows_free(struct wait_rows *rows)
@@ -104,42 +127,10 @@ int snapshot_forget(int fd, const struct gs_wait_key *keys, size_t n)
 	return rc;
 }
 
-/* Every row of a hash map into a growing array of {key, value} rows, the
- * value at value_offset. Returns how many, or -1. */
-static int read_rows(int fd, size_t key_size, size_t value_offset, size_t row_size, void **rows, size_t *cap)
-{
-	unsigned char key[64], next[64];
-	bool first = true;
-	size_t n = 0;
-
-	if (key_size > sizeof key)
-		return -1;
-	while (bpf_get_next_key(fd, first ? NULL : key, next) == 0) {
-		unsigned char *row;
-		first = false;
-		memcpy(key, next, key_size);
-		if (n == *cap) {
-			size_t ncap = *cap ? *cap * 2 : 64;
-			void *grown = realloc(*rows, ncap * row_size);
-			if (!grown)
-				return -1;
-			*rows = grown;
-			*cap = ncap;
-		}
-		row = (unsigned char *)*rows + n * row_size;
-		/* A row deleted between the two calls is simply skipped. */
-		if (bpf_lookup_elem(fd, key, row + value_offset) == 0) {
-			memcpy(row, key, key_size);
-			n++;
-		}
-	}
-	return (int)n;
-}
-
 int snapshot_histogram(int fd, struct hist_row **rows, size_t *cap)
 {
-	return read_rows(fd, sizeof(struct gs_hist_key), offsetof(struct hist_row, count), sizeof **rows,
-			 (void **)rows, cap);
+	return read_rows(fd, sizeof(struct gs_hist_key), sizeof(uint64_t), offsetof(struct hist_row, count),
+			 sizeof **rows, (void **)rows, cap);
 }
 
 void snapshot_forget_histogram(int fd, uint32_t tgid, uint32_t tid)
@@ -190,8 +181,8 @@ int snapshot_counters(int fd, uint64_t out[GS_COUNTERS])
 
 int snapshot_held(int fd, struct held_row **rows, size_t *cap)
 {
-	return read_rows(fd, sizeof(struct gs_held_key), offsetof(struct held_row, stats), sizeof **rows,
-			 (void **)rows, cap);
+	return read_rows(fd, sizeof(struct gs_held_key), sizeof(struct gs_held_stats), offsetof(struct held_row, stats),
+			 sizeof **rows, (void **)rows, cap);
 }
 
 void snapshot_forget_held(int fd, const struct gs_held_key *keys, size_t n)
@@ -227,4 +218,34 @@ void snapshot_forget_blocked(int fd, uint32_t tid)
 		if (bpf_lookup_elem(fd, &key, &b) == 0 && b.tid == tid)
 			bpf_delete_elem(fd, &key);
 	}
+}
+
+int snapshot_cpu(int fd, struct cpu_row **rows, size_t *cap)
+{
+	return read_rows(fd, sizeof(uint32_t), sizeof(struct gs_cpu_time), offsetof(struct cpu_row, time),
+			 sizeof **rows, (void **)rows, cap);
+}
+
+void snapshot_forget_cpu(int fd, const uint32_t *tids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		bpf_delete_elem(fd, (void *)&tids[i]);
+}
+
+int snapshot_running(int fd, struct gs_running **slots, size_t *n)
+{
+	unsigned ncpu = possible_cpus();
+	__u32 zero = 0;
+
+	if (ncpu == 0)
+		return -1;
+	if (*n < ncpu) {
+		struct gs_running *grown = realloc(*slots, ncpu * sizeof *grown);
+		if (!grown)
+			return -1;
+		*slots = grown;
+	}
+	*n = ncpu;
+	/* Per-CPU values come 8-byte aligned, as gs_running is. */
+	return bpf_lookup_elem(fd, &zero, *slots);
 }

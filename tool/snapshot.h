@@ -47,6 +47,16 @@ void snapshot_forget_blocked(int map_fd, uint32_t tid);
 #define SNAPSHOT_STACK_DEPTH 127 /* PERF_MAX_STACK_DEPTH */
 size_t snapshot_stack(int map_fd, int64_t stackid, uint64_t *ips, size_t max);
 
+/* Every row of the oncpu map (struct cpu_row, cpu_time.h); *rows is
+ * reallocated, n returned (or -1). */
+struct cpu_row;
+int snapshot_cpu(int map_fd, struct cpu_row **rows, size_t *cap);
+void snapshot_forget_cpu(int map_fd, const uint32_t *tids, size_t n);
+
+/* The running map's slot of every possible CPU into *slots (reallocated,
+ * *n set). Returns 0 or -1. */
+int snapshot_running(int map_fd, struct gs_running **slots, size_t *n);
+
 /* Sums the per-CPU counters into out[GS_COUNTERS]. */
 int snapshot_counters(int map_fd, uint64_t out[GS_COUNTERS]);
 

@@ -139,18 +139,18 @@ struct thread_stats *stats_thread(struct stats *st, pid_t tid)
 	return find_or_add_thread(st, tid);
 }
 
-void stats_cpu_sample(struct thread_stats *t, uint64_t ticks, bool at_start)
+void stats_cpu_sample(struct thread_stats *t, uint64_t ns, bool at_start)
 {
 	uint64_t used = 0;
 
 	if (t->cpu_sampled)
-		used = ticks >= t->cpu_ticks ? ticks - t->cpu_ticks : 0;
+		used = ns >= t->cpu_seen_ns ? ns - t->cpu_seen_ns : ns;
 	else if (!at_start)
-		used = ticks;
-	t->cpu_ticks = ticks;
+		used = ns;
+	t->cpu_seen_ns = ns;
 	t->cpu_sampled = true;
-	t->cpu_interval = used;
-	t->cpu_run += used;
+	t->cpu_ns = used;
+	t->cpu_run_ns += used;
 }
 
 static int account_row(struct stats *st, const struct wait_row *row, uint64_t ended_epoch,
@@ -229,7 +229,7 @@ static void fold(struct folded_threads *f, const struct thread_stats *t)
 	f->gil_run.max_ns = t->gil_run.max_ns > f->gil_run.max_ns ? t->gil_run.max_ns : f->gil_run.max_ns;
 	f->sw_run.ns += t->sw_run.ns;
 	f->sw_run.count += t->sw_run.count;
-	f->cpu_run += t->cpu_run;
+	f->cpu_run_ns += t->cpu_run_ns;
 	f->hold_run_ns += t->hold_run_ns;
 	f->blocked_run_ns += t->blocked_run_ns;
 }
@@ -272,7 +272,7 @@ int stats_update(struct stats *st, struct wait_rows *rows, uint64_t ended_epoch,
 		struct thread_stats *t = &st->threads[i];
 		memset(&t->gil, 0, sizeof t->gil);
 		memset(&t->sw, 0, sizeof t->sw);
-		t->cpu_interval = 0;
+		t->cpu_ns = 0;
 		t->ended_now = false;
 	}
 	for (size_t i = 0; i < nlive; i++) {

@@ -24,10 +24,11 @@ struct thread_stats {
 	bool ended_now;  /* ended during the last interval */
 	struct wait_figures gil, sw;         /* the last interval */
 	struct wait_figures gil_run, sw_run; /* the whole run */
-	uint64_t cpu_ticks;    /* utime + stime at the last sample */
-	uint64_t cpu_interval; /* clock ticks on CPU in the last interval */
-	uint64_t cpu_run;      /* clock ticks on CPU since the run began */
+	uint64_t cpu_seen_ns;  /* its CPU time at the last sample */
+	uint64_t cpu_ns;       /* on a CPU in the last interval */
+	uint64_t cpu_run_ns;   /* on a CPU since the run began */
 	bool cpu_sampled;
+	bool ns_tid_read;      /* ns_tid was looked up (once a thread) */
 	uint64_t hold_ns, hold_run_ns;           /* held the GIL, from samples (hold.c) */
 	uint64_t blocked_ns, blocked_run_ns;     /* held the GIL while blocked */
 };
@@ -49,7 +50,7 @@ struct row_baseline {
 struct folded_threads {
 	uint64_t threads;
 	struct wait_figures gil_run, sw_run;
-	uint64_t cpu_run;
+	uint64_t cpu_run_ns;
 	uint64_t hold_run_ns, blocked_run_ns;
 };
 
@@ -73,10 +74,11 @@ int stats_update(struct stats *st, struct wait_rows *rows, uint64_t ended_epoch,
  * caller deletes them from the map. */
 const struct gs_wait_key *stats_rows_to_forget(const struct stats *st, size_t *n);
 
-/* Records a thread's CPU time (utime + stime, clock ticks). The first
- * sample of a thread seen at start only sets the baseline; a thread born
- * later used all its time in this run. */
-void stats_cpu_sample(struct thread_stats *t, uint64_t ticks, bool at_start);
+/* Records a thread's CPU time so far (ns). The first sample of a thread
+ * seen at start only sets the baseline; a thread born later used all its
+ * time in this run. A value below the last one restarts from zero (the
+ * kernel's row of a thread was recreated). */
+void stats_cpu_sample(struct thread_stats *t, uint64_t ns, bool at_start);
 
 struct thread_stats *stats_find(struct stats *st, pid_t tid);
 /* The thread, added (alive) when it is new; NULL when out of memory. */

@@ -89,7 +89,7 @@ static bool elf_lookup(struct symbolizer *sym, uint64_t ip, char *buf, size_t le
 	return true;
 }
 
-static char *frame_name(struct symbolizer *sym, uint64_t ip)
+static char *resolve_frame(struct symbolizer *sym, uint64_t ip)
 {
 	struct bcc_symbol s;
 	char buf[256], own[256];
@@ -101,6 +101,74 @@ static char *frame_name(struct symbolizer *sym, uint64_t ip)
 	else
 		snprintf(buf, sizeof buf, "0x%" PRIx64, ip);
 	return strdup(buf);
+}
+
+/* Both caches are bounded: a churning target's frame-pointer walks make
+ * endless distinct stacks; starting over costs a few lookups again. */
+#define MAX_NAMED_STACKS 512
+#define MAX_FRAME_NAMES 8192
+
+static void forget_named(struct symbolizer *sym)
+{
+	for (size_t i = 0; i < sym->nnamed; i++)
+		hold_stack_free(&sym->named[i]);
+	sym->nnamed = 0;
+}
+
+static void forget_frames(struct symbolizer *sym)
+{
+	for (size_t i = 0; i < sym->frames_cap; i++)
+		free(sym->frames[i].name);
+	free(sym->frames);
+	sym->frames = NULL;
+	sym->nframes = sym->frames_cap = 0;
+}
+
+static struct frame_name *frame_slot(struct frame_name *table, size_t cap, uint64_t ip)
+{
+	size_t i = (size_t)((ip * 0x9e3779b97f4a7c15u) >> 32) & (cap - 1);
+
+	while (table[i].ip && table[i].ip != ip)
+		i = (i + 1) & (cap - 1);
+	return &table[i];
+}
+
+/* Keeps the table at most half full. */
+static bool frames_reserve(struct symbolizer *sym)
+{
+	size_t cap = sym->frames_cap ? 2 * sym->frames_cap : 1024;
+	struct frame_name *grown;
+
+	if (2 * (sym->nframes + 1) <= sym->frames_cap)
+		return true;
+	if (!(grown = calloc(cap, sizeof *grown)))
+		return false;
+	for (size_t i = 0; i < sym->frames_cap; i++)
+		if (sym->frames[i].ip)
+			*frame_slot(grown, cap, sym->frames[i].ip) = sym->frames[i];
+	free(sym->frames);
+	sym->frames = grown;
+	sym->frames_cap = cap;
+	return true;
+}
+
+/* A copy of the frame's name, resolved once an address. */
+static char *frame_name(struct symbolizer *sym, uint64_t ip)
+{
+	struct frame_name *slot;
+
+	if (sym->nframes >= MAX_FRAME_NAMES)
+		forget_frames(sym);
+	if (!ip || !frames_reserve(sym))
+		return resolve_frame(sym, ip);
+	slot = frame_slot(sym->frames, sym->frames_cap, ip);
+	if (!slot->ip) {
+		if (!(slot->name = resolve_frame(sym, ip)))
+			return NULL;
+		slot->ip = ip;
+		sym->nframes++;
+	}
+	return strdup(slot->name);
 }
 
 /* The system call in the kernel stack the thread blocked with. */
@@ -142,14 +210,53 @@ static void name_stack(struct symbolizer *sym, struct hold_stack *s, int stacks_
 			s->nframes++;
 }
 
+static struct hold_stack *named_before(struct symbolizer *sym, const struct hold_stack *s)
+{
+	for (size_t i = 0; i < sym->nnamed; i++)
+		if (sym->named[i].stackid == s->stackid && sym->named[i].kstackid == s->kstackid)
+			return &sym->named[i];
+	return NULL;
+}
+
+/* A copy of the names into s, which owns its strings. */
+static void copy_names(struct hold_stack *s, const struct hold_stack *from)
+{
+	s->syscall = from->syscall ? strdup(from->syscall) : NULL;
+	if (!(s->frames = calloc(from->nframes ? from->nframes : 1, sizeof *s->frames)))
+		return;
+	for (size_t f = 0; f < from->nframes; f++)
+		if ((s->frames[s->nframes] = strdup(from->frames[f])))
+			s->nframes++;
+}
+
+static void remember_names(struct symbolizer *sym, const struct hold_stack *s)
+{
+	if (sym->nnamed == MAX_NAMED_STACKS)
+		forget_named(sym);
+	if (sym->nnamed == sym->named_cap) {
+		size_t cap = sym->named_cap ? 2 * sym->named_cap : 16;
+		struct hold_stack *grown = realloc(sym->named, cap * sizeof *grown);
+		if (!grown)
+			return;
+		sym->named = grown;
+		sym->named_cap = cap;
+	}
+	sym->named[sym->nnamed] = (struct hold_stack){ .stackid = s->stackid, .kstackid = s->kstackid };
+	copy_names(&sym->named[sym->nnamed++], s);
+}
+
 void symbolize_held_stacks(struct symbolizer *sym, struct hold_state *h, int stacks_fd)
 {
 	bool fresh = false;
 
 	for (size_t i = 0; i < h->nstacks; i++) {
-		struct hold_stack *s = &h->stacks[i];
+		struct hold_stack *s = &h->stacks[i], *known;
 		if (s->frames || !s->run_ns)
 			continue;
+		if ((known = named_before(sym, s))) {
+			copy_names(s, known);
+			continue;
+		}
 		/* bcc's cache is made once (refreshing it reloads every symbol
 		 * table); libraries loaded since are found through the mappings,
 		 * read again for each batch of new stacks. */
@@ -160,11 +267,17 @@ void symbolize_held_stacks(struct symbolizer *sym, struct hold_state *h, int sta
 		fresh = true;
 		name_stack(sym, s, stacks_fd);
 		s->syscall = blocked_syscall(sym, s->kstackid, stacks_fd);
+		remember_names(sym, s);
 	}
 }
 
 void symbolizer_free(struct symbolizer *sym)
 {
+	forget_named(sym);
+	free(sym->named);
+	sym->named = NULL;
+	sym->named_cap = 0;
+	forget_frames(sym);
 	if (sym->cache)
 		bcc_free_symcache(sym->cache, sym->pid);
 	sym->cache = NULL;

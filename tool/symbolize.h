@@ -6,6 +6,7 @@
 #ifndef GILSTATS_SYMBOLIZE_H
 #define GILSTATS_SYMBOLIZE_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "hold.h"
@@ -17,6 +18,18 @@ struct symbolizer {
 	void *kernel;         /* bcc's for the kernel (/proc/kallsyms) */
 	struct target target; /* its mappings, read again when stacks are named */
 	bool have_target;
+	/* Stacks named so far, by (stackid, kstackid): the same stack of many
+	 * threads is named once (each name costs bcc file lookups). */
+	struct hold_stack *named;
+	size_t nnamed, named_cap;
+	/* Frame names by address, open addressing: stacks share most frames. */
+	struct frame_name *frames;
+	size_t nframes, frames_cap;
+};
+
+struct frame_name {
+	uint64_t ip; /* 0: empty slot */
+	char *name;
 };
 
 /* Names the frames of every stack that has none yet, and the system call

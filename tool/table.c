@@ -23,14 +23,11 @@ static double pct(double part, double whole)
 	return whole > 0 ? 100.0 * part / whole : 0.0;
 }
 
-void row_figures(const struct thread_stats *t, bool summary, double seconds, long ticks_per_s,
-		 struct row_figures *out)
+void row_figures(const struct thread_stats *t, bool summary, double seconds, struct row_figures *out)
 {
 	const struct wait_figures *g = summary ? &t->gil_run : &t->gil;
 	const struct wait_figures *s = summary ? &t->sw_run : &t->sw;
-	uint64_t ticks = summary ? t->cpu_run : t->cpu_interval;
-
-	out->cpu_pct = ticks_per_s > 0 ? pct((double)ticks / (double)ticks_per_s, seconds) : 0.0;
+	out->cpu_pct = pct((double)(summary ? t->cpu_run_ns : t->cpu_ns) / 1e9, seconds);
 	out->wait_pct = pct((double)g->ns / 1e9, seconds);
 	out->waits_per_s = seconds > 0 ? (double)g->count / seconds : 0.0;
 	out->switch_pct = pct((double)s->ns / 1e9, seconds);
@@ -66,8 +63,8 @@ static int compare_rows(const void *pa, const void *pb, void *ctx)
 	struct row_figures fa, fb;
 	int c = 0;
 
-	row_figures(a, o->summary, o->seconds, o->ticks_per_s, &fa);
-	row_figures(b, o->summary, o->seconds, o->ticks_per_s, &fb);
+	row_figures(a, o->summary, o->seconds, &fa);
+	row_figures(b, o->summary, o->seconds, &fb);
 	switch (o->key) {
 	case SORT_GIL_WAIT:
 		c = wait_figures_compare(o->summary ? &b->gil_run : &b->gil, o->summary ? &a->gil_run : &a->gil);

@@ -22,9 +22,7 @@ struct row_figures {
 	bool hold_known, blocked_known; /* set by the caller: "-" otherwise */
 };
 
-/* ticks_per_s: clock ticks of /proc's utime and stime (sysconf(_SC_CLK_TCK)). */
-void row_figures(const struct thread_stats *t, bool summary, double seconds, long ticks_per_s,
-		 struct row_figures *out);
+void row_figures(const struct thread_stats *t, bool summary, double seconds, struct row_figures *out);
 
 enum sort_key { SORT_GIL_WAIT, SORT_CPU, SORT_WAITS, SORT_MAX_WAIT, SORT_TID, SORT_KEYS };
 
@@ -35,7 +33,6 @@ struct table_order {
 	enum sort_key key;
 	bool summary;
 	double seconds;
-	long ticks_per_s;
 };
 
 /* Sorts rows by the key, largest first (TID: ascending), ties by TID. */

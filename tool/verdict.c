@@ -11,7 +11,7 @@ void verdict_totals(const struct verdict_input *in, double *threads_worth, doubl
 
 	for (size_t i = 0; i < in->nthreads; i++) {
 		struct row_figures f;
-		row_figures(in->threads[i], in->summary, in->seconds, in->ticks_per_s, &f);
+		row_figures(in->threads[i], in->summary, in->seconds, &f);
 		worth += f.wait_pct / 100.0;
 	}
 	size_t threads = in->nthreads;
@@ -33,7 +33,7 @@ static size_t bound_threads(const struct verdict_input *in, double *mean_wait_pc
 
 	for (size_t i = 0; i < in->nthreads; i++) {
 		struct row_figures f;
-		row_figures(in->threads[i], in->summary, in->seconds, in->ticks_per_s, &f);
+		row_figures(in->threads[i], in->summary, in->seconds, &f);
 		if (f.wait_pct >= VERDICT_BOUND_WAIT_PCT) {
 			sum += f.wait_pct;
 			n++;
@@ -52,7 +52,7 @@ static size_t convoy_threads(const struct verdict_input *in, double *avg_wait_ms
 
 	for (size_t i = 0; i < in->nthreads; i++) {
 		struct row_figures f;
-		row_figures(in->threads[i], in->summary, in->seconds, in->ticks_per_s, &f);
+		row_figures(in->threads[i], in->summary, in->seconds, &f);
 		/* A thread that ended mid-interval has no last CPU sample, and
 		 * one that lived between two samples none at all. */
 		bool cpu_known = in->threads[i]->cpu_sampled && (in->summary || in->threads[i]->alive);

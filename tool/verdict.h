@@ -24,7 +24,6 @@ struct verdict_input {
 	size_t nthreads;
 	bool summary;
 	double seconds;
-	long ticks_per_s;
 	bool gil_enabled;
 	const struct folded_threads *folded; /* counted in the totals; may be NULL */
 	const struct hold_state *hold;       /* held-while-blocked figures; may be NULL */

@@ -179,6 +179,33 @@ START_TEST(not_a_python_process)
 }
 END_TEST
 
+/* CPU time comes from the kernel's switches: a thread that runs alone
+ * is on a CPU the whole interval, one that sleeps nearly never. */
+START_TEST(cpu_time_of_a_spinner_and_a_sleeper)
+{
+	const char *extra[] = { "--cpu-threads", "1", "--io-threads", "1", NULL };
+	struct workload w;
+	struct tool_run r;
+
+	start(&w, extra, false);
+	tool_run(&r, (const char *[]){ "--json", workload_pid_arg(&w), "1", "3", NULL }, 60, 0, 0);
+	ck_assert_msg(r.exit_code == 0, "exit %d, stderr: %s", r.exit_code, r.err);
+	ck_assert_uint_eq(r.nlines, 4);
+	for (size_t i = 0; i < r.nlines; i++) {
+		double t = field_double(r.lines[i], "interval_s");
+		double spin = sum_over_threads(r.lines[i], "cpu_s", json_object_object_get(w.report, "cpu"));
+		double nap = sum_over_threads(r.lines[i], "cpu_s", json_object_object_get(w.report, "io"));
+		fprintf(stderr, "cpu time in %.3f s: spinner %.3f s, sleeper %.3f s\n", t, spin, nap);
+		/* Two CPUs: the spinner shares its own with little but the
+		 * sleeper's wake-ups; the interval itself is measured to 1 ms. */
+		ck_assert_msg(spin > 0.85 * t && spin < t + 0.01, "spinner on a CPU %.3f s of %.3f s", spin, t);
+		ck_assert_msg(nap < 0.1 * t, "sleeper on a CPU %.3f s of %.3f s", nap, t);
+	}
+	workload_stop(&w);
+	tool_run_free(&r);
+}
+END_TEST
+
 Suite *core_suite(void)
 {
 	Suite *s = suite_create("core");
@@ -186,6 +213,7 @@ Suite *core_suite(void)
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, cpu_threads_wait_n_minus_one);
+	tcase_add_test(tc, cpu_time_of_a_spinner_and_a_sleeper);
 	tcase_add_test(tc, decoy_condvar_is_not_the_gil);
 	tcase_add_test(tc, sigint_prints_the_summary);
 	tcase_add_test(tc, target_exit_ends_the_run);

@@ -18,6 +18,7 @@ Suite *histogram_suite(void);
 Suite *svg_suite(void);
 Suite *bpf_object_suite(void);
 Suite *hold_suite(void);
+Suite *cpu_time_suite(void);
 
 /* Directory holding the test data the build made (libversioned.so). */
 const char *test_builddir(void);

@@ -167,10 +167,10 @@ START_TEST(text_table_columns)
 	struct thread_stats b = thread(99, "gone", 0, 0, false);
 	struct thread_stats *order[] = { &a, &b };
 	struct report r = { .target = &target, .interval_s = 1.0, .elapsed_s = 1.0, .threads = order,
-			    .nthreads = 2, .ticks_per_s = 100 };
+			    .nthreads = 2 };
 	char *text, *header, *row;
 
-	a.cpu_interval = 25; /* 0.25 s of CPU in 1 s */
+	a.cpu_ns = 250000000; /* 0.25 s of CPU in 1 s */
 	a.cpu_sampled = true;
 	text = render_to_string(render_text, &r);
 	header = strstr(text, "    TID NAME");
@@ -255,14 +255,14 @@ START_TEST(selection_and_order)
 	struct stats st = { 0 };
 	struct thread_stats v[4];
 	struct thread_stats *order[4];
-	struct report r = { .target = &target, .interval_s = 1.0, .threads = order, .ticks_per_s = 100 };
+	struct report r = { .target = &target, .interval_s = 1.0, .threads = order };
 
 	v[0] = thread(10, "idle", 0, 0, true);
 	v[1] = thread(11, "busy", 900, 9, true);
 	v[2] = thread(12, "ended-long-ago", 5000, 5, false);
 	v[3] = thread(13, "just-ended", 100, 1, false);
 	v[3].ended_now = true;
-	v[0].cpu_interval = 90;
+	v[0].cpu_ns = 900000000;
 	st.threads = v;
 	st.nthreads = 4;
 	report_select(&r, &st, false);

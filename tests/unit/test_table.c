@@ -6,7 +6,7 @@
 #include "suites.h"
 #include "tool/table.h"
 
-static struct thread_stats thread(pid_t tid, const char *name, uint64_t wait_ns, uint64_t cpu_ticks)
+static struct thread_stats thread(pid_t tid, const char *name, uint64_t wait_ns, uint64_t cpu_cs)
 {
 	struct thread_stats t;
 
@@ -15,7 +15,7 @@ static struct thread_stats thread(pid_t tid, const char *name, uint64_t wait_ns,
 	t.alive = true;
 	snprintf(t.name, sizeof t.name, "%s", name);
 	t.gil = (struct wait_figures){ wait_ns, 10, wait_ns / 5 };
-	t.cpu_interval = cpu_ticks;
+	t.cpu_ns = cpu_cs * 10000000; /* hundredths of a second */
 	return t;
 }
 
@@ -25,14 +25,14 @@ START_TEST(figures_of_a_row)
 	struct row_figures f;
 
 	t.sw = (struct wait_figures){ 20000000, 2, 0 };
-	row_figures(&t, false, 2.0, 100, &f);
+	row_figures(&t, false, 2.0, &f);
 	ck_assert_double_eq_tol(f.cpu_pct, 25.0, 1e-9);
 	ck_assert_double_eq_tol(f.wait_pct, 25.0, 1e-9);
 	ck_assert_double_eq_tol(f.waits_per_s, 5.0, 1e-9);
 	ck_assert_double_eq_tol(f.switch_pct, 1.0, 1e-9);
 	ck_assert_uint_eq(f.avg_ns, 50000000);
 	ck_assert_uint_eq(f.max_ns, 100000000);
-	row_figures(&t, false, 0.0, 100, &f); /* no time: no division by zero */
+	row_figures(&t, false, 0.0, &f); /* no time: no division by zero */
 	ck_assert_double_eq(f.cpu_pct, 0.0);
 	ck_assert_double_eq(f.waits_per_s, 0.0);
 }
@@ -44,7 +44,7 @@ START_TEST(widths_and_truncation)
 	struct row_figures f;
 	char header[256], row[256];
 
-	row_figures(&t, false, 1.0, 100, &f);
+	row_figures(&t, false, 1.0, &f);
 	/* Natural width: TID first, NAME truncated to 15. */
 	table_header(header, sizeof header, 0);
 	table_row(row, sizeof row, &t, &f, 0);
@@ -69,7 +69,7 @@ START_TEST(sort_keys)
 {
 	struct thread_stats a = thread(1, "a", 100, 90), b = thread(2, "b", 900, 10), c = thread(3, "c", 900, 10);
 	struct thread_stats *rows[] = { &a, &c, &b };
-	struct table_order o = { SORT_GIL_WAIT, false, 1.0, 100 };
+	struct table_order o = { SORT_GIL_WAIT, false, 1.0 };
 
 	b.gil.count = 20;
 	table_sort(rows, 3, &o);

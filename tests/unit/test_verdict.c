@@ -19,14 +19,14 @@ static struct thread_stats thread(pid_t tid, double wait_pct, double cpu_pct, do
 	t.cpu_sampled = true;
 	t.gil.ns = ns;
 	t.gil.count = avg_ms > 0 ? (uint64_t)((double)ns / (avg_ms * 1e6)) : 0;
-	t.cpu_interval = (uint64_t)cpu_pct; /* 100 ticks a second */
+	t.cpu_ns = (uint64_t)(cpu_pct * 1e7); /* in a 1 s interval */
 	return t;
 }
 
 static void verdict_of(struct thread_stats *v, size_t n, bool gil_enabled, char *buf, size_t len)
 {
 	struct thread_stats *ptrs[8];
-	struct verdict_input in = { ptrs, n, false, 1.0, 100, gil_enabled, NULL, NULL };
+	struct verdict_input in = { ptrs, n, false, 1.0, gil_enabled, NULL, NULL };
 
 	for (size_t i = 0; i < n; i++)
 		ptrs[i] = &v[i];
@@ -40,7 +40,7 @@ START_TEST(bottleneck)
 	char buf[256];
 	double worth, pct;
 	struct thread_stats *ptrs[] = { &v[0], &v[1], &v[2], &v[3] };
-	struct verdict_input in = { ptrs, 4, false, 1.0, 100, true, NULL, NULL };
+	struct verdict_input in = { ptrs, 4, false, 1.0, true, NULL, NULL };
 
 	verdict_of(v, 4, true, buf, sizeof buf);
 	ck_assert_str_eq(buf, "GIL is the bottleneck: 3 threads spent 91% of their time waiting for it");
@@ -59,7 +59,7 @@ START_TEST(culprit_held_the_gil_while_blocked)
 	struct hold_stack stack = { .tid = 7, .stackid = 1, .interval_ns = 400000000, .frames = frames, .nframes = 1 };
 	struct hold_state hold = { .blocked_available = true, .confirmed = true, .stacks = &stack, .nstacks = 1 };
 	struct thread_stats *ptrs[] = { &v[0], &v[1] };
-	struct verdict_input in = { ptrs, 2, false, 1.0, 100, true, NULL, &hold };
+	struct verdict_input in = { ptrs, 2, false, 1.0, true, NULL, &hold };
 	char buf[256];
 
 	snprintf(v[0].name, sizeof v[0].name, "db-writer");

@@ -1,0 +1,55 @@
+/* On-CPU time of the target's threads, accounted at the scheduler's
+ * switches instead of reading /proc for every thread at every interval.
+ * BPF only. A switch onto a CPU of a target thread (its tgid read from the
+ * next task at offsets taken from the kernel's BTF) opens a slice in the
+ * CPU's slot; the next switch on that CPU, which takes the same thread
+ * off, adds the slice to the thread's row. */
+
+BPF_PERCPU_ARRAY(running, struct gs_running, 1);
+BPF_HASH(oncpu, u32, struct gs_cpu_time, GS_MAX_THREADS);
+
+#define GS_TASK_DEAD 0x80 /* prev_state at a task's last switch */
+
+static inline void slice_end(struct gs_running *slot, u64 now, u64 prev_state)
+{
+	u32 tid = slot->tid;
+	struct gs_cpu_time fresh = { .tgid = slot->tgid };
+	struct gs_cpu_time *row = oncpu.lookup_or_try_init(&tid, &fresh);
+
+	slot->tid = 0;
+	if (!row) {
+		count_event(GS_COUNT_CPU_FULL);
+		return;
+	}
+	/* Only the CPU that ran the thread writes its row at this moment. */
+	row->cpu_ns += now - slot->since_ns;
+	row->ended = (prev_state & GS_TASK_DEAD) != 0;
+	bpf_get_current_comm(row->comm, sizeof row->comm);
+}
+
+static inline void account_cpu(struct bpf_raw_tracepoint_args *ctx, const struct gs_settings *cfg)
+{
+	int zero = 0;
+	struct gs_running *slot = running.lookup(&zero);
+	u64 now = 0;
+
+	if (!slot)
+		return;
+	/* The task leaving is the current one. */
+	if (slot->tid && slot->tid == (u32)bpf_get_current_pid_tgid()) {
+		now = bpf_ktime_get_ns();
+		slice_end(slot, now, ctx->args[3]);
+	}
+	slot->tid = 0;
+	if (!cfg->task_tgid_off)
+		return;
+	u32 tgid = 0, tid = 0;
+	void *next = (void *)ctx->args[2];
+	bpf_probe_read_kernel(&tgid, sizeof tgid, next + cfg->task_tgid_off);
+	if (!tgid || !targets.lookup(&tgid))
+		return;
+	bpf_probe_read_kernel(&tid, sizeof tid, next + cfg->task_pid_off);
+	slot->since_ns = now ? now : bpf_ktime_get_ns();
+	slot->tgid = tgid;
+	slot->tid = tid;
+}

@@ -1,0 +1,150 @@
+#include "config.h"
+
+#include "cpu_time.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int compare_tids(const void *a, const void *b)
+{
+	uint32_t x = ((const struct cpu_row *)a)->tid, y = ((const struct cpu_row *)b)->tid;
+
+	return (x > y) - (x < y);
+}
+
+/* Rows [0, nsorted) are sorted by tid, the rest not yet. */
+static struct cpu_row *row_of(const struct cpu_update *u, uint32_t tid, size_t nsorted)
+{
+	struct cpu_row key = { .tid = tid };
+	struct cpu_row *r = bsearch(&key, u->rows, nsorted, sizeof key, compare_tids);
+
+	for (size_t i = nsorted; !r && i < u->nrows; i++)
+		if (u->rows[i].tid == tid)
+			r = &u->rows[i];
+	return r;
+}
+
+/* A slice in progress counts up to now; a thread on a CPU since its
+ * first switch has no row yet. */
+static int add_running(struct cpu_update *u)
+{
+	size_t nsorted = u->nrows;
+
+	for (size_t c = 0; c < u->nslots; c++) {
+		const struct gs_running *s = &u->slots[c];
+		if (!s->tid || s->tgid != u->tgid || u->now_ns <= s->since_ns)
+			continue;
+		struct cpu_row *r = row_of(u, s->tid, nsorted);
+		if (!r) {
+			if (u->nrows == u->cap) {
+				size_t ncap = u->cap ? u->cap * 2 : 64;
+				struct cpu_row *grown = realloc(u->rows, ncap * sizeof *grown);
+				if (!grown)
+					return -1;
+				u->rows = grown;
+				u->cap = ncap;
+			}
+			r = &u->rows[u->nrows++];
+			memset(r, 0, sizeof *r);
+			r->tid = s->tid;
+			r->time.tgid = s->tgid;
+		}
+		r->time.cpu_ns += u->now_ns - s->since_ns;
+	}
+	return 0;
+}
+
+static int forget(struct cpu_update *u, uint32_t tid)
+{
+	if (u->nforget == u->forget_cap) {
+		size_t ncap = u->forget_cap ? u->forget_cap * 2 : 64;
+		uint32_t *grown = realloc(u->forget, ncap * sizeof *grown);
+		if (!grown)
+			return -1;
+		u->forget = grown;
+		u->forget_cap = ncap;
+	}
+	u->forget[u->nforget++] = tid;
+	return 0;
+}
+
+static int fold_row(struct stats *st, struct cpu_update *u, const struct cpu_row *r)
+{
+	struct thread_stats *t = stats_find(st, (pid_t)r->tid);
+	bool fresh = !t;
+
+	if (fresh && !(t = stats_thread(st, (pid_t)r->tid)))
+		return -1;
+	/* Recreated by a switch after its thread's end was seen: the last
+	 * microseconds of a thread already accounted. */
+	if (!fresh && !t->alive && !t->ended_now)
+		return forget(u, r->tid);
+	stats_cpu_sample(t, r->time.cpu_ns, false);
+	if (r->time.comm[0])
+		snprintf(t->name, sizeof t->name, "%.*s", (int)sizeof r->time.comm, r->time.comm);
+	/* Fresh and ended: born and gone within the interval. Forgotten now,
+	 * or once folded away it would come back as another thread. */
+	if (fresh && r->time.ended)
+		t->ended_now = true;
+	return t->ended_now ? forget(u, r->tid) : 0;
+}
+
+static int compare_pids(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static bool ended(const struct cpu_update *u, pid_t tid)
+{
+	const struct cpu_row *r = row_of(u, (uint32_t)tid, u->nrows);
+
+	return r && r->time.tgid == u->tgid && r->time.ended;
+}
+
+int cpu_time_live(const struct cpu_update *u, const pid_t *prev, size_t nprev, pid_t **live, size_t *cap)
+{
+	size_t n = 0, nkept, want = nprev + u->nrows;
+	pid_t *out = malloc((want ? want : 1) * sizeof *out);
+
+	if (!out)
+		return -1;
+	for (size_t i = 0; i < nprev; i++)
+		if (!ended(u, prev[i]))
+			out[n++] = prev[i];
+	nkept = n;
+	for (size_t i = 0; i < u->nrows; i++) {
+		const struct cpu_row *r = &u->rows[i];
+		pid_t tid = (pid_t)r->tid;
+		if (r->time.tgid == u->tgid && !r->time.ended && !bsearch(&tid, out, nkept, sizeof tid, compare_pids))
+			out[n++] = tid;
+	}
+	if (n)
+		qsort(out, n, sizeof *out, compare_pids);
+	free(*live); /* prev may be *live: freed once used */
+	*live = out;
+	*cap = want ? want : 1;
+	return (int)n;
+}
+
+int cpu_time_prepare(struct cpu_update *u)
+{
+	if (u->nrows)
+		qsort(u->rows, u->nrows, sizeof *u->rows, compare_tids);
+	if (add_running(u) != 0)
+		return -1;
+	if (u->nrows)
+		qsort(u->rows, u->nrows, sizeof *u->rows, compare_tids);
+	return 0;
+}
+
+int cpu_time_update(struct stats *st, struct cpu_update *u)
+{
+	u->nforget = 0;
+	for (size_t i = 0; i < u->nrows; i++)
+		if (u->rows[i].time.tgid == u->tgid && fold_row(st, u, &u->rows[i]) != 0)
+			return -1;
+	return 0;
+}

@@ -1,0 +1,19 @@
+/* The running kernel's own type information (BTF), for the few fields of
+ * its structures the BPF program reads: the program is compiled against
+ * headers that may belong to another kernel, so their offsets cannot be
+ * trusted, BTF's can. */
+#ifndef GILSTATS_KERNEL_BTF_H
+#define GILSTATS_KERNEL_BTF_H
+
+#include <stdint.h>
+
+/* Byte offsets inside struct task_struct. */
+struct task_layout {
+	uint32_t pid_off;  /* the thread id */
+	uint32_t tgid_off; /* the process id */
+};
+
+/* Reads them from /sys/kernel/btf/vmlinux; -1 where the kernel has no BTF. */
+int kernel_task_layout(struct task_layout *out);
+
+#endif

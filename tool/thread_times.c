@@ -1,0 +1,124 @@
+#include "config.h"
+
+#include "thread_times.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "snapshot.h"
+#include "target.h"
+
+void thread_times_start(struct thread_times *tt, pid_t pid, const struct probes *p)
+{
+	memset(tt, 0, sizeof *tt);
+	tt->pid = pid;
+	tt->in_kernel = probes_accounting_cpu(p);
+	tt->oncpu_fd = probes_oncpu_fd(p);
+	tt->running_fd = probes_running_fd(p);
+	tt->cpu.tgid = (uint32_t)pid;
+}
+
+static uint64_t ticks_to_ns(uint64_t ticks)
+{
+	static long per_s;
+
+	if (!per_s)
+		per_s = sysconf(_SC_CLK_TCK);
+	return per_s > 0 ? ticks * (1000000000 / (uint64_t)per_s) : 0;
+}
+
+/* Once a thread: its name until the kernel reports one, and its id in
+ * the target's PID namespace. Every interval too without the kernel's
+ * accounting, for the CPU time. */
+static void read_proc(struct thread_times *tt, struct thread_stats *t, bool at_start)
+{
+	struct proc_stat st;
+
+	if (!t->alive)
+		return;
+	if (!tt->in_kernel || !t->name[0]) {
+		if (target_thread_stat(tt->pid, t->tid, &st) != 0)
+			return;
+		if (!t->name[0] || !tt->in_kernel)
+			snprintf(t->name, sizeof t->name, "%s", st.comm);
+		if (!tt->in_kernel)
+			stats_cpu_sample(t, ticks_to_ns(st.utime + st.stime), at_start);
+	}
+	if (!t->ns_tid_read) {
+		t->ns_tid = target_thread_ns_tid(tt->pid, t->tid);
+		t->ns_tid_read = true;
+	}
+}
+
+void thread_times_baseline(struct thread_times *tt, struct stats *st)
+{
+	for (size_t i = 0; i < st->nthreads; i++)
+		read_proc(tt, &st->threads[i], true);
+}
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* bpf_ktime_get_ns's clock */
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The rows first, then the slots: a slice that ends between the two
+ * reads is counted at the next interval, never twice. */
+static int read_kernel(struct thread_times *tt)
+{
+	int n = snapshot_cpu(tt->oncpu_fd, &tt->cpu.rows, &tt->cpu.cap);
+
+	if (n < 0 || snapshot_running(tt->running_fd, &tt->slots, &tt->nslots) != 0)
+		return -1;
+	tt->cpu.nrows = (size_t)n;
+	tt->cpu.slots = tt->slots;
+	tt->cpu.nslots = tt->nslots;
+	tt->cpu.now_ns = monotonic_ns();
+	return cpu_time_prepare(&tt->cpu);
+}
+
+int thread_times_live(struct thread_times *tt, pid_t **tids, size_t *ntids, size_t *cap)
+{
+	int n;
+
+	if (!tt->in_kernel)
+		n = target_list_threads(tt->pid, tids, cap);
+	else if ((n = read_kernel(tt)) == 0)
+		n = cpu_time_live(&tt->cpu, *tids, *ntids, tids, cap);
+	*ntids = n > 0 ? (size_t)n : 0;
+	return n;
+}
+
+static int fold_kernel(struct thread_times *tt, struct stats *st)
+{
+	if (cpu_time_update(st, &tt->cpu) != 0)
+		return -1;
+	snapshot_forget_cpu(tt->oncpu_fd, tt->cpu.forget, tt->cpu.nforget);
+	/* No row: not on a CPU since the probes were attached. */
+	for (size_t i = 0; i < st->nthreads; i++)
+		if (st->threads[i].alive && !st->threads[i].cpu_sampled)
+			stats_cpu_sample(&st->threads[i], 0, false);
+	return 0;
+}
+
+int thread_times_update(struct thread_times *tt, struct stats *st)
+{
+	if (tt->in_kernel && fold_kernel(tt, st) != 0)
+		return -1;
+	for (size_t i = 0; i < st->nthreads; i++)
+		read_proc(tt, &st->threads[i], false);
+	return 0;
+}
+
+void thread_times_free(struct thread_times *tt)
+{
+	free(tt->cpu.rows);
+	free(tt->cpu.forget);
+	free(tt->slots);
+	memset(tt, 0, sizeof *tt);
+}

@@ -2,6 +2,8 @@
 
 #include "cpu_time.h"
 
+#include "array.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,14 +39,8 @@ static int add_running(struct cpu_update *u)
 			continue;
 		struct cpu_row *r = row_of(u, s->tid, nsorted);
 		if (!r) {
-			if (u->nrows == u->cap) {
-				size_t ncap = u->cap ? u->cap * 2 : 64;
-				struct cpu_row *grown = realloc(u->rows, ncap * sizeof *grown);
-				if (!grown)
-					return -1;
-				u->rows = grown;
-				u->cap = ncap;
-			}
+			if (array_reserve((void **)&u->rows, &u->cap, u->nrows + 1, sizeof *u->rows, 64) != 0)
+				return -1;
 			r = &u->rows[u->nrows++];
 			memset(r, 0, sizeof *r);
 			r->tid = s->tid;
@@ -57,14 +53,8 @@ static int add_running(struct cpu_update *u)
 
 static int forget(struct cpu_update *u, uint32_t tid)
 {
-	if (u->nforget == u->forget_cap) {
-		size_t ncap = u->forget_cap ? u->forget_cap * 2 : 64;
-		uint32_t *grown = realloc(u->forget, ncap * sizeof *grown);
-		if (!grown)
-			return -1;
-		u->forget = grown;
-		u->forget_cap = ncap;
-	}
+	if (array_reserve((void **)&u->forget, &u->forget_cap, u->nforget + 1, sizeof *u->forget, 64) != 0)
+		return -1;
 	u->forget[u->nforget++] = tid;
 	return 0;
 }

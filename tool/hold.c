@@ -2,6 +2,8 @@
 
 #include "hold.h"
 
+#include "array.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,14 +61,8 @@ static int count_holder(struct hold_state *h, pid_t tid)
 			h->per[i].n++;
 			return 0;
 		}
-	if (h->nper == h->per_cap) {
-		size_t cap = h->per_cap ? 2 * h->per_cap : 16;
-		struct hold_tid_count *grown = realloc(h->per, cap * sizeof *grown);
-		if (!grown)
-			return -1;
-		h->per = grown;
-		h->per_cap = cap;
-	}
+	if (array_reserve((void **)&h->per, &h->per_cap, h->nper + 1, sizeof *h->per, 16) != 0)
+		return -1;
 	h->per[h->nper++] = (struct hold_tid_count){ tid, 1 };
 	return 0;
 }
@@ -116,14 +112,8 @@ static struct hold_stack *find_stack(struct hold_state *h, const struct gs_held_
 		if (h->stacks[i].tid == tid && h->stacks[i].stackid == key->stackid &&
 		    h->stacks[i].kstackid == key->kstackid)
 			return &h->stacks[i];
-	if (h->nstacks == h->stacks_cap) {
-		size_t cap = h->stacks_cap ? 2 * h->stacks_cap : 16;
-		struct hold_stack *grown = realloc(h->stacks, cap * sizeof *grown);
-		if (!grown)
-			return NULL;
-		h->stacks = grown;
-		h->stacks_cap = cap;
-	}
+	if (array_reserve((void **)&h->stacks, &h->stacks_cap, h->nstacks + 1, sizeof *h->stacks, 16) != 0)
+		return NULL;
 	h->stacks[h->nstacks] = (struct hold_stack){ .tid = tid, .stackid = key->stackid, .kstackid = key->kstackid };
 	return &h->stacks[h->nstacks++];
 }

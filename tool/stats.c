@@ -2,24 +2,14 @@
 
 #include "stats.h"
 
+#include "array.h"
+
 #include <stdlib.h>
 #include <string.h>
 
 static int grow(void **v, size_t *cap, size_t want, size_t elem)
 {
-	size_t ncap = *cap ? *cap : 16;
-	void *nv;
-
-	if (want <= *cap)
-		return 0;
-	while (ncap < want)
-		ncap *= 2;
-	nv = realloc(*v, ncap * elem);
-	if (!nv)
-		return -1;
-	*v = nv;
-	*cap = ncap;
-	return 0;
+	return array_reserve(v, cap, want, elem, 16);
 }
 
 static int compare_u64(uint64_t a, uint64_t b)

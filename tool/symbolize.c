@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "resolve.h"
 #include "snapshot.h"
 
@@ -233,14 +234,8 @@ static void remember_names(struct symbolizer *sym, const struct hold_stack *s)
 {
 	if (sym->nnamed == MAX_NAMED_STACKS)
 		forget_named(sym);
-	if (sym->nnamed == sym->named_cap) {
-		size_t cap = sym->named_cap ? 2 * sym->named_cap : 16;
-		struct hold_stack *grown = realloc(sym->named, cap * sizeof *grown);
-		if (!grown)
-			return;
-		sym->named = grown;
-		sym->named_cap = cap;
-	}
+	if (array_reserve((void **)&sym->named, &sym->named_cap, sym->nnamed + 1, sizeof *sym->named, 16) != 0)
+		return;
 	sym->named[sym->nnamed] = (struct hold_stack){ .stackid = s->stackid, .kstackid = s->kstackid };
 	copy_names(&sym->named[sym->nnamed++], s);
 }

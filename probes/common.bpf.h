@@ -3,7 +3,7 @@
 #include <uapi/linux/ptrace.h>
 
 BPF_HASH(targets, u32, u32, GS_MAX_TARGETS);
-BPF_HASH(watched, u64, struct gs_watch, GS_MAX_WATCHED);
+BPF_HASH(watched, struct gs_watch_key, struct gs_watch, GS_MAX_WATCHED_ALL);
 BPF_ARRAY(settings, struct gs_settings, 1);
 BPF_HASH(inflight, u32, struct gs_inflight, GS_MAX_THREADS);
 BPF_HASH(waits, struct gs_wait_key, struct gs_wait_stats, GS_MAX_WAIT_ROWS);
@@ -21,9 +21,11 @@ static inline void count_event(int which)
 /* A traced thread starts waiting on addr. Watched addresses are recorded
  * as the object they belong to (a futex word inside a condvar counts as the
  * condvar); others only while the tool still guesses the GIL. */
-static inline void wait_begin(u32 tid, u64 addr)
+static inline void wait_begin(u64 pid_tgid, u64 addr)
 {
-	struct gs_watch *w = watched.lookup(&addr);
+	struct gs_watch_key where = { .addr = addr, .tgid = pid_tgid >> 32 };
+	struct gs_watch *w = watched.lookup(&where);
+	u32 tid = (u32)pid_tgid;
 	u32 kind = GS_KIND_OTHER;
 	int zero = 0;
 

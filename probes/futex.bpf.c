@@ -41,7 +41,7 @@ int gs_futex_enter(struct bpf_raw_tracepoint_args *ctx)
 	if (!is_wait(op))
 		return 0;
 	count_event(GS_COUNT_ENTRY_HITS);
-	wait_begin((u32)id, uaddr);
+	wait_begin(id, uaddr);
 	return 0;
 }
 

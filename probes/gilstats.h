@@ -12,7 +12,8 @@
 /* Map sizes. A thread owns one in-flight slot and one row per lock kind it
  * waits on; 10,000 threads coming and going are evicted by the tool. */
 #define GS_MAX_TARGETS 64
-#define GS_MAX_WATCHED 1024 /* every 4-byte word of each GIL's condvars and mutexes */
+#define GS_MAX_WATCHED 1024 /* every 4-byte word of each GIL's condvars and mutexes, per process */
+#define GS_MAX_WATCHED_ALL (GS_MAX_WATCHED * 16)
 #define GS_MAX_THREADS 16384
 #define GS_MAX_WAIT_ROWS 32768
 
@@ -24,6 +25,14 @@ enum gs_wait_kind {
 	GS_KIND_GIL_MUTEX = 2,    /* the GIL's mutex */
 	GS_KIND_SWITCH_COND = 3,  /* drop_gil: FORCE_SWITCHING's switch_cond */
 	GS_KIND_SWITCH_MUTEX = 4, /* its mutex */
+};
+
+/* A watched address of one process: processes side by side may map their
+ * GIL at the same address (a non-PIE python), so the key names both. */
+struct gs_watch_key {
+	__u64 addr;
+	__u32 tgid;
+	__u32 pad;
 };
 
 /* A watched address: a word inside one of the GIL's objects (the uprobe

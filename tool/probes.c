@@ -26,7 +26,7 @@ struct probes {
 	int prog_fds[BPF_OBJECT_MAX_PROGS];
 	int links[MAX_LINKS + 1];
 	size_t nlinks;
-	int settings_fd, watched_fd;
+	int settings_fd, watched_fd, targets_fd;
 	struct gs_settings settings;
 	bool holding;       /* held-while-blocked is measured */
 	bool switch_linked; /* the sched_switch program is attached */
@@ -93,33 +93,55 @@ static int required_map(const struct probes *p, const char *name, struct gs_erro
 	return fd;
 }
 
-int probes_watch(struct probes *p, const struct watched_address *watch, size_t n)
+int probes_watch(struct probes *p, pid_t tgid, const struct watched_address *watch, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		__u64 addr = watch[i].addr;
+		struct gs_watch_key key = { .addr = watch[i].addr, .tgid = (__u32)tgid };
 		struct gs_watch w = { .base = watch[i].base, .kind = watch[i].kind };
-		if (bpf_update_elem(p->watched_fd, &addr, &w, BPF_ANY) != 0)
+		if (bpf_update_elem(p->watched_fd, &key, &w, BPF_ANY) != 0)
 			return -1;
 	}
 	return 0;
 }
 
+int probes_add_target(struct probes *p, pid_t tgid, const struct watched_address *watch, size_t n)
+{
+	__u32 key = (__u32)tgid, one = 1;
+
+	/* The addresses first: the target's waits count from the moment
+	 * the tgid is in the set. */
+	if (probes_watch(p, tgid, watch, n) != 0)
+		return -1;
+	return bpf_update_elem(p->targets_fd, &key, &one, BPF_ANY);
+}
+
+void probes_remove_target(struct probes *p, pid_t tgid, const struct watched_address *watch, size_t n)
+{
+	__u32 key = (__u32)tgid;
+	int holders = map_fd(p, "holders");
+
+	bpf_delete_elem(p->targets_fd, &key);
+	if (holders >= 0)
+		bpf_delete_elem(holders, &key);
+	for (size_t i = 0; i < n; i++) {
+		struct gs_watch_key where = { .addr = watch[i].addr, .tgid = key };
+		bpf_delete_elem(p->watched_fd, &where);
+	}
+}
+
 /* Fills targets, watched and settings before anything is attached. */
 static int configure(struct probes *p, const struct probe_plan *plan, struct gs_error *err)
 {
-	int targets = required_map(p, "targets", err);
-	__u32 tgid = (__u32)plan->tgid, one = 1, zero = 0;
+	__u32 zero = 0;
 
-	if (targets < 0 || (p->watched_fd = required_map(p, "watched", err)) < 0 ||
+	if ((p->targets_fd = required_map(p, "targets", err)) < 0 || (p->watched_fd = required_map(p, "watched", err)) < 0 ||
 	    (p->settings_fd = required_map(p, "settings", err)) < 0)
 		return -1;
 	for (size_t i = 0; i < sizeof probe_maps / sizeof probe_maps[0]; i++)
 		if (required_map(p, probe_maps[i], err) < 0)
 			return -1;
-	if (bpf_update_elem(targets, &tgid, &one, BPF_ANY) != 0)
-		return gs_fail(err, GS_EXIT_FAILURE, "cannot fill bpf map targets: %s", strerror(errno));
-	if (probes_watch(p, plan->watch, plan->nwatch) != 0)
-		return gs_fail(err, GS_EXIT_FAILURE, "cannot fill bpf map watched: %s", strerror(errno));
+	if (plan->tgid && probes_add_target(p, plan->tgid, plan->watch, plan->nwatch) != 0)
+		return gs_fail(err, GS_EXIT_FAILURE, "cannot fill bpf maps targets and watched: %s", strerror(errno));
 	p->settings.record_unwatched = plan->record_unwatched;
 	p->settings.histogram = plan->histogram;
 	p->settings.task_pid_off = plan->task_pid_off;
@@ -252,7 +274,7 @@ struct probes *probes_attach(const struct probe_plan *plan, struct gs_error *err
 		goto fail;
 	if (plan->task_tgid_off && link_sched_switch(p))
 		visit_every_cpu();
-	if (plan->track_holder)
+	if (plan->tgid && plan->track_holder)
 		probes_track_holder(p, plan->tgid, &plan->holder);
 	return p;
 fail:

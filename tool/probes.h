@@ -57,8 +57,13 @@ struct probes *probes_attach(const struct probe_plan *plan, struct gs_error *err
 /* Detaches everything and frees p (NULL is fine). */
 void probes_detach(struct probes *p);
 
-/* Watches more addresses (a GIL that appeared after attaching). */
-int probes_watch(struct probes *p, const struct watched_address *watch, size_t n);
+/* Watches more addresses of a target (a GIL that appeared after attaching). */
+int probes_watch(struct probes *p, pid_t tgid, const struct watched_address *watch, size_t n);
+
+/* Another process traced by the same program, and one no longer traced
+ * (its addresses and holder forgotten). */
+int probes_add_target(struct probes *p, pid_t tgid, const struct watched_address *watch, size_t n);
+void probes_remove_target(struct probes *p, pid_t tgid, const struct watched_address *watch, size_t n);
 
 /* Whether waits on addresses not watched are recorded too. */
 int probes_record_unwatched(struct probes *p, bool on);

@@ -249,3 +249,20 @@ int snapshot_running(int fd, struct gs_running **slots, size_t *n)
 	/* Per-CPU values come 8-byte aligned, as gs_running is. */
 	return bpf_lookup_elem(fd, &zero, *slots);
 }
+
+size_t snapshot_keep_tgid(void *rows, size_t n, size_t row_size, size_t tgid_offset, uint32_t tgid)
+{
+	unsigned char *base = rows;
+	size_t kept = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t row_tgid;
+		memcpy(&row_tgid, base + i * row_size + tgid_offset, sizeof row_tgid);
+		if (row_tgid != tgid)
+			continue;
+		if (kept != i)
+			memmove(base + kept * row_size, base + i * row_size, row_size);
+		kept++;
+	}
+	return kept;
+}

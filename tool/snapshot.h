@@ -57,6 +57,10 @@ void snapshot_forget_cpu(int map_fd, const uint32_t *tids, size_t n);
  * *n set). Returns 0 or -1. */
 int snapshot_running(int map_fd, struct gs_running **slots, size_t *n);
 
+/* Keeps the n rows (row_size bytes each, the tgid at tgid_offset) of one
+ * process, in order; returns how many. The maps hold every traced one's. */
+size_t snapshot_keep_tgid(void *rows, size_t n, size_t row_size, size_t tgid_offset, uint32_t tgid);
+
 /* Sums the per-CPU counters into out[GS_COUNTERS]. */
 int snapshot_counters(int map_fd, uint64_t out[GS_COUNTERS]);
 

@@ -12,7 +12,20 @@
 
 #define PID_MAX_LIMIT 4194304 /* the kernel's ceiling for pid_max */
 
-enum { OPT_KERNEL_HEADERS = 0x100, OPT_USAGE, OPT_PROBE, OPT_SVG, OPT_NO_CACHE, OPT_COMPILE_ONLY, OPT_HOLD_RATE };
+enum {
+	OPT_KERNEL_HEADERS = 0x100,
+	OPT_USAGE,
+	OPT_PROBE,
+	OPT_SVG,
+	OPT_NO_CACHE,
+	OPT_COMPILE_ONLY,
+	OPT_HOLD_RATE,
+	OPT_CHILDREN,
+	OPT_ALL,
+	OPT_LISTEN,
+	OPT_TEXTFILE,
+	OPT_PER_THREAD_METRICS,
+};
 
 static const char doc[] =
 	"Measure how long each thread of a running CPython process waits for the GIL.\n"
@@ -35,6 +48,10 @@ static const char doc[] =
 	"    gilstats --probe=uprobe 4242   # time the libc wait functions instead\n"
 	"    gilstats --hold-rate 100 4242  # sample the GIL's holder less often\n"
 	"    gilstats --kernel-headers /usr/src/linux-headers-6.1.0-13-amd64 4242\n"
+	"    gilstats -p 4242 -p 4343 5     # two processes, every 5 seconds\n"
+	"    gilstats --children -p 4242    # a gunicorn master and its workers\n"
+	"    gilstats --all --listen 127.0.0.1:9150   # every CPython process, for Prometheus\n"
+	"    gilstats --all --textfile /var/lib/prometheus/node-exporter\n"
 	"\n"
 	"Exit status: 0 ok, 1 runtime failure, 2 usage error, 3 target is not a\n"
 	"traceable CPython process, 4 missing privileges or kernel support; in launch\n"
@@ -42,6 +59,13 @@ static const char doc[] =
 
 static const struct argp_option option_table[] = {
 	{ "json", 'j', NULL, 0, "Print JSON Lines (one object per interval, then a summary)", 0 },
+	{ "pid", 'p', "PID", 0, "Trace PID too (repeatable; then INTERVAL and COUNT are the positional arguments)", 0 },
+	{ "children", OPT_CHILDREN, NULL, 0, "Trace the descendants of the given PIDs too, as they start", 0 },
+	{ "all", OPT_ALL, NULL, 0, "Trace every CPython process on the host, as they start", 0 },
+	{ "listen", OPT_LISTEN, "HOST:PORT", 0, "Serve Prometheus metrics on http://HOST:PORT/metrics", 0 },
+	{ "textfile", OPT_TEXTFILE, "DIR", 0,
+	  "Write the metrics to DIR/gilstats.prom every interval (node_exporter's textfile collector)", 0 },
+	{ "per-thread-metrics", OPT_PER_THREAD_METRICS, NULL, 0, "Metrics per thread too (tid and thread labels)", 0 },
 	{ "no-clear", 'C', NULL, 0, "Plain text tables, one per interval, even on a terminal", 0 },
 	{ "output", 'o', "FILE", 0, "Write the output (text or JSON) to FILE instead of stdout", 0 },
 	{ "histogram", 'H', NULL, 0, "Log2 histogram of individual GIL wait durations", 0 },
@@ -132,13 +156,29 @@ int cli_parse_count(const char *s, long *count, struct gs_error *err)
 	return 0;
 }
 
+static int add_pid(struct options *o, pid_t pid, struct gs_error *err)
+{
+	for (size_t i = 0; i < o->npids; i++)
+		if (o->pids[i] == pid)
+			return 0;
+	if (o->npids == CLI_MAX_PIDS)
+		return gs_fail(err, GS_EXIT_USAGE, "too many pids: at most %d", CLI_MAX_PIDS);
+	o->pids[o->npids++] = pid;
+	return 0;
+}
+
 static int parse_positional(struct parse_state *ps, const char *arg)
 {
 	struct options *o = ps->o;
 
+	/* With -p or --all the positional arguments start at INTERVAL. */
+	if (ps->positional == 0 && (o->npids || o->all))
+		ps->positional = 1;
 	switch (ps->positional++) {
 	case 0:
-		return cli_parse_pid(arg, &o->pid, ps->err) ? EINVAL : 0;
+		if (cli_parse_pid(arg, &o->pid, ps->err) != 0)
+			return EINVAL;
+		return add_pid(o, o->pid, ps->err) ? EINVAL : 0;
 	case 1:
 		return cli_parse_interval(arg, &o->interval_s, ps->err) ? EINVAL : 0;
 	case 2:
@@ -163,6 +203,32 @@ static error_t parse_option(int key, char *arg, struct argp_state *state)
 		return 0;
 	case 'o':
 		ps->o->output = arg;
+		return 0;
+	case 'p': {
+		pid_t pid;
+		if (cli_parse_pid(arg, &pid, ps->err) != 0 || add_pid(ps->o, pid, ps->err) != 0)
+			return EINVAL;
+		return 0;
+	}
+	case OPT_CHILDREN:
+		ps->o->children = true;
+		return 0;
+	case OPT_ALL:
+		ps->o->all = true;
+		return 0;
+	case OPT_LISTEN: {
+		char host[256];
+		unsigned port;
+		if (cli_parse_listen(arg, host, sizeof host, &port, ps->err) != 0)
+			return EINVAL;
+		ps->o->listen = arg;
+		return 0;
+	}
+	case OPT_TEXTFILE:
+		ps->o->textfile = arg;
+		return 0;
+	case OPT_PER_THREAD_METRICS:
+		ps->o->per_thread_metrics = true;
 		return 0;
 	case 'T':
 		ps->o->per_thread = true;
@@ -213,7 +279,23 @@ static error_t parse_option(int key, char *arg, struct argp_state *state)
 		}
 		return parse_positional(ps, arg);
 	case ARGP_KEY_END:
-		if (ps->positional == 0 && !ps->o->command && !ps->o->exit_now && !ps->o->compile_only) {
+		if (ps->o->command && (ps->o->npids || ps->o->all || ps->o->children)) {
+			gs_fail(ps->err, GS_EXIT_USAGE, "launch mode (-- COMMAND) traces that command only: no -p, --children or --all");
+			return EINVAL;
+		}
+		if (ps->o->probe && strcmp(ps->o->probe, "uprobe") == 0 && cli_fleet(ps->o)) {
+			gs_fail(ps->err, GS_EXIT_USAGE, "several processes are traced with --probe=futex only");
+			return EINVAL;
+		}
+		if (ps->o->svg && cli_fleet(ps->o)) {
+			gs_fail(ps->err, GS_EXIT_USAGE, "one --svg chart shows one process: not with several");
+			return EINVAL;
+		}
+		if (ps->o->children && !ps->o->npids) {
+			gs_fail(ps->err, GS_EXIT_USAGE, "nothing for --children to follow: give the parent with -p PID");
+			return EINVAL;
+		}
+		if (!ps->o->npids && !ps->o->all && !ps->o->command && !ps->o->exit_now && !ps->o->compile_only) {
 			gs_fail(ps->err, GS_EXIT_USAGE,
 				"missing pid (usage: gilstats PID [INTERVAL [COUNT]] or gilstats -- COMMAND)");
 			return EINVAL;
@@ -272,10 +354,44 @@ static void name_unknown_option(int argc, char **argv, struct parse_state *ps)
 	gs_fail(ps->err, GS_EXIT_USAGE, "invalid command line (see gilstats --help)");
 }
 
+bool cli_fleet(const struct options *o)
+{
+	return o->npids > 1 || o->children || o->all;
+}
+
+int cli_parse_listen(const char *s, char *host, size_t host_size, unsigned *port, struct gs_error *err)
+{
+	const char *colon = strrchr(s, ':'), *h = s;
+	size_t hlen;
+	char *end;
+	long v;
+
+	if (!colon || colon == s)
+		return gs_fail(err, GS_EXIT_USAGE, "invalid --listen '%s': HOST:PORT, like 127.0.0.1:9150", s);
+	hlen = (size_t)(colon - s);
+	if (*h == '[' && hlen >= 2 && colon[-1] == ']') { /* [::1]:9150 */
+		h++;
+		hlen -= 2;
+	}
+	errno = 0;
+	v = strtol(colon + 1, &end, 10);
+	if (end == colon + 1 || *end || v < 1 || v > 65535 || errno == ERANGE)
+		return gs_fail(err, GS_EXIT_USAGE, "invalid --listen '%s': the port must be between 1 and 65535", s);
+	if (hlen == 0 || hlen >= host_size)
+		return gs_fail(err, GS_EXIT_USAGE, "invalid --listen '%s': no host", s);
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	*port = (unsigned)v;
+	return 0;
+}
+
 int cli_parse(int argc, char **argv, struct options *o, FILE *out, struct gs_error *err)
 {
-	static const struct argp argp = { option_table, parse_option, "PID [INTERVAL [COUNT]]\n-- COMMAND [ARGS...]", doc,
-					   NULL, NULL, NULL };
+	static const char usage[] = "PID [INTERVAL [COUNT]]\n"
+				    "-p PID [-p PID...] [--children] [INTERVAL [COUNT]]\n"
+				    "--all [INTERVAL [COUNT]]\n"
+				    "-- COMMAND [ARGS...]";
+	static const struct argp argp = { option_table, parse_option, usage, doc, NULL, NULL, NULL };
 	struct parse_state ps = { .o = o, .err = err, .out = out };
 
 	memset(o, 0, sizeof *o);

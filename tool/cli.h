@@ -12,9 +12,17 @@
 #define CLI_MIN_INTERVAL_S 0.01
 #define CLI_DEFAULT_HOLD_RATE 200
 #define CLI_MAX_HOLD_RATE 10000
+#define CLI_MAX_PIDS 64
 
 struct options {
-	pid_t pid;
+	pid_t pid;          /* the positional PID, or 0 */
+	pid_t pids[CLI_MAX_PIDS]; /* every PID given (-p and the positional one) */
+	size_t npids;
+	bool children;      /* and their descendants, as they come */
+	bool all;           /* every CPython process on the host */
+	const char *listen; /* HOST:PORT serving /metrics, or NULL */
+	const char *textfile; /* directory for node_exporter's textfile collector */
+	bool per_thread_metrics;
 	double interval_s;
 	long count; /* intervals to print; 0 = until stopped */
 	bool json;
@@ -34,6 +42,13 @@ struct options {
 /* Parses argv. On failure returns -1 with err set (GS_EXIT_USAGE and one
  * line); --help and --version print to out and set exit_now. */
 int cli_parse(int argc, char **argv, struct options *o, FILE *out, struct gs_error *err);
+
+/* Whether more than one process may be traced (-p twice, --children, --all). */
+bool cli_fleet(const struct options *o);
+
+/* HOST:PORT of --listen ("[::1]:9150" for IPv6); host and port are
+ * written to host/port. Returns 0 or -1 (err set). */
+int cli_parse_listen(const char *s, char *host, size_t host_size, unsigned *port, struct gs_error *err);
 
 /* Strict number parsers shared by the positional arguments. */
 int cli_parse_pid(const char *s, pid_t *pid, struct gs_error *err);

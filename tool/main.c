@@ -1,9 +1,11 @@
-/* gilstats: per-thread GIL waits of a running CPython process.
+/* gilstats: per-thread GIL waits of running CPython processes.
  *
  * The data flow, one file per step: target.c (inspect the target) ->
  * resolve.c (symbols) -> gil_locate.c (the GIL) -> probes.c (load and
  * attach) -> snapshot.c (read the maps) -> stats.c (figures) -> render.c,
- * screen.c, svg.c through output.c. launch.c runs a command to trace. */
+ * screen.c, svg.c through output.c, metrics.c for Prometheus. session.c
+ * is one traced process; this file runs them over one BPF program,
+ * finds new ones (discover.c) and runs a command to trace (launch.c). */
 #include "config.h"
 
 #include <errno.h>
@@ -12,32 +14,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "bpf_cache.h"
 #include "cli.h"
+#include "discover.h"
 #include "error.h"
-#include "gil_locate.h"
-#include "histogram.h"
-#include "hold.h"
 #include "kernel_btf.h"
 #include "kernel_headers.h"
 #include "launch.h"
+#include "metrics.h"
+#include "metrics_http.h"
 #include "output.h"
 #include "privileges.h"
 #include "probes.h"
-#include "render.h"
-#include "resolve.h"
-#include "snapshot.h"
-#include "stats.h"
-#include "symbolize.h"
-#include "target.h"
-#include "thread_times.h"
+#include "session.h"
 
 /* How long a launched command may take to start its interpreter. */
-#define LAUNCH_LOCATE_POLL_NS 1000000
+#define LAUNCH_LOCATE_POLL_S 0.001
 
 static volatile sig_atomic_t stop_signal;
 static volatile sig_atomic_t forward_to;
@@ -55,38 +51,23 @@ static void on_stop_signal(int sig)
 	stop_signal = sig;
 }
 
-struct session {
+/* Every process traced in one run, over one BPF program. */
+struct fleet {
 	struct options opt;
-	struct target target;
-	struct mapped_object interp;
-	struct gil_location gil;
-	bool located;
 	struct kernel_headers headers;
-	struct probe_plan plan;
 	struct probes *probes;
-	struct report_target report_target;
-	struct stats stats;
-	struct thread_times times;
-	struct wait_rows rows;
-	struct histograms hist;
-	struct hist_row *hist_rows;
-	size_t hist_cap;
-	pid_t *tids; /* the target's threads at the last update, sorted */
-	size_t ntids, tids_cap;
-	struct hold_state hold;
-	struct symbolizer sym;
-	struct held_row *held_rows;
-	size_t held_cap;
-	struct gs_held_key *held_forget;
-	size_t held_forget_cap;
-	double next_sample;
-	struct thread_stats **order;
 	struct output *out;
+	struct session **sessions;
+	size_t nsessions, sessions_cap;
 	struct launch launch;
 	bool launched;
-	int pidfd;
-	bool target_gone;
-	double start, attached, last_update, last_interval;
+	/* Processes looked at and not traced (not CPython, or failed), so
+	 * --all does not look again: pid and start time. */
+	struct proc_entry *passed, *procs;
+	size_t npassed, passed_cap, procs_cap;
+	struct metrics_server *server;
+	struct pollfd *pfd; /* what wait_interval polls */
+	double start, attached;
 };
 
 static double now_s(void)
@@ -124,214 +105,280 @@ static void install_signal_handlers(sigset_t *during_wait, bool launch)
 	sigprocmask(SIG_BLOCK, &blocked, during_wait);
 }
 
-/* Pins the target's identity: a pidfd refers to this process even if its
- * PID is reused, and becomes readable when it exits. */
-static int open_pidfd(struct session *s, struct gs_error *err)
-{
-	s->pidfd = (int)syscall(SYS_pidfd_open, s->target.pid, 0);
-	if ((s->pidfd < 0 && errno != ENOSYS) || !target_is_same_process(&s->target))
-		return gs_fail(err, GS_EXIT_NOT_PYTHON, "pid %d exited before it could be traced",
-			       (int)s->target.pid);
-	return 0;
-}
-
-/* In-kernel futex accounting needs the GIL's exact address; uprobes see
- * every condvar and serve the heuristic. */
-static int choose_backend(struct session *s, struct gs_error *err)
-{
-	bool exact = s->gil.method == GIL_METHOD_EXACT;
-
-	/* 2.7 hands its semaphore over tens of thousands of times a second and
-	 * waiters retry in user space between futex waits: only the duration
-	 * of sem_wait measures its wait. */
-	if (!s->opt.probe)
-		s->plan.backend = exact && !s->gil.semaphore ? PROBE_FUTEX : PROBE_UPROBE;
-	else
-		s->plan.backend = strcmp(s->opt.probe, "futex") == 0 ? PROBE_FUTEX : PROBE_UPROBE;
-	if (s->plan.backend == PROBE_FUTEX && !exact)
-		return gs_fail(err, GS_EXIT_NOT_PYTHON,
-			       "--probe=futex needs the gil's exact address, and python %s in pid %d gives none",
-			       s->gil.py.version, (int)s->target.pid);
-	return 0;
-}
-
-static int find_headers(struct session *s, struct gs_error *err)
+/* What every target shares: kernel headers, the cache, the histogram
+ * mode, the kernel's task_struct layout. */
+static int plan_shared(struct fleet *f, struct probe_plan *plan, struct gs_error *err)
 {
 	struct kh_roots roots;
 	char release[128];
+	struct task_layout task;
 
 	kh_system_roots(&roots, release, sizeof release);
-	if (kernel_headers_find(&roots, s->opt.kernel_headers, &s->headers, err) != 0)
+	if (kernel_headers_find(&roots, f->opt.kernel_headers, &f->headers, err) != 0)
 		return -1;
-	s->plan.headers = &s->headers;
-	s->plan.tgid = s->target.pid;
-	struct task_layout task;
+	plan->headers = &f->headers;
 	if (kernel_task_layout(&task) == 0) {
-		s->plan.task_pid_off = task.pid_off;
-		s->plan.task_tgid_off = task.tgid_off;
+		plan->task_pid_off = task.pid_off;
+		plan->task_tgid_off = task.tgid_off;
 	}
-	s->plan.cache_dir = s->opt.no_cache || !GILSTATS_CACHE_DIR[0] ? NULL : GILSTATS_CACHE_DIR;
+	plan->cache_dir = f->opt.no_cache || !GILSTATS_CACHE_DIR[0] ? NULL : GILSTATS_CACHE_DIR;
 	/* The live screen shows the histogram on h: collect it there anyway. */
-	s->plan.histogram = s->opt.per_thread				       ? GS_HIST_PER_THREAD
-			    : s->opt.histogram || output_is_live(&s->opt) ? GS_HIST_PROCESS
-									   : GS_HIST_OFF;
+	plan->histogram = f->opt.per_thread				    ? GS_HIST_PER_THREAD
+			  : f->opt.histogram || output_is_live(&f->opt) ? GS_HIST_PROCESS
+									 : GS_HIST_OFF;
 	return 0;
 }
 
-/* The interpreter and its GIL in the target as it is now. */
-static int locate(struct session *s, struct gs_error *err)
+static struct session *add_session(struct fleet *f)
 {
-	if (s->interp.elf)
-		mapped_object_close(&s->interp);
-	target_release(&s->target);
-	if (target_inspect(s->target.pid, &s->target, err) != 0 ||
-	    resolve_interpreter(&s->target, &s->interp, err) != 0 || gil_locate(&s->target, &s->interp, &s->gil, err) != 0)
-		return -1;
-	s->located = true;
-	return 0;
+	struct session *s;
+
+	if (array_reserve((void **)&f->sessions, &f->sessions_cap, f->nsessions + 1, sizeof *f->sessions, 8) != 0)
+		return NULL;
+	if (!(s = calloc(1, sizeof *s)))
+		return NULL;
+	f->sessions[f->nsessions++] = s;
+	return s;
 }
 
-/* Attach mode: a running process. */
-static int prepare_attach(struct session *s, struct gs_error *err)
+static void drop_session(struct fleet *f, size_t i)
 {
-	const char *const *names;
-	size_t nnames;
-
-	s->target.pid = s->opt.pid;
-	if (privileges_check(err) != 0 || target_inspect(s->opt.pid, &s->target, err) != 0 ||
-	    open_pidfd(s, err) != 0 || locate(s, err) != 0 || choose_backend(s, err) != 0)
-		return -1;
-	if (s->plan.backend == PROBE_UPROBE) {
-		nnames = gil_wait_functions(&s->gil, &names);
-		if (uprobes_check(err) != 0 || resolve_wait_functions(&s->target, names, nnames, &s->plan, err) != 0)
-			return -1;
-	}
-	gil_plan_watch(&s->gil, &s->plan);
-	s->plan.track_holder = hold_where(&s->gil, &s->plan.holder);
-	return find_headers(s, err);
-}
-
-/* Launch mode: the child waits while the in-kernel back end is attached
- * recording every futex wait of it, so nothing is missed before the
- * interpreter can be located. */
-static int prepare_launch(struct session *s, struct gs_error *err)
-{
-	if (privileges_check(err) != 0 || launch_prepare(s->opt.command, &s->launch, err) != 0)
-		return -1;
-	s->launched = true;
-	s->target.pid = s->launch.pid;
-	snprintf(s->gil.py.version, sizeof s->gil.py.version, "unknown");
-	s->gil.method = GIL_METHOD_EXACT;
-	s->gil.gil_enabled = true;
-	s->plan.backend = PROBE_FUTEX;
-	s->plan.record_unwatched = true;
-	if (s->opt.probe && strcmp(s->opt.probe, "futex") != 0)
-		return gs_fail(err, GS_EXIT_USAGE, "-- COMMAND traces with --probe=futex only");
-	s->pidfd = (int)syscall(SYS_pidfd_open, s->target.pid, 0);
-	return find_headers(s, err);
-}
-
-static void start_holding(struct session *s);
-
-/* Launch mode: once the interpreter is up, its GIL's words are watched
- * and the recording of every other futex stops. */
-static void try_locate_launched(struct session *s)
-{
+	struct session *s = f->sessions[i];
 	struct watched_address watch[GS_MAX_WATCHED];
-	struct gs_error ignored;
-	size_t n;
+	size_t n = gil_watch_list(&s->gil, 0, watch, GS_MAX_WATCHED);
 
-	if (s->located || s->target_gone || locate(s, &ignored) != 0 || s->gil.method != GIL_METHOD_EXACT) {
-		s->located = s->located && s->gil.method == GIL_METHOD_EXACT;
-		return;
+	if (f->probes) {
+		probes_remove_target(f->probes, s->target.pid, watch, n);
+		/* Its threads' rows went as they ended; the process's own
+		 * histogram is left. */
+		snapshot_forget_histogram(probes_histogram_fd(f->probes), (uint32_t)s->target.pid, 0);
 	}
-	n = gil_watch_list(&s->gil, 0, watch, GS_MAX_WATCHED);
-	probes_watch(s->probes, watch, n);
-	probes_record_unwatched(s->probes, false);
-	s->report_target.comm = s->target.stat.comm;
-	if (hold_where(&s->gil, &s->plan.holder)) {
-		s->plan.track_holder = true;
-		start_holding(s);
+	session_release(s);
+	free(s);
+	memmove(&f->sessions[i], &f->sessions[i + 1], (f->nsessions - i - 1) * sizeof *f->sessions);
+	f->nsessions--;
+}
+
+/* Several processes share the in-kernel back end: its filter is a set of
+ * tgids; uprobes would be one set of probes per process. */
+static int check_fleet_backend(const struct fleet *f, const struct session *s, struct gs_error *err)
+{
+	if (!cli_fleet(&f->opt) || s->plan.backend == PROBE_FUTEX)
+		return 0;
+	return gs_fail(err, GS_EXIT_NOT_PYTHON,
+		       "pid %d: python %s gives no exact gil address, and several processes are traced with "
+		       "--probe=futex only",
+		       (int)s->target.pid, s->gil.py.version);
+}
+
+/* The first process: its plan compiles and attaches the program. With
+ * --all alone there is none yet: the program starts with no target. */
+static int attach_first(struct fleet *f, struct gs_error *err)
+{
+	struct probe_plan empty = { .backend = PROBE_FUTEX };
+	struct session *s;
+
+	if (!f->opt.command && !f->opt.npids) {
+		if (plan_shared(f, &empty, err) != 0 || !(f->probes = probes_attach(&empty, err)))
+			return -1;
+		f->attached = now_s();
+		return 0;
 	}
+	if (!(s = add_session(f)))
+		return gs_fail(err, GS_EXIT_FAILURE, "out of memory");
+	if (f->opt.command) {
+		if (f->opt.probe && strcmp(f->opt.probe, "futex") != 0)
+			return gs_fail(err, GS_EXIT_USAGE, "launch mode (-- COMMAND) traces with --probe=futex only");
+		if (launch_prepare(f->opt.command, &f->launch, err) != 0)
+			return -1;
+		f->launched = true;
+		session_prepare_launched(s, &f->opt, f->launch.pid, f->opt.command[0]);
+	} else if (session_prepare(s, &f->opt, f->opt.pids[0], err) != 0 || check_fleet_backend(f, s, err) != 0) {
+		return -1;
+	}
+	if (plan_shared(f, &s->plan, err) != 0 || !(f->probes = probes_attach(&s->plan, err)))
+		return -1;
+	f->attached = now_s();
+	return 0;
 }
 
-static void emit(struct session *s, bool summary);
-
-/* Who holds the GIL: the sampler, and held-while-blocked in the kernel. */
-static void start_holding(struct session *s)
+/* One more process while running; failures are reported, not fatal. */
+static bool attach_more(struct fleet *f, pid_t pid, bool quiet)
 {
-	s->hold.tgid = (uint32_t)s->target.pid;
-	s->sym.pid = s->target.pid;
-	if (!s->plan.track_holder)
-		return;
-	s->hold.where = s->plan.holder;
-	s->hold.sampling = s->opt.hold_rate_hz > 0;
-	s->hold.blocked_available = probes_track_holder(s->probes, s->target.pid, &s->plan.holder);
-}
+	struct session *s = add_session(f);
+	struct gs_error err = { 0 };
+	double begun = now_s();
 
-static int read_target_memory(void *ctx, uint64_t addr, void *buf, size_t len)
-{
-	return target_read_memory(*(const pid_t *)ctx, addr, buf, len);
-}
-
-static int compare_tids(const void *a, const void *b)
-{
-	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Listed at the last update, or born since. */
-static bool is_target_thread(pid_t tid, const void *ctx)
-{
-	const struct session *s = ctx;
-	char path[64];
-
-	if (bsearch(&tid, s->tids, s->ntids, sizeof tid, compare_tids))
+	if (!s)
+		return false;
+	if (session_prepare(s, &f->opt, pid, &err) == 0 && check_fleet_backend(f, s, &err) == 0 &&
+	    probes_add_target(f->probes, pid, s->plan.watch, s->plan.nwatch) == 0) {
+		session_start(s, f->probes, f->out, now_s(), begun);
 		return true;
-	snprintf(path, sizeof path, "/proc/%d/task/%d", (int)s->target.pid, (int)tid);
-	return access(path, F_OK) == 0;
+	}
+	if (!quiet && err.msg[0])
+		fprintf(stderr, "gilstats: %s\n", err.msg);
+	session_release(s);
+	free(s);
+	f->nsessions--;
+	return false;
 }
 
-/* Samples the holder when one is due; returns the seconds to the next. */
-static double sample_holder(struct session *s, double now)
+static bool traced(const struct fleet *f, pid_t pid)
 {
-	double period = 1.0 / (double)s->opt.hold_rate_hz;
-	struct mem_reader mem = { read_target_memory, &s->target.pid };
+	for (size_t i = 0; i < f->nsessions; i++)
+		if (f->sessions[i]->target.pid == pid)
+			return true;
+	return false;
+}
 
-	if (!s->hold.sampling || s->target_gone)
-		return 1e9;
-	if (now >= s->next_sample) {
-		hold_sample(&s->hold, &mem, is_target_thread, s);
-		/* Late (a busy host): skip what was missed rather than burst. */
-		s->next_sample = s->next_sample + period > now ? s->next_sample + period : now + period;
+static bool passed_before(const struct fleet *f, const struct proc_entry *p)
+{
+	for (size_t i = 0; i < f->npassed; i++)
+		if (f->passed[i].pid == p->pid && f->passed[i].start_time == p->start_time &&
+		    f->passed[i].exe_ino == p->exe_ino)
+			return true;
+	return false;
+}
+
+static void remember_passed(struct fleet *f, const struct proc_entry *p)
+{
+	if (array_reserve((void **)&f->passed, &f->passed_cap, f->npassed + 1, sizeof *f->passed, 256) != 0)
+		return;
+	f->passed[f->npassed++] = *p;
+}
+
+/* Forgets the passed processes that exited (pids get reused). */
+static void prune_passed(struct fleet *f, size_t nprocs)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < f->npassed; i++)
+		for (size_t k = 0; k < nprocs; k++)
+			if (f->procs[k].pid == f->passed[i].pid && f->procs[k].start_time == f->passed[i].start_time &&
+			    f->procs[k].exe_ino == f->passed[i].exe_ino) {
+				f->passed[kept++] = f->passed[i];
+				break;
+			}
+	f->npassed = kept;
+}
+
+/* Is p wanted: a descendant (--children) or CPython (--all)? */
+static bool wanted(const struct fleet *f, const struct proc_entry *p, const pid_t *descendants, size_t ndesc)
+{
+	if (f->opt.children)
+		for (size_t i = 0; i < ndesc; i++)
+			if (descendants[i] == p->pid)
+				return true;
+	return f->opt.all && discover_may_be_python(p->pid);
+}
+
+/* --children and --all: the processes that started since the last look. */
+static void discover(struct fleet *f)
+{
+	int n = discover_processes(&f->procs, &f->procs_cap);
+	pid_t *descendants;
+	size_t ndesc = 0;
+
+	if (n <= 0 || !(descendants = malloc((size_t)n * sizeof *descendants)))
+		return;
+	if (f->opt.children)
+		ndesc = discover_descendants(f->procs, (size_t)n, f->opt.pids, f->opt.npids, descendants);
+	prune_passed(f, (size_t)n);
+	for (int i = 0; i < n; i++) {
+		const struct proc_entry *p = &f->procs[i];
+		if (p->pid == getpid() || traced(f, p->pid) || passed_before(f, p))
+			continue;
+		if (!wanted(f, p, descendants, ndesc) || !attach_more(f, p->pid, f->opt.all))
+			remember_passed(f, p);
 	}
-	return s->next_sample - now;
+	free(descendants);
+}
+
+static void emit_intervals(struct fleet *f)
+{
+	output_frame_begin(f->out, f->nsessions);
+	for (size_t i = 0; i < f->nsessions; i++)
+		/* A run cut short mid-interval still reports what it saw. */
+		if (f->sessions[i]->last_interval >= 0.001)
+			session_emit(f->sessions[i], false);
+	output_frame_end(f->out);
 }
 
 /* The live screen's keys: true when the user quits. */
-static bool handle_keys(struct session *s)
+static bool handle_keys(struct fleet *f)
 {
-	switch (output_keys(s->out)) {
+	switch (output_keys(f->out)) {
 	case SCREEN_QUIT:
 		return true;
 	case SCREEN_REDRAW:
-		emit(s, false);
+		emit_intervals(f);
 		return false;
 	default:
 		return false;
 	}
 }
 
-/* Waits for the end of the interval, a stop signal, a key, or the
- * target's exit. Returns true when the run must end after this interval. */
-static bool wait_interval(struct session *s, double deadline, const sigset_t *during_wait)
+/* Whether every process is gone and none can come: then the run ends. */
+static bool all_gone(struct fleet *f)
 {
-	struct pollfd pfd[2] = { { .fd = s->pidfd, .events = POLLIN },
-				 { .fd = output_input_fd(s->out), .events = POLLIN } };
+	bool gone = true;
+
+	for (size_t i = 0; i < f->nsessions; i++)
+		gone = session_gone(f->sessions[i]) && gone;
+	return gone && !f->opt.all && !f->opt.children;
+}
+
+/* The keyboard, and each process's pidfd (readable when it exits); how
+ * long to wait at most for exits no pidfd tells (old kernels). */
+static size_t poll_set(struct fleet *f, struct pollfd **pfd, double *recheck)
+{
+	struct pollfd *grown = realloc(*pfd, (f->nsessions + 1) * sizeof *grown);
+	size_t n = 0;
+
+	*recheck = 1e9;
+	if (!grown)
+		return 0;
+	*pfd = grown;
+	grown[n++] = (struct pollfd){ .fd = output_input_fd(f->out), .events = POLLIN };
+	for (size_t i = 0; i < f->nsessions; i++) {
+		if (f->sessions[i]->target_gone) /* its pidfd stays readable */
+			continue;
+		if (f->sessions[i]->pidfd >= 0)
+			grown[n++] = (struct pollfd){ .fd = f->sessions[i]->pidfd, .events = POLLIN };
+		else
+			*recheck = 0.1;
+	}
+	return n;
+}
+
+/* The first session of a launched command until its interpreter is up. */
+static bool launch_pending(const struct fleet *f)
+{
+	return f->launched && f->nsessions && !f->sessions[0]->located;
+}
+
+/* Samples the holders; returns the seconds to the next sample. */
+static double sample_holders(struct fleet *f)
+{
+	double next = 1e9, now = now_s();
+
+	for (size_t i = 0; i < f->nsessions; i++) {
+		double in = session_sample(f->sessions[i], now);
+		next = in < next ? in : next;
+	}
+	return next;
+}
+
+/* Waits for the end of the interval, a stop signal, a key, or the
+ * targets' exit. Returns true when the run must end after this interval. */
+static bool wait_interval(struct fleet *f, double deadline, const sigset_t *during_wait)
+{
+	bool keys = output_input_fd(f->out) >= 0, fixed = !f->opt.all && !f->opt.children;
 
 	for (;;) {
-		double now = now_s(), left = deadline - now, to_sample = sample_holder(s, now);
+		double left = deadline - now_s(), to_sample = sample_holders(f), recheck;
+		size_t n = poll_set(f, &f->pfd, &recheck);
 		struct timespec ts;
 		if (stop_signal) {
 			/* From now on a second stop signal ends gilstats at once. */
@@ -340,285 +387,175 @@ static bool wait_interval(struct session *s, double deadline, const sigset_t *du
 		}
 		if (left <= 0)
 			return false;
-		if (s->launched && !s->located) /* poll for the interpreter to come up */
-			left = left < 1e-3 ? left : 1e-3;
+		if (launch_pending(f))
+			left = left < LAUNCH_LOCATE_POLL_S ? left : LAUNCH_LOCATE_POLL_S;
 		left = left < to_sample ? left : to_sample;
+		left = left < recheck ? left : recheck;
 		ts.tv_sec = (time_t)left;
 		ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
-		pfd[1].revents = 0;
-		if (ppoll(pfd, 2, &ts, during_wait) > 0 && (pfd[0].revents & POLLIN))
-			return s->target_gone = true;
-		if (s->pidfd < 0 && !target_is_same_process(&s->target))
-			return s->target_gone = true;
-		if (s->launched && !s->located)
-			try_locate_launched(s);
+		/* The keyboard's slot is skipped (fd -1) when there is none. */
+		ppoll(f->pfd, n, &ts, during_wait);
+		if ((fixed && f->nsessions == 0) || (f->nsessions && all_gone(f)))
+			return true;
+		if (launch_pending(f))
+			session_locate_launched(f->sessions[0]);
 		/* Keys, and a resize (SIGWINCH interrupts the wait). */
-		if (pfd[1].fd >= 0 && handle_keys(s))
+		if (keys && handle_keys(f))
 			return true;
 	}
 }
 
-/* The threads running when the probes were attached, and their CPU time
- * so far, so the first interval's CPU% is the interval's. */
-static void baseline_threads(struct session *s)
+/* The metrics of every traced process, to the server and the textfile. */
+static void publish_metrics(struct fleet *f)
 {
-	int n = target_list_threads(s->target.pid, &s->tids, &s->tids_cap);
+	struct metrics_process *procs;
+	struct gs_error err;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem;
 
-	s->ntids = n > 0 ? (size_t)n : 0;
-	for (int i = 0; i < n; i++) {
-		struct thread_stats *t = stats_thread(&s->stats, s->tids[i]);
-		if (t)
-			t->alive = true;
-	}
-	thread_times_start(&s->times, s->target.pid, s->probes);
-	thread_times_baseline(&s->times, &s->stats);
-}
-
-/* New sub-interpreters may bring their own GIL: watch it too. */
-static void follow_gils(struct session *s)
-{
-	struct watched_address watch[GS_MAX_WATCHED];
-	size_t before = s->gil.ngils, n;
-
-	if (!s->located || gil_refresh(s->target.pid, &s->gil) != 0 || s->gil.ngils == before)
+	if ((!f->server && !f->opt.textfile) || !(procs = calloc(f->nsessions + 1, sizeof *procs)))
 		return;
-	n = gil_watch_list(&s->gil, before, watch, GS_MAX_WATCHED);
-	probes_watch(s->probes, watch, n);
-}
-
-static void update_histograms(struct session *s)
-{
-	int n;
-
-	if (s->plan.histogram == GS_HIST_OFF)
-		return;
-	n = snapshot_histogram(probes_histogram_fd(s->probes), &s->hist_rows, &s->hist_cap);
-	if (n >= 0)
-		histograms_update(&s->hist, s->hist_rows, (size_t)n);
-}
-
-/* The interval's samples and held-while-blocked periods into the figures. */
-static int update_holding(struct session *s)
-{
-	int n = 0;
-
-	if (s->hold.blocked_available && (n = snapshot_held(probes_held_fd(s->probes), &s->held_rows, &s->held_cap)) < 0)
-		return -1;
-	return hold_update(&s->hold, &s->stats, s->held_rows, (size_t)n, now_s() - s->last_update);
-}
-
-/* What the maps still hold of threads that ended: their figures are in
- * the statistics now, and the maps stay bounded however many come and go. */
-static void forget_ended(struct session *s)
-{
-	size_t nforget;
-	const struct gs_wait_key *forget = stats_rows_to_forget(&s->stats, &nforget);
-
-	snapshot_forget(probes_rows_fd(s->probes), forget, nforget);
-	nforget = hold_rows_to_forget(&s->hold, &s->stats, &s->held_forget, &s->held_forget_cap);
-	snapshot_forget_held(probes_held_fd(s->probes), s->held_forget, nforget);
-	for (size_t i = 0; i < s->stats.nthreads; i++) {
-		const struct thread_stats *t = &s->stats.threads[i];
-		if (!t->ended_now)
-			continue;
-		snapshot_forget_inflight(probes_inflight_fd(s->probes), (uint32_t)t->tid);
-		if (s->hold.blocked_available)
-			snapshot_forget_blocked(probes_blocked_fd(s->probes), (uint32_t)t->tid);
-		if (s->plan.histogram == GS_HIST_PER_THREAD)
-			snapshot_forget_histogram(probes_histogram_fd(s->probes), (uint32_t)s->target.pid,
-						  (uint32_t)t->tid);
+	for (size_t i = 0; i < f->nsessions; i++)
+		procs[i] = (struct metrics_process){ &f->sessions[i]->report_target, &f->sessions[i]->stats,
+						     &f->sessions[i]->hold };
+	if ((mem = open_memstream(&text, &len))) {
+		metrics_write(mem, procs, f->nsessions, f->opt.per_thread_metrics);
+		fclose(mem);
+		if (f->server)
+			metrics_publish(f->server, text, len);
+		if (f->opt.textfile && metrics_write_textfile(f->opt.textfile, text, len, &err) != 0)
+			fprintf(stderr, "gilstats: %s\n", err.msg);
 	}
+	free(text);
+	free(procs);
 }
 
-/* Reads the maps and folds the interval into the statistics. */
-static int update(struct session *s, struct gs_error *err)
+/* One interval of every process; ended ones report their summary and go. */
+static int update_all(struct fleet *f, bool last, struct gs_error *err)
 {
-	/* An exited target may linger as a zombie: its threads have ended. */
-	int nlive = thread_times_live(&s->times, &s->tids, &s->ntids, &s->tids_cap);
 	uint64_t ended_epoch;
 
-	if (nlive < 0 || s->target_gone)
-		nlive = 0;
-	s->ntids = (size_t)nlive;
-	if (!s->target_gone)
-		follow_gils(s);
-	if (probes_next_epoch(s->probes, &ended_epoch) != 0 ||
-	    snapshot_rows(probes_rows_fd(s->probes), &s->rows) != 0)
-		return gs_fail(err, GS_EXIT_FAILURE, "cannot read the bpf maps: %s", strerror(errno));
-	if (s->gil.method == GIL_METHOD_HEURISTIC) {
-		uint64_t guess = gil_busiest_address(&s->rows);
-		if (guess)
-			s->gil.gils[0].cond = guess;
+	if (probes_next_epoch(f->probes, &ended_epoch) != 0)
+		return gs_fail(err, GS_EXIT_FAILURE, "cannot write the bpf maps: %s", strerror(errno));
+	for (size_t i = 0; i < f->nsessions; i++) {
+		if (session_update(f->sessions[i], ended_epoch, err) != 0)
+			return -1;
+		session_name_stacks(f->sessions[i]);
 	}
-	if (stats_update(&s->stats, &s->rows, ended_epoch, s->tids, (size_t)nlive, gil_classify, &s->gil) != 0)
-		return gs_fail(err, GS_EXIT_FAILURE, "out of memory");
-	update_histograms(s);
-	if (update_holding(s) != 0)
-		return gs_fail(err, GS_EXIT_FAILURE, "cannot read the bpf maps: %s", strerror(errno));
-	forget_ended(s);
-	if (thread_times_update(&s->times, &s->stats) != 0)
-		return gs_fail(err, GS_EXIT_FAILURE, "cannot read the bpf maps: %s", strerror(errno));
-	s->report_target.gil_address = gil_report_address(&s->gil);
-	s->report_target.several_gils = s->gil.ngils > 1;
-	s->report_target.gil_enabled = s->gil.gil_enabled;
+	emit_intervals(f);
+	publish_metrics(f);
+	for (size_t i = f->nsessions; i-- > 0;) {
+		/* In a fleet an ended process leaves with its summary (the
+		 * live screen keeps the terminal: it just leaves). */
+		if (!last && cli_fleet(&f->opt) && f->sessions[i]->target_gone) {
+			if (!output_is_live(&f->opt))
+				session_emit(f->sessions[i], true);
+			drop_session(f, i);
+		}
+	}
+	if (output_error(f->out))
+		return gs_fail(err, GS_EXIT_FAILURE, "cannot write the output: %s", strerror(output_error(f->out)));
 	return 0;
 }
 
-/* Reports the last interval (again, for a redraw) or the whole run. */
-static void emit(struct session *s, bool summary)
-{
-	double elapsed = s->last_update - s->attached;
-	struct report r = {
-		.target = &s->report_target,
-		.interval_s = summary ? elapsed : s->last_interval,
-		.elapsed_s = elapsed,
-		.summary = summary,
-		.wall_clock = time(NULL),
-	};
-	uint64_t counters[GS_COUNTERS];
-	struct thread_stats **grown = realloc(s->order, (s->stats.nthreads + 1) * sizeof *grown);
-	struct gs_error err;
-
-	if (!grown)
-		return;
-	s->order = grown;
-	r.threads = s->order;
-	r.folded = &s->stats.folded;
-	r.hold = &s->hold;
-	r.sort = output_sort(s->out);
-	report_select(&r, &s->stats, false);
-	if (snapshot_counters(probes_counters_fd(s->probes), counters) == 0) {
-		r.probe_hits = counters[GS_COUNT_ENTRY_HITS];
-		r.lost_waits = counters[GS_COUNT_ROWS_FULL] + counters[GS_COUNT_INFLIGHT_FULL];
-	}
-	if (!summary)
-		output_interval(s->out, &r, &s->hist);
-	else if (output_summary(s->out, &r, &s->hist, &err) != 0)
-		fail_with(&err);
-}
-
-static int run(struct session *s, const sigset_t *during_wait, struct gs_error *err)
+static int run(struct fleet *f, const sigset_t *during_wait, struct gs_error *err)
 {
 	bool last = false;
 
-	s->report_target = (struct report_target){
-		.pid = s->target.pid,
-		.comm = s->launched ? s->opt.command[0] : s->target.stat.comm,
-		.python_version = s->gil.py.version,
-		.gil_method = s->gil.method == GIL_METHOD_EXACT ? "exact" : "heuristic",
-		.probe = s->plan.backend == PROBE_FUTEX ? "futex" : "uprobe",
-		.attach_s = s->attached - s->start,
-		.gil_enabled = s->gil.gil_enabled,
-	};
-	s->last_update = s->attached;
-	baseline_threads(s);
 	for (long k = 1; !last; k++) {
-		double t;
-		last = wait_interval(s, s->attached + (double)k * s->opt.interval_s, during_wait) ||
-		       (s->opt.count && k >= s->opt.count);
-		if (update(s, err) != 0)
+		last = wait_interval(f, f->attached + (double)k * f->opt.interval_s, during_wait) ||
+		       (f->opt.count && k >= f->opt.count);
+		if (update_all(f, last, err) != 0)
 			return -1;
-		t = now_s();
-		s->last_interval = t - s->last_update;
-		s->last_update = t;
-		/* Named now, while the target's maps can be read, and outside
-		 * the interval the figures were measured over. */
-		if (!s->target_gone && hold_blocked_known(&s->hold))
-			symbolize_held_stacks(&s->sym, &s->hold, probes_stacks_fd(s->probes));
-		/* A run cut short mid-interval still reports what it saw. */
-		if (s->last_interval >= 0.001)
-			emit(s, false);
-		if (output_error(s->out))
-			return gs_fail(err, GS_EXIT_FAILURE, "cannot write the output: %s", strerror(output_error(s->out)));
+		if (!last && (f->opt.children || f->opt.all))
+			discover(f);
 	}
-	emit(s, true);
+	for (size_t i = 0; i < f->nsessions; i++)
+		session_emit(f->sessions[i], true);
 	return 0;
 }
 
-static void release(struct session *s)
+static void release(struct fleet *f)
 {
-	probes_detach(s->probes);
-	close_probe_points(&s->plan);
-	if (s->interp.elf)
-		mapped_object_close(&s->interp);
-	target_release(&s->target);
-	stats_free(&s->stats);
-	thread_times_free(&s->times);
-	histograms_free(&s->hist);
-	free(s->hist_rows);
-	wait_rows_free(&s->rows);
-	free(s->tids);
-	free(s->order);
-	hold_free(&s->hold);
-	symbolizer_free(&s->sym);
-	free(s->held_rows);
-	free(s->held_forget);
-	output_close(s->out);
-	if (s->pidfd >= 0)
-		close(s->pidfd);
+	metrics_stop(f->server);
+	while (f->nsessions)
+		drop_session(f, f->nsessions - 1);
+	probes_detach(f->probes);
+	free(f->sessions);
+	free(f->passed);
+	free(f->procs);
+	free(f->pfd);
+	output_close(f->out);
 }
 
-static int trace(struct session *s, const sigset_t *during_wait, struct gs_error *err)
+static int trace(struct fleet *f, const sigset_t *during_wait, struct gs_error *err)
 {
-	if ((s->opt.command ? prepare_launch(s, err) : prepare_attach(s, err)) != 0 ||
-	    !(s->probes = probes_attach(&s->plan, err)))
+	if (privileges_check(err) != 0 || attach_first(f, err) != 0)
 		return -1;
-	s->attached = now_s();
-	s->next_sample = s->attached;
-	start_holding(s);
-	if (s->launched) {
-		if (launch_go(&s->launch, err) != 0)
+	if (!(f->out = output_open(&f->opt, err)))
+		return -1;
+	if (f->nsessions)
+		session_start(f->sessions[0], f->probes, f->out, f->attached, f->start);
+	for (size_t i = 1; i < f->opt.npids; i++)
+		attach_more(f, f->opt.pids[i], false);
+	if (f->opt.children || f->opt.all)
+		discover(f);
+	if (f->opt.listen && !(f->server = metrics_serve(f->opt.listen, err)))
+		return -1;
+	publish_metrics(f);
+	if (f->launched) {
+		if (launch_go(&f->launch, err) != 0)
 			return -1;
-		forward_to = s->launch.pid;
+		forward_to = f->launch.pid;
 	}
-	if (!(s->out = output_open(&s->opt, err)))
-		return -1;
-	return run(s, during_wait, err);
+	return run(f, during_wait, err);
 }
 
 /* --compile-only: both back ends into the cache, nothing attached. */
-static int compile_only(struct session *s, struct gs_error *err)
+static int compile_only(struct fleet *f, struct gs_error *err)
 {
 	static const char *const backends[] = { "futex", "uprobe" };
+	struct probe_plan plan = { 0 };
 	struct bpf_object obj;
 
-	if (privileges_check(err) != 0 || find_headers(s, err) != 0)
+	if (privileges_check(err) != 0 || plan_shared(f, &plan, err) != 0)
 		return -1;
-	if (!s->plan.cache_dir)
+	if (!plan.cache_dir)
 		return gs_fail(err, GS_EXIT_USAGE, "--compile-only needs the cache, and it is off");
 	for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
-		if (bpf_program_get(backends[i], &s->headers, s->plan.cache_dir, &obj, err) != 0)
+		if (bpf_program_get(backends[i], &f->headers, plan.cache_dir, &obj, err) != 0)
 			return -1;
 		bpf_object_free(&obj);
 	}
-	printf("compiled probes cached in %s\n", s->plan.cache_dir);
+	printf("compiled probes cached in %s\n", plan.cache_dir);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	static struct session s = { .pidfd = -1, .launch = { .go_fd = -1, .exec_fd = -1 } };
+	static struct fleet f = { .launch = { .go_fd = -1, .exec_fd = -1 } };
 	struct gs_error err = { 0 };
 	sigset_t during_wait;
 	int rc = GS_EXIT_OK;
 
-	s.start = now_s();
-	if (cli_parse(argc, argv, &s.opt, stdout, &err) != 0)
+	f.start = now_s();
+	if (cli_parse(argc, argv, &f.opt, stdout, &err) != 0)
 		return fail_with(&err);
-	if (s.opt.exit_now)
+	if (f.opt.exit_now)
 		return GS_EXIT_OK;
-	if (s.opt.compile_only) {
-		rc = compile_only(&s, &err) == 0 ? GS_EXIT_OK : fail_with(&err);
-		release(&s);
+	if (f.opt.compile_only) {
+		rc = compile_only(&f, &err) == 0 ? GS_EXIT_OK : fail_with(&err);
+		release(&f);
 		return rc;
 	}
-	install_signal_handlers(&during_wait, s.opt.command != NULL);
-	if (trace(&s, &during_wait, &err) != 0)
+	install_signal_handlers(&during_wait, f.opt.command != NULL);
+	if (trace(&f, &during_wait, &err) != 0)
 		rc = fail_with(&err);
-	release(&s);
+	release(&f);
 	/* Launch mode passes the command's exit status through. */
-	if (s.launched && s.launch.pid > 0) {
-		int status = launch_finish(&s.launch);
+	if (f.launched && f.launch.pid > 0) {
+		int status = launch_finish(&f.launch);
 		rc = rc == GS_EXIT_OK ? status : rc;
 	}
 	return rc;

@@ -108,6 +108,18 @@ static void write_report(struct output *out, struct report *r, const struct hist
 		out->write_errno = errno ? errno : EIO;
 }
 
+void output_frame_begin(struct output *out, size_t nprocesses)
+{
+	if (out->screen)
+		screen_frame_begin(out->screen, out->sort, nprocesses);
+}
+
+void output_frame_end(struct output *out)
+{
+	if (out->screen)
+		screen_frame_end(out->screen);
+}
+
 void output_interval(struct output *out, struct report *r, const struct histograms *h)
 {
 	r->sort = out->sort;

@@ -18,6 +18,10 @@ bool output_is_live(const struct options *opt);
 
 struct output *output_open(const struct options *opt, struct gs_error *err);
 
+/* Around the intervals of every process: one screen shows them all. */
+void output_frame_begin(struct output *out, size_t nprocesses);
+void output_frame_end(struct output *out);
+
 /* One interval; r->sort is set from the view. */
 void output_interval(struct output *out, struct report *r, const struct histograms *h);
 

@@ -221,7 +221,7 @@ static void json_thread(FILE *out, const struct report *r, const struct thread_s
 	bool summary = r->summary;
 	const struct wait_figures *g = gil_of(t, summary), *s = switch_of(t, summary);
 
-	fprintf(out, "{\"tid\": %d", (int)t->tid);
+	fprintf(out, "{\"tid\": %d, \"pid\": %d", (int)t->tid, (int)r->target->pid);
 	if (t->ns_tid && t->ns_tid != t->tid)
 		fprintf(out, ", \"ns_tid\": %d", (int)t->ns_tid);
 	fputs(", \"name\": ", out);

@@ -13,6 +13,8 @@
 struct screen {
 	SCREEN *term;
 	bool show_histogram;
+	int y;           /* the next line of the frame being drawn */
+	size_t left;     /* processes still to draw in it */
 };
 
 bool screen_possible(void)
@@ -89,21 +91,38 @@ static int histogram_height(const struct histogram *hist)
 	return rows > HIST_MAX_ROWS ? HIST_MAX_ROWS : rows;
 }
 
+void screen_frame_begin(struct screen *s, enum sort_key sort, size_t nprocesses)
+{
+	char status[160];
+
+	erase();
+	snprintf(status, sizeof status, "sorted by %s   [s] sort  [h] histogram  [q] quit", sort_key_name(sort));
+	put_line(0, status, A_DIM);
+	s->y = 2;
+	s->left = nprocesses ? nprocesses : 1;
+}
+
+void screen_frame_end(struct screen *s)
+{
+	(void)s;
+	refresh();
+}
+
 void screen_draw(struct screen *s, const struct report *r, const struct histogram *hist)
 {
 	struct report_lines lines;
-	char row[512], status[160];
-	int y = 0, bottom;
+	char row[512];
+	int y = s->y, bottom;
 
 	report_header(r, &lines);
-	erase();
-	put_line(y++, lines.target, A_NORMAL);
+	put_line(y++, lines.target, A_BOLD);
 	put_line(y++, lines.totals, A_NORMAL);
 	put_line(y++, lines.verdict, A_BOLD);
-	snprintf(status, sizeof status, "sorted by %s   [s] sort  [h] histogram  [q] quit", sort_key_name(r->sort));
-	put_line(y++, status, A_DIM);
-	y++;
-	bottom = LINES;
+	/* Each process a share of what is left of the screen. */
+	bottom = y + (LINES - y) / (int)s->left;
+	if (s->left > 1)
+		hist = NULL;
+	s->left = s->left > 1 ? s->left - 1 : 1;
 	if (s->show_histogram && hist)
 		bottom -= histogram_height(hist) + 1;
 	if (r->target->gil_enabled) {
@@ -118,7 +137,7 @@ void screen_draw(struct screen *s, const struct report *r, const struct histogra
 	}
 	if (s->show_histogram && hist && bottom > y)
 		draw_histogram(bottom + 1 > LINES ? y : bottom, hist);
-	refresh();
+	s->y = y + 1;
 }
 
 enum screen_action screen_keys(struct screen *s, enum sort_key *sort)

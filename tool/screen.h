@@ -21,7 +21,13 @@ struct screen *screen_open(bool show_histogram);
 /* Gives the terminal back, as it was. */
 void screen_close(struct screen *s);
 
-/* Draws one report; hist (process-wide) may be NULL. */
+/* A frame: the status line, then one block per process (screen_draw:
+ * its lines, its verdict, its threads), shown at the end. */
+void screen_frame_begin(struct screen *s, enum sort_key sort, size_t nprocesses);
+void screen_frame_end(struct screen *s);
+
+/* Draws one process's report into the frame; hist (process-wide, shown
+ * when it is the only process) may be NULL. */
 void screen_draw(struct screen *s, const struct report *r, const struct histogram *hist);
 
 /* Handles the keys pressed so far: *sort changes with s, the histogram

@@ -75,7 +75,7 @@ static int read_stat_file(const char *path, struct proc_stat *st)
 	return rc;
 }
 
-static int read_stat(pid_t pid, struct proc_stat *st)
+int target_stat(pid_t pid, struct proc_stat *st)
 {
 	char path[64];
 
@@ -91,7 +91,7 @@ int target_inspect(pid_t pid, struct target *t, struct gs_error *err)
 
 	memset(t, 0, sizeof *t);
 	t->pid = pid;
-	if (read_stat(pid, &t->stat) != 0)
+	if (target_stat(pid, &t->stat) != 0)
 		return gs_fail(err, GS_EXIT_NOT_PYTHON, "no process with pid %d", (int)pid);
 	if (t->stat.flags & PF_KTHREAD)
 		return gs_fail(err, GS_EXIT_NOT_PYTHON, "pid %d is a kernel thread (%s), not a python process",
@@ -181,7 +181,7 @@ bool target_is_same_process(const struct target *t)
 {
 	struct proc_stat now;
 
-	return read_stat(t->pid, &now) == 0 && now.start_time == t->stat.start_time &&
+	return target_stat(t->pid, &now) == 0 && now.start_time == t->stat.start_time &&
 	       now.state != 'Z' && now.state != 'X';
 }
 

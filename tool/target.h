@@ -49,6 +49,9 @@ int target_list_threads(pid_t pid, pid_t **tids, size_t *cap);
 /* The thread's id inside the target's PID namespace (0 when unknown). */
 pid_t target_thread_ns_tid(pid_t pid, pid_t tid);
 
+/* /proc/PID/stat. Returns 0 or -1. */
+int target_stat(pid_t pid, struct proc_stat *st);
+
 /* /proc/PID/task/TID/stat: the thread's name and CPU time. */
 int target_thread_stat(pid_t pid, pid_t tid, struct proc_stat *st);
 

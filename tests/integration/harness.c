@@ -585,3 +585,20 @@ size_t discover_interpreters(struct interpreter *out, size_t max)
 		n = add_interpreter(out, n, max, "python3 on PATH", "", on_path.python);
 	return n;
 }
+
+char *shell(const char *cmd)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&buf, &len);
+	FILE *p = popen(cmd, "r");
+	char chunk[4096];
+	size_t n;
+
+	ck_assert_ptr_nonnull(p);
+	while ((n = fread(chunk, 1, sizeof chunk, p)) > 0)
+		fwrite(chunk, 1, n, mem);
+	pclose(p);
+	fclose(mem);
+	return buf;
+}

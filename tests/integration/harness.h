@@ -76,6 +76,9 @@ struct tool_handle *tool_start(const char *const *args);
 void tool_wait(struct tool_handle *h, struct tool_run *r, double timeout_s);
 pid_t tool_pid(const struct tool_handle *h);
 
+/* Runs a shell command, returns its output (callers free). */
+char *shell(const char *cmd);
+
 /* Sum of a numeric field over the threads of one line whose tid is in tids
  * (a JSON array of ints). */
 double sum_over_threads(json_object *line, const char *field, json_object *tids);

@@ -13,5 +13,6 @@ Suite *core_suite(void);
 Suite *versions_suite(void);
 Suite *view_suite(void);
 Suite *robust_suite(void);
+Suite *fleet_suite(void);
 
 #endif

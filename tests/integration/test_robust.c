@@ -19,24 +19,6 @@
 /* tool/stats.h: ended threads kept one by one. */
 #define STATS_MAX_ENDED_IN_TESTS 1024
 
-/* Runs a shell command, returns its output (callers free). */
-static char *shell(const char *cmd)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *mem = open_memstream(&buf, &len);
-	FILE *p = popen(cmd, "r");
-	char chunk[4096];
-	size_t n;
-
-	ck_assert_ptr_nonnull(p);
-	while ((n = fread(chunk, 1, sizeof chunk, p)) > 0)
-		fwrite(chunk, 1, n, mem);
-	pclose(p);
-	fclose(mem);
-	return buf;
-}
-
 /* BPF programs loaded by any gilstats (they are all named gs_*). */
 static int our_programs(void)
 {

@@ -77,6 +77,38 @@ START_TEST(bad_arguments)
 }
 END_TEST
 
+/* Several processes: -p repeatable, then INTERVAL and COUNT. */
+START_TEST(fleet_options)
+{
+	struct options o;
+	struct gs_error err;
+	char host[64];
+	unsigned port;
+
+	ck_assert_int_eq(parse(&o, &err, (const char *[]){ "-p", "10", "-p", "11", "--children", "2", "5", NULL }), 0);
+	ck_assert_uint_eq(o.npids, 2);
+	ck_assert_int_eq(o.pids[0], 10);
+	ck_assert_int_eq(o.pids[1], 11);
+	ck_assert(o.children && cli_fleet(&o));
+	ck_assert_double_eq(o.interval_s, 2.0);
+	ck_assert_int_eq(o.count, 5);
+	ck_assert_int_eq(parse(&o, &err, (const char *[]){ "--all", "--listen", "127.0.0.1:9150", "3", NULL }), 0);
+	ck_assert(o.all && o.npids == 0);
+	ck_assert_double_eq(o.interval_s, 3.0);
+	ck_assert_int_eq(parse(&o, &err, (const char *[]){ "4242", NULL }), 0);
+	ck_assert(!cli_fleet(&o) && o.npids == 1 && o.pids[0] == 4242);
+	ck_assert_int_eq(cli_parse_listen("[::1]:9150", host, sizeof host, &port, &err), 0);
+	ck_assert_str_eq(host, "::1");
+	ck_assert_uint_eq(port, 9150);
+	assert_usage_error((const char *[]){ "--listen", "9150", "1", NULL }, "invalid --listen '9150'");
+	assert_usage_error((const char *[]){ "--listen", "localhost:0", "1", NULL }, "between 1 and 65535");
+	assert_usage_error((const char *[]){ "--children", "--all", NULL }, "nothing for --children to follow");
+	assert_usage_error((const char *[]){ "-p", "1", "-p", "2", "--svg", "x.svg", NULL }, "one --svg chart shows one process");
+	assert_usage_error((const char *[]){ "--all", "--", "python3", NULL }, "launch mode (-- COMMAND) traces that command only");
+	assert_usage_error((const char *[]){ "-p", "x", NULL }, "invalid pid 'x'");
+}
+END_TEST
+
 START_TEST(help_and_version)
 {
 	struct options o;
@@ -105,6 +137,7 @@ Suite *cli_suite(void)
 
 	tcase_add_test(tc, pid_interval_count);
 	tcase_add_test(tc, bad_arguments);
+	tcase_add_test(tc, fleet_options);
 	tcase_add_test(tc, help_and_version);
 	suite_add_tcase(s, tc);
 	return s;

@@ -17,7 +17,7 @@ int main(void)
 		proc_parse_suite, elf_symbols_suite, gil_locate_suite, stats_suite,
 		render_suite,     cli_suite,         kernel_headers_suite, privileges_suite,
 		table_suite,      verdict_suite,     histogram_suite,      svg_suite,
-		bpf_object_suite, hold_suite,      cpu_time_suite,
+		bpf_object_suite, hold_suite,      cpu_time_suite,       metrics_suite,
 	};
 	SRunner *sr = srunner_create(suites[0]());
 	int failed;

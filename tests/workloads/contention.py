@@ -145,6 +145,31 @@ def churn(total, work, batch=20):
         made += len(threads)
 
 
+def forked_worker(parent):
+    """A forked child: two CPU-bound threads of its own, until its parent ends."""
+    stop = threading.Event()
+    ready = threading.Semaphore(0)
+    for i in range(2):
+        threading.Thread(target=cpu_bound, args=("worker-%d" % (i + 1), [], ready, stop, None), daemon=True).start()
+    while os.getppid() == parent:
+        time.sleep(0.05)
+    os._exit(0)
+
+
+def fork_workers(args):
+    """Like a pre-fork server: the workers start after the master, and their
+    pids are reported on a line of their own."""
+    time.sleep(args.fork_after)
+    parent, children = os.getpid(), []
+    for _ in range(args.fork):
+        pid = os.fork()
+        if pid == 0:
+            forked_worker(parent)
+        children.append(pid)
+    sys.stdout.write(json.dumps({"children": children}) + "\n")
+    sys.stdout.flush()
+
+
 def start_decoy(path, pairs):
     """Native threads that ping-pong on their own condvar, without the GIL."""
     lib = ctypes.CDLL(path)
@@ -177,6 +202,9 @@ def main():
     ap.add_argument("--hold-for", type=float, default=3600, help="seconds the holders keep at it")
     ap.add_argument("--final-report", action="store_true",
                     help="at the end, one more JSON line: the time each holder spent sleeping holding the GIL")
+    ap.add_argument("--fork", type=int, default=0,
+                    help="fork N children (a pre-fork server's workers) --fork-after seconds after starting")
+    ap.add_argument("--fork-after", type=float, default=1.0)
     ap.add_argument("--seconds", type=float, default=0, help="0: until killed")
     ap.add_argument("--report", action="store_true", help="print the threads as JSON once running")
     args = ap.parse_args()
@@ -214,6 +242,8 @@ def main():
         churn(args.churn, args.churn_work)
         stop.set()
         return
+    if args.fork:
+        fork_workers(args)
     deadline = time.time() + args.seconds if args.seconds > 0 else None
     try:
         while deadline is None or time.time() < deadline:

@@ -1,0 +1,366 @@
+/* Many processes in one run (-p, --children, --all) and the Prometheus
+ * metrics: checked with promtool and scraped by a real Prometheus server
+ * on loopback. Real CPython workloads, real eBPF. */
+#include "config.h"
+
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "suites.h"
+
+static void start(struct workload *w, const char *const *args)
+{
+	struct workload_options o = { .args = args };
+
+	workload_start(w, &default_python, &o);
+}
+
+/* Two workloads of CPU-bound threads, and their pids as arguments. */
+static void start_two(struct workload *a, struct workload *b, char pa[16], char pb[16], const char *threads)
+{
+	const char *args[] = { "--cpu-threads", threads, "--io-threads", "0", NULL };
+
+	start(a, args);
+	start(b, args);
+	snprintf(pa, 16, "%d", (int)a->pid);
+	snprintf(pb, 16, "%d", (int)b->pid);
+}
+
+/* The lines of one process, in order. */
+static size_t lines_of(const struct tool_run *r, pid_t pid, json_object **out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->nlines && n < max; i++)
+		if ((pid_t)field_double(r->lines[i], "pid") == pid)
+			out[n++] = r->lines[i];
+	return n;
+}
+
+/* Every thread of a line carries its process's pid. */
+static void assert_thread_pids(json_object *line)
+{
+	json_object *threads = json_object_object_get(line, "threads");
+	int pid = (int)field_double(line, "pid");
+
+	for (size_t i = 0; i < json_object_array_length(threads); i++)
+		ck_assert_int_eq((int)field_double(json_object_array_get_idx(threads, i), "pid"), pid);
+}
+
+static double gil_wait(json_object *line)
+{
+	json_object *threads = json_object_object_get(line, "threads");
+	double sum = 0;
+
+	for (size_t i = 0; i < json_object_array_length(threads); i++)
+		sum += field_double(json_object_array_get_idx(threads, i), "gil_wait_s");
+	return sum;
+}
+
+/* Two processes, one BPF program: each process's lines have its own
+ * threads and its own waits, as if traced alone. */
+START_TEST(two_processes_in_one_run)
+{
+	struct workload a, b;
+	struct tool_run r;
+	char pa[16], pb[16];
+	json_object *la[8], *lb[8];
+
+	start_two(&a, &b, pa, pb, "3");
+	tool_run(&r, (const char *[]){ "--json", "-p", pa, "-p", pb, "1", "3", NULL }, 60, 0, 0);
+	ck_assert_msg(r.exit_code == 0, "exit %d: %s", r.exit_code, r.err);
+	ck_assert_uint_eq(lines_of(&r, a.pid, la, 8), 4);
+	ck_assert_uint_eq(lines_of(&r, b.pid, lb, 8), 4);
+	for (size_t i = 0; i < 4; i++) {
+		assert_thread_pids(la[i]);
+		assert_thread_pids(lb[i]);
+		ck_assert_str_eq(field_string(la[i], "gil_method"), "exact");
+		ck_assert_int_eq(field_bool(la[i], "summary"), i == 3);
+		/* Both share the two CPUs: with three threads each, two wait
+		 * most of the time in each process. */
+		double t = field_double(la[i], "interval_s");
+		fprintf(stderr, "fleet: pid %d waited %.3f s, pid %d %.3f s in %.3f s\n", (int)a.pid, gil_wait(la[i]),
+			(int)b.pid, gil_wait(lb[i]), t);
+		ck_assert(gil_wait(la[i]) > 0.5 * t && gil_wait(la[i]) < 2.1 * t);
+		ck_assert(gil_wait(lb[i]) > 0.5 * t && gil_wait(lb[i]) < 2.1 * t);
+	}
+	tool_run_free(&r);
+	workload_stop(&a);
+	workload_stop(&b);
+}
+END_TEST
+
+/* Text groups the rows by process: each process's line, its verdict and
+ * its threads, one block after the other. */
+START_TEST(text_groups_by_process)
+{
+	struct workload a, b;
+	struct tool_run r;
+	char pa[16], pb[16], head_a[32], head_b[32];
+
+	start_two(&a, &b, pa, pb, "2");
+	tool_run(&r, (const char *[]){ "-C", "-p", pa, "-p", pb, "1", "1", NULL }, 60, 0, 0);
+	ck_assert_msg(r.exit_code == 0, "exit %d: %s", r.exit_code, r.err);
+	snprintf(head_a, sizeof head_a, "pid %d (", (int)a.pid);
+	snprintf(head_b, sizeof head_b, "pid %d (", (int)b.pid);
+	const char *block_a = strstr(r.out, head_a), *block_b = strstr(r.out, head_b);
+	ck_assert_msg(block_a && block_b, "%s", r.out);
+	/* Between the two headers: a's verdict, its table and its threads. */
+	const char *first = block_a < block_b ? block_a : block_b, *second = block_a < block_b ? block_b : block_a;
+	const char *table = strstr(first, "    TID NAME"), *row = strstr(first, "cpu-1");
+	ck_assert_msg(table && table < second && row && row < second, "%s", r.out);
+	ck_assert_ptr_nonnull(strstr(second, "cpu-1"));
+	tool_run_free(&r);
+	workload_stop(&a);
+	workload_stop(&b);
+}
+END_TEST
+
+/* --children follows a pre-fork server: workers forked after gilstats
+ * started are traced, each with its own threads. */
+START_TEST(children_of_a_forking_parent)
+{
+	const char *args[] = { "--cpu-threads", "0", "--io-threads", "1", "--fork", "2", "--fork-after", "1.5", NULL };
+	struct workload w;
+	struct tool_handle *h;
+	struct tool_run r;
+	json_object *kids, *lines[16];
+
+	start(&w, args);
+	h = tool_start((const char *[]){ "--json", "--children", "-p", workload_pid_arg(&w), "1", "5", NULL });
+	kids = workload_final_report(&w, 10);
+	tool_wait(h, &r, 60);
+	ck_assert_msg(r.exit_code == 0, "exit %d: %s", r.exit_code, r.err);
+	json_object *children = json_object_object_get(kids, "children");
+	ck_assert_uint_eq(json_object_array_length(children), 2);
+	for (size_t k = 0; k < 2; k++) {
+		pid_t child = json_object_get_int(json_object_array_get_idx(children, k));
+		size_t n = lines_of(&r, child, lines, 16);
+		ck_assert_msg(n >= 2, "child %d: %zu lines", (int)child, n);
+		json_object *summary = lines[n - 1];
+		ck_assert(field_bool(summary, "summary"));
+		assert_thread_pids(summary);
+		/* Two CPU-bound threads: one waits while the other runs. */
+		fprintf(stderr, "children: pid %d waited %.3f s in %.3f s\n", (int)child, gil_wait(summary),
+			field_double(summary, "interval_s"));
+		ck_assert(gil_wait(summary) > 0.3 * field_double(summary, "interval_s"));
+	}
+	json_object_put(kids);
+	tool_run_free(&r);
+	workload_stop(&w);
+}
+END_TEST
+
+/* --all finds a CPython process it was not told about. */
+START_TEST(all_finds_python_processes)
+{
+	const char *args[] = { "--cpu-threads", "2", "--io-threads", "0", NULL };
+	struct workload w;
+	struct tool_run r;
+	json_object *lines[16];
+
+	start(&w, args);
+	tool_run(&r, (const char *[]){ "--json", "--all", "1", "2", NULL }, 60, 0, 0);
+	ck_assert_msg(r.exit_code == 0, "exit %d: %s", r.exit_code, r.err);
+	size_t n = lines_of(&r, w.pid, lines, 16);
+	ck_assert_msg(n == 3, "pid %d: %zu lines of %zu", (int)w.pid, n, r.nlines);
+	ck_assert(gil_wait(lines[2]) > 0.3 * field_double(lines[2], "interval_s"));
+	tool_run_free(&r);
+	workload_stop(&w);
+}
+END_TEST
+
+/* The value of the series name{pid="PID",...} in an exposition; -1: none. */
+static double sample_of(const char *text, const char *name, pid_t pid)
+{
+	char prefix[128];
+	const char *p = text;
+
+	snprintf(prefix, sizeof prefix, "%s{pid=\"%d\",", name, (int)pid);
+	while ((p = strstr(p, prefix))) {
+		if (p == text || p[-1] == '\n') {
+			const char *value = strstr(p, "} ");
+			return value ? strtod(value + 2, NULL) : -1;
+		}
+		p++;
+	}
+	return -1;
+}
+
+static char *scrape(const char *url)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof cmd,
+		 "python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(\"%s\").read().decode())'",
+		 url);
+	return shell(cmd);
+}
+
+/* promtool's verdict on an exposition: 0 when it passes. */
+static int promtool_check(const char *text, char **out)
+{
+	char path[] = "/tmp/gilstats-metrics-XXXXXX", cmd[256];
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+	close(fd);
+	snprintf(cmd, sizeof cmd, "promtool check metrics < %s 2>&1; echo \"rc=$?\"", path);
+	*out = shell(cmd);
+	unlink(path);
+	return strstr(*out, "rc=0") ? 0 : 1;
+}
+
+/* /metrics: promtool accepts it, counters grow, each process has its
+ * series; per-thread series only when asked for. */
+START_TEST(metrics_over_http)
+{
+	struct workload a, b;
+	struct tool_handle *h;
+	struct tool_run r;
+	char pa[16], pb[16], *first, *second, *check;
+
+	start_two(&a, &b, pa, pb, "2");
+	h = tool_start((const char *[]){ "--json", "-p", pa, "-p", pb, "--listen", "127.0.0.1:39150",
+					 "--per-thread-metrics", "0.5", "8", NULL });
+	sleep(2);
+	first = scrape("http://127.0.0.1:39150/metrics");
+	sleep(1);
+	second = scrape("http://127.0.0.1:39150/metrics");
+	ck_assert_msg(promtool_check(second, &check) == 0, "promtool: %s\n%s", check, second);
+	free(check);
+	for (int i = 0; i < 2; i++) {
+		pid_t pid = i ? b.pid : a.pid;
+		double before = sample_of(first, "gilstats_gil_wait_seconds_total", pid);
+		double after = sample_of(second, "gilstats_gil_wait_seconds_total", pid);
+		fprintf(stderr, "metrics: pid %d gil_wait_seconds_total %.3f then %.3f\n", (int)pid, before, after);
+		ck_assert(before > 0 && after > before);
+		ck_assert(sample_of(second, "gilstats_gil_waits_total", pid) > 0);
+		ck_assert(sample_of(second, "gilstats_threads", pid) >= 3);
+		ck_assert(sample_of(second, "gilstats_thread_gil_wait_seconds_total", pid) >= 0);
+	}
+	ck_assert_ptr_nonnull(strstr(second, "gilstats_build_info{version=\"" PACKAGE_VERSION "\"} 1"));
+	free(first);
+	free(second);
+	tool_wait(h, &r, 30);
+	ck_assert_msg(r.exit_code == 0, "exit %d: %s", r.exit_code, r.err);
+	tool_run_free(&r);
+	workload_stop(&a);
+	workload_stop(&b);
+}
+END_TEST
+
+/* --textfile: written whole every interval, accepted by promtool. */
+START_TEST(metrics_textfile)
+{
+	const char *args[] = { "--cpu-threads", "2", "--io-threads", "0", NULL };
+	char dir[] = "/tmp/gilstats-textfile-XXXXXX", path[256], cmd[300], *text, *check;
+	struct workload w;
+	struct tool_run r;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	start(&w, args);
+	tool_run(&r, (const char *[]){ "--json", "--textfile", dir, workload_pid_arg(&w), "0.5", "3", NULL }, 60, 0, 0);
+	ck_assert_msg(r.exit_code == 0, "exit %d: %s", r.exit_code, r.err);
+	snprintf(path, sizeof path, "%s/gilstats.prom", dir);
+	snprintf(cmd, sizeof cmd, "cat %s", path);
+	text = shell(cmd);
+	ck_assert_msg(promtool_check(text, &check) == 0, "promtool: %s\n%s", check, text);
+	ck_assert(sample_of(text, "gilstats_gil_wait_seconds_total", w.pid) > 0);
+	/* No per-thread series unless asked for. */
+	ck_assert_ptr_null(strstr(text, "gilstats_thread_"));
+	free(check);
+	free(text);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	free(shell(cmd));
+	tool_run_free(&r);
+	workload_stop(&w);
+}
+END_TEST
+
+/* A real Prometheus server scrapes gilstats on loopback, with its own
+ * configuration and data directory, and its API returns every process's
+ * series with values above 0. */
+START_TEST(prometheus_scrapes_gilstats)
+{
+	char dir[] = "/tmp/gilstats-prometheus-XXXXXX", config[256], cmd[1024], *reply;
+	struct workload a, b;
+	struct tool_handle *h;
+	struct tool_run r;
+	char pa[16], pb[16];
+	FILE *f;
+	pid_t prom;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(config, sizeof config, "%s/prometheus.yml", dir);
+	ck_assert_ptr_nonnull(f = fopen(config, "w"));
+	fputs("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: gilstats\n"
+	      "    static_configs:\n      - targets: ['127.0.0.1:39151']\n", f);
+	fclose(f);
+	start_two(&a, &b, pa, pb, "2");
+	h = tool_start((const char *[]){ "-C", "-o", "/dev/null", "-p", pa, "-p", pb, "--listen", "127.0.0.1:39151",
+					 "1", "12", NULL });
+	if ((prom = fork()) == 0) {
+		char storage[300];
+		snprintf(storage, sizeof storage, "--storage.tsdb.path=%s/data", dir);
+		if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
+			_exit(127);
+		execlp("prometheus", "prometheus", "--config.file", config, storage,
+		       "--web.listen-address=127.0.0.1:39090", (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_gt(prom, 0);
+	sleep(8);
+	reply = scrape("http://127.0.0.1:39090/api/v1/query?query=gilstats_gil_wait_seconds_total");
+	kill(prom, SIGTERM);
+	waitpid(prom, NULL, 0);
+	fprintf(stderr, "prometheus: %s\n", reply);
+	json_object *answer = json_tokener_parse(reply);
+	ck_assert_msg(answer != NULL, "prometheus answered: %s", reply);
+	ck_assert_str_eq(field_string(answer, "status"), "success");
+	json_object *result = json_object_object_get(json_object_object_get(answer, "data"), "result");
+	int seen = 0;
+	for (size_t i = 0; i < json_object_array_length(result); i++) {
+		json_object *series = json_object_array_get_idx(result, i);
+		const char *pid = field_string(json_object_object_get(series, "metric"), "pid");
+		double value = atof(json_object_get_string(
+			json_object_array_get_idx(json_object_object_get(series, "value"), 1)));
+		if ((strcmp(pid, pa) == 0 || strcmp(pid, pb) == 0) && value > 0)
+			seen++;
+	}
+	ck_assert_msg(seen == 2, "%d of 2 processes with values above 0: %s", seen, reply);
+	json_object_put(answer);
+	free(reply);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	free(shell(cmd));
+	tool_wait(h, &r, 30);
+	ck_assert_msg(r.exit_code == 0, "exit %d: %s", r.exit_code, r.err);
+	tool_run_free(&r);
+	workload_stop(&a);
+	workload_stop(&b);
+}
+END_TEST
+
+Suite *fleet_suite(void)
+{
+	Suite *s = suite_create("fleet");
+	TCase *tc = tcase_create("fleet");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, two_processes_in_one_run);
+	tcase_add_test(tc, text_groups_by_process);
+	tcase_add_test(tc, children_of_a_forking_parent);
+	tcase_add_test(tc, all_finds_python_processes);
+	tcase_add_test(tc, metrics_over_http);
+	tcase_add_test(tc, metrics_textfile);
+	tcase_add_test(tc, prometheus_scrapes_gilstats);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,185 @@
+#include "config.h"
+
+#include "metrics.h"
+
+#include <inttypes.h>
+
+/* One family: its name, type, help, and the figure of a process or a
+ * thread (NULL: none at that level). known says whether the process has
+ * the figure at all (hold times need the sampler). */
+struct family {
+	const char *name, *type, *help;
+	double (*process)(const struct metrics_process *p);
+	double (*thread)(const struct thread_stats *t);
+	bool (*known)(const struct metrics_process *p);
+};
+
+static double s(uint64_t ns)
+{
+	return (double)ns / 1e9;
+}
+
+#define SUM(field, folded_field)                                        \
+	uint64_t sum = p->stats->folded.folded_field;                   \
+	for (size_t i = 0; i < p->stats->nthreads; i++)                 \
+		sum += p->stats->threads[i].field;
+
+static double wait_s(const struct metrics_process *p)
+{
+	SUM(gil_run.ns, gil_run.ns)
+	return s(sum);
+}
+
+static double waits(const struct metrics_process *p)
+{
+	SUM(gil_run.count, gil_run.count)
+	return (double)sum;
+}
+
+static double switch_s(const struct metrics_process *p)
+{
+	SUM(sw_run.ns, sw_run.ns)
+	return s(sum);
+}
+
+static double cpu_s(const struct metrics_process *p)
+{
+	SUM(cpu_run_ns, cpu_run_ns)
+	return s(sum);
+}
+
+static double hold_s(const struct metrics_process *p)
+{
+	SUM(hold_run_ns, hold_run_ns)
+	return s(sum);
+}
+
+static double blocked_s(const struct metrics_process *p)
+{
+	SUM(blocked_run_ns, blocked_run_ns)
+	return s(sum);
+}
+
+static double threads(const struct metrics_process *p)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->stats->nthreads; i++)
+		n += p->stats->threads[i].alive;
+	return (double)n;
+}
+
+static double t_wait_s(const struct thread_stats *t) { return s(t->gil_run.ns); }
+static double t_waits(const struct thread_stats *t) { return (double)t->gil_run.count; }
+static double t_switch_s(const struct thread_stats *t) { return s(t->sw_run.ns); }
+static double t_cpu_s(const struct thread_stats *t) { return s(t->cpu_run_ns); }
+static double t_hold_s(const struct thread_stats *t) { return s(t->hold_run_ns); }
+static double t_blocked_s(const struct thread_stats *t) { return s(t->blocked_run_ns); }
+
+static bool always(const struct metrics_process *p)
+{
+	(void)p;
+	return true;
+}
+
+static bool hold_known(const struct metrics_process *p)
+{
+	return p->hold && hold_time_known(p->hold) && p->target->gil_enabled;
+}
+
+static bool blocked_known(const struct metrics_process *p)
+{
+	return p->hold && hold_blocked_known(p->hold) && p->target->gil_enabled;
+}
+
+static const struct family families[] = {
+	{ "gil_wait_seconds_total", "counter", "Time threads spent waiting to take the GIL.", wait_s, t_wait_s,
+	  always },
+	{ "gil_waits_total", "counter", "Waits to take the GIL.", waits, t_waits, always },
+	{ "gil_switch_wait_seconds_total", "counter",
+	  "Time threads spent in drop_gil until another thread took the GIL (forced switches).", switch_s,
+	  t_switch_s, always },
+	{ "cpu_seconds_total", "counter", "Time the threads ran on a CPU.", cpu_s, t_cpu_s, always },
+	{ "gil_hold_seconds_total", "counter", "Time threads held the GIL (sampled).", hold_s, t_hold_s,
+	  hold_known },
+	{ "gil_held_blocked_seconds_total", "counter",
+	  "Time threads held the GIL while blocked off a CPU: every other thread stalled.", blocked_s, t_blocked_s,
+	  blocked_known },
+	{ "threads", "gauge", "Threads of the process alive at the last update.", threads, NULL, always },
+};
+
+/* A label value: backslash, double quote and newline escaped. */
+static void label(FILE *out, const char *name, const char *value)
+{
+	fprintf(out, "%s=\"", name);
+	for (const char *c = value ? value : ""; *c; c++) {
+		if (*c == '\\' || *c == '"')
+			fputc('\\', out);
+		if (*c == '\n')
+			fputs("\\n", out);
+		else
+			fputc(*c, out);
+	}
+	fputc('"', out);
+}
+
+static void process_labels(FILE *out, const struct metrics_process *p)
+{
+	fprintf(out, "{pid=\"%d\",", (int)p->target->pid);
+	label(out, "comm", p->target->comm);
+	fputc(',', out);
+	label(out, "python_version", p->target->python_version);
+}
+
+static void header(FILE *out, const char *prefix, const struct family *f)
+{
+	fprintf(out, "# HELP gilstats_%s%s %s\n# TYPE gilstats_%s%s %s\n", prefix, f->name, f->help, prefix, f->name,
+		f->type);
+}
+
+static void write_family(FILE *out, const struct family *f, const struct metrics_process *procs, size_t n)
+{
+	header(out, "", f);
+	for (size_t i = 0; i < n; i++) {
+		if (!f->known(&procs[i]))
+			continue;
+		fprintf(out, "gilstats_%s", f->name);
+		process_labels(out, &procs[i]);
+		fprintf(out, "} %.9g\n", f->process(&procs[i]));
+	}
+}
+
+static void write_thread_family(FILE *out, const struct family *f, const struct metrics_process *procs, size_t n)
+{
+	header(out, "thread_", f);
+	for (size_t i = 0; i < n; i++) {
+		const struct stats *st = procs[i].stats;
+		if (!f->known(&procs[i]))
+			continue;
+		for (size_t k = 0; k < st->nthreads; k++) {
+			const struct thread_stats *t = &st->threads[k];
+			if (!t->alive)
+				continue;
+			fprintf(out, "gilstats_thread_%s", f->name);
+			process_labels(out, &procs[i]);
+			fprintf(out, ",tid=\"%d\",", (int)t->tid);
+			label(out, "thread", t->name);
+			fprintf(out, "} %.9g\n", f->thread(t));
+		}
+	}
+}
+
+void metrics_write(FILE *out, const struct metrics_process *procs, size_t n, bool per_thread)
+{
+	fputs("# HELP gilstats_build_info gilstats' version.\n# TYPE gilstats_build_info gauge\n", out);
+	fprintf(out, "gilstats_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
+	fputs("# HELP gilstats_processes Processes traced.\n# TYPE gilstats_processes gauge\n", out);
+	fprintf(out, "gilstats_processes %zu\n", n);
+	for (size_t i = 0; i < sizeof families / sizeof families[0]; i++)
+		write_family(out, &families[i], procs, n);
+	if (!per_thread)
+		return;
+	for (size_t i = 0; i < sizeof families / sizeof families[0]; i++)
+		if (families[i].thread)
+			write_thread_family(out, &families[i], procs, n);
+}

@@ -1,0 +1,26 @@
+/* Prometheus metrics: the text exposition format (0.0.4) of every traced
+ * process's figures since it was first traced. Counters only grow: ended
+ * threads are folded into their process's totals, never dropped. Pure
+ * formatting. */
+#ifndef GILSTATS_METRICS_H
+#define GILSTATS_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "hold.h"
+#include "render.h"
+#include "stats.h"
+
+struct metrics_process {
+	const struct report_target *target;
+	const struct stats *stats;
+	const struct hold_state *hold; /* NULL: holding not measured */
+};
+
+/* Writes the exposition of n processes; per_thread adds the live threads'
+ * own series (labels tid and thread). */
+void metrics_write(FILE *out, const struct metrics_process *procs, size_t n, bool per_thread);
+
+#endif

@@ -1,0 +1,155 @@
+#include "config.h"
+
+#include "metrics_http.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+struct metrics_server {
+	struct MHD_Daemon *daemon;
+	pthread_mutex_t lock;
+	char *text;
+	size_t len;
+};
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type, const char *body,
+			     size_t len)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result rc;
+
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	rc = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+			      const char *version, const char *upload, size_t *upload_size, void **state)
+{
+	static const char missing[] = "gilstats serves /metrics\n";
+	struct metrics_server *srv = cls;
+	enum MHD_Result rc;
+
+	(void)version;
+	(void)upload;
+	(void)upload_size;
+	(void)state;
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "", 0);
+	if (strcmp(url, "/metrics") != 0)
+		return reply(c, MHD_HTTP_NOT_FOUND, "text/plain", missing, sizeof missing - 1);
+	pthread_mutex_lock(&srv->lock);
+	rc = reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", srv->text ? srv->text : "",
+		   srv->text ? srv->len : 0);
+	pthread_mutex_unlock(&srv->lock);
+	return rc;
+}
+
+static int resolve(const char *listen, struct sockaddr_storage *addr, struct gs_error *err)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
+	struct addrinfo *res;
+	char host[256], port_text[8];
+	unsigned port;
+	int rc;
+
+	if (cli_parse_listen(listen, host, sizeof host, &port, err) != 0)
+		return -1;
+	snprintf(port_text, sizeof port_text, "%u", port);
+	if ((rc = getaddrinfo(host, port_text, &hints, &res)) != 0)
+		return gs_fail(err, GS_EXIT_USAGE, "cannot listen on %s: %s", listen, gai_strerror(rc));
+	memcpy(addr, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	return 0;
+}
+
+struct metrics_server *metrics_serve(const char *listen, struct gs_error *err)
+{
+	struct metrics_server *srv = calloc(1, sizeof *srv);
+	struct sockaddr_storage addr;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+
+	if (!srv) {
+		gs_fail(err, GS_EXIT_FAILURE, "out of memory");
+		return NULL;
+	}
+	if (resolve(listen, &addr, err) != 0) {
+		free(srv);
+		return NULL;
+	}
+	if (addr.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	pthread_mutex_init(&srv->lock, NULL);
+	/* The port is in addr; MHD wants it given too, and not 0. */
+	srv->daemon = MHD_start_daemon(flags, ntohs(((struct sockaddr_in *)&addr)->sin_port), NULL, NULL, handle, srv,
+				       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_END);
+	if (!srv->daemon) {
+		gs_fail(err, GS_EXIT_FAILURE, "cannot listen on %s: %s", listen,
+			errno ? strerror(errno) : "address in use or not available");
+		pthread_mutex_destroy(&srv->lock);
+		free(srv);
+		return NULL;
+	}
+	return srv;
+}
+
+void metrics_publish(struct metrics_server *srv, const char *text, size_t len)
+{
+	char *copy = malloc(len + 1);
+
+	if (!copy)
+		return;
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	pthread_mutex_lock(&srv->lock);
+	free(srv->text);
+	srv->text = copy;
+	srv->len = len;
+	pthread_mutex_unlock(&srv->lock);
+}
+
+void metrics_stop(struct metrics_server *srv)
+{
+	if (!srv)
+		return;
+	MHD_stop_daemon(srv->daemon);
+	pthread_mutex_destroy(&srv->lock);
+	free(srv->text);
+	free(srv);
+}
+
+int metrics_write_textfile(const char *dir, const char *text, size_t len, struct gs_error *err)
+{
+	char tmp[4096], path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/gilstats.prom", dir);
+	snprintf(tmp, sizeof tmp, "%s/.gilstats.prom.%d", dir, (int)getpid());
+	if (!(f = fopen(tmp, "w")))
+		return gs_fail(err, GS_EXIT_FAILURE, "cannot write %s: %s", tmp, strerror(errno));
+	size_t written = fwrite(text, 1, len, f);
+	if (fclose(f) != 0 || written != len) {
+		int saved = errno;
+		unlink(tmp);
+		return gs_fail(err, GS_EXIT_FAILURE, "cannot write %s: %s", tmp, strerror(saved));
+	}
+	if (rename(tmp, path) != 0) {
+		int saved = errno;
+		unlink(tmp);
+		return gs_fail(err, GS_EXIT_FAILURE, "cannot rename %s to %s: %s", tmp, path, strerror(saved));
+	}
+	return 0;
+}

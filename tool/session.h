@@ -1,0 +1,90 @@
+/* One traced process: where its GIL is, what the shared probes recorded
+ * for it at each interval, and its report. main.c runs one session per
+ * process (several with -p, --children, --all) over one BPF program. */
+#ifndef GILSTATS_SESSION_H
+#define GILSTATS_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "cli.h"
+#include "error.h"
+#include "gil_locate.h"
+#include "histogram.h"
+#include "hold.h"
+#include "output.h"
+#include "probes.h"
+#include "render.h"
+#include "resolve.h"
+#include "snapshot.h"
+#include "stats.h"
+#include "symbolize.h"
+#include "target.h"
+#include "thread_times.h"
+
+struct session {
+	const struct options *opt;
+	struct probes *probes; /* shared by every session */
+	struct output *out;    /* shared */
+	struct target target;
+	struct mapped_object interp;
+	struct gil_location gil;
+	bool located;
+	struct probe_plan plan;
+	struct report_target report_target;
+	const char *comm; /* launch mode: the command; else the target's */
+	struct stats stats;
+	struct thread_times times;
+	struct wait_rows rows;
+	struct histograms hist;
+	struct hist_row *hist_rows;
+	size_t hist_cap;
+	pid_t *tids; /* the target's threads at the last update, sorted */
+	size_t ntids, tids_cap;
+	struct hold_state hold;
+	struct symbolizer sym;
+	struct held_row *held_rows;
+	size_t held_cap;
+	struct gs_held_key *held_forget;
+	size_t held_forget_cap;
+	double next_sample;
+	struct thread_stats **order;
+	int pidfd;
+	bool target_gone;
+	double attached, last_update, last_interval;
+};
+
+/* A running process: inspected, its interpreter and GIL located, the back
+ * end chosen (s->plan). Exit codes in err as documented. */
+int session_prepare(struct session *s, const struct options *opt, pid_t pid, struct gs_error *err);
+
+/* Launch mode: a child that has not started its interpreter yet. */
+void session_prepare_launched(struct session *s, const struct options *opt, pid_t pid, const char *command);
+
+/* Launch mode: locates the interpreter once it is up (true then). */
+bool session_locate_launched(struct session *s);
+
+/* Traced from now on through the shared probes (already holding its
+ * target and watched addresses): holding, the threads' baseline. */
+void session_start(struct session *s, struct probes *probes, struct output *out, double attached, double start);
+
+/* Samples the GIL's holder when due; returns the seconds to the next. */
+double session_sample(struct session *s, double now);
+
+/* Whether the target has exited (its pidfd readable, or its start time
+ * changed); sets target_gone. */
+bool session_gone(struct session *s);
+
+/* Reads the maps for this process and folds the interval in. */
+int session_update(struct session *s, uint64_t ended_epoch, struct gs_error *err);
+
+/* After an update: the interval's report (or, summary, the whole run's). */
+void session_emit(struct session *s, bool summary);
+
+/* Names held stacks while the target's maps can be read. */
+void session_name_stacks(struct session *s);
+
+void session_release(struct session *s);
+
+#endif

@@ -211,10 +211,17 @@ static bool attach_more(struct fleet *f, pid_t pid, bool quiet)
 
 	if (!s)
 		return false;
-	if (session_prepare(s, &f->opt, pid, &err) == 0 && check_fleet_backend(f, s, &err) == 0 &&
-	    probes_add_target(f->probes, pid, s->plan.watch, s->plan.nwatch) == 0) {
-		session_start(s, f->probes, f->out, now_s(), begun);
-		return true;
+	if (session_prepare(s, &f->opt, pid, &err) == 0 && check_fleet_backend(f, s, &err) == 0) {
+		if (probes_add_target(f->probes, pid, s->plan.watch, s->plan.nwatch) == 0) {
+			session_start(s, f->probes, f->out, now_s(), begun);
+			return true;
+		}
+		/* Said even with --all: a python process left out. */
+		int why = errno;
+		quiet = false;
+		probes_remove_target(f->probes, pid, s->plan.watch, s->plan.nwatch);
+		gs_fail(&err, GS_EXIT_FAILURE, "pid %d not traced: %s (at most %d processes at once)", (int)pid,
+			strerror(why), GS_MAX_TARGETS);
 	}
 	if (!quiet && err.msg[0])
 		fprintf(stderr, "gilstats: %s\n", err.msg);

@@ -20,38 +20,12 @@ static void start(struct workload *w, const char *const *args)
 	workload_start(w, &default_python, &o);
 }
 
-/* Runs a shell command and returns its output. */
-static char *run_capture(const char *cmd)
-{
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	char chunk[4096];
-	FILE *p = popen(cmd, "r");
-	size_t n;
-
-	ck_assert_ptr_nonnull(p);
-	while ((n = fread(chunk, 1, sizeof chunk, p)) > 0) {
-		if (len + n + 1 > cap) {
-			cap = (len + n + 1) * 2;
-			buf = realloc(buf, cap);
-		}
-		memcpy(buf + len, chunk, n);
-		len += n;
-	}
-	pclose(p);
-	if (!buf)
-		buf = calloc(1, 1);
-	else
-		buf[len] = '\0';
-	return buf;
-}
-
 static char *tmux_screen(const char *session)
 {
 	char cmd[256];
 
 	snprintf(cmd, sizeof cmd, "tmux capture-pane -p -t %s", session);
-	return run_capture(cmd);
+	return shell(cmd);
 }
 
 START_TEST(live_screen_in_a_terminal)
@@ -102,6 +76,47 @@ START_TEST(live_screen_in_a_terminal)
 }
 END_TEST
 
+/* Several processes on one screen: a block each (its line, verdict and
+ * table), one status line on top. */
+START_TEST(live_screen_groups_processes)
+{
+	const char *args[] = { "--cpu-threads", "2", "--io-threads", "0", NULL };
+	char cmd[1024], session[32], head_a[32], head_b[32];
+	struct workload a, b;
+	char *screen;
+
+	start(&a, args);
+	start(&b, args);
+	snprintf(session, sizeof session, "gilstats-fleet-%d", (int)getpid());
+	snprintf(cmd, sizeof cmd, "tmux new-session -d -s %s -x 120 -y 40 '%s -p %d -p %d; echo EXIT=$?; sleep 60'",
+		 session, gilstats_binary(), (int)a.pid, (int)b.pid);
+	ck_assert_int_eq(system(cmd), 0);
+	sleep(3);
+	screen = tmux_screen(session);
+	snprintf(head_a, sizeof head_a, "pid %d (", (int)a.pid);
+	snprintf(head_b, sizeof head_b, "pid %d (", (int)b.pid);
+	const char *block_a = strstr(screen, head_a), *block_b = strstr(screen, head_b);
+	ck_assert_msg(block_a && block_b, "not both processes:\n%s", screen);
+	const char *first = block_a < block_b ? block_a : block_b, *second = block_a < block_b ? block_b : block_a;
+	const char *table = strstr(first, "    TID NAME"), *row = strstr(first, "cpu-1");
+	ck_assert_msg(table && table < second && row && row < second, "first block has no table:\n%s", screen);
+	ck_assert_msg(strstr(second, "    TID NAME") && strstr(second, "cpu-1"), "second block:\n%s", screen);
+	const char *status = strstr(screen, "sorted by");
+	ck_assert_msg(status && status < first, "no status line on top:\n%s", screen);
+	free(screen);
+	snprintf(cmd, sizeof cmd, "tmux send-keys -t %s q", session);
+	ck_assert_int_eq(system(cmd), 0);
+	sleep(1);
+	screen = tmux_screen(session);
+	ck_assert_msg(strstr(screen, "EXIT=0") != NULL, "bad exit:\n%s", screen);
+	free(screen);
+	snprintf(cmd, sizeof cmd, "tmux kill-session -t %s", session);
+	ck_assert_int_eq(system(cmd), 0);
+	workload_stop(&a);
+	workload_stop(&b);
+}
+END_TEST
+
 START_TEST(piped_output_is_plain_text)
 {
 	const char *args[] = { "--cpu-threads", "2", NULL };
@@ -111,7 +126,7 @@ START_TEST(piped_output_is_plain_text)
 
 	start(&w, args);
 	snprintf(cmd, sizeof cmd, "%s %s 0.5 2 | cat", gilstats_binary(), workload_pid_arg(&w));
-	out = run_capture(cmd);
+	out = shell(cmd);
 	ck_assert_ptr_nonnull(strstr(out, "    TID NAME"));
 	ck_assert_ptr_nonnull(strstr(out, "Summary over"));
 	for (const char *p = out; *p; p++)
@@ -177,7 +192,7 @@ START_TEST(chart_file_and_histograms)
 	/* The histogram counts every GIL wait the table counts. */
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "cat %s", txt);
-	r.out = run_capture(cmd);
+	r.out = shell(cmd);
 	struct tool_run parsed = { 0 };
 	char *save = NULL;
 	for (char *line = strtok_r(r.out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -214,6 +229,7 @@ Suite *view_suite(void)
 
 	tcase_set_timeout(tc, 150);
 	tcase_add_test(tc, live_screen_in_a_terminal);
+	tcase_add_test(tc, live_screen_groups_processes);
 	tcase_add_test(tc, piped_output_is_plain_text);
 	tcase_add_test(tc, launch_mode_passes_the_exit_status);
 	tcase_add_test(tc, chart_file_and_histograms);

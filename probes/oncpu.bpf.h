@@ -16,7 +16,6 @@ static inline void slice_end(struct gs_running *slot, u64 now, u64 prev_state)
 	struct gs_cpu_time fresh = { .tgid = slot->tgid };
 	struct gs_cpu_time *row = oncpu.lookup_or_try_init(&tid, &fresh);
 
-	slot->tid = 0;
 	if (!row) {
 		count_event(GS_COUNT_CPU_FULL);
 		return;

@@ -3,6 +3,7 @@
 #include "cpu_time.h"
 
 #include "array.h"
+#include "target.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,13 +81,6 @@ static int fold_row(struct stats *st, struct cpu_update *u, const struct cpu_row
 	return t->ended_now ? forget(u, r->tid) : 0;
 }
 
-static int compare_pids(const void *a, const void *b)
-{
-	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
-
-	return (x > y) - (x < y);
-}
-
 static bool ended(const struct cpu_update *u, pid_t tid)
 {
 	const struct cpu_row *r = row_of(u, (uint32_t)tid, u->nrows);
@@ -108,11 +102,11 @@ int cpu_time_live(const struct cpu_update *u, const pid_t *prev, size_t nprev, p
 	for (size_t i = 0; i < u->nrows; i++) {
 		const struct cpu_row *r = &u->rows[i];
 		pid_t tid = (pid_t)r->tid;
-		if (r->time.tgid == u->tgid && !r->time.ended && !bsearch(&tid, out, nkept, sizeof tid, compare_pids))
+		if (r->time.tgid == u->tgid && !r->time.ended && !bsearch(&tid, out, nkept, sizeof tid, target_compare_tids))
 			out[n++] = tid;
 	}
 	if (n)
-		qsort(out, n, sizeof *out, compare_pids);
+		qsort(out, n, sizeof *out, target_compare_tids);
 	free(*live); /* prev may be *live: freed once used */
 	*live = out;
 	*cap = want ? want : 1;

@@ -19,6 +19,7 @@
 
 #include "array.h"
 #include "bpf_cache.h"
+#include "clock.h"
 #include "cli.h"
 #include "discover.h"
 #include "error.h"
@@ -67,16 +68,9 @@ struct fleet {
 	size_t npassed, passed_cap, procs_cap;
 	struct metrics_server *server;
 	struct pollfd *pfd; /* what wait_interval polls */
+	size_t pfd_cap;
 	double start, attached;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int fail_with(const struct gs_error *err)
 {
@@ -181,7 +175,7 @@ static int attach_first(struct fleet *f, struct gs_error *err)
 	if (!f->opt.command && !f->opt.npids) {
 		if (plan_shared(f, &empty, err) != 0 || !(f->probes = probes_attach(&empty, err)))
 			return -1;
-		f->attached = now_s();
+		f->attached = monotonic_s();
 		return 0;
 	}
 	if (!(s = add_session(f)))
@@ -198,7 +192,7 @@ static int attach_first(struct fleet *f, struct gs_error *err)
 	}
 	if (plan_shared(f, &s->plan, err) != 0 || !(f->probes = probes_attach(&s->plan, err)))
 		return -1;
-	f->attached = now_s();
+	f->attached = monotonic_s();
 	return 0;
 }
 
@@ -207,13 +201,13 @@ static bool attach_more(struct fleet *f, pid_t pid, bool quiet)
 {
 	struct session *s = add_session(f);
 	struct gs_error err = { 0 };
-	double begun = now_s();
+	double begun = monotonic_s();
 
 	if (!s)
 		return false;
 	if (session_prepare(s, &f->opt, pid, &err) == 0 && check_fleet_backend(f, s, &err) == 0) {
 		if (probes_add_target(f->probes, pid, s->plan.watch, s->plan.nwatch) == 0) {
-			session_start(s, f->probes, f->out, now_s(), begun);
+			session_start(s, f->probes, f->out, monotonic_s(), begun);
 			return true;
 		}
 		/* Said even with --all: a python process left out. */
@@ -338,21 +332,19 @@ static bool all_gone(struct fleet *f)
 
 /* The keyboard, and each process's pidfd (readable when it exits); how
  * long to wait at most for exits no pidfd tells (old kernels). */
-static size_t poll_set(struct fleet *f, struct pollfd **pfd, double *recheck)
+static size_t poll_set(struct fleet *f, double *recheck)
 {
-	struct pollfd *grown = realloc(*pfd, (f->nsessions + 1) * sizeof *grown);
 	size_t n = 0;
 
 	*recheck = 1e9;
-	if (!grown)
+	if (array_reserve((void **)&f->pfd, &f->pfd_cap, f->nsessions + 1, sizeof *f->pfd, 8) != 0)
 		return 0;
-	*pfd = grown;
-	grown[n++] = (struct pollfd){ .fd = output_input_fd(f->out), .events = POLLIN };
+	f->pfd[n++] = (struct pollfd){ .fd = output_input_fd(f->out), .events = POLLIN };
 	for (size_t i = 0; i < f->nsessions; i++) {
 		if (f->sessions[i]->target_gone) /* its pidfd stays readable */
 			continue;
 		if (f->sessions[i]->pidfd >= 0)
-			grown[n++] = (struct pollfd){ .fd = f->sessions[i]->pidfd, .events = POLLIN };
+			f->pfd[n++] = (struct pollfd){ .fd = f->sessions[i]->pidfd, .events = POLLIN };
 		else
 			*recheck = 0.1;
 	}
@@ -368,7 +360,7 @@ static bool launch_pending(const struct fleet *f)
 /* Samples the holders; returns the seconds to the next sample. */
 static double sample_holders(struct fleet *f)
 {
-	double next = 1e9, now = now_s();
+	double next = 1e9, now = monotonic_s();
 
 	for (size_t i = 0; i < f->nsessions; i++) {
 		double in = session_sample(f->sessions[i], now);
@@ -384,8 +376,8 @@ static bool wait_interval(struct fleet *f, double deadline, const sigset_t *duri
 	bool keys = output_input_fd(f->out) >= 0, fixed = !f->opt.all && !f->opt.children;
 
 	for (;;) {
-		double left = deadline - now_s(), to_sample = sample_holders(f), recheck;
-		size_t n = poll_set(f, &f->pfd, &recheck);
+		double left = deadline - monotonic_s(), to_sample = sample_holders(f), recheck;
+		size_t n = poll_set(f, &recheck);
 		struct timespec ts;
 		if (stop_signal) {
 			/* From now on a second stop signal ends gilstats at once. */
@@ -546,7 +538,7 @@ int main(int argc, char **argv)
 	sigset_t during_wait;
 	int rc = GS_EXIT_OK;
 
-	f.start = now_s();
+	f.start = monotonic_s();
 	if (cli_parse(argc, argv, &f.opt, stdout, &err) != 0)
 		return fail_with(&err);
 	if (f.opt.exit_now)

@@ -12,15 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "privileges.h"
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Pins the target's identity: a pidfd refers to this process even if its
  * PID is reused, and becomes readable when it exits. */
@@ -179,20 +172,13 @@ static int read_target_memory(void *ctx, uint64_t addr, void *buf, size_t len)
 	return target_read_memory(*(const pid_t *)ctx, addr, buf, len);
 }
 
-static int compare_tids(const void *a, const void *b)
-{
-	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
-
-	return (x > y) - (x < y);
-}
-
 /* Listed at the last update, or born since. */
 static bool is_target_thread(pid_t tid, const void *ctx)
 {
 	const struct session *s = ctx;
 	char path[64];
 
-	if (bsearch(&tid, s->tids, s->ntids, sizeof tid, compare_tids))
+	if (bsearch(&tid, s->tids, s->ntids, sizeof tid, target_compare_tids))
 		return true;
 	snprintf(path, sizeof path, "/proc/%d/task/%d", (int)s->target.pid, (int)tid);
 	return access(path, F_OK) == 0;
@@ -261,7 +247,7 @@ static int update_holding(struct session *s)
 		return -1;
 	n = (int)snapshot_keep_tgid(s->held_rows, (size_t)n, sizeof *s->held_rows, offsetof(struct held_row, key.tgid),
 				    (uint32_t)s->target.pid);
-	return hold_update(&s->hold, &s->stats, s->held_rows, (size_t)n, now_s() - s->last_update);
+	return hold_update(&s->hold, &s->stats, s->held_rows, (size_t)n, monotonic_s() - s->last_update);
 }
 
 /* What the maps still hold of threads that ended: their figures are in
@@ -324,7 +310,7 @@ int session_update(struct session *s, uint64_t ended_epoch, struct gs_error *err
 	s->report_target.gil_address = gil_report_address(&s->gil);
 	s->report_target.several_gils = s->gil.ngils > 1;
 	s->report_target.gil_enabled = s->gil.gil_enabled;
-	double t = now_s();
+	double t = monotonic_s();
 	s->last_interval = t - s->last_update;
 	s->last_update = t;
 	return 0;

@@ -185,7 +185,7 @@ bool target_is_same_process(const struct target *t)
 	       now.state != 'Z' && now.state != 'X';
 }
 
-static int compare_tids(const void *a, const void *b)
+int target_compare_tids(const void *a, const void *b)
 {
 	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
 
@@ -220,7 +220,7 @@ int target_list_threads(pid_t pid, pid_t **tids, size_t *cap)
 	}
 	closedir(dir);
 	if (n)
-		qsort(*tids, n, sizeof **tids, compare_tids);
+		qsort(*tids, n, sizeof **tids, target_compare_tids);
 	return (int)n;
 }
 

@@ -49,6 +49,9 @@ int target_list_threads(pid_t pid, pid_t **tids, size_t *cap);
 /* The thread's id inside the target's PID namespace (0 when unknown). */
 pid_t target_thread_ns_tid(pid_t pid, pid_t tid);
 
+/* qsort/bsearch order of pid_t (thread ids, process ids). */
+int target_compare_tids(const void *a, const void *b);
+
 /* /proc/PID/stat. Returns 0 or -1. */
 int target_stat(pid_t pid, struct proc_stat *st);
 

@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "snapshot.h"
 #include "target.h"
 
@@ -57,14 +57,6 @@ void thread_times_baseline(struct thread_times *tt, struct stats *st)
 {
 	for (size_t i = 0; i < st->nthreads; i++)
 		read_proc(tt, &st->threads[i], true);
-}
-
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts); /* bpf_ktime_get_ns's clock */
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* The rows first, then the slots: a slice that ends between the two

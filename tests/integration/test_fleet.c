@@ -83,12 +83,14 @@ START_TEST(two_processes_in_one_run)
 		ck_assert_str_eq(field_string(la[i], "gil_method"), "exact");
 		ck_assert_int_eq(field_bool(la[i], "summary"), i == 3);
 		/* Both share the two CPUs: with three threads each, two wait
-		 * most of the time in each process. */
+		 * most of the time in each process, at most 2 T. A wait counts
+		 * in the interval it ends in, so one interval may hold waits
+		 * begun in the one before: the 15% the core tests allow. */
 		double t = field_double(la[i], "interval_s");
 		fprintf(stderr, "fleet: pid %d waited %.3f s, pid %d %.3f s in %.3f s\n", (int)a.pid, gil_wait(la[i]),
 			(int)b.pid, gil_wait(lb[i]), t);
-		ck_assert(gil_wait(la[i]) > 0.5 * t && gil_wait(la[i]) < 2.1 * t);
-		ck_assert(gil_wait(lb[i]) > 0.5 * t && gil_wait(lb[i]) < 2.1 * t);
+		ck_assert(gil_wait(la[i]) > 0.5 * t && gil_wait(la[i]) < 2 * 1.15 * t);
+		ck_assert(gil_wait(lb[i]) > 0.5 * t && gil_wait(lb[i]) < 2 * 1.15 * t);
 	}
 	tool_run_free(&r);
 	workload_stop(&a);

@@ -2,6 +2,8 @@
 
 #include "error.h"
 
+#include "escape.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -16,4 +18,12 @@ int gs_fail(struct gs_error *err, int exit_code, const char *fmt, ...)
 	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
 	va_end(ap);
 	return -1;
+}
+
+void gs_error_print(const struct gs_error *err)
+{
+	char line[4 * sizeof err->msg];
+
+	escape_text(line, sizeof line, err->msg);
+	fprintf(stderr, "gilstats: %s\n", line);
 }

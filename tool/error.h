@@ -21,4 +21,8 @@ struct gs_error {
 int gs_fail(struct gs_error *err, int exit_code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Prints "gilstats: MESSAGE" on stderr. A message can quote what a target
+ * controls (a path in its maps, its name): escaped for the terminal. */
+void gs_error_print(const struct gs_error *err);
+
 #endif

@@ -74,7 +74,7 @@ struct fleet {
 
 static int fail_with(const struct gs_error *err)
 {
-	fprintf(stderr, "gilstats: %s\n", err->msg);
+	gs_error_print(err);
 	return err->exit_code ? err->exit_code : GS_EXIT_FAILURE;
 }
 
@@ -218,7 +218,7 @@ static bool attach_more(struct fleet *f, pid_t pid, bool quiet)
 			strerror(why), GS_MAX_TARGETS);
 	}
 	if (!quiet && err.msg[0])
-		fprintf(stderr, "gilstats: %s\n", err.msg);
+		gs_error_print(&err);
 	session_release(s);
 	free(s);
 	f->nsessions--;
@@ -424,7 +424,7 @@ static void publish_metrics(struct fleet *f)
 		if (f->server)
 			metrics_publish(f->server, text, len);
 		if (f->opt.textfile && metrics_write_textfile(f->opt.textfile, text, len, &err) != 0)
-			fprintf(stderr, "gilstats: %s\n", err.msg);
+			gs_error_print(&err);
 	}
 	free(text);
 	free(procs);

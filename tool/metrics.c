@@ -2,6 +2,8 @@
 
 #include "metrics.h"
 
+#include "escape.h"
+
 #include <inttypes.h>
 
 /* One family: its name, type, help, and the figure of a process or a
@@ -108,18 +110,11 @@ static const struct family families[] = {
 	{ "threads", "gauge", "Threads of the process alive at the last update.", threads, NULL, always },
 };
 
-/* A label value: backslash, double quote and newline escaped. */
+/* A label value: names are the target's to choose (escape.h). */
 static void label(FILE *out, const char *name, const char *value)
 {
 	fprintf(out, "%s=\"", name);
-	for (const char *c = value ? value : ""; *c; c++) {
-		if (*c == '\\' || *c == '"')
-			fputc('\\', out);
-		if (*c == '\n')
-			fputs("\\n", out);
-		else
-			fputc(*c, out);
-	}
+	escape_prom_label(out, value);
 	fputc('"', out);
 }
 

@@ -2,6 +2,8 @@
 
 #include "output.h"
 
+#include "escape.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -78,7 +80,7 @@ static void remember(struct output *out, const struct report *r)
 static void text_histograms(struct output *out, const struct report *r, const struct histograms *h)
 {
 	const struct hist_series *process = h ? histograms_find(h, 0) : NULL;
-	char title[96];
+	char title[160], name[4 * sizeof r->threads[0]->name];
 
 	if (!process)
 		return;
@@ -88,7 +90,8 @@ static void text_histograms(struct output *out, const struct report *r, const st
 		const struct hist_series *s = histograms_find(h, r->threads[i]->tid);
 		if (!s || !histogram_total(r->summary ? &s->run : &s->interval))
 			continue;
-		snprintf(title, sizeof title, "thread %d (%s):", (int)r->threads[i]->tid, r->threads[i]->name);
+		escape_text(name, sizeof name, r->threads[i]->name);
+		snprintf(title, sizeof title, "thread %d (%s):", (int)r->threads[i]->tid, name);
 		histogram_render(out->file, r->summary ? &s->run : &s->interval, title, 40);
 	}
 	fputc('\n', out->file);

@@ -43,7 +43,7 @@ void report_header(const struct report *r, struct report_lines *lines)
 {
 	const struct report_target *tg = r->target;
 	struct verdict_input in = verdict_input_of(r);
-	char when[48] = "", gil[32] = "unknown yet", held[48];
+	char when[48] = "", gil[32] = "unknown yet", held[48], comm[64], version[64];
 	double worth, pct;
 	size_t live = 0;
 	struct tm tm;
@@ -57,8 +57,10 @@ void report_header(const struct report *r, struct report_lines *lines)
 	if (tg->gil_address)
 		snprintf(gil, sizeof gil, "0x%" PRIx64, tg->gil_address);
 	verdict_totals(&in, &worth, &pct);
+	escape_text(comm, sizeof comm, tg->comm);
+	escape_text(version, sizeof version, tg->python_version);
 	snprintf(lines->target, sizeof lines->target, "pid %d (%s)  Python %s  GIL %s (%s, %s probe)", (int)tg->pid,
-		 tg->comm, tg->python_version, gil, tg->gil_method, tg->probe);
+		 comm, version, gil, tg->gil_method, tg->probe);
 	snprintf(held, sizeof held, "  GIL held %.0f%% of the time", report_held_pct(r));
 	snprintf(lines->totals, sizeof lines->totals,
 		 "%s  elapsed %.0f s  threads %zu  waiting for the GIL: %.2f threads' worth (%.1f%%)%s", when,
@@ -78,55 +80,6 @@ void format_duration(uint64_t ns, char *buf, size_t len)
 		snprintf(buf, len, "%.2fs", (double)ns / NS_PER_S);
 	else
 		snprintf(buf, len, "%.0fs", (double)ns / NS_PER_S);
-}
-
-size_t utf8_sequence(const unsigned char *s)
-{
-	size_t n;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0)
-		n = 2, cp = s[0] & 0x1f;
-	else if ((s[0] & 0xf0) == 0xe0)
-		n = 3, cp = s[0] & 0x0f;
-	else if ((s[0] & 0xf8) == 0xf0)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	/* Overlong forms, surrogates and beyond U+10FFFF are not UTF-8. */
-	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return n;
-}
-
-void json_write_string(FILE *out, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	fputc('"', out);
-	while (*p) {
-		size_t n = utf8_sequence(p);
-		if (n == 0) {
-			fputs("\\ufffd", out);
-			p++;
-		} else if (*p == '"' || *p == '\\') {
-			fprintf(out, "\\%c", *p++);
-		} else if (*p < 0x20 || *p == 0x7f) {
-			fprintf(out, "\\u%04x", *p++);
-		} else {
-			fwrite(p, 1, n, out);
-			p += n;
-		}
-	}
-	fputc('"', out);
 }
 
 static double seconds(uint64_t ns)
@@ -286,6 +239,7 @@ void render_json(FILE *out, const struct report *r, const struct histograms *his
 /* The summary's stacks of the threads that held the GIL while blocked. */
 static void text_held_stacks(FILE *out, const struct report *r)
 {
+	char name[4 * sizeof r->threads[0]->name], frame[1024];
 	bool title = false;
 
 	if (!r->summary || !r->hold || !hold_blocked_known(r->hold))
@@ -298,11 +252,14 @@ static void text_held_stacks(FILE *out, const struct report *r)
 			if (!title)
 				fputs("\nheld the GIL while blocked (innermost frame first):\n", out);
 			title = true;
-			fprintf(out, "%7d %-15s %8.3f s  %s%s%s", (int)t->tid, t->name, seconds(top[k]->run_ns),
-				top[k]->syscall ? "[" : "", top[k]->syscall ? top[k]->syscall : "",
-				top[k]->syscall ? "]" : "");
-			for (size_t f = 0; f < top[k]->nframes; f++)
-				fprintf(out, "%s%s", f || top[k]->syscall ? " <- " : "", top[k]->frames[f]);
+			escape_text_cell(name, sizeof name, t->name, 15);
+			escape_text(frame, sizeof frame, top[k]->syscall);
+			fprintf(out, "%7d %s %8.3f s  %s%s%s", (int)t->tid, name, seconds(top[k]->run_ns),
+				top[k]->syscall ? "[" : "", frame, top[k]->syscall ? "]" : "");
+			for (size_t f = 0; f < top[k]->nframes; f++) {
+				escape_text(frame, sizeof frame, top[k]->frames[f]);
+				fprintf(out, "%s%s", f || top[k]->syscall ? " <- " : "", frame);
+			}
 			if (!top[k]->nframes && !top[k]->syscall)
 				fputs("(no stack)", out);
 			fputc('\n', out);

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "escape.h"
 #include "histogram.h"
 #include "hold.h"
 #include "stats.h"
@@ -71,11 +72,5 @@ void render_text(FILE *out, const struct report *r);
 
 /* "734.0ms", "5.10ms", "12us", "1.23s": 7 characters at most. */
 void format_duration(uint64_t ns, char *buf, size_t len);
-
-/* Writes s as a JSON string literal; invalid UTF-8 becomes U+FFFD. */
-void json_write_string(FILE *out, const char *s);
-
-/* Length of the valid UTF-8 sequence starting at s, or 0 if it is not. */
-size_t utf8_sequence(const unsigned char *s);
 
 #endif

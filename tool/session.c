@@ -353,7 +353,7 @@ void session_emit(struct session *s, bool summary)
 	if (!summary)
 		output_interval(s->out, &r, &s->hist);
 	else if (output_summary(s->out, &r, &s->hist, &err) != 0)
-		fprintf(stderr, "gilstats: %s\n", err.msg);
+		gs_error_print(&err);
 }
 
 void session_release(struct session *s)

@@ -2,6 +2,7 @@
 
 #include "svg.h"
 
+#include "escape.h"
 #include "render.h"
 
 #include <math.h>
@@ -131,28 +132,6 @@ void history_free(struct history *h)
 	free(h->series);
 	free(h->times);
 	memset(h, 0, sizeof *h);
-}
-
-void xml_write_escaped(FILE *out, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	while (*p) {
-		size_t n = utf8_sequence(p);
-		switch (n == 1 ? *p : 0) {
-		case '&': fputs("&amp;", out); break;
-		case '<': fputs("&lt;", out); break;
-		case '>': fputs("&gt;", out); break;
-		case '"': fputs("&quot;", out); break;
-		case '\'': fputs("&apos;", out); break;
-		default:
-			if (n == 0) /* not UTF-8: U+FFFD */
-				fputs("\xef\xbf\xbd", out);
-			else if (n > 1 || *p >= 0x20 || *p == '\t') /* no control characters in XML 1.0 */
-				fwrite(p, 1, n, out);
-		}
-		p += n ? n : 1;
-	}
 }
 
 /* The title as a heading, on two lines when it is long (at "; " or a space). */

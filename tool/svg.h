@@ -35,7 +35,4 @@ void history_free(struct history *h);
  * total wait, with title as its heading. */
 void svg_write(FILE *out, const struct history *h, const char *title);
 
-/* Writes s with &, <, >, " and ' escaped for XML. */
-void xml_write_escaped(FILE *out, const char *s);
-
 #endif

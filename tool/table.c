@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "escape.h"
 #include "render.h"
 
 #define NAME_MIN 8
@@ -98,28 +99,22 @@ static int name_width(int width)
 	return w > NAME_MAX_WIDTH ? NAME_MAX_WIDTH : w;
 }
 
-/* Cuts the line at width columns (the table is ASCII). */
-static size_t fit(char *buf, size_t len, int width)
+/* Cuts the line at width columns (a name may hold UTF-8). */
+static size_t fit(char *buf, int width)
 {
-	size_t n = strlen(buf);
-
-	if (width > 0 && n > (size_t)width) {
-		n = (size_t)width;
-		buf[n] = '\0';
-	}
-	return n < len ? n : len - 1;
+	return width > 0 ? text_cut(buf, (size_t)width) : strlen(buf);
 }
 
 size_t table_header(char *buf, size_t len, int width)
 {
 	snprintf(buf, len, "%*s %-*s %6s %9s %8s %9s %9s %8s %6s %16s", TID_WIDTH, "TID", name_width(width), "NAME",
 		 "CPU%", "GIL WAIT%", "WAITS/s", "AVG WAIT", "MAX WAIT", "SWITCH%", "HOLD%", "BLOCKED-HOLDING%");
-	return fit(buf, len, width);
+	return fit(buf, width);
 }
 
 size_t table_row(char *buf, size_t len, const struct thread_stats *t, const struct row_figures *f, int width)
 {
-	char avg[16], max[16], hold[16] = "-", blocked[16] = "-";
+	char avg[16], max[16], hold[16] = "-", blocked[16] = "-", name[4 * NAME_MAX_WIDTH + 1];
 	int nw = name_width(width);
 
 	format_duration(f->avg_ns, avg, sizeof avg);
@@ -128,8 +123,10 @@ size_t table_row(char *buf, size_t len, const struct thread_stats *t, const stru
 		snprintf(hold, sizeof hold, "%.1f", f->hold_pct);
 	if (f->blocked_known)
 		snprintf(blocked, sizeof blocked, "%.1f", f->blocked_pct);
-	snprintf(buf, len, "%*d %-*.*s %6.1f %9.1f %8.1f %9s %9s %8.1f %6s %16s%s", TID_WIDTH, (int)t->tid, nw, nw,
-		 t->name, f->cpu_pct, f->wait_pct, f->waits_per_s, avg, max, f->switch_pct, hold, blocked,
+	/* The name is the target's to choose: never raw on a terminal. */
+	escape_text_cell(name, sizeof name, t->name, nw);
+	snprintf(buf, len, "%*d %s %6.1f %9.1f %8.1f %9s %9s %8.1f %6s %16s%s", TID_WIDTH, (int)t->tid, name,
+		 f->cpu_pct, f->wait_pct, f->waits_per_s, avg, max, f->switch_pct, hold, blocked,
 		 t->alive ? "" : ENDED_MARK);
-	return fit(buf, len, width);
+	return fit(buf, width);
 }

@@ -2,6 +2,8 @@
 
 #include "verdict.h"
 
+#include "escape.h"
+
 #include <stdint.h>
 #include <stdio.h>
 
@@ -91,18 +93,23 @@ static bool culprit_line(const struct verdict_input *in, char *buf, size_t len)
 {
 	const struct hold_stack *top[1];
 	const struct thread_stats *t;
+	char name[4 * sizeof t->name], where[256];
 	uint64_t ns;
 
 	if (!(t = culprit(in, &ns)))
 		return false;
+	/* The verdict is read on terminals: the target's names escaped. */
+	escape_text(name, sizeof name, t->name);
 	/* The system call says more than a wrapper frame (glibc 2.41+ blocks
 	 * in __syscall_cancel_arch whatever the call). */
-	if (hold_top_stacks(in->hold, t->tid, in->summary, top, 1) && (top[0]->syscall || top[0]->nframes))
+	if (hold_top_stacks(in->hold, t->tid, in->summary, top, 1) && (top[0]->syscall || top[0]->nframes)) {
+		escape_text(where, sizeof where, top[0]->syscall ? top[0]->syscall : top[0]->frames[0]);
 		snprintf(buf, len, "thread %d (%s) held the GIL for %.2f s while blocked in %s: every other thread stalled",
-			 (int)t->tid, t->name, (double)ns / 1e9, top[0]->syscall ? top[0]->syscall : top[0]->frames[0]);
-	else
+			 (int)t->tid, name, (double)ns / 1e9, where);
+	} else {
 		snprintf(buf, len, "thread %d (%s) held the GIL for %.2f s while blocked: every other thread stalled",
-			 (int)t->tid, t->name, (double)ns / 1e9);
+			 (int)t->tid, name, (double)ns / 1e9);
+	}
 	return true;
 }
 

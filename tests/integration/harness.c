@@ -602,3 +602,17 @@ char *shell(const char *cmd)
 	fclose(mem);
 	return buf;
 }
+
+int promtool_check_metrics(const char *text, char **out)
+{
+	char path[] = "/tmp/gilstats-metrics-XXXXXX", cmd[256];
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+	close(fd);
+	snprintf(cmd, sizeof cmd, "promtool check metrics < %s 2>&1; echo \"rc=$?\"", path);
+	*out = shell(cmd);
+	unlink(path);
+	return strstr(*out, "rc=0") ? 0 : 1;
+}

@@ -79,6 +79,10 @@ pid_t tool_pid(const struct tool_handle *h);
 /* Runs a shell command, returns its output (callers free). */
 char *shell(const char *cmd);
 
+/* promtool check metrics on text: 0 when it passes; *out (callers free)
+ * holds what promtool said. */
+int promtool_check_metrics(const char *text, char **out);
+
 /* Sum of a numeric field over the threads of one line whose tid is in tids
  * (a JSON array of ints). */
 double sum_over_threads(json_object *line, const char *field, json_object *tids);

@@ -14,5 +14,6 @@ Suite *versions_suite(void);
 Suite *view_suite(void);
 Suite *robust_suite(void);
 Suite *fleet_suite(void);
+Suite *escape_suite(void);
 
 #endif

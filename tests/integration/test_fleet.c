@@ -206,20 +206,6 @@ static char *scrape(const char *url)
 }
 
 /* promtool's verdict on an exposition: 0 when it passes. */
-static int promtool_check(const char *text, char **out)
-{
-	char path[] = "/tmp/gilstats-metrics-XXXXXX", cmd[256];
-	int fd = mkstemp(path);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
-	close(fd);
-	snprintf(cmd, sizeof cmd, "promtool check metrics < %s 2>&1; echo \"rc=$?\"", path);
-	*out = shell(cmd);
-	unlink(path);
-	return strstr(*out, "rc=0") ? 0 : 1;
-}
-
 /* /metrics: promtool accepts it, counters grow, each process has its
  * series; per-thread series only when asked for. */
 START_TEST(metrics_over_http)
@@ -236,7 +222,7 @@ START_TEST(metrics_over_http)
 	first = scrape("http://127.0.0.1:39150/metrics");
 	sleep(1);
 	second = scrape("http://127.0.0.1:39150/metrics");
-	ck_assert_msg(promtool_check(second, &check) == 0, "promtool: %s\n%s", check, second);
+	ck_assert_msg(promtool_check_metrics(second, &check) == 0, "promtool: %s\n%s", check, second);
 	free(check);
 	for (int i = 0; i < 2; i++) {
 		pid_t pid = i ? b.pid : a.pid;
@@ -274,7 +260,7 @@ START_TEST(metrics_textfile)
 	snprintf(path, sizeof path, "%s/gilstats.prom", dir);
 	snprintf(cmd, sizeof cmd, "cat %s", path);
 	text = shell(cmd);
-	ck_assert_msg(promtool_check(text, &check) == 0, "promtool: %s\n%s", check, text);
+	ck_assert_msg(promtool_check_metrics(text, &check) == 0, "promtool: %s\n%s", check, text);
 	ck_assert(sample_of(text, "gilstats_gil_wait_seconds_total", w.pid) > 0);
 	/* No per-thread series unless asked for. */
 	ck_assert_ptr_null(strstr(text, "gilstats_thread_"));

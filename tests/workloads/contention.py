@@ -10,6 +10,7 @@ roles) is written to stdout once they all run. Runs for --seconds, or until
 killed. Works on Python 2.7 and 3.6+.
 """
 import argparse
+import binascii
 import ctypes
 import json
 import os
@@ -36,15 +37,19 @@ def pin_to_cpu(index):
 
 
 def set_thread_name(name):
-    """Name the kernel thread, so top -H and gilstats show it."""
-    LIBC.prctl(PR_SET_NAME, ctypes.c_char_p(name.encode()), 0, 0, 0)
+    """Name the kernel thread, so top -H and gilstats show it; bytes are
+    taken as they are (any process can name its threads so)."""
+    raw = name if isinstance(name, bytes) else name.encode()
+    LIBC.prctl(PR_SET_NAME, ctypes.c_char_p(raw), 0, 0, 0)
 
 
-def cpu_bound(name, tids, ready, stop, pin):
+def cpu_bound(name, tids, ready, stop, pin, named=None):
     set_thread_name(name)
     if pin is not None:
         pin_to_cpu(pin)
     tids.append(kernel_tid())
+    if named is not None:
+        named[str(tids[-1])] = binascii.hexlify(name).decode()
     ready.release()
     n = 0
     while not stop.is_set():
@@ -205,6 +210,8 @@ def main():
     ap.add_argument("--fork", type=int, default=0,
                     help="fork N children (a pre-fork server's workers) --fork-after seconds after starting")
     ap.add_argument("--fork-after", type=float, default=1.0)
+    ap.add_argument("--name-hex", action="append", default=[],
+                    help="raw name (hex bytes) of the next CPU thread; the report maps tids to them as 'named'")
     ap.add_argument("--seconds", type=float, default=0, help="0: until killed")
     ap.add_argument("--report", action="store_true", help="print the threads as JSON once running")
     args = ap.parse_args()
@@ -213,11 +220,15 @@ def main():
         sys.setcheckinterval(args.check_interval)
     stop = threading.Event()
     ready = threading.Semaphore(0)
-    roles = {"cpu": [], "io": [], "holders": []}
+    roles = {"cpu": [], "io": [], "holders": [], "named": {}}
     threads, holders, held = [], [], {}
     for i in range(args.cpu_threads):
         pin = i if args.pin else None
-        threads.append(threading.Thread(target=cpu_bound, args=("cpu-%d" % (i + 1), roles["cpu"], ready, stop, pin)))
+        if i < len(args.name_hex):
+            name, named = binascii.unhexlify(args.name_hex[i]), roles["named"]
+        else:
+            name, named = "cpu-%d" % (i + 1), None
+        threads.append(threading.Thread(target=cpu_bound, args=(name, roles["cpu"], ready, stop, pin, named)))
     for i in range(args.io_threads):
         threads.append(threading.Thread(target=io_bound,
                                         args=("io-%d" % (i + 1), roles["io"], ready, stop, args.io_nap)))

@@ -133,8 +133,8 @@ static int fold_blocked(struct hold_state *h, struct stats *st, const struct hel
 		s->interval_ns = total >= s->map_total_ns ? total - s->map_total_ns : total;
 		s->map_total_ns = total;
 		s->run_ns += s->interval_ns;
-		t->blocked_ns += s->interval_ns;
-		t->blocked_run_ns += s->interval_ns;
+		t->interval.blocked_ns += s->interval_ns;
+		t->run.blocked_ns += s->interval_ns;
 	}
 	return 0;
 }
@@ -167,16 +167,16 @@ int hold_update(struct hold_state *h, struct stats *st, const struct held_row *r
 {
 	prune_stacks(h, st);
 	for (size_t i = 0; i < st->nthreads; i++) {
-		st->threads[i].hold_ns = 0;
-		st->threads[i].blocked_ns = 0;
+		st->threads[i].interval.hold_ns = 0;
+		st->threads[i].interval.blocked_ns = 0;
 	}
 	for (size_t i = 0; i < h->nper; i++) {
 		struct thread_stats *t = thread_for(st, h->per[i].tid);
 		if (!t)
 			return -1;
 		/* The share of the samples, of the interval's wall time. */
-		t->hold_ns = (uint64_t)((double)h->per[i].n / (double)h->samples * interval_s * 1e9);
-		t->hold_run_ns += t->hold_ns;
+		t->interval.hold_ns = (uint64_t)((double)h->per[i].n / (double)h->samples * interval_s * 1e9);
+		t->run.hold_ns += t->interval.hold_ns;
 	}
 	h->last_samples = h->samples;
 	h->last_held = h->held;

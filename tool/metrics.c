@@ -21,44 +21,45 @@ static double s(uint64_t ns)
 	return (double)ns / 1e9;
 }
 
-#define SUM(field, folded_field)                                        \
-	uint64_t sum = p->stats->folded.folded_field;                   \
+/* The run's figure summed over every thread, the folded ones too. */
+#define SUM(field)                                                      \
+	uint64_t sum = p->stats->folded.run.field;                      \
 	for (size_t i = 0; i < p->stats->nthreads; i++)                 \
-		sum += p->stats->threads[i].field;
+		sum += p->stats->threads[i].run.field;
 
 static double wait_s(const struct metrics_process *p)
 {
-	SUM(gil_run.ns, gil_run.ns)
+	SUM(gil.ns)
 	return s(sum);
 }
 
 static double waits(const struct metrics_process *p)
 {
-	SUM(gil_run.count, gil_run.count)
+	SUM(gil.count)
 	return (double)sum;
 }
 
 static double switch_s(const struct metrics_process *p)
 {
-	SUM(sw_run.ns, sw_run.ns)
+	SUM(sw.ns)
 	return s(sum);
 }
 
 static double cpu_s(const struct metrics_process *p)
 {
-	SUM(cpu_run_ns, cpu_run_ns)
+	SUM(cpu_ns)
 	return s(sum);
 }
 
 static double hold_s(const struct metrics_process *p)
 {
-	SUM(hold_run_ns, hold_run_ns)
+	SUM(hold_ns)
 	return s(sum);
 }
 
 static double blocked_s(const struct metrics_process *p)
 {
-	SUM(blocked_run_ns, blocked_run_ns)
+	SUM(blocked_ns)
 	return s(sum);
 }
 
@@ -71,12 +72,12 @@ static double threads(const struct metrics_process *p)
 	return (double)n;
 }
 
-static double t_wait_s(const struct thread_stats *t) { return s(t->gil_run.ns); }
-static double t_waits(const struct thread_stats *t) { return (double)t->gil_run.count; }
-static double t_switch_s(const struct thread_stats *t) { return s(t->sw_run.ns); }
-static double t_cpu_s(const struct thread_stats *t) { return s(t->cpu_run_ns); }
-static double t_hold_s(const struct thread_stats *t) { return s(t->hold_run_ns); }
-static double t_blocked_s(const struct thread_stats *t) { return s(t->blocked_run_ns); }
+static double t_wait_s(const struct thread_stats *t) { return s(t->run.gil.ns); }
+static double t_waits(const struct thread_stats *t) { return (double)t->run.gil.count; }
+static double t_switch_s(const struct thread_stats *t) { return s(t->run.sw.ns); }
+static double t_cpu_s(const struct thread_stats *t) { return s(t->run.cpu_ns); }
+static double t_hold_s(const struct thread_stats *t) { return s(t->run.hold_ns); }
+static double t_blocked_s(const struct thread_stats *t) { return s(t->run.blocked_ns); }
 
 static bool always(const struct metrics_process *p)
 {

@@ -9,16 +9,6 @@
 
 #define NS_PER_S 1e9
 
-static const struct wait_figures *gil_of(const struct thread_stats *t, bool summary)
-{
-	return summary ? &t->gil_run : &t->gil;
-}
-
-static const struct wait_figures *switch_of(const struct thread_stats *t, bool summary)
-{
-	return summary ? &t->sw_run : &t->sw;
-}
-
 void report_select(struct report *r, struct stats *st, bool all)
 {
 	struct table_order order = { r->sort, r->summary, r->interval_s };
@@ -160,9 +150,10 @@ static void json_thread_holding(FILE *out, const struct report *r, const struct 
 {
 	bool hold = r->hold && hold_time_known(r->hold) && on_main_gil(r, t);
 	bool blocked = r->hold && hold_blocked_known(r->hold) && on_main_gil(r, t);
-	uint64_t blocked_ns = r->summary ? t->blocked_run_ns : t->blocked_ns;
+	const struct thread_figures *fig = thread_figures_of(t, r->summary);
+	uint64_t blocked_ns = fig->blocked_ns;
 
-	json_seconds_or_null(out, "gil_hold_s", hold, r->summary ? t->hold_run_ns : t->hold_ns);
+	json_seconds_or_null(out, "gil_hold_s", hold, fig->hold_ns);
 	json_seconds_or_null(out, "gil_held_blocked_s", blocked, blocked_ns);
 	if (blocked && blocked_ns)
 		json_held_stacks(out, r, t);
@@ -172,7 +163,8 @@ static void json_thread(FILE *out, const struct report *r, const struct thread_s
 			const struct histograms *hist)
 {
 	bool summary = r->summary;
-	const struct wait_figures *g = gil_of(t, summary), *s = switch_of(t, summary);
+	const struct thread_figures *fig = thread_figures_of(t, summary);
+	const struct wait_figures *g = &fig->gil, *s = &fig->sw;
 
 	fprintf(out, "{\"tid\": %d, \"pid\": %d", (int)t->tid, (int)r->target->pid);
 	if (t->ns_tid && t->ns_tid != t->tid)
@@ -185,7 +177,7 @@ static void json_thread(FILE *out, const struct report *r, const struct thread_s
 		", \"gil_wait_s\": %.6f, \"gil_waits\": %" PRIu64 ", \"gil_wait_max_s\": %.6f"
 		", \"switch_wait_s\": %.6f, \"switch_waits\": %" PRIu64 ", \"cpu_s\": %.3f, \"alive\": %s",
 		seconds(g->ns), g->count, seconds(g->max_ns), seconds(s->ns), s->count,
-		seconds(summary ? t->cpu_run_ns : t->cpu_ns), t->alive ? "true" : "false");
+		seconds(fig->cpu_ns), t->alive ? "true" : "false");
 	json_thread_holding(out, r, t);
 	if (hist)
 		json_histogram(out, hist, t->tid, summary);
@@ -224,8 +216,8 @@ void render_json(FILE *out, const struct report *r, const struct histograms *his
 		fprintf(out,
 			", \"folded_threads\": {\"threads\": %" PRIu64 ", \"gil_wait_s\": %.6f, \"gil_waits\": %" PRIu64
 			", \"switch_wait_s\": %.6f, \"gil_hold_s\": %.6f, \"gil_held_blocked_s\": %.6f}",
-			r->folded->threads, seconds(r->folded->gil_run.ns), r->folded->gil_run.count,
-			seconds(r->folded->sw_run.ns), seconds(r->folded->hold_run_ns), seconds(r->folded->blocked_run_ns));
+			r->folded->threads, seconds(r->folded->run.gil.ns), r->folded->run.gil.count,
+			seconds(r->folded->run.sw.ns), seconds(r->folded->run.hold_ns), seconds(r->folded->run.blocked_ns));
 	fputs(", \"threads\": [", out);
 	for (size_t i = 0; i < r->nthreads; i++) {
 		if (i)
@@ -247,7 +239,7 @@ static void text_held_stacks(FILE *out, const struct report *r)
 	for (size_t i = 0; i < r->nthreads; i++) {
 		const struct thread_stats *t = r->threads[i];
 		const struct hold_stack *top[HOLD_TOP_STACKS];
-		size_t n = t->blocked_run_ns ? hold_top_stacks(r->hold, t->tid, true, top, HOLD_TOP_STACKS) : 0;
+		size_t n = t->run.blocked_ns ? hold_top_stacks(r->hold, t->tid, true, top, HOLD_TOP_STACKS) : 0;
 		for (size_t k = 0; k < n && top[k]->run_ns >= 1000000; k++) { /* what a person can see */
 			if (!title)
 				fputs("\nheld the GIL while blocked (innermost frame first):\n", out);
@@ -286,7 +278,7 @@ void render_text(FILE *out, const struct report *r)
 	}
 	if (r->summary && r->folded && r->folded->threads)
 		fprintf(out, "...and %" PRIu64 " more ended threads, %.3f s waiting for the GIL in all\n", r->folded->threads,
-			seconds(r->folded->gil_run.ns));
+			seconds(r->folded->run.gil.ns));
 	text_held_stacks(out, r);
 	if (r->lost_waits)
 		fprintf(out, "warning: %" PRIu64 " waits were lost because a bpf map was full\n", r->lost_waits);

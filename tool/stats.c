@@ -124,6 +124,15 @@ static void add_figures(struct wait_figures *into, const struct wait_figures *d,
 		into->max_ns = max_ns;
 }
 
+void thread_figures_add(struct thread_figures *into, const struct thread_figures *from)
+{
+	add_figures(&into->gil, &from->gil, from->gil.max_ns);
+	add_figures(&into->sw, &from->sw, from->sw.max_ns);
+	into->cpu_ns += from->cpu_ns;
+	into->hold_ns += from->hold_ns;
+	into->blocked_ns += from->blocked_ns;
+}
+
 struct thread_stats *stats_thread(struct stats *st, pid_t tid)
 {
 	return find_or_add_thread(st, tid);
@@ -139,8 +148,8 @@ void stats_cpu_sample(struct thread_stats *t, uint64_t ns, bool at_start)
 		used = ns;
 	t->cpu_seen_ns = ns;
 	t->cpu_sampled = true;
-	t->cpu_ns = used;
-	t->cpu_run_ns += used;
+	t->interval.cpu_ns = used;
+	t->run.cpu_ns += used;
 }
 
 static int account_row(struct stats *st, const struct wait_row *row, uint64_t ended_epoch,
@@ -160,11 +169,11 @@ static int account_row(struct stats *st, const struct wait_row *row, uint64_t en
 	if (gil && delta.count)
 		t->gil_address = gil;
 	if (kind == GS_KIND_GIL_COND || kind == GS_KIND_GIL_MUTEX) {
-		add_figures(&t->gil, &delta, interval_max);
-		add_figures(&t->gil_run, &delta, row->stats.max_ns);
+		add_figures(&t->interval.gil, &delta, interval_max);
+		add_figures(&t->run.gil, &delta, row->stats.max_ns);
 	} else if (kind == GS_KIND_SWITCH_COND || kind == GS_KIND_SWITCH_MUTEX) {
-		add_figures(&t->sw, &delta, interval_max);
-		add_figures(&t->sw_run, &delta, row->stats.max_ns);
+		add_figures(&t->interval.sw, &delta, interval_max);
+		add_figures(&t->run.sw, &delta, row->stats.max_ns);
 	}
 	return 0;
 }
@@ -208,20 +217,13 @@ static int compare_ended(const void *a, const void *b)
 	const struct thread_stats *x = *(const struct thread_stats *const *)a;
 	const struct thread_stats *y = *(const struct thread_stats *const *)b;
 
-	return wait_figures_compare(&x->gil_run, &y->gil_run);
+	return wait_figures_compare(&x->run.gil, &y->run.gil);
 }
 
 static void fold(struct folded_threads *f, const struct thread_stats *t)
 {
 	f->threads++;
-	f->gil_run.ns += t->gil_run.ns;
-	f->gil_run.count += t->gil_run.count;
-	f->gil_run.max_ns = t->gil_run.max_ns > f->gil_run.max_ns ? t->gil_run.max_ns : f->gil_run.max_ns;
-	f->sw_run.ns += t->sw_run.ns;
-	f->sw_run.count += t->sw_run.count;
-	f->cpu_run_ns += t->cpu_run_ns;
-	f->hold_run_ns += t->hold_run_ns;
-	f->blocked_run_ns += t->blocked_run_ns;
+	thread_figures_add(&f->run, &t->run);
 }
 
 /* Folds the least waiting ended threads (not those that ended just now)
@@ -260,9 +262,9 @@ int stats_update(struct stats *st, struct wait_rows *rows, uint64_t ended_epoch,
 {
 	for (size_t i = 0; i < st->nthreads; i++) {
 		struct thread_stats *t = &st->threads[i];
-		memset(&t->gil, 0, sizeof t->gil);
-		memset(&t->sw, 0, sizeof t->sw);
-		t->cpu_ns = 0;
+		memset(&t->interval.gil, 0, sizeof t->interval.gil);
+		memset(&t->interval.sw, 0, sizeof t->interval.sw);
+		t->interval.cpu_ns = 0;
 		t->ended_now = false;
 	}
 	for (size_t i = 0; i < nlive; i++) {
@@ -280,7 +282,7 @@ int stats_update(struct stats *st, struct wait_rows *rows, uint64_t ended_epoch,
 		struct thread_stats *t = &st->threads[i];
 		bool now_live = is_live(live, nlive, t->tid);
 		/* Seen alive before, or only through its rows: it ended now. */
-		if (!now_live && (t->alive || t->gil.count || t->sw.count))
+		if (!now_live && (t->alive || t->interval.gil.count || t->interval.sw.count))
 			t->ended_now = true;
 		t->alive = now_live;
 	}

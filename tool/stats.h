@@ -15,6 +15,14 @@ struct wait_figures {
 	uint64_t ns, count, max_ns;
 };
 
+/* What a thread did over a period: one interval, or the whole run. */
+struct thread_figures {
+	struct wait_figures gil, sw; /* waits for the GIL, and for a forced switch */
+	uint64_t cpu_ns;             /* on a CPU */
+	uint64_t hold_ns;            /* held the GIL, from samples (hold.c) */
+	uint64_t blocked_ns;         /* held the GIL while blocked */
+};
+
 struct thread_stats {
 	pid_t tid;
 	char name[32];
@@ -22,16 +30,21 @@ struct thread_stats {
 	uint64_t gil_address; /* the GIL it waited on last (several with PEP 684) */
 	bool alive;      /* listed in /proc/PID/task at the last update */
 	bool ended_now;  /* ended during the last interval */
-	struct wait_figures gil, sw;         /* the last interval */
-	struct wait_figures gil_run, sw_run; /* the whole run */
+	struct thread_figures interval; /* the last interval */
+	struct thread_figures run;      /* the whole run */
 	uint64_t cpu_seen_ns;  /* its CPU time at the last sample */
-	uint64_t cpu_ns;       /* on a CPU in the last interval */
-	uint64_t cpu_run_ns;   /* on a CPU since the run began */
 	bool cpu_sampled;
 	bool ns_tid_read;      /* ns_tid was looked up (once a thread) */
-	uint64_t hold_ns, hold_run_ns;           /* held the GIL, from samples (hold.c) */
-	uint64_t blocked_ns, blocked_run_ns;     /* held the GIL while blocked */
 };
+
+/* The last interval's figures, or the run's for a summary. */
+static inline const struct thread_figures *thread_figures_of(const struct thread_stats *t, bool summary)
+{
+	return summary ? &t->run : &t->interval;
+}
+
+/* Adds from's figures into into; maxima are the larger of the two. */
+void thread_figures_add(struct thread_figures *into, const struct thread_figures *from);
 
 /* What a row's address is; ctx is the caller's (the located GIL). For
  * the GIL's own addresses *gil is set to that GIL's reported address. */
@@ -49,9 +62,7 @@ struct row_baseline {
 
 struct folded_threads {
 	uint64_t threads;
-	struct wait_figures gil_run, sw_run;
-	uint64_t cpu_run_ns;
-	uint64_t hold_run_ns, blocked_run_ns;
+	struct thread_figures run;
 };
 
 struct stats {

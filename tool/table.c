@@ -26,16 +26,17 @@ static double pct(double part, double whole)
 
 void row_figures(const struct thread_stats *t, bool summary, double seconds, struct row_figures *out)
 {
-	const struct wait_figures *g = summary ? &t->gil_run : &t->gil;
-	const struct wait_figures *s = summary ? &t->sw_run : &t->sw;
-	out->cpu_pct = pct((double)(summary ? t->cpu_run_ns : t->cpu_ns) / 1e9, seconds);
+	const struct thread_figures *fig = thread_figures_of(t, summary);
+	const struct wait_figures *g = &fig->gil, *s = &fig->sw;
+
+	out->cpu_pct = pct((double)fig->cpu_ns / 1e9, seconds);
 	out->wait_pct = pct((double)g->ns / 1e9, seconds);
 	out->waits_per_s = seconds > 0 ? (double)g->count / seconds : 0.0;
 	out->switch_pct = pct((double)s->ns / 1e9, seconds);
 	out->avg_ns = g->count ? g->ns / g->count : 0;
 	out->max_ns = g->max_ns;
-	out->hold_pct = pct((double)(summary ? t->hold_run_ns : t->hold_ns) / 1e9, seconds);
-	out->blocked_pct = pct((double)(summary ? t->blocked_run_ns : t->blocked_ns) / 1e9, seconds);
+	out->hold_pct = pct((double)fig->hold_ns / 1e9, seconds);
+	out->blocked_pct = pct((double)fig->blocked_ns / 1e9, seconds);
 	out->hold_known = out->blocked_known = false;
 }
 
@@ -68,7 +69,7 @@ static int compare_rows(const void *pa, const void *pb, void *ctx)
 	row_figures(b, o->summary, o->seconds, &fb);
 	switch (o->key) {
 	case SORT_GIL_WAIT:
-		c = wait_figures_compare(o->summary ? &b->gil_run : &b->gil, o->summary ? &a->gil_run : &a->gil);
+		c = wait_figures_compare(&thread_figures_of(b, o->summary)->gil, &thread_figures_of(a, o->summary)->gil);
 		break;
 	case SORT_CPU:
 		c = compare_doubles(fb.cpu_pct, fa.cpu_pct);

@@ -19,7 +19,7 @@ void verdict_totals(const struct verdict_input *in, double *threads_worth, doubl
 	size_t threads = in->nthreads;
 
 	if (in->folded && in->seconds > 0) {
-		worth += (double)in->folded->gil_run.ns / 1e9 / in->seconds;
+		worth += (double)in->folded->run.gil.ns / 1e9 / in->seconds;
 		threads += in->folded->threads;
 	}
 	/* The share of the reported threads' time (those alive in the period). */
@@ -78,7 +78,7 @@ static const struct thread_stats *culprit(const struct verdict_input *in, uint64
 	if (!in->hold || !hold_blocked_known(in->hold))
 		return NULL;
 	for (size_t i = 0; i < in->nthreads; i++) {
-		uint64_t b = in->summary ? in->threads[i]->blocked_run_ns : in->threads[i]->blocked_ns;
+		uint64_t b = thread_figures_of(in->threads[i], in->summary)->blocked_ns;
 		if (b > *ns) {
 			*ns = b;
 			worst = in->threads[i];

@@ -46,11 +46,11 @@ START_TEST(rows_and_running_slices)
 	ck_assert_int_eq(cpu_time_update(&st, &u), 0);
 	struct thread_stats *main_thread = stats_find(&st, 101), *born = stats_find(&st, 103);
 	ck_assert_ptr_nonnull(main_thread);
-	ck_assert_uint_eq(main_thread->cpu_ns, 1100);
+	ck_assert_uint_eq(main_thread->interval.cpu_ns, 1100);
 	ck_assert_str_eq(main_thread->name, "main");
-	ck_assert_uint_eq(stats_find(&st, 102)->cpu_ns, 3000);
+	ck_assert_uint_eq(stats_find(&st, 102)->interval.cpu_ns, 3000);
 	ck_assert_ptr_nonnull(born);
-	ck_assert_uint_eq(born->cpu_ns, 50);
+	ck_assert_uint_eq(born->interval.cpu_ns, 50);
 	ck_assert_ptr_null(stats_find(&st, 555));
 	ck_assert_ptr_null(stats_find(&st, 556));
 	free(u.rows);
@@ -98,22 +98,22 @@ START_TEST(intervals_and_ended_threads)
 	ck_assert_int_eq(stats_update(&st, &(struct wait_rows){ 0 }, 0, &tid, 1, NULL, NULL), 0);
 	ck_assert_int_eq(cpu_time_prepare(&u), 0);
 	ck_assert_int_eq(cpu_time_update(&st, &u), 0);
-	ck_assert_uint_eq(stats_find(&st, 1)->cpu_ns, 1000);
+	ck_assert_uint_eq(stats_find(&st, 1)->interval.cpu_ns, 1000);
 	ck_assert_uint_eq(u.nforget, 0);
 
 	memcpy(u.rows, second, sizeof second);
 	ck_assert_int_eq(stats_update(&st, &(struct wait_rows){ 0 }, 0, NULL, 0, NULL, NULL), 0);
 	ck_assert_int_eq(cpu_time_prepare(&u), 0);
 	ck_assert_int_eq(cpu_time_update(&st, &u), 0);
-	ck_assert_uint_eq(stats_find(&st, 1)->cpu_ns, 3000);
-	ck_assert_uint_eq(stats_find(&st, 1)->cpu_run_ns, 4000);
+	ck_assert_uint_eq(stats_find(&st, 1)->interval.cpu_ns, 3000);
+	ck_assert_uint_eq(stats_find(&st, 1)->run.cpu_ns, 4000);
 	ck_assert_uint_eq(u.nforget, 1);
 
 	memcpy(u.rows, late, sizeof late);
 	ck_assert_int_eq(stats_update(&st, &(struct wait_rows){ 0 }, 0, NULL, 0, NULL, NULL), 0);
 	ck_assert_int_eq(cpu_time_prepare(&u), 0);
 	ck_assert_int_eq(cpu_time_update(&st, &u), 0);
-	ck_assert_uint_eq(stats_find(&st, 1)->cpu_run_ns, 4000);
+	ck_assert_uint_eq(stats_find(&st, 1)->run.cpu_ns, 4000);
 	ck_assert_uint_eq(u.nforget, 1);
 	free(u.rows);
 	free(u.forget);

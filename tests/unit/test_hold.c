@@ -128,14 +128,14 @@ START_TEST(samples_become_hold_time)
 	ck_assert_uint_eq(h.last_held, 75);
 	struct thread_stats *t = stats_find(&st, 101);
 	ck_assert_ptr_nonnull(t);
-	ck_assert_uint_eq(t->hold_ns, 1500000000u);
-	ck_assert_uint_eq(t->hold_run_ns, 1500000000u);
+	ck_assert_uint_eq(t->interval.hold_ns, 1500000000u);
+	ck_assert_uint_eq(t->run.hold_ns, 1500000000u);
 	/* The next interval starts afresh; the run adds up. */
 	set_gil(1, 2);
 	hold_sample(&h, &mem, known_thread, NULL);
 	ck_assert_int_eq(hold_update(&h, &st, NULL, 0, 1.0), 0);
-	ck_assert_uint_eq(stats_find(&st, 101)->hold_ns, 0);
-	ck_assert_uint_eq(stats_find(&st, 102)->hold_ns, 1000000000u);
+	ck_assert_uint_eq(stats_find(&st, 101)->interval.hold_ns, 0);
+	ck_assert_uint_eq(stats_find(&st, 102)->interval.hold_ns, 1000000000u);
 	ck_assert_uint_eq(h.samples_run, 101);
 	hold_free(&h);
 	stats_free(&st);
@@ -178,7 +178,7 @@ START_TEST(holder_pointer_alone)
 	ck_assert_int_eq(hold_update(&h, &st, NULL, 0, 1.0), 0);
 	ck_assert_uint_eq(h.last_samples, 2);
 	ck_assert_uint_eq(h.last_held, 1);
-	ck_assert_uint_eq(stats_find(&st, 100)->hold_ns, 500000000u);
+	ck_assert_uint_eq(stats_find(&st, 100)->interval.hold_ns, 500000000u);
 	hold_free(&h);
 	stats_free(&st);
 }
@@ -199,17 +199,17 @@ START_TEST(blocked_rows_by_stack)
 
 	setup_state(&h);
 	ck_assert_int_eq(hold_update(&h, &st, rows, 3, 1.0), 0);
-	ck_assert_uint_eq(stats_find(&st, 100)->blocked_ns, 1200);
-	ck_assert_uint_eq(stats_find(&st, 101)->blocked_ns, 50);
+	ck_assert_uint_eq(stats_find(&st, 100)->interval.blocked_ns, 1200);
+	ck_assert_uint_eq(stats_find(&st, 101)->interval.blocked_ns, 50);
 	ck_assert_uint_eq(hold_top_stacks(&h, 100, false, top, HOLD_TOP_STACKS), 2);
 	ck_assert_int_eq(top[0]->stackid, 2);
 	ck_assert_int_eq(top[1]->stackid, 1);
 	rows[0].stats.total_ns = 1300;
 	rows[1].stats.total_ns = 100; /* deleted and created again */
 	ck_assert_int_eq(hold_update(&h, &st, rows, 2, 1.0), 0);
-	ck_assert_uint_eq(stats_find(&st, 100)->blocked_ns, 1100);
-	ck_assert_uint_eq(stats_find(&st, 100)->blocked_run_ns, 2300);
-	ck_assert_uint_eq(stats_find(&st, 101)->blocked_ns, 0);
+	ck_assert_uint_eq(stats_find(&st, 100)->interval.blocked_ns, 1100);
+	ck_assert_uint_eq(stats_find(&st, 100)->run.blocked_ns, 2300);
+	ck_assert_uint_eq(stats_find(&st, 101)->interval.blocked_ns, 0);
 	ck_assert_uint_eq(hold_top_stacks(&h, 100, false, top, 1), 1);
 	ck_assert_int_eq(top[0]->stackid, 1);
 	ck_assert_uint_eq(hold_top_stacks(&h, 100, true, top, HOLD_TOP_STACKS), 2);

@@ -33,10 +33,10 @@ START_TEST(process_counters)
 	char *text;
 
 	snprintf(threads[0].name, sizeof threads[0].name, "worker");
-	threads[0].gil_run = (struct wait_figures){ 1500000000, 30, 0 };
-	threads[1].gil_run = (struct wait_figures){ 500000000, 10, 0 };
-	st.folded.gil_run = (struct wait_figures){ 250000000, 5, 0 };
-	threads[0].cpu_run_ns = 2000000000;
+	threads[0].run.gil = (struct wait_figures){ 1500000000, 30, 0 };
+	threads[1].run.gil = (struct wait_figures){ 500000000, 10, 0 };
+	st.folded.run.gil = (struct wait_figures){ 250000000, 5, 0 };
+	threads[0].run.cpu_ns = 2000000000;
 	text = exposition(&p, 1, false);
 	ck_assert_ptr_nonnull(strstr(text, "gilstats_processes 1\n"));
 	ck_assert_ptr_nonnull(strstr(text, "# TYPE gilstats_gil_wait_seconds_total counter\n"));

@@ -37,10 +37,10 @@ static struct thread_stats thread(pid_t tid, const char *name, uint64_t gil_ns, 
 	t.tid = tid;
 	snprintf(t.name, sizeof t.name, "%s", name);
 	t.alive = alive;
-	t.gil = (struct wait_figures){ gil_ns, count, gil_ns / (count ? count : 1) };
-	t.gil_run = (struct wait_figures){ gil_ns * 3, count * 3, gil_ns };
-	t.sw = (struct wait_figures){ 1000000, 4, 500000 };
-	t.sw_run = t.sw;
+	t.interval.gil = (struct wait_figures){ gil_ns, count, gil_ns / (count ? count : 1) };
+	t.run.gil = (struct wait_figures){ gil_ns * 3, count * 3, gil_ns };
+	t.interval.sw = (struct wait_figures){ 1000000, 4, 500000 };
+	t.run.sw = t.interval.sw;
 	return t;
 }
 
@@ -101,8 +101,8 @@ START_TEST(json_hold_figures)
 	json_object *obj, *t, *stacks;
 	char *text;
 
-	a.hold_ns = 900000000;
-	a.blocked_ns = 400000000;
+	a.interval.hold_ns = 900000000;
+	a.interval.blocked_ns = 400000000;
 	text = render_to_string(json_plain, &r);
 	obj = json_tokener_parse(text);
 	t = json_object_array_get_idx(json_object_object_get(obj, "threads"), 0);
@@ -170,7 +170,7 @@ START_TEST(text_table_columns)
 			    .nthreads = 2 };
 	char *text, *header, *row;
 
-	a.cpu_ns = 250000000; /* 0.25 s of CPU in 1 s */
+	a.interval.cpu_ns = 250000000; /* 0.25 s of CPU in 1 s */
 	a.cpu_sampled = true;
 	text = render_to_string(render_text, &r);
 	header = strstr(text, "    TID NAME");
@@ -262,7 +262,7 @@ START_TEST(selection_and_order)
 	v[2] = thread(12, "ended-long-ago", 5000, 5, false);
 	v[3] = thread(13, "just-ended", 100, 1, false);
 	v[3].ended_now = true;
-	v[0].cpu_ns = 900000000;
+	v[0].interval.cpu_ns = 900000000;
 	st.threads = v;
 	st.nthreads = 4;
 	report_select(&r, &st, false);

@@ -51,14 +51,14 @@ START_TEST(interval_deltas_and_run_totals)
 	ck_assert_int_eq(stats_update(&st, &rows, 0, live, 3, classify, NULL), 0);
 	ck_assert_uint_eq(st.nthreads, 3);
 	t = stats_find(&st, 101);
-	ck_assert_uint_eq(t->gil.ns, 700);
-	ck_assert_uint_eq(t->gil.count, 7);
-	ck_assert_uint_eq(t->gil.max_ns, 150);
-	ck_assert_uint_eq(t->sw.ns, 30);
+	ck_assert_uint_eq(t->interval.gil.ns, 700);
+	ck_assert_uint_eq(t->interval.gil.count, 7);
+	ck_assert_uint_eq(t->interval.gil.max_ns, 150);
+	ck_assert_uint_eq(t->interval.sw.ns, 30);
 	ck_assert_uint_eq(t->gil_address, GIL_COND);
 	/* Waits on anything but the GIL count nowhere. */
 	t = stats_find(&st, 102);
-	ck_assert_uint_eq(t->gil.count + t->sw.count, 0);
+	ck_assert_uint_eq(t->interval.gil.count + t->interval.sw.count, 0);
 	ck_assert(stats_find(&st, 100)->alive);
 
 	/* Next interval: the row grew by 300 ns in 2 waits, longest 200. */
@@ -69,15 +69,15 @@ START_TEST(interval_deltas_and_run_totals)
 	rows = (struct wait_rows){ second, 2, 2 };
 	ck_assert_int_eq(stats_update(&st, &rows, 1, live, 3, classify, NULL), 0);
 	t = stats_find(&st, 101);
-	ck_assert_uint_eq(t->gil.ns, 300);
-	ck_assert_uint_eq(t->gil.count, 2);
-	ck_assert_uint_eq(t->gil.max_ns, 200);
-	ck_assert_uint_eq(t->sw.ns, 0);
-	ck_assert_uint_eq(t->sw.max_ns, 0);
-	ck_assert_uint_eq(t->gil_run.ns, 1000);
-	ck_assert_uint_eq(t->gil_run.count, 9);
-	ck_assert_uint_eq(t->gil_run.max_ns, 200);
-	ck_assert_uint_eq(t->sw_run.ns, 30);
+	ck_assert_uint_eq(t->interval.gil.ns, 300);
+	ck_assert_uint_eq(t->interval.gil.count, 2);
+	ck_assert_uint_eq(t->interval.gil.max_ns, 200);
+	ck_assert_uint_eq(t->interval.sw.ns, 0);
+	ck_assert_uint_eq(t->interval.sw.max_ns, 0);
+	ck_assert_uint_eq(t->run.gil.ns, 1000);
+	ck_assert_uint_eq(t->run.gil.count, 9);
+	ck_assert_uint_eq(t->run.gil.max_ns, 200);
+	ck_assert_uint_eq(t->run.sw.ns, 30);
 	stats_free(&st);
 }
 END_TEST
@@ -93,7 +93,7 @@ START_TEST(maximum_of_a_finished_epoch_survives_the_next)
 	r.stats.epoch[1] = 5;
 	r.stats.epoch_max_ns[1] = 100;
 	ck_assert_int_eq(stats_update(&st, &rows, 4, live, 1, classify, NULL), 0);
-	ck_assert_uint_eq(stats_find(&st, 101)->gil.max_ns, 900);
+	ck_assert_uint_eq(stats_find(&st, 101)->interval.gil.max_ns, 900);
 	stats_free(&st);
 }
 END_TEST
@@ -116,8 +116,8 @@ START_TEST(ended_threads_are_kept_and_their_rows_forgotten)
 	struct thread_stats *t = stats_find(&st, 102);
 	ck_assert(!t->alive);
 	ck_assert(t->ended_now);
-	ck_assert_uint_eq(t->gil.ns, 60);
-	ck_assert_uint_eq(t->gil_run.ns, 260);
+	ck_assert_uint_eq(t->interval.gil.ns, 60);
+	ck_assert_uint_eq(t->run.gil.ns, 260);
 	keys = stats_rows_to_forget(&st, &n);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_uint_eq(keys[0].tid, 102);
@@ -127,7 +127,7 @@ START_TEST(ended_threads_are_kept_and_their_rows_forgotten)
 	ck_assert_int_eq(stats_update(&st, &rows, 2, one, 1, classify, NULL), 0);
 	t = stats_find(&st, 102);
 	ck_assert(!t->ended_now);
-	ck_assert_uint_eq(t->gil_run.ns, 260);
+	ck_assert_uint_eq(t->run.gil.ns, 260);
 	stats_rows_to_forget(&st, &n);
 	ck_assert_uint_eq(n, 0);
 	stats_free(&st);
@@ -144,8 +144,8 @@ START_TEST(recreated_row_restarts_from_zero)
 	ck_assert_int_eq(stats_update(&st, &rows, 0, live, 1, classify, NULL), 0);
 	r = row(101, GIL_COND, 50, 1, 50, 1, 50);
 	ck_assert_int_eq(stats_update(&st, &rows, 1, live, 1, classify, NULL), 0);
-	ck_assert_uint_eq(stats_find(&st, 101)->gil.ns, 50);
-	ck_assert_uint_eq(stats_find(&st, 101)->gil_run.ns, 1050);
+	ck_assert_uint_eq(stats_find(&st, 101)->interval.gil.ns, 50);
+	ck_assert_uint_eq(stats_find(&st, 101)->run.gil.ns, 1050);
 	stats_free(&st);
 }
 END_TEST

@@ -14,8 +14,8 @@ static struct thread_stats thread(pid_t tid, const char *name, uint64_t wait_ns,
 	t.tid = tid;
 	t.alive = true;
 	snprintf(t.name, sizeof t.name, "%s", name);
-	t.gil = (struct wait_figures){ wait_ns, 10, wait_ns / 5 };
-	t.cpu_ns = cpu_cs * 10000000; /* hundredths of a second */
+	t.interval.gil = (struct wait_figures){ wait_ns, 10, wait_ns / 5 };
+	t.interval.cpu_ns = cpu_cs * 10000000; /* hundredths of a second */
 	return t;
 }
 
@@ -24,7 +24,7 @@ START_TEST(figures_of_a_row)
 	struct thread_stats t = thread(7, "w", 500000000, 50);
 	struct row_figures f;
 
-	t.sw = (struct wait_figures){ 20000000, 2, 0 };
+	t.interval.sw = (struct wait_figures){ 20000000, 2, 0 };
 	row_figures(&t, false, 2.0, &f);
 	ck_assert_double_eq_tol(f.cpu_pct, 25.0, 1e-9);
 	ck_assert_double_eq_tol(f.wait_pct, 25.0, 1e-9);
@@ -71,7 +71,7 @@ START_TEST(sort_keys)
 	struct thread_stats *rows[] = { &a, &c, &b };
 	struct table_order o = { SORT_GIL_WAIT, false, 1.0 };
 
-	b.gil.count = 20;
+	b.interval.gil.count = 20;
 	table_sort(rows, 3, &o);
 	/* Most GIL wait first; equal wait: more waits; then TID. */
 	ck_assert_int_eq(rows[0]->tid, 2);

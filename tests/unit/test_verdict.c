@@ -17,9 +17,9 @@ static struct thread_stats thread(pid_t tid, double wait_pct, double cpu_pct, do
 	t.tid = tid;
 	t.alive = true;
 	t.cpu_sampled = true;
-	t.gil.ns = ns;
-	t.gil.count = avg_ms > 0 ? (uint64_t)((double)ns / (avg_ms * 1e6)) : 0;
-	t.cpu_ns = (uint64_t)(cpu_pct * 1e7); /* in a 1 s interval */
+	t.interval.gil.ns = ns;
+	t.interval.gil.count = avg_ms > 0 ? (uint64_t)((double)ns / (avg_ms * 1e6)) : 0;
+	t.interval.cpu_ns = (uint64_t)(cpu_pct * 1e7); /* in a 1 s interval */
 	return t;
 }
 
@@ -63,16 +63,16 @@ START_TEST(culprit_held_the_gil_while_blocked)
 	char buf[256];
 
 	snprintf(v[0].name, sizeof v[0].name, "db-writer");
-	v[0].blocked_ns = 400000000;
+	v[0].interval.blocked_ns = 400000000;
 	verdict_line(&in, buf, sizeof buf);
 	ck_assert_str_eq(buf, "thread 7 (db-writer) held the GIL for 0.40 s while blocked in clock_nanosleep: "
 			      "every other thread stalled");
 	/* Under 5% of the period: not the story. */
-	v[0].blocked_ns = stack.interval_ns = 40000000;
+	v[0].interval.blocked_ns = stack.interval_ns = 40000000;
 	verdict_line(&in, buf, sizeof buf);
 	ck_assert_ptr_null(strstr(buf, "held the GIL"));
 	/* Unknown (a kernel without the program): never a culprit. */
-	v[0].blocked_ns = stack.interval_ns = 400000000;
+	v[0].interval.blocked_ns = stack.interval_ns = 400000000;
 	hold.blocked_available = false;
 	verdict_line(&in, buf, sizeof buf);
 	ck_assert_ptr_null(strstr(buf, "held the GIL"));

@@ -375,8 +375,9 @@ int cli_parse_listen(const char *s, char *host, size_t host_size, unsigned *port
 	}
 	errno = 0;
 	v = strtol(colon + 1, &end, 10);
-	if (end == colon + 1 || *end || v < 1 || v > 65535 || errno == ERANGE)
-		return gs_fail(err, GS_EXIT_USAGE, "invalid --listen '%s': the port must be between 1 and 65535", s);
+	/* 0: a free port the kernel picks, printed once listening. */
+	if (end == colon + 1 || *end || v < 0 || v > 65535 || errno == ERANGE)
+		return gs_fail(err, GS_EXIT_USAGE, "invalid --listen '%s': the port must be between 0 and 65535", s);
 	if (hlen == 0 || hlen >= host_size)
 		return gs_fail(err, GS_EXIT_USAGE, "invalid --listen '%s': no host", s);
 	memcpy(host, h, hlen);

@@ -7,6 +7,8 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,15 +60,16 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	return rc;
 }
 
-static int resolve(const char *listen, struct sockaddr_storage *addr, struct gs_error *err)
+static int resolve(const char *listen, struct sockaddr_storage *addr, char *host, size_t host_size,
+		   struct gs_error *err)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
 	struct addrinfo *res;
-	char host[256], port_text[8];
+	char port_text[8];
 	unsigned port;
 	int rc;
 
-	if (cli_parse_listen(listen, host, sizeof host, &port, err) != 0)
+	if (cli_parse_listen(listen, host, host_size, &port, err) != 0)
 		return -1;
 	snprintf(port_text, sizeof port_text, "%u", port);
 	if ((rc = getaddrinfo(host, port_text, &hints, &res)) != 0)
@@ -76,26 +79,43 @@ static int resolve(const char *listen, struct sockaddr_storage *addr, struct gs_
 	return 0;
 }
 
+/* With port 0 the kernel chose one: say which, the only way a script (or
+ * a test on a shared machine) can learn it. */
+static void say_port(const struct metrics_server *srv, const char *host, bool chosen_by_kernel)
+{
+	const union MHD_DaemonInfo *info;
+
+	if (!chosen_by_kernel || !(info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT)))
+		return;
+	fprintf(stderr, strchr(host, ':') ? "gilstats: listening on [%s]:%u\n" : "gilstats: listening on %s:%u\n",
+		host, (unsigned)info->port);
+	fflush(stderr);
+}
+
 struct metrics_server *metrics_serve(const char *listen, struct gs_error *err)
 {
 	struct metrics_server *srv = calloc(1, sizeof *srv);
 	struct sockaddr_storage addr;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	char host[256];
+	uint16_t port;
 
 	if (!srv) {
 		gs_fail(err, GS_EXIT_FAILURE, "out of memory");
 		return NULL;
 	}
-	if (resolve(listen, &addr, err) != 0) {
+	if (resolve(listen, &addr, host, sizeof host, err) != 0) {
 		free(srv);
 		return NULL;
 	}
 	if (addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	pthread_mutex_init(&srv->lock, NULL);
-	/* The port is in addr; MHD wants it given too, and not 0. */
-	srv->daemon = MHD_start_daemon(flags, ntohs(((struct sockaddr_in *)&addr)->sin_port), NULL, NULL, handle, srv,
-				       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_END);
+	/* The port is in addr (sin_port and sin6_port share their offset);
+	 * MHD wants it given too. */
+	port = ntohs(((struct sockaddr_in *)&addr)->sin_port);
+	srv->daemon = MHD_start_daemon(flags, port, NULL, NULL, handle, srv, MHD_OPTION_SOCK_ADDR,
+				       (struct sockaddr *)&addr, MHD_OPTION_END);
 	if (!srv->daemon) {
 		gs_fail(err, GS_EXIT_FAILURE, "cannot listen on %s: %s", listen,
 			errno ? strerror(errno) : "address in use or not available");
@@ -103,6 +123,7 @@ struct metrics_server *metrics_serve(const char *listen, struct gs_error *err)
 		free(srv);
 		return NULL;
 	}
+	say_port(srv, host, port == 0);
 	return srv;
 }
 

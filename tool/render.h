@@ -33,6 +33,7 @@ struct report {
 	const struct report_target *target;
 	double interval_s; /* length of this interval, or of the whole run */
 	double elapsed_s;  /* since the probes were attached */
+	double monotonic_s; /* CLOCK_MONOTONIC when the figures were read (the end) */
 	bool summary;
 	time_t wall_clock; /* end of the interval, for the text header */
 	struct thread_stats **threads; /* in display order */

@@ -331,6 +331,7 @@ void session_emit(struct session *s, bool summary)
 		.target = &s->report_target,
 		.interval_s = summary ? elapsed : s->last_interval,
 		.elapsed_s = elapsed,
+		.monotonic_s = s->last_update,
 		.summary = summary,
 		.wall_clock = time(NULL),
 	};

@@ -5,6 +5,10 @@
 #include <check.h>
 #include <dirent.h>
 #include <limits.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -15,8 +19,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/bpf.h>
 
 static double now_s(void)
 {
@@ -266,14 +272,57 @@ static bool capture_more(struct capture *c)
 	return true;
 }
 
-static pid_t spawn_tool(const char *const *args, int *out_fd, int *err_fd)
+/* The ids after "prog_id:" or "map_id:" in /proc/PID/fdinfo/N. */
+static void add_id(struct bpf_ids *set, unsigned id)
 {
-	const char *argv[32] = { gilstats_binary() };
-	size_t argc = 1;
+	for (size_t i = 0; i < set->n; i++)
+		if (set->ids[i] == id)
+			return;
+	set->ids = realloc(set->ids, (set->n + 1) * sizeof *set->ids);
+	ck_assert_ptr_nonnull(set->ids);
+	set->ids[set->n++] = id;
+}
+
+void collect_bpf_ids(pid_t pid, struct bpf_ids *progs, struct bpf_ids *maps)
+{
+	char path[64], line[256];
+	struct dirent *e;
+	DIR *dir;
+
+	snprintf(path, sizeof path, "/proc/%d/fdinfo", (int)pid);
+	if (!(dir = opendir(path)))
+		return;
+	while ((e = readdir(dir))) {
+		char file[320];
+		unsigned id;
+		FILE *f;
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(file, sizeof file, "%s/%s", path, e->d_name);
+		if (!(f = fopen(file, "r")))
+			continue;
+		while (fgets(line, sizeof line, f)) {
+			if (progs && sscanf(line, "prog_id: %u", &id) == 1)
+				add_id(progs, id);
+			else if (maps && sscanf(line, "map_id: %u", &id) == 1)
+				add_id(maps, id);
+		}
+		fclose(f);
+	}
+	closedir(dir);
+}
+
+static pid_t spawn_tool(const struct tool_options *o, const char *const *args, int *out_fd, int *err_fd)
+{
+	const char *argv[48];
+	size_t argc = 0;
 	int out[2], err[2];
 	pid_t pid;
 
-	for (; *args && argc < 31; args++)
+	for (const char *const *w = o && o->wrapper ? o->wrapper : NULL; w && *w && argc < 16; w++)
+		argv[argc++] = *w;
+	argv[argc++] = gilstats_binary();
+	for (; *args && argc < 47; args++)
 		argv[argc++] = *args;
 	argv[argc] = NULL;
 	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
@@ -283,11 +332,15 @@ static pid_t spawn_tool(const char *const *args, int *out_fd, int *err_fd)
 	if (pid == 0) {
 		dup2(out[1], 1);
 		dup2(err[1], 2);
-		execv(argv[0], (char *const *)argv);
+		execvp(argv[0], (char *const *)argv);
 		_exit(127);
 	}
 	close(out[1]);
 	close(err[1]);
+	if (o && o->broken_stdout) { /* nobody will read: EPIPE at the first write */
+		close(out[0]);
+		out[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
 	*out_fd = out[0];
 	*err_fd = err[0];
 	return pid;
@@ -312,14 +365,18 @@ struct tool_handle {
 	pid_t pid;
 	struct capture out, err;
 	pthread_t reader; /* drains the pipes of a tool_start'ed run */
+	bool threaded;
+	pthread_mutex_t lock; /* out, err, progs, maps, while the reader runs */
+	pthread_cond_t grew;  /* more output, or more BPF ids */
 	double deadline;
 	int signal_no;
 	double signal_after_s;
+	struct bpf_ids progs, maps;
 };
 
 /* Reads both pipes until they close, so the tool never blocks on a full
- * pipe; sends signal_no signal_after_s after the first output; kills the
- * tool at the deadline. */
+ * pipe; notes the BPF objects the tool holds as it runs; sends signal_no
+ * signal_after_s after the first output; kills the tool at the deadline. */
 static void *drain(void *arg)
 {
 	struct tool_handle *h = arg;
@@ -340,11 +397,15 @@ static void *drain(void *arg)
 			kill(h->pid, h->signal_no);
 			h->signal_no = 0;
 		}
-		poll(pfd, 2, 50);
+		poll(pfd, 2, 20);
+		pthread_mutex_lock(&h->lock);
+		collect_bpf_ids(h->pid, &h->progs, &h->maps);
 		if (pfd[0].revents)
 			out_open = capture_more(&h->out);
 		if (pfd[1].revents)
 			err_open = capture_more(&h->err);
+		pthread_cond_broadcast(&h->grew);
+		pthread_mutex_unlock(&h->lock);
 	}
 	return NULL;
 }
@@ -362,32 +423,149 @@ static void finish(struct tool_handle *h, struct tool_run *r)
 	r->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	r->out = h->out.buf ? h->out.buf : strdup("");
 	r->err = h->err.buf ? h->err.buf : strdup("");
+	r->progs = h->progs;
+	r->maps = h->maps;
 	parse_lines(r);
+	pthread_mutex_destroy(&h->lock);
+	pthread_cond_destroy(&h->grew);
 	free(h);
 }
 
-static struct tool_handle *spawn(const char *const *args, double timeout_s)
+static struct tool_handle *spawn(const struct tool_options *o, const char *const *args, double timeout_s)
 {
 	struct tool_handle *h = calloc(1, sizeof *h);
 
 	ck_assert_ptr_nonnull(h);
-	h->pid = spawn_tool(args, &h->out.fd, &h->err.fd);
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_cond_init(&h->grew, NULL);
+	h->pid = spawn_tool(o, args, &h->out.fd, &h->err.fd);
 	h->deadline = now_s() + timeout_s;
 	return h;
 }
 
 /* Runs in the background until tool_wait (which gives it 10 minutes at most). */
-struct tool_handle *tool_start(const char *const *args)
+struct tool_handle *tool_start_with(const struct tool_options *o, const char *const *args)
 {
-	struct tool_handle *h = spawn(args, 600);
+	struct tool_handle *h = spawn(o, args, 600);
 
+	h->threaded = true;
 	ck_assert_int_eq(pthread_create(&h->reader, NULL, drain, h), 0);
 	return h;
+}
+
+struct tool_handle *tool_start(const char *const *args)
+{
+	return tool_start_with(NULL, args);
 }
 
 pid_t tool_pid(const struct tool_handle *h)
 {
 	return h->pid;
+}
+
+/* Waits on the reader's progress until ready(h) or timeout_s. */
+static bool wait_output(struct tool_handle *h, bool (*ready)(struct tool_handle *, const void *), const void *arg,
+			double timeout_s)
+{
+	double until = now_s() + timeout_s;
+	bool ok;
+
+	ck_assert(h->threaded);
+	pthread_mutex_lock(&h->lock);
+	while (!(ok = ready(h, arg)) && now_s() < until) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 50000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&h->grew, &h->lock, &ts);
+	}
+	pthread_mutex_unlock(&h->lock);
+	return ok;
+}
+
+static size_t json_lines_in(const struct capture *c)
+{
+	size_t n = 0;
+
+	for (const char *p = c->buf; p && *p;) {
+		const char *nl = strchr(p, '\n');
+		if (!nl)
+			break;
+		n += *p == '{';
+		p = nl + 1;
+	}
+	return n;
+}
+
+static bool has_lines(struct tool_handle *h, const void *arg)
+{
+	return json_lines_in(&h->out) >= *(const size_t *)arg;
+}
+
+bool tool_wait_lines(struct tool_handle *h, size_t n, double timeout_s)
+{
+	return wait_output(h, has_lines, &n, timeout_s);
+}
+
+size_t tool_lines_so_far(struct tool_handle *h)
+{
+	size_t n;
+
+	pthread_mutex_lock(&h->lock);
+	n = json_lines_in(&h->out);
+	pthread_mutex_unlock(&h->lock);
+	return n;
+}
+
+/* A complete stderr line containing needle. */
+static const char *stderr_line(struct tool_handle *h, const char *needle)
+{
+	const char *at = h->err.buf ? strstr(h->err.buf, needle) : NULL;
+
+	return at && strchr(at, '\n') ? at : NULL;
+}
+
+static bool has_stderr(struct tool_handle *h, const void *needle)
+{
+	return stderr_line(h, needle) != NULL;
+}
+
+char *tool_wait_stderr(struct tool_handle *h, const char *needle, double timeout_s)
+{
+	char *copy = NULL;
+
+	if (wait_output(h, has_stderr, needle, timeout_s)) {
+		pthread_mutex_lock(&h->lock);
+		const char *at = stderr_line(h, needle);
+		copy = strndup(at, strcspn(at, "\n"));
+		pthread_mutex_unlock(&h->lock);
+	}
+	return copy;
+}
+
+static bool holds_programs(struct tool_handle *h, const void *arg)
+{
+	(void)arg;
+	return h->progs.n > 0;
+}
+
+bool tool_wait_attached(struct tool_handle *h, double timeout_s)
+{
+	return wait_output(h, holds_programs, NULL, timeout_s);
+}
+
+int tool_listen_port(struct tool_handle *h, double timeout_s)
+{
+	char *line = tool_wait_stderr(h, "listening on ", timeout_s);
+	const char *colon = line ? strrchr(line, ':') : NULL;
+	int port = colon ? atoi(colon + 1) : -1;
+
+	ck_assert_msg(port > 0, "gilstats did not say where it listens: %s", line ? line : "(nothing)");
+	free(line);
+	return port;
 }
 
 void tool_wait(struct tool_handle *h, struct tool_run *r, double timeout_s)
@@ -410,10 +588,18 @@ void tool_wait(struct tool_handle *h, struct tool_run *r, double timeout_s)
 	finish(h, r);
 }
 
+void tool_run_with(struct tool_run *r, const struct tool_options *o, const char *const *args, double timeout_s)
+{
+	struct tool_handle *h = spawn(o, args, timeout_s);
+
+	drain(h);
+	finish(h, r);
+}
+
 void tool_run(struct tool_run *r, const char *const *args, double timeout_s, int signal_no,
 	      double signal_after_s)
 {
-	struct tool_handle *h = spawn(args, timeout_s);
+	struct tool_handle *h = spawn(NULL, args, timeout_s);
 
 	h->signal_no = signal_no;
 	h->signal_after_s = signal_after_s;
@@ -428,7 +614,80 @@ void tool_run_free(struct tool_run *r)
 	free(r->lines);
 	free(r->out);
 	free(r->err);
+	free(r->progs.ids);
+	free(r->maps.ids);
 	memset(r, 0, sizeof *r);
+}
+
+static bool bpf_id_exists(int cmd, unsigned id)
+{
+	union bpf_attr attr;
+	int fd;
+
+	memset(&attr, 0, sizeof attr);
+	if (cmd == BPF_PROG_GET_FD_BY_ID)
+		attr.prog_id = id;
+	else
+		attr.map_id = id;
+	fd = (int)syscall(SYS_bpf, cmd, &attr, sizeof attr);
+	if (fd >= 0)
+		close(fd);
+	return fd >= 0;
+}
+
+void assert_programs_released(const struct tool_run *r, bool expect_some)
+{
+	size_t left = 0;
+
+	ck_assert_msg(!expect_some || r->progs.n > 0, "the run's BPF programs were never seen in its fdinfo");
+	/* The kernel frees a program a moment after its last reference goes
+	 * (deferred work): wait up to 10 s for that. */
+	for (int tries = 0; tries < 100; tries++) {
+		left = 0;
+		for (size_t i = 0; i < r->progs.n; i++)
+			left += bpf_id_exists(BPF_PROG_GET_FD_BY_ID, r->progs.ids[i]);
+		for (size_t i = 0; i < r->maps.n; i++)
+			left += bpf_id_exists(BPF_MAP_GET_FD_BY_ID, r->maps.ids[i]);
+		if (!left)
+			break;
+		usleep(100000);
+	}
+	ck_assert_msg(left == 0, "%zu of the run's %zu bpf programs and %zu maps remain", left, r->progs.n,
+		      r->maps.n);
+}
+
+static unsigned map_named(const struct bpf_ids *maps, const char *name)
+{
+	for (size_t i = 0; i < maps->n; i++) {
+		union bpf_attr attr;
+		struct bpf_map_info info;
+		int fd;
+		memset(&attr, 0, sizeof attr);
+		attr.map_id = maps->ids[i];
+		if ((fd = (int)syscall(SYS_bpf, BPF_MAP_GET_FD_BY_ID, &attr, sizeof attr)) < 0)
+			continue;
+		memset(&info, 0, sizeof info);
+		memset(&attr, 0, sizeof attr);
+		attr.info.bpf_fd = (unsigned)fd;
+		attr.info.info_len = sizeof info;
+		attr.info.info = (uint64_t)(uintptr_t)&info;
+		bool match = syscall(SYS_bpf, BPF_OBJ_GET_INFO_BY_FD, &attr, sizeof attr) == 0 &&
+			     strcmp(info.name, name) == 0;
+		close(fd);
+		if (match)
+			return maps->ids[i];
+	}
+	return 0;
+}
+
+unsigned tool_map_named(struct tool_handle *h, const char *name)
+{
+	unsigned id;
+
+	pthread_mutex_lock(&h->lock);
+	id = map_named(&h->maps, name);
+	pthread_mutex_unlock(&h->lock);
+	return id;
 }
 
 json_object *find_thread(json_object *line, int tid)
@@ -491,6 +750,444 @@ void assert_cpu_wait(const char *label, json_object *line, json_object *cpu, int
 	ck_assert_msg(got > want * (1 - tolerance) && got < want * (1 + tolerance),
 		      "%s: CPU threads waited %.3f s in %.3f s, want %.3f s +-%.0f%%", label, got, t, want,
 		      tolerance * 100);
+}
+
+double monotonic_now(void)
+{
+	return now_s();
+}
+
+bool wait_until(bool (*cond)(const void *arg), const void *arg, double timeout_s)
+{
+	double until = now_s() + timeout_s;
+
+	for (;;) {
+		if (cond(arg))
+			return true;
+		if (now_s() >= until)
+			return false;
+		usleep(10000);
+	}
+}
+
+struct comm_of {
+	pid_t pid;
+	const char *comm;
+};
+
+static bool has_comm(const void *arg)
+{
+	const struct comm_of *c = arg;
+	char path[64], buf[64] = "";
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/comm", (int)c->pid);
+	if (!(f = fopen(path, "r")))
+		return false;
+	if (!fgets(buf, sizeof buf, f))
+		buf[0] = '\0';
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+	return strcmp(buf, c->comm) == 0;
+}
+
+bool wait_for_comm(pid_t pid, const char *comm, double timeout_s)
+{
+	struct comm_of c = { pid, comm };
+
+	return wait_until(has_comm, &c, timeout_s);
+}
+
+static bool file_exists(const void *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+bool wait_for_file(const char *path, double timeout_s)
+{
+	return wait_until(file_exists, path, timeout_s);
+}
+
+/* Is inode a socket in state LISTEN in /proc/net/tcp or tcp6? Its port. */
+static int listen_port_of_inode(unsigned long inode)
+{
+	static const char *const tables[] = { "/proc/net/tcp", "/proc/net/tcp6" };
+	char line[512];
+
+	for (size_t t = 0; t < 2; t++) {
+		FILE *f = fopen(tables[t], "r");
+		while (f && fgets(line, sizeof line, f)) {
+			char local[128];
+			unsigned state, port;
+			unsigned long ino;
+			if (sscanf(line, " %*d: %127s %*s %x %*s %*s %*s %*s %*s %lu", local, &state, &ino) == 3 &&
+			    state == 0x0A && ino == inode && sscanf(strrchr(local, ':') + 1, "%x", &port) == 1) {
+				fclose(f);
+				return (int)port;
+			}
+		}
+		if (f)
+			fclose(f);
+	}
+	return -1;
+}
+
+int listening_port(pid_t pid)
+{
+	char path[64], link[320], target[128];
+	struct dirent *e;
+	DIR *dir;
+	int port = -1;
+
+	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+	if (!(dir = opendir(path)))
+		return -1;
+	while (port < 0 && (e = readdir(dir))) {
+		unsigned long inode;
+		ssize_t n;
+		snprintf(link, sizeof link, "%s/%s", path, e->d_name);
+		if ((n = readlink(link, target, sizeof target - 1)) <= 0)
+			continue;
+		target[n] = '\0';
+		if (sscanf(target, "socket:[%lu]", &inode) == 1)
+			port = listen_port_of_inode(inode);
+	}
+	closedir(dir);
+	return port;
+}
+
+char *http_get(int port, const char *path)
+{
+	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct capture c = { 0 };
+	char request[512];
+	const char *body;
+	char *copy;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	snprintf(request, sizeof request, "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
+	if (connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0 ||
+	    write(fd, request, strlen(request)) != (ssize_t)strlen(request)) {
+		close(fd);
+		return NULL;
+	}
+	c.fd = fd;
+	while (capture_more(&c))
+		;
+	close(fd);
+	body = c.buf && strncmp(c.buf, "HTTP/1.", 7) == 0 && strstr(c.buf, " 200 ") ? strstr(c.buf, "\r\n\r\n") : NULL;
+	copy = body ? strdup(body + 4) : NULL;
+	free(c.buf);
+	return copy;
+}
+
+bool schedstat_read(pid_t pid, pid_t tid, struct schedstat *out)
+{
+	char path[96];
+	unsigned long long exec, delay, slices;
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof path, "/proc/%d/task/%d/schedstat", (int)pid, (int)tid);
+	if (!(f = fopen(path, "r")))
+		return false;
+	n = fscanf(f, "%llu %llu %llu", &exec, &delay, &slices);
+	fclose(f);
+	if (n != 3)
+		return false;
+	*out = (struct schedstat){ exec, delay, slices };
+	return true;
+}
+
+uint64_t process_exec_ns(pid_t pid)
+{
+	char path[64];
+	struct dirent *e;
+	struct schedstat st;
+	uint64_t sum = 0;
+	DIR *dir;
+
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	if (!(dir = opendir(path)))
+		return 0;
+	while ((e = readdir(dir)))
+		if (e->d_name[0] != '.' && schedstat_read(pid, atoi(e->d_name), &st))
+			sum += st.exec_ns;
+	closedir(dir);
+	return sum;
+}
+
+struct truth_sample {
+	double t;
+	struct schedstat st;
+};
+
+struct truth_thread {
+	pid_t tid;
+	struct truth_sample *samples;
+	size_t n, cap;
+};
+
+#define TRUTH_MAX_PIDS 16
+#define TRUTH_PERIOD_US 4000
+
+struct kernel_truth {
+	pthread_t sampler;
+	pthread_mutex_t lock;
+	bool stop;
+	pid_t pids[TRUTH_MAX_PIDS];
+	size_t npids;
+	struct truth_thread *threads;
+	size_t nthreads;
+};
+
+static struct truth_thread *truth_thread(struct kernel_truth *k, pid_t tid)
+{
+	for (size_t i = 0; i < k->nthreads; i++)
+		if (k->threads[i].tid == tid)
+			return &k->threads[i];
+	return NULL;
+}
+
+static void truth_add(struct kernel_truth *k, pid_t tid, double t, const struct schedstat *st)
+{
+	struct truth_thread *th = truth_thread(k, tid);
+
+	if (!th) {
+		k->threads = realloc(k->threads, (k->nthreads + 1) * sizeof *k->threads);
+		ck_assert_ptr_nonnull(k->threads);
+		th = &k->threads[k->nthreads++];
+		memset(th, 0, sizeof *th);
+		th->tid = tid;
+	}
+	if (th->n == th->cap) {
+		th->cap = th->cap ? th->cap * 2 : 1024;
+		th->samples = realloc(th->samples, th->cap * sizeof *th->samples);
+		ck_assert_ptr_nonnull(th->samples);
+	}
+	th->samples[th->n++] = (struct truth_sample){ t, *st };
+}
+
+static void truth_sample_pid(struct kernel_truth *k, pid_t pid)
+{
+	char path[64];
+	struct dirent *e;
+	DIR *dir;
+
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	if (!(dir = opendir(path)))
+		return;
+	while ((e = readdir(dir))) {
+		struct schedstat st;
+		pid_t tid = atoi(e->d_name);
+		/* Stamped right after the read: the read is microseconds. */
+		if (tid > 0 && schedstat_read(pid, tid, &st))
+			truth_add(k, tid, now_s(), &st);
+	}
+	closedir(dir);
+}
+
+static void *truth_loop(void *arg)
+{
+	struct kernel_truth *k = arg;
+	struct sched_param prio = { .sched_priority = 1 };
+
+	/* Real-time, so its samples stay a few ms apart on a busy machine;
+	 * it sleeps nearly all the time. Without the privilege: best effort,
+	 * and the uncertainty grows with the gaps. */
+	pthread_setschedparam(pthread_self(), SCHED_FIFO, &prio);
+	for (;;) {
+		pthread_mutex_lock(&k->lock);
+		if (k->stop) {
+			pthread_mutex_unlock(&k->lock);
+			return NULL;
+		}
+		for (size_t i = 0; i < k->npids; i++)
+			truth_sample_pid(k, k->pids[i]);
+		pthread_mutex_unlock(&k->lock);
+		usleep(TRUTH_PERIOD_US);
+	}
+}
+
+struct kernel_truth *truth_start(void)
+{
+	struct kernel_truth *k = calloc(1, sizeof *k);
+
+	ck_assert_ptr_nonnull(k);
+	pthread_mutex_init(&k->lock, NULL);
+	ck_assert_int_eq(pthread_create(&k->sampler, NULL, truth_loop, k), 0);
+	return k;
+}
+
+void truth_watch(struct kernel_truth *k, pid_t pid)
+{
+	pthread_mutex_lock(&k->lock);
+	ck_assert_uint_lt(k->npids, TRUTH_MAX_PIDS);
+	k->pids[k->npids++] = pid;
+	truth_sample_pid(k, pid); /* from now on */
+	pthread_mutex_unlock(&k->lock);
+}
+
+void truth_stop(struct kernel_truth *k)
+{
+	pthread_mutex_lock(&k->lock);
+	k->stop = true;
+	pthread_mutex_unlock(&k->lock);
+	pthread_join(k->sampler, NULL);
+	for (size_t i = 0; i < k->nthreads; i++)
+		free(k->threads[i].samples);
+	free(k->threads);
+	pthread_mutex_destroy(&k->lock);
+	free(k);
+}
+
+/* The thread's counters at time t, interpolated between the samples
+ * around it; *gap: the distance between those (the error's bound). Before
+ * its first sample or after its last: that sample (a thread that ended
+ * stays as it ended). */
+static void truth_at(const struct truth_thread *th, double t, double v[3], double *gap)
+{
+	size_t hi = 0;
+
+	while (hi < th->n && th->samples[hi].t < t)
+		hi++;
+	const struct truth_sample *a = &th->samples[hi ? hi - 1 : 0], *b = &th->samples[hi < th->n ? hi : th->n - 1];
+	double f = b->t > a->t ? (t - a->t) / (b->t - a->t) : 0;
+
+	f = f < 0 ? 0 : f > 1 ? 1 : f;
+	v[0] = ((double)a->st.exec_ns + f * (double)(b->st.exec_ns - a->st.exec_ns)) / 1e9;
+	v[1] = ((double)a->st.run_delay_ns + f * (double)(b->st.run_delay_ns - a->st.run_delay_ns)) / 1e9;
+	v[2] = (double)a->st.slices + f * (double)(b->st.slices - a->st.slices);
+	*gap = hi == 0 ? th->samples[0].t - t : hi == th->n ? 0 : b->t - a->t;
+}
+
+void truth_of(struct kernel_truth *k, pid_t tid, double t0, double t1, struct thread_truth *out)
+{
+	double v0[3], v1[3], gap0, gap1;
+
+	pthread_mutex_lock(&k->lock);
+	const struct truth_thread *th = truth_thread(k, tid);
+	ck_assert_msg(th && th->n > 0, "thread %d was never sampled", (int)tid);
+	/* A window begun before sampling did cannot be measured. */
+	ck_assert_msg(th->samples[0].t <= t0 + 0.05, "thread %d sampled from %.3f, window from %.3f", (int)tid,
+		      th->samples[0].t, t0);
+	truth_at(th, t0, v0, &gap0);
+	truth_at(th, t1, v1, &gap1);
+	double last = th->samples[th->n - 1].t;
+	pthread_mutex_unlock(&k->lock);
+	/* Not sampled for a while before t1: the thread ended there, and had
+	 * no wall time after. */
+	double end = t1 > last + 0.05 ? last : t1;
+	*out = (struct thread_truth){ .wall_s = end - t0, .exec_s = v1[0] - v0[0], .run_delay_s = v1[1] - v0[1],
+				      .slices = v1[2] - v0[2], .uncertainty_s = gap0 + gap1, .threads = 1 };
+	out->blocked_s = out->wall_s - out->exec_s - out->run_delay_s;
+	if (out->blocked_s < 0)
+		out->blocked_s = 0;
+}
+
+void truth_of_tids(struct kernel_truth *k, json_object *tids, double t0, double t1, struct thread_truth *out)
+{
+	memset(out, 0, sizeof *out);
+	for (size_t i = 0; i < json_object_array_length(tids); i++) {
+		struct thread_truth one;
+		truth_of(k, json_object_get_int(json_object_array_get_idx(tids, i)), t0, t1, &one);
+		out->wall_s += one.wall_s;
+		out->exec_s += one.exec_s;
+		out->run_delay_s += one.run_delay_s;
+		out->blocked_s += one.blocked_s;
+		out->slices += one.slices;
+		out->uncertainty_s += one.uncertainty_s;
+		out->threads++;
+	}
+}
+
+void line_window(json_object *line, double *t0, double *t1)
+{
+	*t1 = field_double(line, "monotonic_s");
+	*t0 = *t1 - field_double(line, "interval_s");
+}
+
+size_t lines_of_pid(const struct tool_run *r, pid_t pid, size_t *idx, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->nlines && n < max; i++)
+		if ((pid_t)field_double(r->lines[i], "pid") == pid)
+			idx[n++] = i;
+	return n;
+}
+
+/* The longest single wait of each of the threads over the whole run (its
+ * summary line), summed: what one wait in progress at a window's end can
+ * move between intervals. */
+static double longest_waits(const struct tool_run *r, json_object *line, json_object *tids)
+{
+	pid_t pid = (pid_t)field_double(line, "pid");
+
+	for (size_t i = r->nlines; i-- > 0;)
+		if ((pid_t)field_double(r->lines[i], "pid") == pid && field_bool(r->lines[i], "summary"))
+			return sum_over_threads(r->lines[i], "gil_wait_max_s", tids);
+	return sum_over_threads(line, "gil_wait_max_s", tids);
+}
+
+static bool reports_cpu_wait(json_object *line, json_object *tids)
+{
+	json_object *t = find_thread(line, json_object_get_int(json_object_array_get_idx(tids, 0)));
+
+	return t && json_object_object_get(t, "cpu_wait_s") != NULL;
+}
+
+void assert_waits_match_kernel(const char *label, struct kernel_truth *k, const struct tool_run *r, size_t i,
+			       json_object *cpu, double tolerance)
+{
+	json_object *line = r->lines[i];
+	struct thread_truth kt;
+	double t0, t1;
+
+	line_window(line, &t0, &t1);
+	truth_of_tids(k, cpu, t0, t1, &kt);
+	double waited = sum_over_threads(line, "gil_wait_s", cpu) + sum_over_threads(line, "switch_wait_s", cpu);
+	/* Rounding to the JSON's microseconds is nothing; a wait in progress
+	 * at each end is one wait per thread at most. */
+	double slack = kt.uncertainty_s + 2 * longest_waits(r, line, cpu);
+	double low = kt.blocked_s * (1 - tolerance) - slack, high;
+	bool apart = reports_cpu_wait(line, cpu);
+
+	high = apart ? kt.blocked_s * (1 + tolerance) + slack
+		     : (kt.blocked_s + kt.run_delay_s) * (1 + tolerance) + slack;
+	fprintf(stderr, "%s %s (%s back end)%s: %zu CPU threads waited %.3f s in %.3f s; kernel: blocked %.3f s, "
+			"runnable %.3f s, on a CPU %.3f s (+-%.3f s sampling, %.3f s waits at the ends)\n",
+		label, field_string(line, "python_version"), field_string(line, "probe"),
+		field_bool(line, "summary") ? " summary" : "", kt.threads, waited, t1 - t0, kt.blocked_s,
+		kt.run_delay_s, kt.exec_s, kt.uncertainty_s, slack - kt.uncertainty_s);
+	ck_assert_msg(waited >= low && waited <= high,
+		      "%s: CPU threads waited %.3f s in %.3f s; the kernel saw them blocked %.3f s and runnable "
+		      "%.3f s: want %.3f..%.3f s", label, waited, t1 - t0, kt.blocked_s, kt.run_delay_s, low, high);
+	if (apart) {
+		double queued = sum_over_threads(line, "cpu_wait_s", cpu);
+		ck_assert_msg(queued <= kt.run_delay_s * (1 + tolerance) + slack,
+			      "%s: cpu_wait_s %.3f s, but runnable only %.3f s", label, queued, kt.run_delay_s);
+	}
+}
+
+void assert_cpu_matches_kernel(const char *label, struct kernel_truth *k, json_object *line, json_object *tids,
+			       double tolerance)
+{
+	struct thread_truth kt;
+	double t0, t1;
+
+	line_window(line, &t0, &t1);
+	truth_of_tids(k, tids, t0, t1, &kt);
+	double cpu = sum_over_threads(line, "cpu_s", tids);
+	double slack = kt.uncertainty_s + 0.001 * (double)kt.threads;
+
+	fprintf(stderr, "%s%s: %zu threads on a CPU %.3f s in %.3f s; kernel %.3f s (+-%.3f s)\n", label,
+		field_bool(line, "summary") ? " summary" : "", kt.threads, cpu, t1 - t0, kt.exec_s, slack);
+	ck_assert_msg(fabs(cpu - kt.exec_s) <= tolerance * kt.exec_s + slack,
+		      "%s: cpu_s %.3f s in %.3f s, the kernel's sum_exec_runtime %.3f s (+-%.0f%% +%.3f s)", label, cpu,
+		      t1 - t0, kt.exec_s, tolerance * 100, slack);
 }
 
 static bool is_executable(const char *path)

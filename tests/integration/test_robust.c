@@ -19,62 +19,53 @@
 /* tool/stats.h: ended threads kept one by one. */
 #define STATS_MAX_ENDED_IN_TESTS 1024
 
-/* BPF programs loaded by any gilstats (they are all named gs_*). */
-static int our_programs(void)
+/* The workload's CPU time (every thread's sum_exec_runtime). */
+struct ran_since {
+	pid_t pid;
+	uint64_t exec_ns;
+};
+
+static bool has_run(const void *arg)
 {
-	char *out = shell("bpftool -j prog show 2>/dev/null");
-	json_object *progs = json_tokener_parse(out);
-	int n = 0;
+	const struct ran_since *r = arg;
 
-	ck_assert_msg(progs != NULL, "bpftool -j prog show gave no JSON: %s", out);
-	for (size_t i = 0; i < json_object_array_length(progs); i++) {
-		const char *name = field_string(json_object_array_get_idx(progs, i), "name");
-		n += name && strncmp(name, "gs_", 3) == 0;
-	}
-	json_object_put(progs);
-	free(out);
-	return n;
-}
-
-static uint64_t cpu_ticks(pid_t pid)
-{
-	char path[64], buf[1024];
-	unsigned long long utime = 0, stime = 0;
-	FILE *f;
-
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	if (fgets(buf, sizeof buf, f)) {
-		const char *p = strrchr(buf, ')');
-		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime);
-	}
-	fclose(f);
-	return utime + stime;
-}
-
-/* No gilstats program remains. The kernel frees a program a moment after
- * its last reference goes (deferred work), so this waits a little. */
-static void assert_nothing_left(void)
-{
-	int n = our_programs();
-
-	for (int i = 0; n && i < 50; i++) {
-		usleep(100000);
-		n = our_programs();
-	}
-	ck_assert_msg(n == 0, "%d gilstats bpf programs remain", n);
+	return process_exec_ns(r->pid) > r->exec_ns;
 }
 
 /* The target kept running undisturbed: alive and still using its CPU. */
+static char process_state(pid_t pid)
+{
+	char path[64], buf[512] = "";
+	const char *paren;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if (!(f = fopen(path, "r")))
+		return '?';
+	if (!fgets(buf, sizeof buf, f))
+		buf[0] = '\0';
+	fclose(f);
+	paren = strrchr(buf, ')');
+	return paren && paren[1] == ' ' ? paren[2] : '?';
+}
+
+static bool is_zombie(const void *pid)
+{
+	return process_state(*(const pid_t *)pid) == 'Z';
+}
+
+static bool is_stopped(const void *pid)
+{
+	return process_state(*(const pid_t *)pid) == 'T';
+}
+
 static void assert_undisturbed(const struct workload *w)
 {
-	uint64_t before = cpu_ticks(w->pid);
+	struct ran_since before = { w->pid, process_exec_ns(w->pid) };
 
-	usleep(300000);
 	ck_assert(workload_alive(w));
-	ck_assert_msg(cpu_ticks(w->pid) > before, "the target stopped running");
+	ck_assert_msg(wait_until(has_run, &before, 10), "the target stopped running");
+	ck_assert(workload_alive(w));
 }
 
 static void assert_one_line(const struct tool_run *r, int code, const char *expected)
@@ -141,7 +132,7 @@ START_TEST(targets_that_cannot_be_traced)
 		execlp("sleep", "sleep", "30", (char *)NULL);
 		_exit(127);
 	}
-	usleep(200000);
+	ck_assert(wait_for_comm(child, "sleep", 30));
 	snprintf(pid, sizeof pid, "%d", (int)child);
 	tool_run(&r, (const char *[]){ pid, NULL }, 30, 0, 0);
 	assert_one_line(&r, 3, "is not a python process");
@@ -152,7 +143,7 @@ START_TEST(targets_that_cannot_be_traced)
 	child = fork();
 	if (child == 0)
 		_exit(0);
-	usleep(200000);
+	ck_assert(wait_until(is_zombie, &child, 30));
 	snprintf(pid, sizeof pid, "%d", (int)child);
 	tool_run(&r, (const char *[]){ pid, NULL }, 30, 0, 0);
 	assert_one_line(&r, 3, "zombie");
@@ -161,16 +152,18 @@ START_TEST(targets_that_cannot_be_traced)
 	/* A stopped Python: refused, and left stopped, as it was. */
 	workload_start(&w, &default_python, &o);
 	kill(w.pid, SIGSTOP);
-	usleep(100000);
+	ck_assert(wait_until(is_stopped, &w.pid, 30));
 	tool_run(&r, (const char *[]){ workload_pid_arg(&w), NULL }, 30, 0, 0);
 	assert_one_line(&r, 3, "is stopped: resume it with kill -CONT");
+	assert_programs_released(&r, false);
+	ck_assert_uint_eq(r.progs.n, 0);
 	tool_run_free(&r);
 	kill(w.pid, SIGCONT);
 	assert_undisturbed(&w);
 	tool_run(&r, (const char *[]){ "--kernel-headers", "/nonexistent", workload_pid_arg(&w), NULL }, 30, 0, 0);
 	assert_one_line(&r, 2, "--kernel-headers /nonexistent: no such directory");
+	ck_assert_uint_eq(r.progs.n, 0);
 	tool_run_free(&r);
-	assert_nothing_left();
 	workload_stop(&w);
 }
 END_TEST
@@ -181,34 +174,27 @@ START_TEST(missing_privileges)
 {
 	const char *args[] = { "--cpu-threads", "2", NULL };
 	struct workload_options o = { .args = args };
+	/* setpriv execs gilstats in its own process: its fds are gilstats'. */
+	const char *nobody[] = { "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", NULL };
+	const char *no_ptrace[] = { "setpriv", "--bounding-set=-all,+bpf,+perfmon", "--inh-caps=-all", NULL };
 	struct workload w;
-	char cmd[1024];
-	char *out;
-	double start;
-	struct timespec ts;
+	struct tool_run r;
 
 	workload_start(&w, &default_python, &o);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	start = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-	snprintf(cmd, sizeof cmd,
-		 "setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all %s %s 2>&1; echo \"exit=$?\"",
-		 gilstats_binary(), workload_pid_arg(&w));
-	out = shell(cmd);
-	ck_assert_msg(strstr(out, "gilstats: missing capabilities CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)") != NULL,
-		      "%s", out);
-	ck_assert_ptr_nonnull(strstr(out, "exit=4"));
-	free(out);
+	tool_run_with(&r, &(struct tool_options){ .wrapper = nobody }, (const char *[]){ workload_pid_arg(&w), NULL },
+		      60);
+	assert_one_line(&r, 4, "gilstats: missing capabilities CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)");
+	/* Named before anything was compiled or loaded. */
+	ck_assert_uint_eq(r.progs.n, 0);
+	ck_assert_uint_eq(r.maps.n, 0);
+	tool_run_free(&r);
 	/* Root without CAP_SYS_PTRACE cannot read the interpreter's memory. */
-	snprintf(cmd, sizeof cmd, "setpriv --bounding-set=-all,+bpf,+perfmon --inh-caps=-all %s %s 2>&1; echo \"exit=$?\"",
-		 gilstats_binary(), workload_pid_arg(&w));
-	out = shell(cmd);
-	ck_assert_msg(strstr(out, "missing capability CAP_SYS_PTRACE") != NULL, "%s", out);
-	ck_assert_ptr_nonnull(strstr(out, "exit=4"));
-	free(out);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	/* Well under the time clang takes to compile the probes. */
-	ck_assert((double)ts.tv_sec + (double)ts.tv_nsec / 1e9 - start < 5.0);
-	assert_nothing_left();
+	tool_run_with(&r, &(struct tool_options){ .wrapper = no_ptrace }, (const char *[]){ workload_pid_arg(&w), NULL },
+		      60);
+	assert_one_line(&r, 4, "missing capability CAP_SYS_PTRACE");
+	ck_assert_uint_eq(r.progs.n, 0);
+	ck_assert_uint_eq(r.maps.n, 0);
+	tool_run_free(&r);
 	assert_undisturbed(&w);
 	workload_stop(&w);
 }
@@ -229,8 +215,8 @@ START_TEST(stop_signals_print_the_summary)
 		ck_assert_msg(r.exit_code == 0, "signal %d: exit %d, %s", signals[i], r.exit_code, r.err);
 		ck_assert_uint_ge(r.nlines, 2);
 		ck_assert(field_bool(r.lines[r.nlines - 1], "summary"));
+		assert_programs_released(&r, true);
 		tool_run_free(&r);
-		assert_nothing_left();
 	}
 	assert_undisturbed(&w);
 	workload_stop(&w);
@@ -251,15 +237,15 @@ START_TEST(second_interrupt_exits_at_once)
 	/* Blocked in the wait for the first interval; the first SIGINT is
 	 * taken there, and the second arrives while the summary is made. */
 	h = tool_start((const char *[]){ "--json", workload_pid_arg(&w), "30", NULL });
-	sleep(2);
+	/* Attached: it holds its programs (then waits 30 s for a line). */
+	ck_assert_msg(tool_wait_attached(h, 60), "gilstats never loaded its programs");
 	ck_assert_int_eq(kill(tool_pid(h), SIGINT), 0);
 	ck_assert_int_eq(kill(tool_pid(h), SIGINT), 0);
 	tool_wait(h, &r, 10);
 	status = r.exit_code;
 	ck_assert_msg(status == 0 || status == 128 + SIGINT, "exit %d", status);
+	assert_programs_released(&r, true);
 	tool_run_free(&r);
-	usleep(200000);
-	assert_nothing_left();
 	assert_undisturbed(&w);
 	workload_stop(&w);
 }
@@ -272,22 +258,20 @@ START_TEST(errors_after_attach_leave_nothing)
 	struct workload_options o = { .args = args };
 	struct workload w;
 	struct tool_run r;
-	char cmd[1024];
-	char *out;
 
 	workload_start(&w, &default_python, &o);
-	/* Output into a pipe nobody reads: EPIPE on the first line. */
-	snprintf(cmd, sizeof cmd, "bash -c '%s --json %s 0.3 | true; echo \"exit=${PIPESTATUS[0]}\"' 2>&1",
-		 gilstats_binary(), workload_pid_arg(&w));
-	out = shell(cmd);
-	ck_assert_msg(strstr(out, "cannot write the output") != NULL && strstr(out, "exit=1") != NULL, "%s", out);
-	free(out);
-	assert_nothing_left();
+	/* Output into a pipe nobody reads: EPIPE on the first line (1 s in,
+	 * long enough to see its programs loaded). */
+	tool_run_with(&r, &(struct tool_options){ .broken_stdout = true },
+		      (const char *[]){ "--json", workload_pid_arg(&w), "1", NULL }, 60);
+	assert_one_line(&r, 1, "cannot write the output");
+	assert_programs_released(&r, true);
+	tool_run_free(&r);
 	/* A command that cannot be executed, after the probes were attached. */
 	tool_run(&r, (const char *[]){ "--", "/nonexistent/app", NULL }, 60, 0, 0);
 	assert_one_line(&r, 127, "cannot run /nonexistent/app");
+	assert_programs_released(&r, false);
 	tool_run_free(&r);
-	assert_nothing_left();
 	assert_undisturbed(&w);
 	workload_stop(&w);
 }
@@ -298,11 +282,13 @@ START_TEST(two_at_once)
 {
 	const char *args[] = { "--cpu-threads", "3", NULL };
 	struct workload_options o = { .args = args };
+	struct kernel_truth *k = truth_start();
 	struct workload w;
 	struct tool_handle *h;
 	struct tool_run a, b;
 
 	workload_start(&w, &default_python, &o);
+	truth_watch(k, w.pid);
 	h = tool_start((const char *[]){ "--json", workload_pid_arg(&w), "1", "2", NULL });
 	tool_run(&b, (const char *[]){ "--json", workload_pid_arg(&w), "1", "2", NULL }, 60, 0, 0);
 	tool_wait(h, &a, 60);
@@ -310,11 +296,21 @@ START_TEST(two_at_once)
 	ck_assert_int_eq(b.exit_code, 0);
 	ck_assert_uint_eq(a.nlines, 3);
 	ck_assert_uint_eq(b.nlines, 3);
-	assert_cpu_wait("first of two", a.lines[2], json_object_object_get(w.report, "cpu"), 3, 0.15);
-	assert_cpu_wait("second of two", b.lines[2], json_object_object_get(w.report, "cpu"), 3, 0.15);
+	/* Each over its own window, as the kernel saw it. */
+	json_object *cpu = json_object_object_get(w.report, "cpu");
+	for (size_t i = 0; i < 3; i++) {
+		assert_waits_match_kernel("first of two", k, &a, i, cpu, 0.10);
+		assert_waits_match_kernel("second of two", k, &b, i, cpu, 0.10);
+	}
+	/* Neither removed the other's programs, nor left its own. */
+	for (size_t i = 0; i < a.progs.n; i++)
+		for (size_t j = 0; j < b.progs.n; j++)
+			ck_assert_uint_ne(a.progs.ids[i], b.progs.ids[j]);
+	assert_programs_released(&a, true);
+	assert_programs_released(&b, true);
 	tool_run_free(&a);
 	tool_run_free(&b);
-	assert_nothing_left();
+	truth_stop(k);
 	assert_undisturbed(&w);
 	workload_stop(&w);
 }
@@ -338,13 +334,20 @@ static long rss_kb(pid_t pid)
 
 /* 10,000 threads created and ended while traced: the maps and gilstats'
  * memory stay bounded, no wait is lost, every thread is accounted for. */
-/* Rows in the BPF map of waits (there is one such map: ours). */
-static size_t rows_in_map(void)
+/* Rows in a BPF map (bpftool dumps it by its id: this run's own). */
+static size_t rows_in_map(unsigned id)
 {
-	char *dump = shell("bpftool -j map dump name waits 2>/dev/null");
-	json_object *rows = json_tokener_parse(dump);
-	size_t n = rows ? json_object_array_length(rows) : 0;
+	char cmd[96];
+	char *dump;
+	json_object *rows;
+	size_t n;
 
+	if (!id)
+		return 0;
+	snprintf(cmd, sizeof cmd, "bpftool -j map dump id %u 2>/dev/null", id);
+	dump = shell(cmd);
+	rows = json_tokener_parse(dump);
+	n = rows ? json_object_array_length(rows) : 0;
 	json_object_put(rows);
 	free(dump);
 	return n;
@@ -364,12 +367,14 @@ START_TEST(thread_churn_stays_bounded)
 	long rss_first = 0, rss_last = 0;
 	size_t most_rows = 0;
 
-	assert_nothing_left(); /* one map named waits: ours */
 	workload_start(&w, &default_python, &o);
 	h = tool_start((const char *[]){ "--json", workload_pid_arg(&w), "0.25", NULL });
+	ck_assert_msg(tool_wait_lines(h, 1, 60), "gilstats never attached");
+	unsigned waits = tool_map_named(h, "waits");
+	ck_assert_msg(waits != 0, "gilstats holds no map named waits");
 	/* gilstats ends when the workload has made its threads and exits. */
-	for (int i = 0; i < 240 && workload_alive(&w); i++) {
-		size_t rows = rows_in_map();
+	for (int i = 0; i < 480 && workload_alive(&w); i++) {
+		size_t rows = rows_in_map(waits);
 		most_rows = rows > most_rows ? rows : most_rows;
 		rss_last = rss_kb(tool_pid(h));
 		if (i == 8) /* attached and running for a while */
@@ -396,8 +401,8 @@ START_TEST(thread_churn_stays_bounded)
 	ck_assert_msg(most_rows < 5000, "%zu rows in the map", most_rows);
 	ck_assert_int_eq((int)field_double(summary, "lost_waits"), 0);
 	ck_assert_msg(rss_last < rss_first + 16 * 1024, "rss grew from %ld to %ld kB", rss_first, rss_last);
+	assert_programs_released(&r, true);
 	tool_run_free(&r);
-	assert_nothing_left();
 	workload_stop(&w);
 }
 END_TEST
@@ -423,6 +428,7 @@ static double attach_time(const struct workload *w)
 	tool_run(&r, (const char *[]){ "--json", workload_pid_arg(w), "0.2", "1", NULL }, 60, 0, 0);
 	ck_assert_msg(r.exit_code == 0, "exit %d: %s", r.exit_code, r.err);
 	ck_assert_str_eq(field_string(r.lines[0], "gil_method"), "exact");
+	assert_programs_released(&r, true);
 	s = field_double(r.lines[0], "attach_s");
 	tool_run_free(&r);
 	return s;
@@ -448,7 +454,8 @@ START_TEST(compiled_probes_are_cached_privately)
 	cold = attach_time(&w);
 	warm = attach_time(&w);
 	fprintf(stderr, "cache: attached in %.3f s cold, %.3f s warm\n", cold, warm);
-	ck_assert_msg(warm < 0.25 && warm < cold / 3, "cold %.3f s, warm %.3f s", cold, warm);
+	/* Relative to the compile, which a busy machine slows as much. */
+	ck_assert_msg(warm < cold / 3, "cold %.3f s, warm %.3f s", cold, warm);
 	snprintf(cmd, sizeof cmd, "stat -c '%%a %%U %%n' '%s' '%s'/*", dir, dir);
 	out = shell(cmd);
 	ck_assert_msg(strncmp(out, "700 root ", 9) == 0 && strstr(out, "\n600 root ") != NULL, "%s", out);
@@ -466,9 +473,8 @@ START_TEST(compiled_probes_are_cached_privately)
 	ck_assert_msg(again > warm * 2, "a world-writable cache entry was used: %.3f s", again);
 	/* Replaced by a good one. */
 	again = attach_time(&w);
-	ck_assert_msg(again < 0.25, "the cache was not refilled: %.3f s", again);
+	ck_assert_msg(again < cold / 3, "the cache was not refilled: %.3f s (cold %.3f s)", again, cold);
 	free(dir);
-	assert_nothing_left();
 	workload_stop(&w);
 }
 END_TEST

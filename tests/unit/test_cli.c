@@ -101,7 +101,11 @@ START_TEST(fleet_options)
 	ck_assert_str_eq(host, "::1");
 	ck_assert_uint_eq(port, 9150);
 	assert_usage_error((const char *[]){ "--listen", "9150", "1", NULL }, "invalid --listen '9150'");
-	assert_usage_error((const char *[]){ "--listen", "localhost:0", "1", NULL }, "between 1 and 65535");
+	assert_usage_error((const char *[]){ "--listen", "localhost:65536", "1", NULL }, "between 0 and 65535");
+	assert_usage_error((const char *[]){ "--listen", "localhost:-1", "1", NULL }, "between 0 and 65535");
+	/* 0: the kernel picks a free port. */
+	ck_assert_int_eq(cli_parse_listen("127.0.0.1:0", host, sizeof host, &port, &err), 0);
+	ck_assert_uint_eq(port, 0);
 	assert_usage_error((const char *[]){ "--children", "--all", NULL }, "nothing for --children to follow");
 	assert_usage_error((const char *[]){ "-p", "1", "-p", "2", "--svg", "x.svg", NULL }, "one --svg chart shows one process");
 	assert_usage_error((const char *[]){ "--all", "--", "python3", NULL }, "launch mode (-- COMMAND) traces that command only");

@@ -142,26 +142,44 @@ START_TEST(live_view_and_summary_escape_thread_names)
 }
 END_TEST
 
-/* One bad name must not make Prometheus reject the whole scrape. */
+/* promtool accepts the exposition, and the hostile names are labels. */
+static void assert_valid_metrics(const char *where, const char *text)
+{
+	char *check;
+
+	ck_assert_msg(text != NULL, "%s: nothing", where);
+	ck_assert_msg(promtool_check_metrics(text, &check) == 0, "%s: promtool: %s\n%s", where, check, text);
+	ck_assert_msg(strstr(text, "thread=\"\\\\x1b[31mRED\\\\x1b[0m\"") != NULL, "%s:\n%s", where, text);
+	ck_assert_msg(strstr(text, "thread=\"new\\nline\"") != NULL, "%s:\n%s", where, text);
+	ck_assert_msg(strstr(text, "thread=\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"") != NULL, "%s:\n%s", where, text);
+	free(check);
+}
+
+/* One bad name must not make Prometheus reject the whole scrape, served
+ * (/metrics) or written (--textfile). */
 START_TEST(metrics_labels_stay_valid)
 {
-	char dir[] = "/tmp/gilstats-names-XXXXXX", path[300], *text, *check;
+	char dir[] = "/tmp/gilstats-names-XXXXXX", path[300], *text;
+	struct tool_handle *h;
 	struct workload w;
 	struct tool_run r;
+	int port;
 
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	start_hostile(&w);
-	tool_run(&r, (const char *[]){ "-C", "-o", "/dev/null", "--textfile", dir, "--per-thread-metrics",
-				       workload_pid_arg(&w), "0.5", "2", NULL },
-		 60, 0, 0);
+	h = tool_start((const char *[]){ "--json", "--textfile", dir, "--per-thread-metrics", "--listen",
+					 "127.0.0.1:0", workload_pid_arg(&w), "0.5", "4", NULL });
+	port = tool_listen_port(h, 30);
+	ck_assert_msg(port > 0, "no listening line");
+	ck_assert(tool_wait_lines(h, 2, 30));
+	text = http_get(port, "/metrics");
+	assert_valid_metrics("/metrics", text);
+	free(text);
+	tool_wait(h, &r, 60);
 	ck_assert_msg(r.exit_code == 0, "exit %d: %s", r.exit_code, r.err);
 	snprintf(path, sizeof path, "%s/gilstats.prom", dir);
 	text = read_text_file(path);
-	ck_assert_msg(promtool_check_metrics(text, &check) == 0, "promtool: %s\n%s", check, text);
-	ck_assert_msg(strstr(text, "thread=\"\\\\x1b[31mRED\\\\x1b[0m\"") != NULL, "%s", text);
-	ck_assert_msg(strstr(text, "thread=\"new\\nline\"") != NULL, "%s", text);
-	ck_assert_msg(strstr(text, "thread=\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"") != NULL, "%s", text);
-	free(check);
+	assert_valid_metrics("--textfile", text);
 	free(text);
 	unlink(path);
 	rmdir(dir);

@@ -47,7 +47,9 @@ bool mapped_object_symbol(struct mapped_object *obj, const char *name, uint64_t 
 	return true;
 }
 
-/* The mapping of /proc/PID/exe, found by inode. */
+/* The mapping of /proc/PID/exe, found by inode. A file deleted
+ * since it was started (a service after a package upgrade) is still
+ * mapped: its path ends in " (deleted)" and map_files opens it. */
 static const struct mapping *executable_mapping(const struct target *t)
 {
 	char path[64];
@@ -56,9 +58,11 @@ static const struct mapping *executable_mapping(const struct target *t)
 	snprintf(path, sizeof path, "/proc/%d/exe", (int)t->pid);
 	if (stat(path, &st) != 0)
 		return NULL;
-	for (size_t i = 0; i < t->maps.n; i++)
-		if (t->maps.v[i].inode == (uint64_t)st.st_ino && mapping_is_file(&t->maps.v[i]))
-			return &t->maps.v[i];
+	for (size_t i = 0; i < t->maps.n; i++) {
+		const struct mapping *m = &t->maps.v[i];
+		if (m->inode == (uint64_t)st.st_ino && m->path && m->path[0] == '/')
+			return m;
+	}
 	return NULL;
 }
 

@@ -97,6 +97,10 @@ struct gs_holder {
 	__u64 holder_addr;     /* PyThreadState* of the holder (last_holder, or the current tstate) */
 	__u32 tstate_tid_off;  /* in PyThreadState: native_thread_id, or pthread_t thread_id */
 	__u32 pthread_tid_off; /* in glibc's struct pthread: the tid; 0 when the field above is the tid */
+	/* The target's PID namespace (nsfs device and inode) when it is not
+	 * the host's: the tid it keeps is its namespace's. 0: the host's. */
+	__u64 pidns_dev;
+	__u64 pidns_ino;
 };
 
 /* A thread that went off-CPU, not preempted, while holding the GIL; keyed

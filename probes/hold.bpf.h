@@ -24,6 +24,13 @@ static inline bool holds_gil(const struct gs_holder *h, u32 tid)
 		return false;
 	if (bpf_probe_read_user(&id, sizeof id, (void *)(tstate + h->tstate_tid_off)) != 0)
 		return false;
+	/* A container's thread states name its threads by its own ids. */
+	if (h->pidns_ino) {
+		struct bpf_pidns_info ns = {};
+		if (bpf_get_ns_current_pid_tgid(h->pidns_dev, h->pidns_ino, &ns, sizeof ns) != 0)
+			return false;
+		tid = ns.pid;
+	}
 	if (!h->pthread_tid_off)
 		return (u32)id == tid;
 	if (bpf_probe_read_user(&owner, sizeof owner, (void *)(id + h->pthread_tid_off)) != 0)

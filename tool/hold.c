@@ -47,8 +47,8 @@ static pid_t cached_tid(struct hold_state *h, const struct mem_reader *mem, uint
 		if (h->cache[i].tstate == tstate)
 			return h->cache[i].tid;
 	tid = hold_tstate_tid(&h->where, mem, tstate);
-	if (tid && !is_thread(tid, ctx))
-		tid = 0;
+	if (tid)
+		tid = is_thread(tid, ctx);
 	if (h->ncache < HOLD_TSTATE_CACHE)
 		h->cache[h->ncache++] = (struct hold_cache_entry){ tstate, tid };
 	return tid;

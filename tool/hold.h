@@ -20,9 +20,11 @@
 #define HOLD_TSTATE_CACHE 64
 #define HOLD_TOP_STACKS 5 /* per thread, in the output */
 
-/* Whether tid is a thread of the target (the sampler's check that the
- * holder layout resolved to something real). */
-typedef bool (*thread_check_fn)(pid_t tid, const void *ctx);
+/* The thread of the target a thread state names, as the host knows it:
+ * the id the target itself uses (native_thread_id, its PID namespace's)
+ * to the host's tid, 0 when it names no thread of the target (the
+ * sampler's check that the holder layout resolved to something real). */
+typedef pid_t (*thread_check_fn)(pid_t tid, const void *ctx);
 
 struct held_row {
 	struct gs_held_key key;

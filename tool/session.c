@@ -59,6 +59,20 @@ static int locate(struct session *s, struct gs_error *err)
 	return 0;
 }
 
+/* Where the holder is, for the sampler and the sched_switch program; in
+ * another PID namespace the thread states name threads by its ids. */
+static bool plan_holder(struct session *s)
+{
+	uint64_t dev = 0, ino = 0;
+
+	if (!hold_where(&s->gil, &s->plan.holder))
+		return false;
+	s->other_pidns = target_other_pidns(s->target.pid, &dev, &ino);
+	s->plan.holder.pidns_dev = dev;
+	s->plan.holder.pidns_ino = ino;
+	return true;
+}
+
 static void init(struct session *s, const struct options *opt, pid_t pid)
 {
 	memset(s, 0, sizeof *s);
@@ -83,7 +97,7 @@ int session_prepare(struct session *s, const struct options *opt, pid_t pid, str
 			return -1;
 	}
 	gil_plan_watch(&s->gil, &s->plan);
-	s->plan.track_holder = hold_where(&s->gil, &s->plan.holder);
+	s->plan.track_holder = plan_holder(s);
 	s->comm = s->target.stat.comm;
 	return 0;
 }
@@ -126,7 +140,7 @@ bool session_locate_launched(struct session *s)
 	probes_watch(s->probes, s->target.pid, watch, n);
 	probes_record_unwatched(s->probes, false);
 	s->report_target.comm = s->target.stat.comm;
-	if (hold_where(&s->gil, &s->plan.holder)) {
+	if (plan_holder(s)) {
 		s->plan.track_holder = true;
 		start_holding(s);
 	}
@@ -173,15 +187,47 @@ static int read_target_memory(void *ctx, uint64_t addr, void *buf, size_t len)
 }
 
 /* Listed at the last update, or born since. */
-static bool is_target_thread(pid_t tid, const void *ctx)
+static pid_t host_thread(const struct session *s, pid_t tid)
 {
-	const struct session *s = ctx;
 	char path[64];
 
 	if (bsearch(&tid, s->tids, s->ntids, sizeof tid, target_compare_tids))
-		return true;
+		return tid;
 	snprintf(path, sizeof path, "/proc/%d/task/%d", (int)s->target.pid, (int)tid);
-	return access(path, F_OK) == 0;
+	return access(path, F_OK) == 0 ? tid : 0;
+}
+
+/* How often at most the namespace ids are read again for a holder that
+ * names none of them (each read opens every thread's status). */
+#define NS_TIDS_REREAD_S 0.1
+
+/* A thread id of the target's PID namespace as the host's. */
+static pid_t host_thread_of_ns(struct session *s, pid_t ns_tid)
+{
+	double now;
+	int n;
+
+	for (size_t i = 0; i < s->nns_tids; i++)
+		if (s->ns_tids[i].ns == ns_tid)
+			return s->ns_tids[i].host;
+	if ((now = monotonic_s()) - s->ns_tids_read < NS_TIDS_REREAD_S)
+		return 0;
+	s->ns_tids_read = now;
+	n = target_ns_tids(s->target.pid, &s->ns_tids, &s->ns_tids_cap);
+	s->nns_tids = n > 0 ? (size_t)n : 0;
+	for (size_t i = 0; i < s->nns_tids; i++)
+		if (s->ns_tids[i].ns == ns_tid)
+			return s->ns_tids[i].host;
+	return 0;
+}
+
+/* The sampler's thread check: the host's tid of the thread a thread
+ * state names, 0 when none of the target's. */
+static pid_t is_target_thread(pid_t tid, const void *ctx)
+{
+	struct session *s = (struct session *)ctx;
+
+	return s->other_pidns ? host_thread_of_ns(s, tid) : host_thread(s, tid);
 }
 
 double session_sample(struct session *s, double now)
@@ -374,6 +420,7 @@ void session_release(struct session *s)
 	symbolizer_free(&s->sym);
 	free(s->held_rows);
 	free(s->held_forget);
+	free(s->ns_tids);
 	if (s->pidfd >= 0)
 		close(s->pidfd);
 	s->pidfd = -1;

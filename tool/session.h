@@ -49,6 +49,12 @@ struct session {
 	struct gs_held_key *held_forget;
 	size_t held_forget_cap;
 	double next_sample;
+	/* A target in another PID namespace: its threads by their ids there
+	 * and the host's, re-read when a holder names one not in it. */
+	bool other_pidns;
+	struct ns_tid_pair *ns_tids;
+	size_t nns_tids, ns_tids_cap;
+	double ns_tids_read;
 	struct thread_stats **order;
 	int pidfd;
 	bool target_gone;

@@ -2,6 +2,8 @@
 
 #include "target.h"
 
+#include "array.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -237,6 +239,39 @@ pid_t target_thread_ns_tid(pid_t pid, pid_t tid)
 	ns_tid = status_innermost_nspid(text);
 	free(text);
 	return ns_tid;
+}
+
+int target_ns_tids(pid_t pid, struct ns_tid_pair **pairs, size_t *cap)
+{
+	pid_t *tids = NULL;
+	size_t tcap = 0, n = 0;
+	int ntids = target_list_threads(pid, &tids, &tcap);
+
+	if (ntids < 0 || (ntids > 0 && array_reserve((void **)pairs, cap, (size_t)ntids, sizeof **pairs, 16) != 0)) {
+		free(tids);
+		return -1;
+	}
+	for (int i = 0; i < ntids; i++) {
+		pid_t ns = target_thread_ns_tid(pid, tids[i]);
+		if (ns > 0)
+			(*pairs)[n++] = (struct ns_tid_pair){ tids[i], ns };
+	}
+	free(tids);
+	return (int)n;
+}
+
+bool target_other_pidns(pid_t pid, uint64_t *dev, uint64_t *ino)
+{
+	char path[64];
+	struct stat mine, its;
+
+	snprintf(path, sizeof path, "/proc/%d/ns/pid", (int)pid);
+	if (stat("/proc/self/ns/pid", &mine) != 0 || stat(path, &its) != 0 ||
+	    (mine.st_dev == its.st_dev && mine.st_ino == its.st_ino))
+		return false;
+	*dev = (uint64_t)its.st_dev;
+	*ino = (uint64_t)its.st_ino;
+	return true;
 }
 
 int target_thread_stat(pid_t pid, pid_t tid, struct proc_stat *st)

@@ -49,6 +49,20 @@ int target_list_threads(pid_t pid, pid_t **tids, size_t *cap);
 /* The thread's id inside the target's PID namespace (0 when unknown). */
 pid_t target_thread_ns_tid(pid_t pid, pid_t tid);
 
+/* A thread as the host and as the target's PID namespace know it. */
+struct ns_tid_pair {
+	pid_t host, ns;
+};
+
+/* Every thread of the target with its namespace id (NSpid).
+ * Returns the count, or -1 when the process is gone. */
+int target_ns_tids(pid_t pid, struct ns_tid_pair **pairs, size_t *cap);
+
+/* Whether the target lives in another PID namespace than gilstats: then
+ * the ids it keeps (native_thread_id) are not the host's. *dev and *ino
+ * name that namespace (/proc/PID/ns/pid) for bpf_get_ns_current_pid_tgid. */
+bool target_other_pidns(pid_t pid, uint64_t *dev, uint64_t *ino);
+
 /* qsort/bsearch order of pid_t (thread ids, process ids). */
 int target_compare_tids(const void *a, const void *b);
 

@@ -53,10 +53,18 @@ static void set_gil(int32_t locked, int holder)
 	poke(GIL + 0x08, &tstate, 8);
 }
 
-static bool known_thread(pid_t tid, const void *ctx)
+static pid_t known_thread(pid_t tid, const void *ctx)
 {
 	(void)ctx;
-	return tid >= 100 && tid < 104;
+	return tid >= 100 && tid < 104 ? tid : 0;
+}
+
+/* A target in its own PID namespace names its threads 1, 2, ...: the
+ * host knows them as 100 + that. */
+static pid_t namespaced_thread(pid_t tid, const void *ctx)
+{
+	(void)ctx;
+	return tid >= 1 && tid < 4 ? 100 + tid : 0;
 }
 
 static const struct mem_reader mem = { fake_read, &mem_bytes };
@@ -137,6 +145,30 @@ START_TEST(samples_become_hold_time)
 	ck_assert_uint_eq(stats_find(&st, 101)->interval.hold_ns, 0);
 	ck_assert_uint_eq(stats_find(&st, 102)->interval.hold_ns, 1000000000u);
 	ck_assert_uint_eq(h.samples_run, 101);
+	hold_free(&h);
+	stats_free(&st);
+}
+END_TEST
+
+/* In a PID namespace the thread state holds the namespace's tid: the
+ * sample goes to the host's. */
+START_TEST(namespaced_holder_is_the_hosts_thread)
+{
+	struct hold_state h;
+	struct stats st = { 0 };
+	uint64_t ns_tid = 2;
+
+	setup_state(&h);
+	h.where.pthread_tid_off = 0; /* native_thread_id */
+	poke(TSTATE(3) + THREAD_ID_OFF, &ns_tid, 8);
+	set_gil(1, 3);
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(hold_sample(&h, &mem, namespaced_thread, NULL), 0);
+	ck_assert(hold_time_known(&h));
+	ck_assert_int_eq(hold_update(&h, &st, NULL, 0, 1.0), 0);
+	ck_assert_ptr_nonnull(stats_find(&st, 102));
+	ck_assert_uint_eq(stats_find(&st, 102)->interval.hold_ns, 1000000000u);
+	ck_assert_ptr_null(stats_find(&st, 2));
 	hold_free(&h);
 	stats_free(&st);
 }
@@ -261,6 +293,7 @@ Suite *hold_suite(void)
 	tcase_add_test(tc, where_from_a_located_gil);
 	tcase_add_test(tc, tstate_to_tid);
 	tcase_add_test(tc, samples_become_hold_time);
+	tcase_add_test(tc, namespaced_holder_is_the_hosts_thread);
 	tcase_add_test(tc, unknown_holder_is_not_attributed);
 	tcase_add_test(tc, holder_pointer_alone);
 	tcase_add_test(tc, blocked_rows_by_stack);

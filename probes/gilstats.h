@@ -146,6 +146,15 @@ struct gs_cpu_time {
 	char comm[16];
 };
 
+/* A process whose forks and execs are followed (lineage.bpf.h), keyed by
+ * tgid: the tool adds the ones it traces, the kernel their new children. */
+#define GS_MAX_FAMILY 4096
+struct gs_family {
+	__u32 parent; /* the followed process it was forked from; 0: added by the tool */
+	__u32 follow; /* 1: its children are followed too (--children) */
+	__u64 execs;  /* execs since it was added */
+};
+
 /* Per-CPU counters, so the cost of tracing can be reported. */
 enum gs_counter {
 	GS_COUNT_ENTRY_HITS = 0,  /* waits started in the target (calls or futex waits) */

@@ -44,6 +44,16 @@ int discover_processes(struct proc_entry **all, size_t *cap)
 	return (int)n;
 }
 
+int discover_entry(pid_t pid, struct proc_entry *out)
+{
+	struct proc_stat st;
+
+	if (target_stat(pid, &st) != 0)
+		return -1;
+	*out = (struct proc_entry){ pid, (pid_t)st.ppid, st.start_time, exe_inode(pid) };
+	return 0;
+}
+
 static bool listed(const pid_t *v, size_t n, pid_t pid)
 {
 	for (size_t i = 0; i < n; i++)

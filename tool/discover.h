@@ -18,6 +18,9 @@ struct proc_entry {
 /* Every process in /proc now into *all (reallocated); the count or -1. */
 int discover_processes(struct proc_entry **all, size_t *cap);
 
+/* One process as discover_processes lists it; 0, or -1 when it is gone. */
+int discover_entry(pid_t pid, struct proc_entry *out);
+
 /* The descendants of roots among n processes, into out (room for n);
  * returns how many. Pure. */
 size_t discover_descendants(const struct proc_entry *all, size_t n, const pid_t *roots, size_t nroots, pid_t *out);

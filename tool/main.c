@@ -26,6 +26,7 @@
 #include "kernel_btf.h"
 #include "kernel_headers.h"
 #include "launch.h"
+#include "lineage.h"
 #include "metrics.h"
 #include "metrics_http.h"
 #include "output.h"
@@ -35,6 +36,10 @@
 
 /* How long a launched command may take to start its interpreter. */
 #define LAUNCH_LOCATE_POLL_S 0.001
+/* How often the kernel's record of forks and execs is read. */
+#define LINEAGE_POLL_S 0.05
+/* How long after an exec the new image may take to start its interpreter. */
+#define EXEC_LOCATE_S 5.0
 
 static volatile sig_atomic_t stop_signal;
 static volatile sig_atomic_t forward_to;
@@ -69,6 +74,9 @@ struct fleet {
 	struct metrics_server *server;
 	struct pollfd *pfd; /* what wait_interval polls */
 	size_t pfd_cap;
+	struct lineage_entry *family; /* the kernel's forks and execs, last read */
+	size_t family_cap;
+	double next_lineage;
 	double start, attached;
 };
 
@@ -196,6 +204,16 @@ static int attach_first(struct fleet *f, struct gs_error *err)
 	return 0;
 }
 
+/* Into the kernel's family map (lineage.bpf.h): its execs are seen, and
+ * with --children its forks, even after it exited. */
+static void lineage_join(struct fleet *f, struct session *s)
+{
+	int fd = probes_family_fd(f->probes);
+
+	if (fd >= 0 && !s->in_lineage && s->located && !s->target_gone)
+		s->in_lineage = lineage_add(fd, s->target.pid, f->opt.children, &s->execs_seen) == 0;
+}
+
 /* One more process while running; failures are reported, not fatal. */
 static bool attach_more(struct fleet *f, pid_t pid, bool quiet)
 {
@@ -208,6 +226,7 @@ static bool attach_more(struct fleet *f, pid_t pid, bool quiet)
 	if (session_prepare(s, &f->opt, pid, &err) == 0 && check_fleet_backend(f, s, &err) == 0) {
 		if (probes_add_target(f->probes, pid, s->plan.watch, s->plan.nwatch) == 0) {
 			session_start(s, f->probes, f->out, monotonic_s(), begun);
+			lineage_join(f, s);
 			return true;
 		}
 		/* Said even with --all: a python process left out. */
@@ -274,6 +293,16 @@ static bool wanted(const struct fleet *f, const struct proc_entry *p, const pid_
 	return f->opt.all && discover_may_be_python(p->pid);
 }
 
+/* Descendants found in /proc are followed in the kernel too: their
+ * children stay known when they exit. */
+static void lineage_adopt(struct fleet *f, const pid_t *pids, size_t n)
+{
+	int fd = probes_family_fd(f->probes);
+
+	for (size_t i = 0; fd >= 0 && i < n; i++)
+		lineage_add(fd, pids[i], true, NULL);
+}
+
 /* --children and --all: the processes that started since the last look. */
 static void discover(struct fleet *f)
 {
@@ -285,6 +314,7 @@ static void discover(struct fleet *f)
 		return;
 	if (f->opt.children)
 		ndesc = discover_descendants(f->procs, (size_t)n, f->opt.pids, f->opt.npids, descendants);
+	lineage_adopt(f, descendants, ndesc);
 	prune_passed(f, (size_t)n);
 	for (int i = 0; i < n; i++) {
 		const struct proc_entry *p = &f->procs[i];
@@ -294,6 +324,72 @@ static void discover(struct fleet *f)
 			remember_passed(f, p);
 	}
 	free(descendants);
+}
+
+static struct session *session_of(const struct fleet *f, pid_t pid)
+{
+	for (size_t i = 0; i < f->nsessions; i++)
+		if (f->sessions[i]->target.pid == pid)
+			return f->sessions[i];
+	return NULL;
+}
+
+/* An exec the kernel saw: the process is located again once its new
+ * interpreter is up, or leaves with one line saying why (and is not
+ * looked at again as it is now). */
+static void follow_exec(struct fleet *f, struct session *s, uint64_t execs)
+{
+	struct gs_error err = { 0 };
+	struct proc_entry now;
+
+	if (s->target_gone)
+		return;
+	if (execs != s->execs_seen) {
+		s->execs_seen = execs;
+		session_exec_begin(s);
+	}
+	if (!s->exec_pending || session_exec_locate(s, &err) == 0 || monotonic_s() - s->exec_at < EXEC_LOCATE_S)
+		return;
+	gs_error_print(&err);
+	s->target_gone = true;
+	if (discover_entry(s->target.pid, &now) == 0)
+		remember_passed(f, &now);
+}
+
+/* A process the kernel saw forked by a followed one (--children): traced
+ * even when its parent has exited already. */
+static void follow_child(struct fleet *f, const struct lineage_entry *e)
+{
+	struct proc_entry p;
+
+	if (!f->opt.children || !e->parent || discover_entry(e->pid, &p) != 0 || passed_before(f, &p))
+		return;
+	if (!attach_more(f, e->pid, f->opt.all))
+		remember_passed(f, &p);
+}
+
+/* The kernel's record of forks and execs (lineage.bpf.h); entries of
+ * processes that ended, or no longer traced and not followed, go. */
+static void follow_lineage(struct fleet *f)
+{
+	int fd = probes_family_fd(f->probes), n;
+
+	f->next_lineage = monotonic_s() + LINEAGE_POLL_S;
+	if (fd < 0)
+		return;
+	for (size_t i = 0; i < f->nsessions; i++)
+		lineage_join(f, f->sessions[i]);
+	n = lineage_read(fd, &f->family, &f->family_cap);
+	for (int i = 0; i < n; i++) {
+		const struct lineage_entry *e = &f->family[i];
+		struct session *s = session_of(f, e->pid);
+		if (s && s->in_lineage)
+			follow_exec(f, s, e->execs);
+		else if ((kill(e->pid, 0) != 0 && errno == ESRCH) || (!s && !e->follow))
+			lineage_remove(fd, e->pid);
+		else if (!s)
+			follow_child(f, e);
+	}
 }
 
 static void emit_intervals(struct fleet *f)
@@ -390,10 +486,14 @@ static bool wait_interval(struct fleet *f, double deadline, const sigset_t *duri
 			left = left < LAUNCH_LOCATE_POLL_S ? left : LAUNCH_LOCATE_POLL_S;
 		left = left < to_sample ? left : to_sample;
 		left = left < recheck ? left : recheck;
+		if (probes_lineage(f->probes) && f->next_lineage - monotonic_s() < left)
+			left = f->next_lineage - monotonic_s() > 0 ? f->next_lineage - monotonic_s() : 0;
 		ts.tv_sec = (time_t)left;
 		ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
 		/* The keyboard's slot is skipped (fd -1) when there is none. */
 		ppoll(f->pfd, n, &ts, during_wait);
+		if (probes_lineage(f->probes) && monotonic_s() >= f->next_lineage)
+			follow_lineage(f);
 		if ((fixed && f->nsessions == 0) || (f->nsessions && all_gone(f)))
 			return true;
 		if (launch_pending(f))
@@ -485,6 +585,7 @@ static void release(struct fleet *f)
 	free(f->passed);
 	free(f->procs);
 	free(f->pfd);
+	free(f->family);
 	output_close(f->out);
 }
 
@@ -500,6 +601,7 @@ static int trace(struct fleet *f, const sigset_t *during_wait, struct gs_error *
 		attach_more(f, f->opt.pids[i], false);
 	if (f->opt.children || f->opt.all)
 		discover(f);
+	follow_lineage(f);
 	if (f->opt.listen && !(f->server = metrics_serve(f->opt.listen, err)))
 		return -1;
 	publish_metrics(f);

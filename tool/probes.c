@@ -24,17 +24,21 @@ struct probes {
 	struct bpf_object obj;
 	int map_fds[BPF_OBJECT_MAX_MAPS];
 	int prog_fds[BPF_OBJECT_MAX_PROGS];
-	int links[MAX_LINKS + 1];
+	int links[MAX_LINKS + 3]; /* the back end's, sched_switch, fork and exec */
 	size_t nlinks;
 	int settings_fd, watched_fd, targets_fd;
 	struct gs_settings settings;
 	bool holding;       /* held-while-blocked is measured */
 	bool switch_linked; /* the sched_switch program is attached */
+	bool lineage_linked; /* the fork and exec programs are attached */
 };
 
 /* The third program of either back end, on sched_switch: on-CPU time and
  * held the GIL while blocked. */
 #define SWITCH_PROGRAM 2
+/* The fourth and fifth, on sched_process_fork and sched_process_exec. */
+#define FORK_PROGRAM 3
+#define EXEC_PROGRAM 4
 
 struct backend {
 	const char *name;
@@ -204,6 +208,38 @@ static bool link_sched_switch(struct probes *p)
 	return p->switch_linked = true;
 }
 
+/* Forks and execs of followed processes (lineage.bpf.h). Without them
+ * (no task layout from BTF for the child's ids) an exec goes unseen and
+ * descendants are found in /proc only. */
+static bool link_lineage(struct probes *p)
+{
+	static const char *const tracepoints[2] = { "sched_process_fork", "sched_process_exec" };
+	static const int programs[2] = { FORK_PROGRAM, EXEC_PROGRAM };
+
+	if (p->obj.h.nprogs <= EXEC_PROGRAM || map_fd(p, "family") < 0 || !p->settings.task_tgid_off)
+		return false;
+	for (int i = 0; i < 2; i++) {
+		int fd = load(p, BPF_PROG_TYPE_RAW_TRACEPOINT, programs[i], NULL), link;
+		if (fd < 0)
+			return false;
+		p->prog_fds[programs[i]] = fd;
+		if ((link = bpf_attach_raw_tracepoint(fd, tracepoints[i])) < 0)
+			return false;
+		p->links[p->nlinks++] = link;
+	}
+	return p->lineage_linked = true;
+}
+
+bool probes_lineage(const struct probes *p)
+{
+	return p->lineage_linked;
+}
+
+int probes_family_fd(const struct probes *p)
+{
+	return p->lineage_linked ? map_fd(p, "family") : -1;
+}
+
 /* Held-while-blocked needs sched_switch's prev_state (Linux 5.18+): where
  * the kernel cannot, the figures are reported as unavailable, not as 0. */
 bool probes_track_holder(struct probes *p, pid_t tgid, const struct gs_holder *holder)
@@ -274,6 +310,7 @@ struct probes *probes_attach(const struct probe_plan *plan, struct gs_error *err
 		goto fail;
 	if (plan->task_tgid_off && link_sched_switch(p))
 		visit_every_cpu();
+	link_lineage(p);
 	if (plan->tgid && plan->track_holder)
 		probes_track_holder(p, plan->tgid, &plan->holder);
 	return p;

@@ -83,6 +83,11 @@ int probes_blocked_fd(const struct probes *p);
 int probes_oncpu_fd(const struct probes *p);
 int probes_running_fd(const struct probes *p);
 
+/* Whether forks and execs of the processes in the "family" map are seen
+ * in the kernel (lineage.bpf.h), and that map's fd (-1: not seen). */
+bool probes_lineage(const struct probes *p);
+int probes_family_fd(const struct probes *p);
+
 /* Whether the threads' on-CPU time is accounted in the kernel. */
 bool probes_accounting_cpu(const struct probes *p);
 

@@ -181,6 +181,55 @@ void session_start(struct session *s, struct probes *probes, struct output *out,
 	baseline_threads(s);
 }
 
+/* After an exec: only the in-kernel back end follows a new image (its
+ * addresses are data; uprobes sit in the old image's C library). */
+static int same_backend(struct session *s, struct gs_error *err)
+{
+	if (s->plan.backend != PROBE_FUTEX)
+		return gs_fail(err, GS_EXIT_NOT_PYTHON, "pid %d: the uprobe back end cannot follow an exec",
+			       (int)s->target.pid);
+	if (choose_backend(s, err) != 0)
+		return -1;
+	if (s->plan.backend != PROBE_FUTEX)
+		return gs_fail(err, GS_EXIT_NOT_PYTHON, "pid %d: python %s needs the uprobe back end, and futex is attached",
+			       (int)s->target.pid, s->gil.py.version);
+	return 0;
+}
+
+void session_exec_begin(struct session *s)
+{
+	struct watched_address old[GS_MAX_WATCHED];
+	size_t nold = s->exec_pending ? 0 : gil_watch_list(&s->gil, 0, old, GS_MAX_WATCHED);
+
+	/* The old image's addresses mean nothing now; nor do its thread states. */
+	probes_remove_target(s->probes, s->target.pid, old, nold);
+	s->hold.sampling = s->hold.blocked_available = false;
+	s->hold.ncache = 0;
+	s->nns_tids = 0;
+	s->exec_pending = true;
+	s->exec_at = monotonic_s();
+}
+
+int session_exec_locate(struct session *s, struct gs_error *err)
+{
+	struct gs_error why = { 0 };
+
+	if (locate(s, &why) != 0 || same_backend(s, &why) != 0)
+		return gs_fail(err, why.exit_code, "%s: it exec'd, no longer traced", why.msg);
+	gil_plan_watch(&s->gil, &s->plan);
+	if (probes_add_target(s->probes, s->target.pid, s->plan.watch, s->plan.nwatch) != 0)
+		return gs_fail(err, GS_EXIT_FAILURE, "pid %d exec'd and cannot be traced again: %s", (int)s->target.pid,
+			       strerror(errno));
+	s->plan.track_holder = plan_holder(s);
+	s->hold.confirmed = false;
+	start_holding(s);
+	s->report_target.comm = s->comm = s->target.stat.comm;
+	s->report_target.gil_method = s->gil.method == GIL_METHOD_EXACT ? "exact" : "heuristic";
+	s->report_target.gil_enabled = s->gil.gil_enabled;
+	s->exec_pending = false;
+	return 0;
+}
+
 static int read_target_memory(void *ctx, uint64_t addr, void *buf, size_t len)
 {
 	return target_read_memory(*(const pid_t *)ctx, addr, buf, len);
@@ -264,7 +313,7 @@ static void follow_gils(struct session *s)
 	struct watched_address watch[GS_MAX_WATCHED];
 	size_t before = s->gil.ngils, n;
 
-	if (!s->located || gil_refresh(s->target.pid, &s->gil) != 0 || s->gil.ngils == before)
+	if (!s->located || s->exec_pending || gil_refresh(s->target.pid, &s->gil) != 0 || s->gil.ngils == before)
 		return;
 	n = gil_watch_list(&s->gil, before, watch, GS_MAX_WATCHED);
 	probes_watch(s->probes, s->target.pid, watch, n);

@@ -57,6 +57,10 @@ struct session {
 	double ns_tids_read;
 	struct thread_stats **order;
 	int pidfd;
+	bool in_lineage;     /* in the kernel's family map (lineage.h) */
+	uint64_t execs_seen; /* its exec count there when last located */
+	bool exec_pending;   /* exec'd, its new image not located yet */
+	double exec_at;
 	bool target_gone;
 	double attached, last_update, last_interval;
 };
@@ -74,6 +78,15 @@ bool session_locate_launched(struct session *s);
 /* Traced from now on through the shared probes (already holding its
  * target and watched addresses): holding, the threads' baseline. */
 void session_start(struct session *s, struct probes *probes, struct output *out, double attached, double start);
+
+/* The target exec'd (same pid, a new image): what was known of the old
+ * image is dropped (the kernel stopped counting at the exec), until
+ * session_exec_locate finds the new interpreter, GIL and holder and
+ * re-arms the probes; the figures go on. That fails while the new image
+ * is no python the running back end traces (its interpreter may not be
+ * up yet: the caller retries for a while); err says why. */
+void session_exec_begin(struct session *s);
+int session_exec_locate(struct session *s, struct gs_error *err);
 
 /* Samples the GIL's holder when due; returns the seconds to the next. */
 double session_sample(struct session *s, double now);

@@ -15,6 +15,7 @@ import ctypes
 import json
 import os
 import platform
+import signal
 import sys
 import threading
 import time
@@ -175,6 +176,47 @@ def fork_workers(args):
     sys.stdout.flush()
 
 
+def exec_into(python):
+    """os.execv into another interpreter (same pid, a new image) running this
+    script again with the same arguments, but no further exec."""
+    argv, skip = [], False
+    for a in sys.argv[1:]:
+        if skip:
+            skip = False
+        elif a == "--exec-on-usr1":
+            skip = True
+        else:
+            argv.append(a)
+    sys.stdout.flush()
+    os.execv(python, [python, "-u", os.path.abspath(__file__)] + argv)
+
+
+def daemonize():
+    """Like a daemon: fork, the parent exits at once; the child runs two
+    CPU-bound threads and reports them on a line of its own."""
+    if os.fork() != 0:
+        os._exit(0)
+    stop = threading.Event()
+    ready = threading.Semaphore(0)
+    tids = []
+    for i in range(2):
+        threading.Thread(target=cpu_bound, args=("daemon-%d" % (i + 1), tids, ready, stop, None), daemon=True).start()
+    for _ in range(2):
+        ready.acquire()
+    sys.stdout.write(json.dumps({"daemon": os.getpid(), "cpu": tids}) + "\n")
+    sys.stdout.flush()
+    while True:
+        time.sleep(0.05)
+
+
+def on_usr1(args):
+    """The tests' trigger: exec into another python, or daemonize."""
+    if args.exec_on_usr1:
+        exec_into(args.exec_on_usr1)
+    if args.daemonize_on_usr1:
+        daemonize()
+
+
 def start_decoy(path, pairs):
     """Native threads that ping-pong on their own condvar, without the GIL."""
     lib = ctypes.CDLL(path)
@@ -212,9 +254,15 @@ def main():
     ap.add_argument("--fork-after", type=float, default=1.0)
     ap.add_argument("--name-hex", action="append", default=[],
                     help="raw name (hex bytes) of the next CPU thread; the report maps tids to them as 'named'")
+    ap.add_argument("--exec-on-usr1", metavar="PYTHON",
+                    help="on SIGUSR1, os.execv into PYTHON running this script again (it reports again)")
+    ap.add_argument("--daemonize-on-usr1", action="store_true",
+                    help="on SIGUSR1, fork a daemon with two CPU threads (reported as daemon) and exit")
     ap.add_argument("--seconds", type=float, default=0, help="0: until killed")
     ap.add_argument("--report", action="store_true", help="print the threads as JSON once running")
     args = ap.parse_args()
+    usr1 = []
+    signal.signal(signal.SIGUSR1, lambda signo, frame: usr1.append(signo))
 
     if args.check_interval and hasattr(sys, "setcheckinterval") and sys.version_info[0] == 2:
         sys.setcheckinterval(args.check_interval)
@@ -259,6 +307,8 @@ def main():
     try:
         while deadline is None or time.time() < deadline:
             time.sleep(0.05)
+            if usr1:
+                on_usr1(args)
     except KeyboardInterrupt:
         pass
     stop.set()

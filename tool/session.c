@@ -49,12 +49,17 @@ static int choose_backend(struct session *s, struct gs_error *err)
 /* The interpreter and its GIL in the target as it is now. */
 static int locate(struct session *s, struct gs_error *err)
 {
+	struct gil_location found;
+
 	if (s->interp.elf)
 		mapped_object_close(&s->interp);
 	target_release(&s->target);
+	/* What is reported stays the last image's until the new one is found
+	 * (after an exec the interpreter starts a moment later). */
 	if (target_inspect(s->target.pid, &s->target, err) != 0 ||
-	    resolve_interpreter(&s->target, &s->interp, err) != 0 || gil_locate(&s->target, &s->interp, &s->gil, err) != 0)
+	    resolve_interpreter(&s->target, &s->interp, err) != 0 || gil_locate(&s->target, &s->interp, &found, err) != 0)
 		return -1;
+	s->gil = found;
 	s->located = true;
 	return 0;
 }

@@ -210,9 +210,13 @@ def daemonize():
 
 
 def on_usr1(args):
-    """The tests' trigger: exec into another python, or daemonize."""
+    """The tests' trigger: exec into another python or into sleep(1), or
+    daemonize."""
     if args.exec_on_usr1:
         exec_into(args.exec_on_usr1)
+    if args.exec_sleep_on_usr1:
+        sys.stdout.flush()
+        os.execvp("sleep", ["sleep", "60"])
     if args.daemonize_on_usr1:
         daemonize()
 
@@ -256,6 +260,8 @@ def main():
                     help="raw name (hex bytes) of the next CPU thread; the report maps tids to them as 'named'")
     ap.add_argument("--exec-on-usr1", metavar="PYTHON",
                     help="on SIGUSR1, os.execv into PYTHON running this script again (it reports again)")
+    ap.add_argument("--exec-sleep-on-usr1", action="store_true",
+                    help="on SIGUSR1, os.execvp into sleep 60 (no python any more)")
     ap.add_argument("--daemonize-on-usr1", action="store_true",
                     help="on SIGUSR1, fork a daemon with two CPU threads (reported as daemon) and exit")
     ap.add_argument("--seconds", type=float, default=0, help="0: until killed")

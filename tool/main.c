@@ -392,6 +392,16 @@ static void follow_lineage(struct fleet *f)
 	}
 }
 
+/* Seconds until the kernel's record of forks and execs is read again. */
+static double lineage_due(const struct fleet *f)
+{
+	double left = f->next_lineage - monotonic_s();
+
+	if (!probes_lineage(f->probes))
+		return 1e9;
+	return left > 0 ? left : 0;
+}
+
 static void emit_intervals(struct fleet *f)
 {
 	output_frame_begin(f->out, f->nsessions);
@@ -484,15 +494,15 @@ static bool wait_interval(struct fleet *f, double deadline, const sigset_t *duri
 			return false;
 		if (launch_pending(f))
 			left = left < LAUNCH_LOCATE_POLL_S ? left : LAUNCH_LOCATE_POLL_S;
+		double to_lineage = lineage_due(f);
 		left = left < to_sample ? left : to_sample;
 		left = left < recheck ? left : recheck;
-		if (probes_lineage(f->probes) && f->next_lineage - monotonic_s() < left)
-			left = f->next_lineage - monotonic_s() > 0 ? f->next_lineage - monotonic_s() : 0;
+		left = left < to_lineage ? left : to_lineage;
 		ts.tv_sec = (time_t)left;
 		ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
 		/* The keyboard's slot is skipped (fd -1) when there is none. */
 		ppoll(f->pfd, n, &ts, during_wait);
-		if (probes_lineage(f->probes) && monotonic_s() >= f->next_lineage)
+		if (lineage_due(f) <= 0)
 			follow_lineage(f);
 		if ((fixed && f->nsessions == 0) || (f->nsessions && all_gone(f)))
 			return true;

@@ -211,12 +211,12 @@ static bool link_sched_switch(struct probes *p)
 /* Forks and execs of followed processes (lineage.bpf.h). Without them
  * (no task layout from BTF for the child's ids) an exec goes unseen and
  * descendants are found in /proc only. */
-static bool link_lineage(struct probes *p)
+static bool link_lineage(struct probes *p, const struct probe_plan *plan)
 {
 	static const char *const tracepoints[2] = { "sched_process_fork", "sched_process_exec" };
 	static const int programs[2] = { FORK_PROGRAM, EXEC_PROGRAM };
 
-	if (p->obj.h.nprogs <= EXEC_PROGRAM || map_fd(p, "family") < 0 || !p->settings.task_tgid_off)
+	if (p->obj.h.nprogs <= EXEC_PROGRAM || map_fd(p, "family") < 0 || !plan->task_tgid_off)
 		return false;
 	for (int i = 0; i < 2; i++) {
 		int fd = load(p, BPF_PROG_TYPE_RAW_TRACEPOINT, programs[i], NULL), link;
@@ -306,11 +306,13 @@ struct probes *probes_attach(const struct probe_plan *plan, struct gs_error *err
 	for (int i = 0; i < 2; i++)
 		if ((p->prog_fds[i] = load(p, b->prog_type, i, err)) < 0)
 			goto fail;
+	/* Before anything is counted: the family map is empty until the
+	 * tool fills it, and the first interval starts once all is attached. */
+	link_lineage(p, plan);
 	if (configure(p, plan, err) != 0 || b->attach(p, plan, err) != 0)
 		goto fail;
 	if (plan->task_tgid_off && link_sched_switch(p))
 		visit_every_cpu();
-	link_lineage(p);
 	if (plan->tgid && plan->track_holder)
 		probes_track_holder(p, plan->tgid, &plan->holder);
 	return p;

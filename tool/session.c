@@ -168,6 +168,16 @@ static void baseline_threads(struct session *s)
 	thread_times_baseline(&s->times, &s->stats);
 }
 
+static int read_waits(struct session *s);
+
+/* Waits counted while the probes were still being attached (seconds on a
+ * busy host) are before the first interval: its baseline. */
+static void baseline_waits(struct session *s)
+{
+	if (read_waits(s) == 0)
+		stats_baseline(&s->stats, &s->rows);
+}
+
 void session_start(struct session *s, struct probes *probes, struct output *out, double attached, double start)
 {
 	s->probes = probes;
@@ -184,6 +194,7 @@ void session_start(struct session *s, struct probes *probes, struct output *out,
 		.gil_enabled = s->gil.gil_enabled,
 	};
 	baseline_threads(s);
+	baseline_waits(s);
 }
 
 /* After an exec: only the in-kernel back end follows a new image (its
@@ -276,7 +287,8 @@ static pid_t host_thread_of_ns(struct session *s, pid_t ns_tid)
 }
 
 /* The sampler's thread check: the host's tid of the thread a thread
- * state names, 0 when none of the target's. */
+ * state names, 0 when none of the target's. The session is the caller's
+ * own (not const): the namespace ids are cached in it. */
 static pid_t is_target_thread(pid_t tid, const void *ctx)
 {
 	struct session *s = (struct session *)ctx;
@@ -397,6 +409,8 @@ int session_update(struct session *s, uint64_t ended_epoch, struct gs_error *err
 	s->ntids = (size_t)nlive;
 	if (!s->target_gone)
 		follow_gils(s);
+	/* Namespace ids are reused as threads come and go: read afresh. */
+	s->nns_tids = 0;
 	if (read_waits(s) != 0)
 		return gs_fail(err, GS_EXIT_FAILURE, "cannot read the bpf maps: %s", strerror(errno));
 	if (stats_update(&s->stats, &s->rows, ended_epoch, s->tids, (size_t)nlive, gil_classify, &s->gil) != 0)

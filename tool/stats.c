@@ -116,6 +116,16 @@ static int take_delta(struct stats *st, const struct wait_row *row, struct wait_
 	return 0;
 }
 
+int stats_baseline(struct stats *st, const struct wait_rows *rows)
+{
+	struct wait_figures before;
+
+	for (size_t i = 0; i < rows->n; i++)
+		if (take_delta(st, &rows->v[i], &before) != 0)
+			return -1;
+	return 0;
+}
+
 static void add_figures(struct wait_figures *into, const struct wait_figures *d, uint64_t max_ns)
 {
 	into->ns += d->ns;

@@ -75,6 +75,11 @@ struct stats {
 	size_t nforget, forget_cap;
 };
 
+/* The maps' totals before the first interval (waits counted while the
+ * probes were still being attached): the baseline the first interval is
+ * measured from, counted nowhere. Returns 0 or -1 (no memory). */
+int stats_baseline(struct stats *st, const struct wait_rows *rows);
+
 /* One interval: live is the sorted list of the target's thread ids, taken
  * before the rows were read; rows is reordered. ended_epoch is the epoch
  * the interval's maxima were recorded in. Returns 0 or -1 (no memory). */

@@ -150,6 +150,25 @@ START_TEST(recreated_row_restarts_from_zero)
 }
 END_TEST
 
+/* What the maps held when the run began counts nowhere: the first
+ * interval is what was added since. */
+START_TEST(baseline_before_the_first_interval)
+{
+	struct stats st = { 0 };
+	pid_t live[] = { 101 };
+	struct wait_row r = row(101, GIL_COND, 4000, 40, 100, 0, 100);
+	struct wait_rows rows = { &r, 1, 1 };
+
+	ck_assert_int_eq(stats_baseline(&st, &rows), 0);
+	r = row(101, GIL_COND, 4300, 43, 100, 0, 100);
+	ck_assert_int_eq(stats_update(&st, &rows, 0, live, 1, classify, NULL), 0);
+	ck_assert_uint_eq(stats_find(&st, 101)->interval.gil.ns, 300);
+	ck_assert_uint_eq(stats_find(&st, 101)->interval.gil.count, 3);
+	ck_assert_uint_eq(stats_find(&st, 101)->run.gil.ns, 300);
+	stats_free(&st);
+}
+END_TEST
+
 START_TEST(figures_compare_three_way)
 {
 	struct wait_figures a = { .ns = 5, .count = 1 }, b = { .ns = 5, .count = 2 }, c = { .ns = UINT64_MAX };
@@ -169,6 +188,7 @@ Suite *stats_suite(void)
 	TCase *tc = tcase_create("intervals");
 
 	tcase_add_test(tc, interval_deltas_and_run_totals);
+	tcase_add_test(tc, baseline_before_the_first_interval);
 	tcase_add_test(tc, maximum_of_a_finished_epoch_survives_the_next);
 	tcase_add_test(tc, ended_threads_are_kept_and_their_rows_forgotten);
 	tcase_add_test(tc, recreated_row_restarts_from_zero);

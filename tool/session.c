@@ -204,10 +204,9 @@ static int same_backend(struct session *s, struct gs_error *err)
 	if (s->plan.backend != PROBE_FUTEX)
 		return gs_fail(err, GS_EXIT_NOT_PYTHON, "pid %d: the uprobe back end cannot follow an exec",
 			       (int)s->target.pid);
-	if (choose_backend(s, err) != 0)
-		return -1;
-	if (s->plan.backend != PROBE_FUTEX)
-		return gs_fail(err, GS_EXIT_NOT_PYTHON, "pid %d: python %s needs the uprobe back end, and futex is attached",
+	/* Early in its start the interpreter may give no exact address yet. */
+	if (s->gil.method != GIL_METHOD_EXACT || s->gil.semaphore)
+		return gs_fail(err, GS_EXIT_NOT_PYTHON, "pid %d: python %s gives no exact gil address for the futex back end",
 			       (int)s->target.pid, s->gil.py.version);
 	return 0;
 }
@@ -229,9 +228,13 @@ void session_exec_begin(struct session *s)
 int session_exec_locate(struct session *s, struct gs_error *err)
 {
 	struct gs_error why = { 0 };
+	struct gil_location before = s->gil;
 
-	if (locate(s, &why) != 0 || same_backend(s, &why) != 0)
+	if (locate(s, &why) != 0 || same_backend(s, &why) != 0) {
+		/* Reported as the last image until the new one is found. */
+		s->gil = before;
 		return gs_fail(err, why.exit_code, "%s: it exec'd, no longer traced", why.msg);
+	}
 	gil_plan_watch(&s->gil, &s->plan);
 	if (probes_add_target(s->probes, s->target.pid, s->plan.watch, s->plan.nwatch) != 0)
 		return gs_fail(err, GS_EXIT_FAILURE, "pid %d exec'd and cannot be traced again: %s", (int)s->target.pid,
@@ -262,22 +265,16 @@ static pid_t host_thread(const struct session *s, pid_t tid)
 	return access(path, F_OK) == 0 ? tid : 0;
 }
 
-/* How often at most the namespace ids are read again for a holder that
- * names none of them (each read opens every thread's status). */
-#define NS_TIDS_REREAD_S 0.1
-
 /* A thread id of the target's PID namespace as the host's. */
 static pid_t host_thread_of_ns(struct session *s, pid_t ns_tid)
 {
-	double now;
 	int n;
 
+	/* A miss reads them again (the sampler asks once per thread state
+	 * and interval). */
 	for (size_t i = 0; i < s->nns_tids; i++)
 		if (s->ns_tids[i].ns == ns_tid)
 			return s->ns_tids[i].host;
-	if ((now = monotonic_s()) - s->ns_tids_read < NS_TIDS_REREAD_S)
-		return 0;
-	s->ns_tids_read = now;
 	n = target_ns_tids(s->target.pid, &s->ns_tids, &s->ns_tids_cap);
 	s->nns_tids = n > 0 ? (size_t)n : 0;
 	for (size_t i = 0; i < s->nns_tids; i++)

@@ -54,7 +54,6 @@ struct session {
 	bool other_pidns;
 	struct ns_tid_pair *ns_tids;
 	size_t nns_tids, ns_tids_cap;
-	double ns_tids_read;
 	struct thread_stats **order;
 	int pidfd;
 	bool in_lineage;     /* in the kernel's family map (lineage.h) */

@@ -348,7 +348,9 @@ static void follow_exec(struct fleet *f, struct session *s, uint64_t execs)
 		s->execs_seen = execs;
 		session_exec_begin(s);
 	}
-	if (!s->exec_pending || session_exec_locate(s, &err) == 0 || monotonic_s() - s->exec_at < EXEC_LOCATE_S)
+	/* Uprobes sit in the old image: no use waiting for the new one. */
+	if (!s->exec_pending || session_exec_locate(s, &err) == 0 ||
+	    (s->plan.backend == PROBE_FUTEX && monotonic_s() - s->exec_at < EXEC_LOCATE_S))
 		return;
 	gs_error_print(&err);
 	s->target_gone = true;

@@ -169,13 +169,17 @@ static void baseline_threads(struct session *s)
 }
 
 static int read_waits(struct session *s);
+static void update_histograms(struct session *s);
 
 /* Waits counted while the probes were still being attached (seconds on a
- * busy host) are before the first interval: its baseline. */
+ * busy host) are before the first interval: its baseline, in the figures
+ * and in the histograms alike. */
 static void baseline_waits(struct session *s)
 {
 	if (read_waits(s) == 0)
 		stats_baseline(&s->stats, &s->rows);
+	update_histograms(s);
+	histograms_restart(&s->hist);
 }
 
 void session_start(struct session *s, struct probes *probes, struct output *out, double attached, double start)

@@ -266,7 +266,7 @@ static error_t parse_option(int key, char *arg, struct argp_state *state)
 		return 0;
 	case 'V':
 		fprintf(ps->out, "%s\ncompiled probes cached in: %s\n", PACKAGE_STRING,
-			GILSTATS_CACHE_DIR[0] ? GILSTATS_CACHE_DIR : "(no cache)");
+			ps->o->cache_dir ? ps->o->cache_dir : "(no cache)");
 		ps->o->exit_now = true;
 		return 0;
 	case OPT_COMPILE_ONLY:
@@ -386,6 +386,23 @@ int cli_parse_listen(const char *s, char *host, size_t host_size, unsigned *port
 	return 0;
 }
 
+/* The cache of compiled probes: $GILSTATS_CACHE_DIR overrides the
+ * configured one, so that a test suite run against an installed gilstats
+ * keeps a cache of its own and never touches the package's. */
+static int cache_dir(struct options *o, struct gs_error *err)
+{
+	const char *env = getenv("GILSTATS_CACHE_DIR");
+
+	if (env && env[0]) {
+		if (env[0] != '/')
+			return gs_fail(err, GS_EXIT_USAGE, "cache directory $GILSTATS_CACHE_DIR is not an absolute path");
+		o->cache_dir = env;
+	} else {
+		o->cache_dir = GILSTATS_CACHE_DIR[0] ? GILSTATS_CACHE_DIR : NULL;
+	}
+	return 0;
+}
+
 int cli_parse(int argc, char **argv, struct options *o, FILE *out, struct gs_error *err)
 {
 	static const char usage[] = "PID [INTERVAL [COUNT]]\n"
@@ -399,6 +416,8 @@ int cli_parse(int argc, char **argv, struct options *o, FILE *out, struct gs_err
 	o->interval_s = 1.0;
 	o->hold_rate_hz = CLI_DEFAULT_HOLD_RATE;
 	err->msg[0] = '\0';
+	if (cache_dir(o, err) != 0)
+		return -1;
 	/* Launch mode: everything after "--" is the command to run. */
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--") == 0) {

@@ -33,6 +33,7 @@ struct options {
 	const char *kernel_headers;
 	const char *probe;  /* "futex", "uprobe", or NULL for the default */
 	bool no_cache;      /* compile the probes even if they are cached */
+	const char *cache_dir; /* $GILSTATS_CACHE_DIR, else the configured cache; NULL: none */
 	bool compile_only;  /* fill the cache and exit */
 	long hold_rate_hz;  /* samples of the GIL's holder per second; 0: none */
 	char **command;     /* launch mode: the command after "--", NULL-terminated */

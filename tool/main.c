@@ -115,7 +115,7 @@ static int plan_shared(struct fleet *f, struct probe_plan *plan, struct gs_error
 		plan->task_pid_off = task.pid_off;
 		plan->task_tgid_off = task.tgid_off;
 	}
-	plan->cache_dir = f->opt.no_cache || !GILSTATS_CACHE_DIR[0] ? NULL : GILSTATS_CACHE_DIR;
+	plan->cache_dir = f->opt.no_cache ? NULL : f->opt.cache_dir;
 	/* The live screen shows the histogram on h: collect it there anyway. */
 	plan->histogram = f->opt.per_thread				    ? GS_HIST_PER_THREAD
 			  : f->opt.histogram || output_is_live(&f->opt) ? GS_HIST_PROCESS

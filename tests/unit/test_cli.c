@@ -134,6 +134,45 @@ START_TEST(help_and_version)
 }
 END_TEST
 
+static char *version_of(struct options *o, struct gs_error *err)
+{
+	char *argv[] = { "gilstats", "--version", NULL }, *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+
+	ck_assert_int_eq(cli_parse(2, argv, o, out, err), 0);
+	fclose(out);
+	return buf;
+}
+
+/* $GILSTATS_CACHE_DIR: a cache of the tests' own, named by --version. */
+START_TEST(cache_dir_from_environment)
+{
+	struct options o;
+	struct gs_error err;
+	char *out;
+
+	setenv("GILSTATS_CACHE_DIR", "/tmp/gilstats-test-cache", 1);
+	out = version_of(&o, &err);
+	ck_assert_str_eq(o.cache_dir, "/tmp/gilstats-test-cache");
+	ck_assert_ptr_nonnull(strstr(out, "compiled probes cached in: /tmp/gilstats-test-cache\n"));
+	free(out);
+	setenv("GILSTATS_CACHE_DIR", "relative/cache", 1);
+	assert_usage_error((const char *[]){ "4242", NULL }, "cache directory $GILSTATS_CACHE_DIR is not an absolute path");
+	/* Empty or unset: the configured cache, or none. */
+	setenv("GILSTATS_CACHE_DIR", "", 1);
+	ck_assert_int_eq(parse(&o, &err, (const char *[]){ "4242", NULL }), 0);
+	if (GILSTATS_CACHE_DIR[0])
+		ck_assert_str_eq(o.cache_dir, GILSTATS_CACHE_DIR);
+	else
+		ck_assert_ptr_null(o.cache_dir);
+	unsetenv("GILSTATS_CACHE_DIR");
+	out = version_of(&o, &err);
+	ck_assert_ptr_nonnull(strstr(out, GILSTATS_CACHE_DIR[0] ? GILSTATS_CACHE_DIR : "(no cache)"));
+	free(out);
+}
+END_TEST
+
 Suite *cli_suite(void)
 {
 	Suite *s = suite_create("cli");
@@ -143,6 +182,7 @@ Suite *cli_suite(void)
 	tcase_add_test(tc, bad_arguments);
 	tcase_add_test(tc, fleet_options);
 	tcase_add_test(tc, help_and_version);
+	tcase_add_test(tc, cache_dir_from_environment);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -132,12 +132,13 @@ static bool stack_sleeps(json_object *entry)
 START_TEST(held_while_blocked)
 {
 	const struct interpreter *py = &pythons[_i];
-	/* Holding starts once gilstats is surely attached; the run ends with
-	 * the workload. */
-	const char *args[] = { "--cpu-threads", "1", "--io-threads", "0", "--holders", "1", "--hold-delay", "3",
-			       "--hold-for", "3", "--seconds", "7", "--final-report", NULL };
+	/* Holding starts once gilstats has attached (SIGUSR1); the run ends
+	 * with the workload, half a second after the holder. */
+	const char *args[] = { "--cpu-threads", "1", "--io-threads", "0", "--holders", "1", "--hold-on-signal",
+			       "--hold-for", "3", "--final-report", NULL };
 	const char *env[] = { "PYTHON_GIL=1", NULL };
 	struct workload_options o = { .args = args, .env = py->free_threaded ? env : NULL };
+	struct tool_handle *h_tool;
 	struct workload w;
 	struct tool_run r;
 	char tid[16];
@@ -145,8 +146,11 @@ START_TEST(held_while_blocked)
 	workload_start(&w, py, &o);
 	int holder = json_object_get_int(json_object_array_get_idx(json_object_object_get(w.report, "holders"), 0));
 	int spinner = json_object_get_int(json_object_array_get_idx(json_object_object_get(w.report, "cpu"), 0));
-	tool_run(&r, (const char *[]){ "--json", workload_pid_arg(&w), "1", NULL }, 90, 0, 0);
-	json_object *truth = workload_final_report(&w, 30);
+	h_tool = tool_start((const char *[]){ "--json", workload_pid_arg(&w), "1", NULL });
+	ck_assert_msg(tool_wait_attached(h_tool, 90), "%s: gilstats never attached", py->label);
+	ck_assert_int_eq(kill(w.pid, SIGUSR1), 0);
+	json_object *truth = workload_final_report(&w, 60);
+	tool_wait(h_tool, &r, 60);
 	ck_assert_msg(r.exit_code == 0, "%s: exit %d, stderr: %s", py->label, r.exit_code, r.err);
 	snprintf(tid, sizeof tid, "%d", holder);
 	double measured = field_double(json_object_object_get(truth, "held_blocked_s"), tid);

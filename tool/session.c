@@ -313,6 +313,7 @@ int session_update(struct session *s, uint64_t ended_epoch, struct gs_error *err
 	double t = monotonic_s();
 	s->last_interval = t - s->last_update;
 	s->last_update = t;
+	stats_close_interval(&s->stats, (uint64_t)(s->last_interval * 1e9));
 	return 0;
 }
 
@@ -334,6 +335,9 @@ void session_emit(struct session *s, bool summary)
 		.monotonic_s = s->last_update,
 		.summary = summary,
 		.wall_clock = time(NULL),
+		.group = s->opt->group,
+		.short_s = s->opt->interval_s / 2,
+		.top = s->opt->top,
 	};
 	uint64_t counters[GS_COUNTERS];
 	struct thread_stats **grown = realloc(s->order, (s->stats.nthreads + 1) * sizeof *grown);

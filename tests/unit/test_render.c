@@ -172,6 +172,8 @@ START_TEST(text_table_columns)
 
 	a.interval.cpu_ns = 250000000; /* 0.25 s of CPU in 1 s */
 	a.cpu_sampled = true;
+	a.interval.alive_ns = 1000000000;
+	b.interval.alive_ns = 500000000; /* ended half way */
 	text = render_to_string(render_text, &r);
 	header = strstr(text, "    TID NAME");
 	row = strstr(text, "   4243 a-very-long-thr ");
@@ -181,10 +183,13 @@ START_TEST(text_table_columns)
 	ck_assert_int_eq((int)(strstr(row, " 25.0 ") - row) + 5, (int)(strstr(header, "CPU%") - header) + 4);
 	ck_assert_int_eq((int)(strstr(row, " 73.4 ") - row) + 5, (int)(strstr(header, "GIL WAIT%") - header) + 9);
 	ck_assert_ptr_nonnull(strstr(text, "(ended)"));
-	ck_assert_ptr_nonnull(strstr(text, "waiting for the GIL: 0.73 threads' worth (36.7%)"));
-	/* What is traced, the totals, then the verdict. */
-	ck_assert_ptr_nonnull(strstr(text, "\npid 4242 (python3)  Python 3.11.2  GIL 0xa5b8c8 (exact, futex probe)\n"
-					   "GIL contention is moderate"));
+	/* The queue over the interval, the share over the 1.5 thread-seconds alive. */
+	ck_assert_ptr_nonnull(strstr(text, "threads 1 alive / 2 seen  waiting for the GIL: 0.73 threads' worth (48.9%)"));
+	/* What is traced first, the totals, then the verdict. */
+	ck_assert_msg(strncmp(text, "pid 4242 (python3)  Python 3.11.2  GIL 0xa5b8c8 (exact, futex probe)\n", 68) == 0,
+		      "%s", text);
+	ck_assert_ptr_nonnull(strstr(text, " seen  waiting for the GIL: 0.73 threads' worth (48.9%)\nGIL contention is "
+					   "moderate"));
 	ck_assert_ptr_null(strchr(text, '\033'));
 	free(text);
 }

@@ -98,7 +98,7 @@ static int compare_doubles(double a, double b)
 
 static pid_t first_tid(const struct role_row *row)
 {
-	return row->thread ? row->thread->tid : 0;
+	return row->thread ? row->thread->tid : row->first ? row->first->tid : 0;
 }
 
 /* Largest first, as the thread table sorts; ties by role name. */

@@ -355,8 +355,14 @@ void session_emit(struct session *s, bool summary)
 		r.probe_hits = counters[GS_COUNT_ENTRY_HITS];
 		r.lost_waits = counters[GS_COUNT_ROWS_FULL] + counters[GS_COUNT_INFLIGHT_FULL];
 	}
-	if (!summary)
+	if (!summary) {
+		struct gil_model_input in;
+		struct gil_model m;
+		report_model(&r, &in, &m);
+		s->verdict = verdict_decide(&m, r.target->gil_enabled);
+		s->verdict_known = true;
 		output_interval(s->out, &r, &s->hist);
+	}
 	else if (output_summary(s->out, &r, &s->hist, &err) != 0)
 		gs_error_print(&err);
 }

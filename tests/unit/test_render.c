@@ -56,7 +56,11 @@ START_TEST(json_line_has_the_contract_fields)
 	struct thread_stats *order[] = { &a, &b };
 	struct report r = { .target = &target, .interval_s = 1.0, .elapsed_s = 2.0, .threads = order,
 			    .nthreads = 2, .probe_hits = 300 };
-	char *text = render_to_string(json_plain, &r);
+	char *text;
+
+	a.interval.alive_ns = 1000000000;
+	a.interval.cpu_ns = 200000000;
+	text = render_to_string(json_plain, &r);
 	json_object *obj, *threads, *t;
 
 	/* One line, newline-terminated. */
@@ -70,10 +74,17 @@ START_TEST(json_line_has_the_contract_fields)
 	ck_assert(!json_object_get_boolean(json_object_object_get(obj, "summary")));
 	ck_assert_double_eq_tol(json_object_get_double(json_object_object_get(obj, "interval_s")), 1.0, 1e-9);
 	ck_assert_double_eq_tol(json_object_get_double(json_object_object_get(obj, "elapsed_s")), 2.0, 1e-9);
+	/* The contract's version, the verdict's kind and the GIL's queue. */
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(obj, "schema_version")), RENDER_SCHEMA_VERSION);
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(obj, "verdict_kind")), "moderate");
+	ck_assert_double_eq_tol(json_object_get_double(json_object_object_get(obj, "gil_queue")), 0.734, 1e-6);
 	threads = json_object_object_get(obj, "threads");
 	ck_assert_uint_eq(json_object_array_length(threads), 2);
 	t = json_object_array_get_idx(threads, 0);
 	ck_assert_int_eq(json_object_get_int(json_object_object_get(t, "tid")), 4243);
+	/* 1 s alive - 0.734 s waiting - 0.2 s running - 1 ms switching. */
+	ck_assert_double_eq_tol(json_object_get_double(json_object_object_get(t, "blocked_other_s")), 0.065, 1e-6);
+	ck_assert_double_eq_tol(json_object_get_double(json_object_object_get(t, "alive_s")), 1.0, 1e-6);
 	ck_assert_str_eq(json_object_get_string(json_object_object_get(t, "name")), "worker-1");
 	ck_assert_double_eq_tol(json_object_get_double(json_object_object_get(t, "gil_wait_s")), 0.734, 1e-9);
 	ck_assert_int_eq(json_object_get_int(json_object_object_get(t, "gil_waits")), 147);

@@ -12,7 +12,7 @@
 
 /* Thresholds (see gilstats.8, VERDICT). */
 #define VERDICT_IDLE_QUEUE 0.05          /* below: no one waited for the GIL to speak of */
-#define VERDICT_SATURATED_HELD 0.7       /* held this share of the period... */
+#define VERDICT_SATURATED_HELD 0.6       /* held this share of the period... */
 #define VERDICT_SATURATED_QUEUE 0.5      /* ...with this many threads' worth waiting: the bottleneck */
 #define VERDICT_SATURATED_QUEUE_BLIND 1.0 /* the queue alone when utilisation is unknown */
 

@@ -1,0 +1,307 @@
+/* Realistic programs nobody here tuned for gilstats (tests/workloads/
+ * realistic.py): a thread pool, CPU-bound threads, a thread-per-request
+ * server under load, numpy and gunicorn when Debian's packages are there.
+ * Each asserts the verdict's kind of the summary and of at least two
+ * thirds of the intervals after the first, and that no figure is above
+ * its interval. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "suites.h"
+
+#define INTERVALS "7"
+/* Clock granularity, and the time between reading the maps and the clock. */
+#define FIGURE_TOLERANCE_S 0.05
+#define FIGURE_TOLERANCE_REL 0.05
+
+struct program {
+	pid_t pid;
+	int out_fd;
+	json_object *report; /* its first line: {"pid": ..., "port": ...} */
+};
+
+/* One line from fd within timeout_s, or NULL. */
+static char *read_line_from(int fd, double timeout_s)
+{
+	char buf[4096];
+	size_t n = 0;
+	double end = monotonic_now() + timeout_s;
+
+	while (n + 1 < sizeof buf) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int ms = (int)((end - monotonic_now()) * 1000);
+		ssize_t got;
+		if (ms <= 0 || poll(&p, 1, ms) <= 0)
+			return NULL;
+		if ((got = read(fd, buf + n, 1)) <= 0)
+			return NULL;
+		if (buf[n] == '\n') {
+			buf[n] = '\0';
+			return strdup(buf);
+		}
+		n++;
+	}
+	return NULL;
+}
+
+static const char *script(void)
+{
+	static char path[1024];
+
+	snprintf(path, sizeof path, "%s/tests/workloads/realistic.py", getenv("GILSTATS_SRCDIR") ?: ".");
+	return path;
+}
+
+/* Starts python on realistic.py with args; waits for its first line. */
+static void program_start(struct program *p, const char *python, const char *const *args)
+{
+	const char *argv[16] = { python, "-u", script() };
+	size_t argc = 3;
+	int out[2];
+	char *line;
+
+	for (; *args && argc < 15; args++)
+		argv[argc++] = *args;
+	argv[argc] = NULL;
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	p->pid = fork();
+	ck_assert_int_ge(p->pid, 0);
+	if (p->pid == 0) {
+		dup2(out[1], 1);
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(out[1]);
+	p->out_fd = out[0];
+	line = read_line_from(p->out_fd, 60);
+	ck_assert_msg(line != NULL, "%s %s did not start", python, args[0]);
+	p->report = json_tokener_parse(line);
+	ck_assert_msg(p->report != NULL, "not JSON: %s", line);
+	free(line);
+}
+
+static void program_stop(struct program *p)
+{
+	if (p->pid > 0) {
+		kill(p->pid, SIGKILL);
+		waitpid(p->pid, NULL, 0);
+	}
+	json_object_put(p->report);
+	close(p->out_fd);
+	memset(p, 0, sizeof *p);
+}
+
+static void assert_within(const char *label, const char *what, double v, double interval)
+{
+	ck_assert_msg(v <= interval * (1 + FIGURE_TOLERANCE_REL) + FIGURE_TOLERANCE_S,
+		      "%s: %s %.3f s in an interval of %.3f s", label, what, v, interval);
+}
+
+/* No thread's figure above its line's interval; the queue at most the
+ * threads seen. */
+static void assert_figures_within_interval(const char *label, json_object *line)
+{
+	static const char *const fields[] = { "gil_wait_s", "switch_wait_s", "cpu_s", "gil_hold_s",
+					      "gil_held_blocked_s", "blocked_other_s", "alive_s" };
+	double interval = field_double(line, "interval_s");
+	json_object *threads = json_object_object_get(line, "threads");
+
+	ck_assert_msg(field_double(line, "gil_queue") <= (double)json_object_get_int(json_object_object_get(line, "threads_seen")) + 0.05,
+		      "%s: gil_queue %.2f above the %d threads seen", label, field_double(line, "gil_queue"),
+		      json_object_get_int(json_object_object_get(line, "threads_seen")));
+	for (size_t i = 0; threads && i < json_object_array_length(threads); i++) {
+		json_object *t = json_object_array_get_idx(threads, i);
+		for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++) {
+			json_object *v = json_object_object_get(t, fields[f]);
+			if (v && !json_object_is_type(v, json_type_null))
+				assert_within(label, fields[f], json_object_get_double(v), interval);
+		}
+	}
+}
+
+/* The summary's kind is want (or, with want2, either), and so is that of
+ * at least two thirds of the intervals after the first. */
+static void assert_verdicts(const char *label, const struct tool_run *r, pid_t pid, const char *want,
+			    const char *want2, bool negate)
+{
+	size_t idx[64], n = lines_of_pid(r, pid, idx, 64), matching = 0, intervals = 0;
+	json_object *summary = NULL;
+
+	ck_assert_msg(n >= 4, "%s: %zu lines for pid %d: %s", label, n, (int)pid, r->err);
+	for (size_t k = 0; k < n; k++) {
+		json_object *line = r->lines[idx[k]];
+		const char *kind = field_string(line, "verdict_kind");
+		bool match = strcmp(kind, want) == 0 || (want2 && strcmp(kind, want2) == 0);
+		ck_assert_int_eq(json_object_get_int(json_object_object_get(line, "schema_version")), 2);
+		assert_figures_within_interval(label, line);
+		fprintf(stderr, "%s: %s %.2f s: %s (queue %.2f, held %s%%): %s\n", label,
+			field_bool(line, "summary") ? "summary" : "interval", field_double(line, "interval_s"), kind,
+			field_double(line, "gil_queue"),
+			json_object_to_json_string(json_object_object_get(line, "gil_held_pct")),
+			field_string(line, "verdict"));
+		if (field_bool(line, "summary")) {
+			summary = line;
+			continue;
+		}
+		if (k == 0)
+			continue; /* the first interval may have begun as the program did */
+		intervals++;
+		matching += negate ? !match : match;
+	}
+	ck_assert_msg(summary != NULL, "%s: no summary", label);
+	bool summary_match = strcmp(field_string(summary, "verdict_kind"), want) == 0 ||
+			     (want2 && strcmp(field_string(summary, "verdict_kind"), want2) == 0);
+	ck_assert_msg(negate ? !summary_match : summary_match, "%s: the summary is %s: %s", label,
+		      field_string(summary, "verdict_kind"), field_string(summary, "verdict"));
+	ck_assert_msg(intervals >= 3 && 3 * matching >= 2 * intervals, "%s: %zu of %zu intervals %s%s", label,
+		      matching, intervals, negate ? "not " : "", want);
+}
+
+static void trace_json(struct tool_run *r, pid_t pid, const char *const *extra)
+{
+	char pid_arg[16];
+	const char *args[16] = { "--json" };
+	size_t n = 1;
+
+	for (; extra && *extra; extra++)
+		args[n++] = *extra;
+	snprintf(pid_arg, sizeof pid_arg, "%d", (int)pid);
+	args[n++] = pid_arg;
+	args[n++] = "1";
+	args[n++] = INTERVALS;
+	args[n] = NULL;
+	tool_run(r, args, 90, 0, 0);
+	ck_assert_msg(r->exit_code == 0, "exit %d: %s", r->exit_code, r->err);
+}
+
+/* A ThreadPoolExecutor(8) hashing 100-byte buffers: hashlib keeps the GIL
+ * for buffers this small, and eight threads queue for it. */
+START_TEST(thread_pool_hashing_small_buffers)
+{
+	struct program p;
+	struct tool_run r;
+
+	program_start(&p, default_python.python, (const char *[]){ "pool-hash", "--seconds", "60", NULL });
+	trace_json(&r, p.pid, NULL);
+	assert_verdicts("pool-hash", &r, p.pid, "bottleneck", NULL, false);
+	tool_run_free(&r);
+	program_stop(&p);
+}
+END_TEST
+
+/* Pure-Python loops in 4 threads: the GIL saturated. */
+START_TEST(pure_python_cpu_loop)
+{
+	struct program p;
+	struct tool_run r;
+
+	program_start(&p, default_python.python, (const char *[]){ "cpu-loop", "--seconds", "60", NULL });
+	trace_json(&r, p.pid, NULL);
+	assert_verdicts("cpu-loop", &r, p.pid, "bottleneck", NULL, false);
+	tool_run_free(&r);
+	program_stop(&p);
+}
+END_TEST
+
+/* The number of group rows in a text table ("  N thr NAME"), and the
+ * largest N. */
+static size_t group_rows(const char *text, long *largest)
+{
+	size_t n = 0;
+
+	*largest = 0;
+	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		long count;
+		char word[8];
+		if (sscanf(l, "%ld %7s", &count, word) == 2 && strcmp(word, "thr") == 0) {
+			n++;
+			*largest = count > *largest ? count : *largest;
+		}
+	}
+	return n;
+}
+
+/* A ThreadingHTTPServer with a CPU-heavy handler, loaded from another
+ * process over loopback: a thread per request, each short-lived, and the
+ * GIL saturated; the grouped view shows the handlers as one role row. */
+START_TEST(threading_http_server_under_load)
+{
+	struct program server, load;
+	struct tool_run r, text;
+	char port[16], pid_arg[16];
+	long largest;
+
+	program_start(&server, default_python.python, (const char *[]){ "http-server", "--seconds", "60", NULL });
+	snprintf(port, sizeof port, "%d", json_object_get_int(json_object_object_get(server.report, "port")));
+	snprintf(pid_arg, sizeof pid_arg, "%d", (int)server.pid);
+	/* The load generator announces itself only at its end: started
+	 * without waiting for a line. */
+	load.pid = fork();
+	ck_assert_int_ge(load.pid, 0);
+	if (load.pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, 1);
+		execlp(default_python.python, default_python.python, script(), "http-load", "--port", port, "--seconds",
+		       "30", "--concurrency", "16", (char *)NULL);
+		_exit(127);
+	}
+	trace_json(&r, server.pid, NULL);
+	assert_verdicts("http-server", &r, server.pid, "bottleneck", NULL, false);
+	tool_run(&text, (const char *[]){ "-C", "--group", pid_arg, "1", "2", NULL }, 60, 0, 0);
+	ck_assert_msg(text.exit_code == 0, "exit %d: %s", text.exit_code, text.err);
+	fprintf(stderr, "http-server grouped:\n%s\n", text.out);
+	/* Every handler in one row: a few role rows, one of many threads. */
+	size_t rows = group_rows(text.out, &largest);
+	ck_assert_msg(rows >= 3 && rows <= 3 * 4 && largest >= 5, "%zu group rows, the largest of %ld:\n%s", rows,
+		      largest, text.out);
+	ck_assert_msg(strstr(text.out, "pid ") == text.out, "the block does not start with its pid line:\n%s",
+		      text.out);
+	tool_run_free(&text);
+	tool_run_free(&r);
+	kill(load.pid, SIGKILL);
+	waitpid(load.pid, NULL, 0);
+	load.pid = 0;
+	program_stop(&server);
+}
+END_TEST
+
+/* Debian's python3 with numpy: matrix products release the GIL. */
+START_TEST(numpy_matmul_is_never_bottleneck)
+{
+	struct program p;
+	struct tool_run r;
+
+	if (system("/usr/bin/python3 -c 'import numpy' 2>/dev/null") != 0) {
+		fprintf(stderr, "numpy: python3-numpy is not installed, skipped\n");
+		return;
+	}
+	program_start(&p, "/usr/bin/python3", (const char *[]){ "numpy-matmul", "--seconds", "60", NULL });
+	trace_json(&r, p.pid, NULL);
+	assert_verdicts("numpy-matmul", &r, p.pid, "bottleneck", NULL, true);
+	tool_run_free(&r);
+	program_stop(&p);
+}
+END_TEST
+
+Suite *realistic_suite(void)
+{
+	Suite *s = suite_create("realistic");
+	TCase *tc = tcase_create("realistic");
+
+	tcase_set_timeout(tc, 240);
+	tcase_add_test(tc, thread_pool_hashing_small_buffers);
+	tcase_add_test(tc, pure_python_cpu_loop);
+	tcase_add_test(tc, threading_http_server_under_load);
+	tcase_add_test(tc, numpy_matmul_is_never_bottleneck);
+	suite_add_tcase(s, tc);
+	return s;
+}

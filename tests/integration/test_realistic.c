@@ -243,17 +243,9 @@ START_TEST(threading_http_server_under_load)
 	program_start(&server, default_python.python, (const char *[]){ "http-server", "--seconds", "60", NULL });
 	snprintf(port, sizeof port, "%d", json_object_get_int(json_object_object_get(server.report, "port")));
 	snprintf(pid_arg, sizeof pid_arg, "%d", (int)server.pid);
-	/* The load generator announces itself only at its end: started
-	 * without waiting for a line. */
-	load.pid = fork();
-	ck_assert_int_ge(load.pid, 0);
-	if (load.pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
-		dup2(null, 1);
-		execlp(default_python.python, default_python.python, script(), "http-load", "--port", port, "--seconds",
-		       "30", "--concurrency", "16", (char *)NULL);
-		_exit(127);
-	}
+	/* Traced once the load is on: every client had a response. */
+	program_start(&load, default_python.python,
+		      (const char *[]){ "http-load", "--port", port, "--seconds", "40", "--concurrency", "16", NULL });
 	trace_json(&r, server.pid, NULL);
 	assert_verdicts("http-server", &r, server.pid, "bottleneck", NULL, false);
 	tool_run(&text, (const char *[]){ "-C", "--group", pid_arg, "1", "2", NULL }, 60, 0, 0);
@@ -267,9 +259,7 @@ START_TEST(threading_http_server_under_load)
 		      text.out);
 	tool_run_free(&text);
 	tool_run_free(&r);
-	kill(load.pid, SIGKILL);
-	waitpid(load.pid, NULL, 0);
-	load.pid = 0;
+	program_stop(&load);
 	program_stop(&server);
 }
 END_TEST
@@ -292,6 +282,76 @@ START_TEST(numpy_matmul_is_never_bottleneck)
 }
 END_TEST
 
+/* The worker processes of a gunicorn master, once there are n. */
+static size_t children_of(pid_t parent, pid_t *out, size_t max)
+{
+	char path[64], *text;
+	size_t n = 0;
+
+	snprintf(path, sizeof path, "cat /proc/%d/task/%d/children 2>/dev/null", (int)parent, (int)parent);
+	text = shell(path);
+	for (char *tok = text ? strtok(text, " \n") : NULL; tok && n < max; tok = strtok(NULL, " \n"))
+		out[n++] = (pid_t)atoi(tok);
+	free(text);
+	return n;
+}
+
+struct master {
+	pid_t pid;
+};
+
+static bool two_workers_listening(const void *arg)
+{
+	const struct master *m = arg;
+	pid_t kids[8];
+
+	return children_of(m->pid, kids, 8) >= 2 && listening_port(m->pid) > 0;
+}
+
+/* gunicorn --threads 8 --workers 2, a CPU-bound endpoint under load,
+ * traced with --children from its master: each worker's GIL saturated
+ * by its eight handler threads (which get little CPU each, and are not
+ * I/O threads). */
+START_TEST(gunicorn_threads_workers_children)
+{
+	char dir[1024], port[16], master_arg[16];
+	struct master m;
+	struct program load;
+	struct tool_run r;
+	pid_t kids[8];
+
+	if (system("/usr/bin/python3 -c 'import gunicorn' 2>/dev/null") != 0) {
+		fprintf(stderr, "gunicorn: python3-gunicorn is not installed, skipped\n");
+		return;
+	}
+	snprintf(dir, sizeof dir, "%s/tests/workloads", getenv("GILSTATS_SRCDIR") ?: ".");
+	m.pid = fork();
+	ck_assert_int_ge(m.pid, 0);
+	if (m.pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, 1);
+		dup2(null, 2);
+		execl("/usr/bin/python3", "python3", "-m", "gunicorn", "--threads", "8", "--workers", "2", "--bind",
+		      "127.0.0.1:0", "--chdir", dir, "realistic:wsgi_app", (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_msg(wait_until(two_workers_listening, &m, 60), "gunicorn did not start two workers");
+	snprintf(port, sizeof port, "%d", listening_port(m.pid));
+	snprintf(master_arg, sizeof master_arg, "%d", (int)m.pid);
+	program_start(&load, default_python.python,
+		      (const char *[]){ "http-load", "--port", port, "--seconds", "40", "--concurrency", "16", NULL });
+	ck_assert_uint_eq(children_of(m.pid, kids, 8), 2);
+	tool_run(&r, (const char *[]){ "--json", "--children", "-p", master_arg, "1", INTERVALS, NULL }, 90, 0, 0);
+	ck_assert_msg(r.exit_code == 0, "exit %d: %s", r.exit_code, r.err);
+	assert_verdicts("gunicorn worker 1", &r, kids[0], "bottleneck", NULL, false);
+	assert_verdicts("gunicorn worker 2", &r, kids[1], "bottleneck", NULL, false);
+	tool_run_free(&r);
+	program_stop(&load);
+	kill(m.pid, SIGTERM);
+	waitpid(m.pid, NULL, 0);
+}
+END_TEST
+
 Suite *realistic_suite(void)
 {
 	Suite *s = suite_create("realistic");
@@ -302,6 +362,7 @@ Suite *realistic_suite(void)
 	tcase_add_test(tc, pure_python_cpu_loop);
 	tcase_add_test(tc, threading_http_server_under_load);
 	tcase_add_test(tc, numpy_matmul_is_never_bottleneck);
+	tcase_add_test(tc, gunicorn_threads_workers_children);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -6,9 +6,11 @@
   numpy-matmul  numpy matrix products in 4 threads (numpy releases the GIL)
   http-server   a ThreadingHTTPServer whose handler is CPU-heavy (JSON work)
   http-load     a loopback load generator for it, in another process
+  wsgi_app      the same endpoint for gunicorn (realistic:wsgi_app)
 
-Each command but http-load writes one JSON line once it is running, with
-its pid (and the server its port), then runs for --seconds or until killed.
+Each command writes one JSON line once it is running (http-load: once as
+many responses as it has clients came back), with its pid (and the server
+its port), then runs for --seconds or until killed.
 http-load sends requests to 127.0.0.1 only, from --concurrency threads,
 for --seconds, and stops by itself. Python 3.6+.
 """
@@ -87,17 +89,29 @@ def run_threads(target, args):
         t.join()
 
 
+def cpu_heavy_response():
+    """What a CPU-bound endpoint does: build and encode JSON, in Python."""
+    doc = {"items": [{"id": i, "name": "item %d" % i, "tags": ["a", "b", i]} for i in range(300)]}
+    body = b""
+    for _ in range(40):
+        body = json.dumps(doc).encode()
+        json.loads(body)
+    return body[:64]
+
+
+def wsgi_app(environ, start_response):
+    """The same endpoint for a WSGI server (gunicorn realistic:wsgi_app)."""
+    body = cpu_heavy_response()
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
 def http_server(args):
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
-            doc = {"items": [{"id": i, "name": "item %d" % i, "tags": ["a", "b", i]} for i in range(300)]}
-            body = b""
-            for _ in range(10):
-                body = json.dumps(doc).encode()
-                json.loads(body)
-            body = body[:64]
+            body = cpu_heavy_response()
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -118,6 +132,7 @@ def http_load(args):
 
     deadline = time.monotonic() + args.seconds
     done = [0]
+    first = threading.Lock()
 
     def client():
         while time.monotonic() < deadline:
@@ -126,7 +141,10 @@ def http_load(args):
                 conn.request("GET", "/")
                 conn.getresponse().read()
                 conn.close()
-                done[0] += 1
+                with first:
+                    done[0] += 1
+                    if done[0] == args.concurrency:
+                        announce(loaded=True)  # every client has had a response
             except OSError:
                 time.sleep(0.01)
 
@@ -135,7 +153,6 @@ def http_load(args):
         t.start()
     for t in threads:
         t.join()
-    announce(requests=done[0])
 
 
 def main():

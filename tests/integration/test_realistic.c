@@ -352,6 +352,64 @@ START_TEST(gunicorn_threads_workers_children)
 }
 END_TEST
 
+/* The screen of tmux session, polled until it holds needle (NULL: not
+ * within timeout_s); the caller frees it. */
+static char *screen_with(const char *session, const char *needle, double timeout_s)
+{
+	char cmd[128];
+	double end = monotonic_now() + timeout_s;
+
+	snprintf(cmd, sizeof cmd, "tmux capture-pane -p -t %s", session);
+	while (monotonic_now() < end) {
+		char *screen = shell(cmd);
+		if (screen && strstr(screen, needle))
+			return screen;
+		free(screen);
+		usleep(100000);
+	}
+	return NULL;
+}
+
+/* A thread pool in a small terminal: the header at once, before the first
+ * figures; then its rows grouped to fit, and h still finds room for the
+ * histogram. */
+START_TEST(live_view_of_a_thread_pool)
+{
+	char cmd[1024], session[48], head[32];
+	struct program p;
+	char *screen;
+
+	program_start(&p, default_python.python, (const char *[]){ "pool-hash", "--seconds", "60", NULL });
+	snprintf(session, sizeof session, "gilstats-realistic-%d", (int)getpid());
+	snprintf(cmd, sizeof cmd, "tmux new-session -d -s %s -x 120 -y 14 '%s %d 4; echo EXIT=$?; sleep 60'", session,
+		 gilstats_binary(), (int)p.pid);
+	ck_assert_int_eq(system(cmd), 0);
+	screen = screen_with(session, "attached, first figures in 4 s", 30);
+	ck_assert_msg(screen != NULL, "no header before the first figures");
+	snprintf(head, sizeof head, "pid %d (", (int)p.pid);
+	ck_assert_msg(strstr(screen, head) != NULL, "no pid line:\n%s", screen);
+	free(screen);
+	/* Nine threads do not fit in 14 lines with the histogram: one role row. */
+	screen = screen_with(session, " thr python3", 30);
+	ck_assert_msg(screen != NULL, "no grouped rows");
+	free(screen);
+	snprintf(cmd, sizeof cmd, "tmux send-keys -t %s h", session);
+	ck_assert_int_eq(system(cmd), 0);
+	screen = screen_with(session, "usecs", 10);
+	ck_assert_msg(screen != NULL, "no histogram after h");
+	ck_assert_msg(strstr(screen, " thr python3") != NULL, "rows gone with the histogram:\n%s", screen);
+	free(screen);
+	snprintf(cmd, sizeof cmd, "tmux send-keys -t %s q", session);
+	ck_assert_int_eq(system(cmd), 0);
+	screen = screen_with(session, "EXIT=0", 20);
+	ck_assert_msg(screen != NULL, "gilstats did not exit cleanly");
+	free(screen);
+	snprintf(cmd, sizeof cmd, "tmux kill-session -t %s", session);
+	ck_assert_int_eq(system(cmd), 0);
+	program_stop(&p);
+}
+END_TEST
+
 Suite *realistic_suite(void)
 {
 	Suite *s = suite_create("realistic");
@@ -363,6 +421,7 @@ Suite *realistic_suite(void)
 	tcase_add_test(tc, threading_http_server_under_load);
 	tcase_add_test(tc, numpy_matmul_is_never_bottleneck);
 	tcase_add_test(tc, gunicorn_threads_workers_children);
+	tcase_add_test(tc, live_view_of_a_thread_pool);
 	suite_add_tcase(s, tc);
 	return s;
 }

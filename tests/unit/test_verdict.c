@@ -90,6 +90,19 @@ START_TEST(bottleneck_per_process)
 	/* Utilisation unknown (--hold-rate 0): a thread's worth waiting suffices. */
 	ck_assert_int_eq(decide(v, 8, -1, NULL, &m, buf, sizeof buf), VERDICT_BOTTLENECK);
 	ck_assert_str_eq(buf, "GIL is the bottleneck: 3.20 threads' worth waiting for it");
+	/* The thresholds: held 60% with half a thread's worth waiting. */
+	struct gil_model edge = { .seconds = 1, .held = 0.6, .queue = 0.5, .cpu_queue = -1 };
+	ck_assert_int_eq(verdict_decide(&edge, true), VERDICT_BOTTLENECK);
+	edge.held = 0.59;
+	ck_assert_int_eq(verdict_decide(&edge, true), VERDICT_MODERATE);
+	edge.held = 0.9;
+	edge.queue = 0.49;
+	ck_assert_int_eq(verdict_decide(&edge, true), VERDICT_MODERATE);
+	edge.held = -1; /* unknown: a whole thread's worth */
+	edge.queue = 0.99;
+	ck_assert_int_eq(verdict_decide(&edge, true), VERDICT_MODERATE);
+	edge.queue = 1.0;
+	ck_assert_int_eq(verdict_decide(&edge, true), VERDICT_BOTTLENECK);
 	/* Held most of the time but no queue: a single busy thread. */
 	struct thread_stats one[] = { thread(1, 0, 99, 0), thread(2, 10, 5, 0.5) };
 	ck_assert_int_eq(decide(one, 2, 95, NULL, &m, buf, sizeof buf), VERDICT_MODERATE);
@@ -184,7 +197,7 @@ START_TEST(convoy_by_blocked_elsewhere)
 			      "(convoy effect)");
 	ck_assert_uint_eq(m.convoy, 1);
 	/* w's threads run 5% and wait 40%: 55% blocked elsewhere is a convoy... */
-	ck_assert_int_eq(decide(w, 3, 60, NULL, &m, buf, sizeof buf), VERDICT_CONVOY);
+	ck_assert_int_eq(decide(w, 3, 50, NULL, &m, buf, sizeof buf), VERDICT_CONVOY);
 	/* ...but waiting 95% and running 5%, they are blocked on nothing else. */
 	w[1].interval.gil.ns = w[2].interval.gil.ns = 950000000;
 	w[1].interval.gil.count = w[2].interval.gil.count = 190;

@@ -60,8 +60,8 @@ static void put_line(int y, const char *text, attr_t attr)
 	attroff(attr);
 }
 
-/* The histogram at the bottom, as many slots as fit. */
-static int draw_histogram(int top, const struct histogram *hist)
+/* The histogram from line top, as many slots as fit above end. */
+static int draw_histogram(int top, int end, const struct histogram *hist)
 {
 	char line[256];
 	uint64_t peak = 0, lo, hi;
@@ -70,7 +70,7 @@ static int draw_histogram(int top, const struct histogram *hist)
 	for (unsigned k = 0; k < GS_HIST_SLOTS; k++)
 		peak = hist->slots[k] > peak ? hist->slots[k] : peak;
 	put_line(y++, "GIL waits this interval, by duration (usecs : count)", A_BOLD);
-	for (unsigned k = 0; k < GS_HIST_SLOTS && y < LINES; k++) {
+	for (unsigned k = 0; k < GS_HIST_SLOTS && y < end && y < LINES; k++) {
 		int bar;
 		if (!hist->slots[k])
 			continue;
@@ -133,7 +133,7 @@ static int draw_rows(const struct report *r, int y, int bottom)
 void screen_draw(struct screen *s, const struct report *r, const struct histogram *hist)
 {
 	struct report_lines lines;
-	int y = s->y, bottom;
+	int y = s->y, bottom, hist_lines = 0;
 
 	report_header(r, &lines);
 	put_line(y++, lines.target, A_BOLD);
@@ -144,13 +144,17 @@ void screen_draw(struct screen *s, const struct report *r, const struct histogra
 	if (s->left > 1)
 		hist = NULL;
 	s->left = s->left > 1 ? s->left - 1 : 1;
-	/* The histogram's space is kept from the rows, however many. */
-	if (s->show_histogram && hist)
-		bottom -= histogram_height(hist) + 1;
+	/* The histogram's space is kept from the rows, however many: up to
+	 * half of what is left, so the rows (grouped to fit) keep the rest. */
+	if (s->show_histogram && hist) {
+		int height = histogram_height(hist) + 1, half = (bottom - y) / 2;
+		hist_lines = height < half ? height : half;
+		bottom -= hist_lines;
+	}
 	if (r->target->gil_enabled)
 		y = draw_rows(r, y, bottom);
-	if (s->show_histogram && hist && y + 1 < LINES)
-		y = draw_histogram(y + 1, hist);
+	if (hist_lines > 1)
+		y = draw_histogram(y + 1, y + hist_lines, hist);
 	s->y = y + 1;
 }
 

@@ -61,15 +61,39 @@ static const char *script(void)
 	return path;
 }
 
-/* Starts python on realistic.py with args; waits for its first line. */
-static void program_start(struct program *p, const char *python, const char *const *args)
+/* realistic.py as py sees it: inside a chroot, a copy in its /tmp. */
+static void script_for(const struct interpreter *py, char *path, size_t len)
 {
-	const char *argv[16] = { python, "-u", script() };
-	size_t argc = 3;
+	char dir[1100], cmd[3200];
+
+	if (!py->root[0]) {
+		snprintf(path, len, "%s", script());
+		return;
+	}
+	snprintf(dir, sizeof dir, "%s/tmp/gilstats-tests", py->root);
+	snprintf(cmd, sizeof cmd, "mkdir -p '%.1000s' && cp '%.1000s' '%.1000s/realistic.py'", dir, script(), dir);
+	ck_assert_int_eq(system(cmd), 0);
+	snprintf(path, len, "/tmp/gilstats-tests/realistic.py");
+}
+
+/* Starts py on realistic.py with args; waits for its first line. */
+static void program_start_with(struct program *p, const struct interpreter *py, const char *const *args)
+{
+	char path[1100];
+	const char *argv[20];
+	size_t argc = 0;
 	int out[2];
 	char *line;
 
-	for (; *args && argc < 15; args++)
+	script_for(py, path, sizeof path);
+	if (py->root[0]) {
+		argv[argc++] = "chroot";
+		argv[argc++] = py->root;
+	}
+	argv[argc++] = py->python;
+	argv[argc++] = "-u";
+	argv[argc++] = path;
+	for (; *args && argc < 19; args++)
 		argv[argc++] = *args;
 	argv[argc] = NULL;
 	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
@@ -83,10 +107,19 @@ static void program_start(struct program *p, const char *python, const char *con
 	close(out[1]);
 	p->out_fd = out[0];
 	line = read_line_from(p->out_fd, 60);
-	ck_assert_msg(line != NULL, "%s %s did not start", python, args[0]);
+	ck_assert_msg(line != NULL, "%s %s did not start", py->label, args[0]);
 	p->report = json_tokener_parse(line);
 	ck_assert_msg(p->report != NULL, "not JSON: %s", line);
 	free(line);
+}
+
+static void program_start(struct program *p, const char *python, const char *const *args)
+{
+	struct interpreter py = { .root = "" };
+
+	snprintf(py.label, sizeof py.label, "%.90s", python);
+	snprintf(py.python, sizeof py.python, "%s", python);
+	program_start_with(p, &py, args);
 }
 
 static void program_stop(struct program *p)
@@ -410,18 +443,62 @@ START_TEST(live_view_of_a_thread_pool)
 }
 END_TEST
 
+/* The interpreters the stdlib workloads also run on: Debian's python3,
+ * pyenv 3.8 and 3.12, and the first chroot's (those that are there). */
+static bool wanted_interpreter(const struct interpreter *py)
+{
+	static const char *const labels[] = { "debian python3", "pyenv 3.8.", "pyenv 3.12.", "trixie chroot python3.13" };
+
+	if (py->free_threaded || (py->root[0] && strstr(py->label, "3.13t")))
+		return false;
+	for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++)
+		if (strncmp(py->label, labels[i], strlen(labels[i])) == 0 && strcmp(py->label, "debian python2.7") != 0)
+			return true;
+	return false;
+}
+
+/* The pool and the CPU loop under each of those interpreters: the same
+ * kinds, whatever the version. */
+START_TEST(stdlib_workloads_across_versions)
+{
+	static const char *const workloads[] = { "pool-hash", "cpu-loop" };
+	struct interpreter pythons[32];
+	size_t n = discover_interpreters(pythons, 32), tried = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!wanted_interpreter(&pythons[i]))
+			continue;
+		for (size_t w = 0; w < sizeof workloads / sizeof workloads[0]; w++) {
+			struct program p;
+			struct tool_run r;
+			char label[160];
+			snprintf(label, sizeof label, "%.96s %.32s", pythons[i].label, workloads[w]);
+			program_start_with(&p, &pythons[i], (const char *[]){ workloads[w], "--seconds", "60", NULL });
+			trace_json(&r, p.pid, NULL);
+			assert_verdicts(label, &r, p.pid, "bottleneck", NULL, false);
+			tool_run_free(&r);
+			program_stop(&p);
+		}
+		tried++;
+	}
+	fprintf(stderr, "stdlib workloads on %zu interpreters\n", tried);
+	ck_assert_msg(tried >= 1, "no interpreter to run the workloads on");
+}
+END_TEST
+
 Suite *realistic_suite(void)
 {
 	Suite *s = suite_create("realistic");
 	TCase *tc = tcase_create("realistic");
 
-	tcase_set_timeout(tc, 240);
+	tcase_set_timeout(tc, 400);
 	tcase_add_test(tc, thread_pool_hashing_small_buffers);
 	tcase_add_test(tc, pure_python_cpu_loop);
 	tcase_add_test(tc, threading_http_server_under_load);
 	tcase_add_test(tc, numpy_matmul_is_never_bottleneck);
 	tcase_add_test(tc, gunicorn_threads_workers_children);
 	tcase_add_test(tc, live_view_of_a_thread_pool);
+	tcase_add_test(tc, stdlib_workloads_across_versions);
 	suite_add_tcase(s, tc);
 	return s;
 }

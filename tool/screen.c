@@ -119,8 +119,10 @@ static int draw_rows(const struct report *r, int y, int bottom)
 
 	table_header(row, sizeof row, COLS);
 	put_line(y++, row, A_REVERSE);
-	if (report_rows(r, bottom - y, &rows) != 0)
+	if (report_rows(r, bottom - y, &rows) != 0) {
+		roles_free(&rows);
 		return y;
+	}
 	shown = r->top > 0 && (size_t)r->top < rows.n ? (size_t)r->top : rows.n;
 	for (size_t i = 0; i < shown && y < bottom; i++) {
 		report_role_row(r, &rows.rows[i], row, sizeof row, COLS);

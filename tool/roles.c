@@ -101,7 +101,7 @@ static pid_t first_tid(const struct role_row *row)
 	return row->thread ? row->thread->tid : row->first ? row->first->tid : 0;
 }
 
-/* Largest first, as the thread table sorts; ties by role name. */
+/* Largest first, as the thread table sorts; ties by role, then tid. */
 static int compare_rows(const void *pa, const void *pb, void *ctx)
 {
 	const struct role_row *a = pa, *b = pb;
@@ -125,7 +125,9 @@ static int compare_rows(const void *pa, const void *pb, void *ctx)
 		c = (first_tid(a) > first_tid(b)) - (first_tid(a) < first_tid(b));
 		break;
 	}
-	return c ? c : strcmp(a->role, b->role);
+	if (!c)
+		c = strcmp(a->role, b->role);
+	return c ? c : (first_tid(a) > first_tid(b)) - (first_tid(a) < first_tid(b));
 }
 
 int roles_build(struct roles *r, struct thread_stats *const *threads, size_t n, const struct roles_request *req)

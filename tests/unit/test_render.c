@@ -247,6 +247,41 @@ START_TEST(several_gils_namespaces_and_a_disabled_gil)
 }
 END_TEST
 
+/* --group: JSON has one object per role instead of the threads. */
+START_TEST(json_grouped_by_role)
+{
+	struct thread_stats a = thread(4243, "Thread-1 (handler)", 300000000, 60, true);
+	struct thread_stats b = thread(4244, "Thread-2 (handler)", 100000000, 20, false);
+	struct thread_stats c = thread(4245, "MainThread", 0, 0, true);
+	struct thread_stats *order[] = { &a, &b, &c };
+	struct report r = { .target = &target, .interval_s = 1.0, .elapsed_s = 1.0, .threads = order, .nthreads = 3,
+			    .group = true, .short_s = 0.5 };
+	json_object *obj, *roles, *g;
+	char *text;
+
+	a.interval.alive_ns = c.interval.alive_ns = 1000000000;
+	b.interval.alive_ns = 400000000;
+	a.interval.cpu_ns = 200000000;
+	text = render_to_string(json_plain, &r);
+	obj = json_tokener_parse(text);
+	ck_assert_msg(obj != NULL, "not JSON: %s", text);
+	ck_assert_ptr_null(json_object_object_get(obj, "threads"));
+	roles = json_object_object_get(obj, "roles");
+	ck_assert_uint_eq(json_object_array_length(roles), 2);
+	g = json_object_array_get_idx(roles, 0);
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(g, "role")), "Thread-* (handler)");
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(g, "threads")), 2);
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(g, "alive")), 1);
+	ck_assert_double_eq_tol(json_object_get_double(json_object_object_get(g, "gil_wait_s")), 0.4, 1e-6);
+	ck_assert_double_eq_tol(json_object_get_double(json_object_object_get(g, "alive_s")), 1.4, 1e-6);
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(g, "gil_waits")), 80);
+	/* Unknown holding is null, never 0. */
+	ck_assert(json_object_is_type(json_object_object_get(g, "gil_hold_s"), json_type_null));
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(obj, "threads_seen")), 3);
+	json_object_put(obj);
+}
+END_TEST
+
 START_TEST(durations)
 {
 	char b[16];
@@ -314,6 +349,7 @@ Suite *render_suite(void)
 	tcase_add_test(tc, text_table_columns);
 	tcase_add_test(tc, several_gils_namespaces_and_a_disabled_gil);
 	tcase_add_test(tc, durations);
+	tcase_add_test(tc, json_grouped_by_role);
 	tcase_add_test(tc, json_hold_figures);
 	tcase_add_test(tc, selection_and_order);
 	suite_add_tcase(s, tc);

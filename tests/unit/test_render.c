@@ -279,6 +279,7 @@ START_TEST(json_grouped_by_role)
 	ck_assert(json_object_is_type(json_object_object_get(g, "gil_hold_s"), json_type_null));
 	ck_assert_int_eq(json_object_get_int(json_object_object_get(obj, "threads_seen")), 3);
 	json_object_put(obj);
+	free(text);
 }
 END_TEST
 

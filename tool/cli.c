@@ -25,6 +25,8 @@ enum {
 	OPT_LISTEN,
 	OPT_TEXTFILE,
 	OPT_PER_THREAD_METRICS,
+	OPT_GROUP,
+	OPT_TOP,
 };
 
 static const char doc[] =
@@ -70,6 +72,9 @@ static const struct argp_option option_table[] = {
 	{ "output", 'o', "FILE", 0, "Write the output (text or JSON) to FILE instead of stdout", 0 },
 	{ "histogram", 'H', NULL, 0, "Log2 histogram of individual GIL wait durations", 0 },
 	{ "per-thread", 'T', NULL, 0, "Histograms per thread too (implies -H)", 0 },
+	{ "group", OPT_GROUP, NULL, 0,
+	  "Rows by role (the thread name with its numbers as *), one row per role; in JSON too", 0 },
+	{ "top", OPT_TOP, "N", 0, "Show at most N rows per process (text and live view)", 0 },
 	{ "svg", OPT_SVG, "FILE", 0, "At the end, write a chart of GIL wait over time to FILE", 0 },
 	{ "hold-rate", OPT_HOLD_RATE, "HZ", 0,
 	  "Sample who holds the GIL HZ times a second (default 200; 0: off)", 0 },
@@ -236,6 +241,15 @@ static error_t parse_option(int key, char *arg, struct argp_state *state)
 		return 0;
 	case 'H':
 		ps->o->histogram = true;
+		return 0;
+	case OPT_GROUP:
+		ps->o->group = true;
+		return 0;
+	case OPT_TOP:
+		if (cli_parse_count(arg, &ps->o->top, ps->err) != 0) {
+			gs_fail(ps->err, GS_EXIT_USAGE, "invalid --top '%s': must be a positive integer", arg);
+			return EINVAL;
+		}
 		return 0;
 	case OPT_SVG:
 		ps->o->svg = arg;

@@ -28,6 +28,8 @@ struct options {
 	bool json;
 	bool no_clear;     /* plain text even on a terminal */
 	bool histogram, per_thread;
+	bool group;         /* rows by role always, in JSON too */
+	long top;           /* text and live view: at most this many rows; 0: all */
 	const char *output; /* -o FILE, or NULL for stdout */
 	const char *svg;    /* --svg FILE, or NULL */
 	const char *kernel_headers;

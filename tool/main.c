@@ -417,7 +417,8 @@ static void publish_metrics(struct fleet *f)
 		return;
 	for (size_t i = 0; i < f->nsessions; i++)
 		procs[i] = (struct metrics_process){ &f->sessions[i]->report_target, &f->sessions[i]->stats,
-						     &f->sessions[i]->hold };
+						     &f->sessions[i]->hold, f->sessions[i]->verdict_known,
+						     f->sessions[i]->verdict };
 	if ((mem = open_memstream(&text, &len))) {
 		metrics_write(mem, procs, f->nsessions, f->opt.per_thread_metrics);
 		fclose(mem);
@@ -488,6 +489,19 @@ static void release(struct fleet *f)
 	output_close(f->out);
 }
 
+/* The live view's header at once, not after the first interval. */
+static void show_attached(struct fleet *f)
+{
+	const struct report_target **targets = calloc(f->nsessions + 1, sizeof *targets);
+
+	if (!targets)
+		return;
+	for (size_t i = 0; i < f->nsessions; i++)
+		targets[i] = &f->sessions[i]->report_target;
+	output_attached(f->out, targets, f->nsessions, f->opt.interval_s);
+	free(targets);
+}
+
 static int trace(struct fleet *f, const sigset_t *during_wait, struct gs_error *err)
 {
 	if (privileges_check(err) != 0 || attach_first(f, err) != 0)
@@ -503,6 +517,7 @@ static int trace(struct fleet *f, const sigset_t *during_wait, struct gs_error *
 	if (f->opt.listen && !(f->server = metrics_serve(f->opt.listen, err)))
 		return -1;
 	publish_metrics(f);
+	show_attached(f);
 	if (f->launched) {
 		if (launch_go(&f->launch, err) != 0)
 			return -1;

@@ -165,6 +165,25 @@ static void write_thread_family(FILE *out, const struct family *f, const struct 
 	}
 }
 
+/* One series per kind, 1 for the last interval's and 0 for the others,
+ * so an alert can be "gilstats_verdict{kind=\"bottleneck\"} == 1". */
+static void write_verdicts(FILE *out, const struct metrics_process *procs, size_t n)
+{
+	fputs("# HELP gilstats_verdict The verdict of the last interval: 1 for its kind, 0 for the others.\n"
+	      "# TYPE gilstats_verdict gauge\n",
+	      out);
+	for (size_t i = 0; i < n; i++) {
+		if (!procs[i].verdict_known)
+			continue;
+		for (int k = 0; k < VERDICT_KINDS; k++) {
+			fputs("gilstats_verdict", out);
+			process_labels(out, &procs[i]);
+			fprintf(out, ",kind=\"%s\"} %d\n", verdict_kind_name((enum verdict_kind)k),
+				procs[i].verdict == (enum verdict_kind)k);
+		}
+	}
+}
+
 void metrics_write(FILE *out, const struct metrics_process *procs, size_t n, bool per_thread)
 {
 	fputs("# HELP gilstats_build_info gilstats' version.\n# TYPE gilstats_build_info gauge\n", out);
@@ -173,6 +192,7 @@ void metrics_write(FILE *out, const struct metrics_process *procs, size_t n, boo
 	fprintf(out, "gilstats_processes %zu\n", n);
 	for (size_t i = 0; i < sizeof families / sizeof families[0]; i++)
 		write_family(out, &families[i], procs, n);
+	write_verdicts(out, procs, n);
 	if (!per_thread)
 		return;
 	for (size_t i = 0; i < sizeof families / sizeof families[0]; i++)

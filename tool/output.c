@@ -123,6 +123,12 @@ void output_frame_end(struct output *out)
 		screen_frame_end(out->screen);
 }
 
+void output_attached(struct output *out, const struct report_target *const *targets, size_t n, double first_in_s)
+{
+	if (out->screen)
+		screen_attached(out->screen, targets, n, first_in_s);
+}
+
 void output_interval(struct output *out, struct report *r, const struct histograms *h)
 {
 	r->sort = out->sort;

@@ -22,6 +22,10 @@ struct output *output_open(const struct options *opt, struct gs_error *err);
 void output_frame_begin(struct output *out, size_t nprocesses);
 void output_frame_end(struct output *out);
 
+/* Once attached: the live view shows its header at once (nothing
+ * elsewhere: text and JSON have figures only). */
+void output_attached(struct output *out, const struct report_target *const *targets, size_t n, double first_in_s);
+
 /* One interval; r->sort is set from the view. */
 void output_interval(struct output *out, struct report *r, const struct histograms *h);
 

@@ -313,6 +313,7 @@ int session_update(struct session *s, uint64_t ended_epoch, struct gs_error *err
 	double t = monotonic_s();
 	s->last_interval = t - s->last_update;
 	s->last_update = t;
+	stats_close_interval(&s->stats, (uint64_t)(s->last_interval * 1e9));
 	return 0;
 }
 
@@ -334,6 +335,9 @@ void session_emit(struct session *s, bool summary)
 		.monotonic_s = s->last_update,
 		.summary = summary,
 		.wall_clock = time(NULL),
+		.group = s->opt->group,
+		.short_s = s->opt->interval_s / 2,
+		.top = s->opt->top,
 	};
 	uint64_t counters[GS_COUNTERS];
 	struct thread_stats **grown = realloc(s->order, (s->stats.nthreads + 1) * sizeof *grown);
@@ -351,8 +355,14 @@ void session_emit(struct session *s, bool summary)
 		r.probe_hits = counters[GS_COUNT_ENTRY_HITS];
 		r.lost_waits = counters[GS_COUNT_ROWS_FULL] + counters[GS_COUNT_INFLIGHT_FULL];
 	}
-	if (!summary)
+	if (!summary) {
+		struct gil_model_input in;
+		struct gil_model m;
+		report_model(&r, &in, &m);
+		s->verdict = verdict_decide(&m, r.target->gil_enabled);
+		s->verdict_known = true;
 		output_interval(s->out, &r, &s->hist);
+	}
 	else if (output_summary(s->out, &r, &s->hist, &err) != 0)
 		gs_error_print(&err);
 }

@@ -53,6 +53,8 @@ struct session {
 	int pidfd;
 	bool target_gone;
 	double attached, last_update, last_interval;
+	bool verdict_known;         /* an interval was reported */
+	enum verdict_kind verdict;  /* its kind, for the metrics */
 };
 
 /* A running process: inspected, its interpreter and GIL located, the back

@@ -131,6 +131,7 @@ void thread_figures_add(struct thread_figures *into, const struct thread_figures
 	into->cpu_ns += from->cpu_ns;
 	into->hold_ns += from->hold_ns;
 	into->blocked_ns += from->blocked_ns;
+	into->alive_ns += from->alive_ns;
 }
 
 struct thread_stats *stats_thread(struct stats *st, pid_t tid)
@@ -265,6 +266,8 @@ int stats_update(struct stats *st, struct wait_rows *rows, uint64_t ended_epoch,
 		memset(&t->interval.gil, 0, sizeof t->interval.gil);
 		memset(&t->interval.sw, 0, sizeof t->interval.sw);
 		t->interval.cpu_ns = 0;
+		t->interval.alive_ns = 0;
+		t->spanned = t->alive; /* listed at the last update: there at the start */
 		t->ended_now = false;
 	}
 	for (size_t i = 0; i < nlive; i++) {
@@ -287,6 +290,20 @@ int stats_update(struct stats *st, struct wait_rows *rows, uint64_t ended_epoch,
 		t->alive = now_live;
 	}
 	return collect_forgotten(st, live, nlive) == 0 ? fold_ended(st) : -1;
+}
+
+void stats_close_interval(struct stats *st, uint64_t interval_ns)
+{
+	for (size_t i = 0; i < st->nthreads; i++) {
+		struct thread_stats *t = &st->threads[i];
+		struct thread_figures *f = &t->interval;
+		uint64_t seen = f->cpu_ns + f->gil.ns + f->sw.ns + f->blocked_ns;
+
+		if (!t->alive && !t->ended_now)
+			continue; /* gone before this interval */
+		f->alive_ns = t->spanned && t->alive ? interval_ns : seen < interval_ns ? seen : interval_ns;
+		t->run.alive_ns += f->alive_ns;
+	}
 }
 
 const struct gs_wait_key *stats_rows_to_forget(const struct stats *st, size_t *n)

@@ -21,6 +21,7 @@ struct thread_figures {
 	uint64_t cpu_ns;             /* on a CPU */
 	uint64_t hold_ns;            /* held the GIL, from samples (hold.c) */
 	uint64_t blocked_ns;         /* held the GIL while blocked */
+	uint64_t alive_ns;           /* the part of the period the thread existed in (gil_model.h) */
 };
 
 struct thread_stats {
@@ -30,6 +31,7 @@ struct thread_stats {
 	uint64_t gil_address; /* the GIL it waited on last (several with PEP 684) */
 	bool alive;      /* listed in /proc/PID/task at the last update */
 	bool ended_now;  /* ended during the last interval */
+	bool spanned;    /* alive at both ends of the last interval */
 	struct thread_figures interval; /* the last interval */
 	struct thread_figures run;      /* the whole run */
 	uint64_t cpu_seen_ns;  /* its CPU time at the last sample */
@@ -80,6 +82,13 @@ struct stats {
  * the interval's maxima were recorded in. Returns 0 or -1 (no memory). */
 int stats_update(struct stats *st, struct wait_rows *rows, uint64_t ended_epoch, const pid_t *live,
 		 size_t nlive, classify_fn classify, const void *ctx);
+
+/* Closes the interval of interval_ns once every figure is in (after
+ * thread_times_update): each thread's alive time. A thread alive at both
+ * ends lived the whole interval; one born or ended in it lived at least
+ * the time it was seen running or waiting (the kernel gives no birth
+ * time), which is what it counts. */
+void stats_close_interval(struct stats *st, uint64_t interval_ns);
 
 /* Keys of rows that belong to ended threads after the last update; the
  * caller deletes them from the map. */

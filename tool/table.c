@@ -24,9 +24,8 @@ static double pct(double part, double whole)
 	return whole > 0 ? 100.0 * part / whole : 0.0;
 }
 
-void row_figures(const struct thread_stats *t, bool summary, double seconds, struct row_figures *out)
+void row_figures_from(const struct thread_figures *fig, double seconds, struct row_figures *out)
 {
-	const struct thread_figures *fig = thread_figures_of(t, summary);
 	const struct wait_figures *g = &fig->gil, *s = &fig->sw;
 
 	out->cpu_pct = pct((double)fig->cpu_ns / 1e9, seconds);
@@ -38,6 +37,11 @@ void row_figures(const struct thread_stats *t, bool summary, double seconds, str
 	out->hold_pct = pct((double)fig->hold_ns / 1e9, seconds);
 	out->blocked_pct = pct((double)fig->blocked_ns / 1e9, seconds);
 	out->hold_known = out->blocked_known = false;
+}
+
+void row_figures(const struct thread_stats *t, bool summary, double seconds, struct row_figures *out)
+{
+	row_figures_from(thread_figures_of(t, summary), seconds, out);
 }
 
 const char *sort_key_name(enum sort_key key)
@@ -113,7 +117,8 @@ size_t table_header(char *buf, size_t len, int width)
 	return fit(buf, width);
 }
 
-size_t table_row(char *buf, size_t len, const struct thread_stats *t, const struct row_figures *f, int width)
+static size_t format_row(char *buf, size_t len, const char *id, const char *raw_name, bool alive,
+			 const struct row_figures *f, int width)
 {
 	char avg[16], max[16], hold[16] = "-", blocked[16] = "-", name[4 * NAME_MAX_WIDTH + 1];
 	int nw = name_width(width);
@@ -125,9 +130,26 @@ size_t table_row(char *buf, size_t len, const struct thread_stats *t, const stru
 	if (f->blocked_known)
 		snprintf(blocked, sizeof blocked, "%.1f", f->blocked_pct);
 	/* The name is the target's to choose: never raw on a terminal. */
-	escape_text_cell(name, sizeof name, t->name, nw);
-	snprintf(buf, len, "%*d %s %6.1f %9.1f %8.1f %9s %9s %8.1f %6s %16s%s", TID_WIDTH, (int)t->tid, name,
-		 f->cpu_pct, f->wait_pct, f->waits_per_s, avg, max, f->switch_pct, hold, blocked,
-		 t->alive ? "" : ENDED_MARK);
+	escape_text_cell(name, sizeof name, raw_name, nw);
+	snprintf(buf, len, "%*s %s %6.1f %9.1f %8.1f %9s %9s %8.1f %6s %16s%s", TID_WIDTH, id, name, f->cpu_pct,
+		 f->wait_pct, f->waits_per_s, avg, max, f->switch_pct, hold, blocked, alive ? "" : ENDED_MARK);
 	return fit(buf, width);
+}
+
+size_t table_row(char *buf, size_t len, const struct thread_stats *t, const struct row_figures *f, int width)
+{
+	char id[16];
+
+	snprintf(id, sizeof id, "%d", (int)t->tid);
+	return format_row(buf, len, id, t->name, t->alive, f, width);
+}
+
+size_t table_group_row(char *buf, size_t len, size_t threads, bool any_alive, const char *role,
+		       const struct row_figures *f, int width)
+{
+	char id[24];
+
+	/* The TID column counts the group's threads. */
+	snprintf(id, sizeof id, "%zu thr", threads);
+	return format_row(buf, len, id, role, any_alive, f, width);
 }

@@ -23,6 +23,8 @@ struct row_figures {
 };
 
 void row_figures(const struct thread_stats *t, bool summary, double seconds, struct row_figures *out);
+/* The shares of figures over seconds (a period, or thread-seconds). */
+void row_figures_from(const struct thread_figures *fig, double seconds, struct row_figures *out);
 
 enum sort_key { SORT_GIL_WAIT, SORT_CPU, SORT_WAITS, SORT_MAX_WAIT, SORT_TID, SORT_KEYS };
 
@@ -42,5 +44,8 @@ void table_sort(struct thread_stats **threads, size_t n, const struct table_orde
  * 0 means the natural width). Returns the length written. */
 size_t table_header(char *buf, size_t len, int width);
 size_t table_row(char *buf, size_t len, const struct thread_stats *t, const struct row_figures *f, int width);
+/* A group's row: how many threads instead of a tid, the role as its name. */
+size_t table_group_row(char *buf, size_t len, size_t threads, bool any_alive, const char *role,
+		       const struct row_figures *f, int width);
 
 #endif

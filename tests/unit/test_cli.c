@@ -113,6 +113,22 @@ START_TEST(fleet_options)
 }
 END_TEST
 
+START_TEST(group_and_top)
+{
+	struct options o;
+	struct gs_error err;
+
+	ck_assert_int_eq(parse(&o, &err, (const char *[]){ "4242", NULL }), 0);
+	ck_assert(!o.group);
+	ck_assert_int_eq(o.top, 0);
+	ck_assert_int_eq(parse(&o, &err, (const char *[]){ "--group", "--top", "5", "4242", NULL }), 0);
+	ck_assert(o.group);
+	ck_assert_int_eq(o.top, 5);
+	assert_usage_error((const char *[]){ "--top", "0", "4242", NULL }, "invalid --top '0': must be a positive integer");
+	assert_usage_error((const char *[]){ "--top", "x", "4242", NULL }, "invalid --top 'x'");
+}
+END_TEST
+
 START_TEST(help_and_version)
 {
 	struct options o;
@@ -181,6 +197,7 @@ Suite *cli_suite(void)
 	tcase_add_test(tc, pid_interval_count);
 	tcase_add_test(tc, bad_arguments);
 	tcase_add_test(tc, fleet_options);
+	tcase_add_test(tc, group_and_top);
 	tcase_add_test(tc, help_and_version);
 	tcase_add_test(tc, cache_dir_from_environment);
 	suite_add_tcase(s, tc);

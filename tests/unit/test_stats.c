@@ -150,6 +150,40 @@ START_TEST(recreated_row_restarts_from_zero)
 }
 END_TEST
 
+/* Alive time: the whole interval for a thread there at both ends; for one
+ * born or ended in it, what it was seen running or waiting; the run sums. */
+START_TEST(alive_time_per_interval)
+{
+	struct stats st = { 0 };
+	struct wait_rows rows = { 0 };
+	pid_t live1[] = { 10, 11 }, live2[] = { 10, 12 };
+	struct thread_stats *t;
+
+	ck_assert_int_eq(stats_update(&st, &rows, 0, live1, 2, classify, NULL), 0);
+	stats_close_interval(&st, 1000000000);
+	/* Listed for the first time at this update: born in the interval. */
+	ck_assert_uint_eq(stats_find(&st, 10)->interval.alive_ns, 0);
+	ck_assert_int_eq(stats_update(&st, &rows, 1, live2, 2, classify, NULL), 0);
+	stats_find(&st, 12)->interval.cpu_ns = 300000000;
+	stats_find(&st, 11)->interval.cpu_ns = 200000000;
+	stats_find(&st, 11)->interval.gil.ns = 100000000;
+	stats_close_interval(&st, 1000000000);
+	ck_assert_uint_eq(stats_find(&st, 10)->interval.alive_ns, 1000000000);
+	t = stats_find(&st, 11); /* ended in it */
+	ck_assert(t->ended_now);
+	ck_assert_uint_eq(t->interval.alive_ns, 300000000);
+	ck_assert_uint_eq(stats_find(&st, 12)->interval.alive_ns, 300000000);
+	/* Never more than the interval. */
+	ck_assert_int_eq(stats_update(&st, &rows, 2, live2, 2, classify, NULL), 0);
+	stats_find(&st, 12)->interval.cpu_ns = 900000000;
+	stats_close_interval(&st, 500000000);
+	ck_assert_uint_eq(stats_find(&st, 12)->interval.alive_ns, 500000000);
+	ck_assert_uint_eq(stats_find(&st, 12)->run.alive_ns, 800000000);
+	ck_assert_uint_eq(stats_find(&st, 10)->run.alive_ns, 1500000000);
+	stats_free(&st);
+}
+END_TEST
+
 START_TEST(figures_compare_three_way)
 {
 	struct wait_figures a = { .ns = 5, .count = 1 }, b = { .ns = 5, .count = 2 }, c = { .ns = UINT64_MAX };
@@ -173,6 +207,7 @@ Suite *stats_suite(void)
 	tcase_add_test(tc, ended_threads_are_kept_and_their_rows_forgotten);
 	tcase_add_test(tc, recreated_row_restarts_from_zero);
 	tcase_add_test(tc, figures_compare_three_way);
+	tcase_add_test(tc, alive_time_per_interval);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -15,6 +15,7 @@ import ctypes
 import json
 import os
 import platform
+import signal
 import sys
 import threading
 import time
@@ -57,6 +58,11 @@ def cpu_bound(name, tids, ready, stop, pin, named=None):
             n += i * i
 
 
+# Set by SIGUSR1 with --hold-on-signal: the holders start once the test
+# knows gilstats is attached, however long attaching took.
+hold_go = threading.Event()
+
+
 def holder(name, tids, ready, stop, args, held):
     """Keeps the GIL while it sleeps in C: ctypes.PyDLL calls do not release
     it. Measures the time it spent so, the ground truth for gilstats: in C
@@ -73,7 +79,10 @@ def holder(name, tids, ready, stop, args, held):
             usleep(us)
             return (time.time() - start) * 1e9
     ready.release()
-    time.sleep(args.hold_delay)
+    if args.hold_on_signal:
+        hold_go.wait()
+    else:
+        time.sleep(args.hold_delay)
     end, total = time.time() + args.hold_for, 0.0
     while not stop.is_set() and time.time() < end:
         total += sleep_ns(ctypes.c_uint(args.hold_us)) / 1e9
@@ -205,6 +214,8 @@ def main():
     ap.add_argument("--hold-us", type=int, default=20000, help="microseconds per usleep call")
     ap.add_argument("--hold-delay", type=float, default=0, help="seconds before the holders start")
     ap.add_argument("--hold-for", type=float, default=3600, help="seconds the holders keep at it")
+    ap.add_argument("--hold-on-signal", action="store_true",
+                    help="holders start at SIGUSR1 (not after --hold-delay); the workload ends 0.5 s after they do")
     ap.add_argument("--final-report", action="store_true",
                     help="at the end, one more JSON line: the time each holder spent sleeping holding the GIL")
     ap.add_argument("--fork", type=int, default=0,
@@ -256,9 +267,14 @@ def main():
     if args.fork:
         fork_workers(args)
     deadline = time.time() + args.seconds if args.seconds > 0 else None
+    if args.hold_on_signal:
+        signal.signal(signal.SIGUSR1, lambda *_: hold_go.set())
     try:
         while deadline is None or time.time() < deadline:
             time.sleep(0.05)
+            if args.hold_on_signal and hold_go.is_set() and not any(t.is_alive() for t in holders):
+                time.sleep(0.5)
+                break
     except KeyboardInterrupt:
         pass
     stop.set()

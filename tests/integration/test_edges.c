@@ -334,6 +334,28 @@ START_TEST(live_view_shows_utf8_names)
 }
 END_TEST
 
+/* configure stops on another architecture, naming why (before: it went
+ * on, and the tool would read x86_64 layouts on arm64). The source tree's
+ * configure runs in a copy of what it needs before it would stop: the
+ * tree itself may be configured already, or read-only (distcheck). */
+START_TEST(configure_refuses_other_architectures)
+{
+	char dir[] = "/tmp/gilstats-configure-XXXXXX", cmd[2048], *out;
+	const char *src = getenv("GILSTATS_SRCDIR") ? getenv("GILSTATS_SRCDIR") : ".";
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(cmd, sizeof cmd,
+		 "cd %s && cp '%s/configure' . && cp -r '%s/build-aux' . && mkdir tool && cp '%s/tool/main.c' tool/ && "
+		 "chmod -R u+w . && ./configure --host=aarch64-linux-gnu >log 2>&1; echo rc=$?; tail -n 1 log; "
+		 "cd / && rm -rf %s",
+		 dir, src, src, src, dir);
+	out = shell(cmd);
+	ck_assert_msg(strstr(out, "rc=0") == NULL, "configure accepted aarch64:\n%s", out);
+	ck_assert_msg(strstr(out, "error: gilstats supports x86_64 only, not aarch64") != NULL, "%s", out);
+	free(out);
+}
+END_TEST
+
 Suite *edges_suite(void)
 {
 	Suite *s = suite_create("edges");
@@ -344,6 +366,7 @@ Suite *edges_suite(void)
 	tcase_add_test(tc, busy_listen_port_one_line);
 	tcase_add_test(tc, wrong_program_in_cache_is_replaced);
 	tcase_add_test(tc, live_view_shows_utf8_names);
+	tcase_add_test(tc, configure_refuses_other_architectures);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -356,6 +356,44 @@ START_TEST(configure_refuses_other_architectures)
 }
 END_TEST
 
+/* The README's first command on a minimal Debian where one is root and
+ * sudo is not installed: run with stand-ins for apt-get, autogen.sh,
+ * configure and make that log their arguments, and no sudo on PATH, each
+ * step must run (before: "sudo: not found" at once). */
+START_TEST(readme_first_command_without_sudo)
+{
+	char dir[] = "/tmp/gilstats-readme-XXXXXX", cmd[4096], path[400], *line, *log;
+	const char *src = getenv("GILSTATS_SRCDIR") ? getenv("GILSTATS_SRCDIR") : ".";
+	static const char *const stubs[] = { "bin/apt-get", "bin/make", "autogen.sh", "configure" };
+	FILE *f;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(cmd, sizeof cmd, "grep -m1 '^    .*apt-get update' '%s/README.md'", src);
+	line = shell(cmd);
+	ck_assert_msg(strstr(line, "apt-get install") != NULL, "no install command in README.md: %s", line);
+	line[strcspn(line, "\n")] = '\0';
+	snprintf(path, sizeof path, "%s/bin", dir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	for (size_t i = 0; i < sizeof stubs / sizeof stubs[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, stubs[i]);
+		ck_assert_ptr_nonnull(f = fopen(path, "w"));
+		fprintf(f, "#!/bin/sh\necho \"${0##*/} $1 $2\" >> %s/log\n", dir);
+		fclose(f);
+		ck_assert_int_eq(chmod(path, 0755), 0);
+	}
+	snprintf(cmd, sizeof cmd, "cd %s && env -i PATH=%s/bin /bin/sh -c '%s' 2>&1; echo rc=$?; cat log", dir, dir,
+		 line + 4);
+	log = shell(cmd);
+	ck_assert_msg(strstr(log, "rc=0\napt-get update \napt-get install -y\nautogen.sh  \nconfigure  \nmake  \n"
+				  "make demo \n") != NULL,
+		      "%s\nran:\n%s", line + 4, log);
+	free(log);
+	free(line);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	free(shell(cmd));
+}
+END_TEST
+
 Suite *edges_suite(void)
 {
 	Suite *s = suite_create("edges");
@@ -367,6 +405,7 @@ Suite *edges_suite(void)
 	tcase_add_test(tc, wrong_program_in_cache_is_replaced);
 	tcase_add_test(tc, live_view_shows_utf8_names);
 	tcase_add_test(tc, configure_refuses_other_architectures);
+	tcase_add_test(tc, readme_first_command_without_sudo);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "svg.h"
@@ -33,8 +34,14 @@ bool output_is_live(const struct options *opt)
  * later (created, never followed if a link). */
 static int check_writable(const char *path, const char *what, struct gs_error *err)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	struct stat st;
+	int fd;
 
+	/* A FIFO or a device is opened once, when written: opening a FIFO
+	 * here would block, or end its reader. */
+	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+		return 0;
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return gs_fail(err, GS_EXIT_USAGE, "cannot write %s %s: %s", what, path, strerror(errno));
 	close(fd);

@@ -321,8 +321,8 @@ struct probes *probes_attach(const struct probe_plan *plan, struct gs_error *err
 		p->map_fds[i] = -1;
 	if (load_backend(p, b, plan, plan->cache_refresh, &cached, err) != 0) {
 		/* A cached copy that is not what it should be: compiled again,
-		 * and the cache repaired. */
-		if (!cached)
+		 * and the cache repaired (missing privileges stay missing). */
+		if (!cached || (err && err->exit_code == GS_EXIT_PRIVILEGE))
 			goto fail;
 		unload(p);
 		if (load_backend(p, b, plan, true, &cached, err) != 0)

@@ -738,20 +738,6 @@ bool field_bool(json_object *obj, const char *key)
 	return json_object_get_boolean(v);
 }
 
-void assert_cpu_wait(const char *label, json_object *line, json_object *cpu, int n, double tolerance)
-{
-	double t = field_double(line, "interval_s");
-	double want = (n - 1) * t;
-	double got = sum_over_threads(line, "gil_wait_s", cpu);
-
-	fprintf(stderr, "%s %s (%s back end)%s: CPU threads waited %.3f s in %.3f s: %.3f of (N-1)*T\n", label,
-		field_string(line, "python_version"), field_string(line, "probe"),
-		field_bool(line, "summary") ? " summary" : "", got, t, got / want);
-	ck_assert_msg(got > want * (1 - tolerance) && got < want * (1 + tolerance),
-		      "%s: CPU threads waited %.3f s in %.3f s, want %.3f s +-%.0f%%", label, got, t, want,
-		      tolerance * 100);
-}
-
 double monotonic_now(void)
 {
 	return now_s();

@@ -190,9 +190,6 @@ void assert_waits_match_kernel(const char *label, struct kernel_truth *k, const 
  * cpu_s's rounding (1 ms). */
 void assert_cpu_matches_kernel(const char *label, struct kernel_truth *k, json_object *line, json_object *tids,
 			       double tolerance);
-/* Ideal figures: (n-1)*T. Fails on a busy machine; being replaced by
- * assert_waits_match_kernel. */
-void assert_cpu_wait(const char *label, json_object *line, json_object *cpu, int n, double tolerance);
 /* The lines of process pid in r, in order (fleet runs mix several). */
 size_t lines_of_pid(const struct tool_run *r, pid_t pid, size_t *idx, size_t max);
 

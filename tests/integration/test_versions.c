@@ -1,6 +1,7 @@
 /* The version matrix: every interpreter on the machine (Debian's, pyenv's,
  * chroots with their own glibc, a free-threaded build) is traced and must
- * give the exact GIL and waits that add up to (N-1)*T. */
+ * give the exact GIL, and waits and holds that match what the kernel saw
+ * its threads do over the same window (schedstat). */
 #include "config.h"
 
 #include <check.h>
@@ -20,8 +21,11 @@ static size_t npythons;
 
 #define CPU_THREADS 4
 
-static void assert_line(const struct interpreter *py, const struct workload *w, json_object *line, int n)
+/* Line i of r against the kernel's view of the same window. */
+static void assert_line(const struct interpreter *py, const struct workload *w, struct kernel_truth *k,
+			const struct tool_run *r, size_t i)
 {
+	json_object *line = r->lines[i];
 	json_object *cpu = json_object_object_get(w->report, "cpu");
 	json_object *decoy = json_object_object_get(w->report, "decoy");
 
@@ -31,47 +35,50 @@ static void assert_line(const struct interpreter *py, const struct workload *w, 
 	ck_assert(field_bool(line, "gil_enabled"));
 	/* 2.7's lock is unfair: single waits of a few hundred ms, each counted
 	 * in the interval it ends in, move whole tenths between intervals. */
-	assert_cpu_wait(py->label, line, cpu, n, py->major != 2 ? 0.10 : field_bool(line, "summary") ? 0.20 : 0.35);
+	assert_waits_match_kernel(py->label, k, r, i, cpu,
+				  py->major != 2 ? 0.10 : field_bool(line, "summary") ? 0.20 : 0.35);
 	/* The decoy's condvar is waited on far more often, and never counts. */
 	ck_assert(sum_over_threads(line, "gil_waits", decoy) == 0);
 }
 
-/* N CPU-bound threads: one of them always holds the GIL; over the run
- * each about 1/N of the time (CPython 3 is fair over seconds, not within
- * each interval), and about its CPU time: a CPU-bound thread runs only
- * while it holds the GIL. Sampled figures. */
-static void assert_hold(const struct interpreter *py, json_object *line, json_object *cpu, int n)
+/* A CPU-bound thread runs Python only while it holds the GIL, and keeps
+ * holding it while preempted: over the window each thread's hold lies
+ * between its time on a CPU and that plus its time in a run queue, as the
+ * kernel counted them (schedstat). Sampled figures: three standard
+ * deviations of the 200 Hz sampling, and a tenth of the CPU time for what a
+ * holder does off the GIL (2.7's hand-offs through a semaphore). */
+static void assert_hold(const struct interpreter *py, struct kernel_truth *k, json_object *line, json_object *cpu)
 {
+	/* 2.7's thousands of hand-offs a second each cost the thread uprobe
+	 * time on its CPU without the lock. */
+	double floor = py->major == 2 ? 0.8 : 0.9;
 	double t = field_double(line, "interval_s"), sum = sum_over_threads(line, "gil_hold_s", cpu);
-	double held_pct = field_double(line, "gil_held_pct");
-	bool summary = field_bool(line, "summary");
+	double held_pct = field_double(line, "gil_held_pct"), t0, t1, exec_sum = 0;
 
-	fprintf(stderr, "%s: %s held %.3f of %.3f s (GIL held %.1f%%), held/cpu:", py->label,
-		summary ? "summary" : "interval", sum, t, held_pct);
+	line_window(line, &t0, &t1);
+	fprintf(stderr, "%s: %s held %.3f of %.3f s (GIL held %.1f%%), held/kernel cpu/runnable:", py->label,
+		field_bool(line, "summary") ? "summary" : "interval", sum, t, held_pct);
 	for (size_t i = 0; i < json_object_array_length(cpu); i++) {
-		json_object *th = find_thread(line, json_object_get_int(json_object_array_get_idx(cpu, i)));
+		int tid = json_object_get_int(json_object_array_get_idx(cpu, i));
+		json_object *th = find_thread(line, tid);
+		struct thread_truth kt;
+
 		ck_assert_ptr_nonnull(th);
-		double held = field_double(th, "gil_hold_s"), share = held / t, on_cpu = field_double(th, "cpu_s");
-		fprintf(stderr, " %.3f/%.3f", held, on_cpu);
-		/* 2.7 is neither fair nor cheap to watch: its thousands of lock
-		 * hand-offs a second each cost the thread uprobe time on its CPU. */
-		if (!summary || py->major == 2)
-			continue;
-		ck_assert_msg(share > 0.5 / n && share < 1.5 / n, "%s: a thread held the GIL %.3f of the time, "
-			      "want about 1/%d", py->label, share, n);
-		/* Three standard deviations of the sampling (200 Hz), CPU time's
-		 * 10 ms ticks, and a tenth for what a holder does off the CPU. */
-		double sigma = sqrt(share * (1 - share) / (200 * t)) * t;
-		ck_assert_msg(fabs(held - on_cpu) < 0.1 * on_cpu + 3 * sigma + 0.02, "%s: a thread held the GIL %.3f s, "
-			      "on a CPU %.3f s", py->label, held, on_cpu);
+		truth_of(k, tid, t0, t1, &kt);
+		exec_sum += kt.exec_s;
+		double held = field_double(th, "gil_hold_s"), share = held / t;
+		double sigma = sqrt(share * (1 - share) / (200 * t)) * t, slack = 3 * sigma + 0.02 + kt.uncertainty_s;
+		fprintf(stderr, " %.3f/%.3f/%.3f", held, kt.exec_s, kt.run_delay_s);
+		ck_assert_msg(held >= floor * kt.exec_s - slack && held <= kt.exec_s + kt.run_delay_s + slack,
+			      "%s: a thread held the GIL %.3f s; the kernel saw it on a CPU %.3f s, runnable %.3f s",
+			      py->label, held, kt.exec_s, kt.run_delay_s);
 	}
 	fputc('\n', stderr);
-	/* 2.7 hands its lock over through a semaphore: free for a moment at
-	 * every hand-off, ~93% held here. */
-	double floor = py->major == 2 ? 0.85 : 0.9;
-	ck_assert_msg(sum > floor * t && sum < 1.1 * t, "%s: hold times sum to %.3f s in %.3f s", py->label, sum, t);
-	ck_assert_msg(held_pct > floor * 100 && held_pct <= 100, "%s: GIL held %.1f%% of the time", py->label,
-		      held_pct);
+	ck_assert_msg(sum >= floor * exec_sum - 0.05 && sum < 1.1 * t, "%s: hold times sum to %.3f s in %.3f s, "
+		      "on a CPU %.3f s", py->label, sum, t, exec_sum);
+	ck_assert_msg(held_pct >= 100 * (floor * exec_sum - 0.05) / t && held_pct <= 100,
+		      "%s: GIL held %.1f%% of the time, the threads ran %.3f s of %.3f s", py->label, held_pct,
+		      exec_sum, t);
 }
 
 START_TEST(exact_gil_and_waits)
@@ -87,17 +94,20 @@ START_TEST(exact_gil_and_waits)
 	/* A free-threaded build runs with its GIL when asked to. */
 	const char *env[] = { "PYTHON_GIL=1", NULL };
 	struct workload_options o = { .args = args, .env = py->free_threaded ? env : NULL, .decoy = true };
+	struct kernel_truth *k = truth_start();
 	struct workload w;
 	struct tool_run r;
 
 	workload_start(&w, py, &o);
+	truth_watch(k, w.pid);
 	tool_run(&r, (const char *[]){ "--json", workload_pid_arg(&w), "1", "3", NULL }, 90, 0, 0);
 	ck_assert_msg(r.exit_code == 0, "%s: exit %d, stderr: %s", py->label, r.exit_code, r.err);
 	ck_assert_uint_eq(r.nlines, 4);
 	for (size_t i = 0; i < r.nlines; i++) {
-		assert_line(py, &w, r.lines[i], n);
-		assert_hold(py, r.lines[i], json_object_object_get(w.report, "cpu"), n);
+		assert_line(py, &w, k, &r, i);
+		assert_hold(py, k, r.lines[i], json_object_object_get(w.report, "cpu"));
 	}
+	truth_stop(k);
 	tool_run_free(&r);
 	workload_stop(&w);
 }
@@ -147,7 +157,9 @@ START_TEST(held_while_blocked)
 	double got = field_double(h, "gil_held_blocked_s");
 	fprintf(stderr, "%s: held while blocked %.3f s, measured by the thread %.3f s; spinner %.3f s; %s\n", py->label,
 		got, measured, field_double(s, "gil_held_blocked_s"), field_string(summary, "verdict"));
-	ck_assert_msg(measured > 2.0, "%s: the holder slept only %.3f s", py->label, measured);
+	/* On a busy machine each hand-off back to the holder takes longer, so
+	 * it sleeps less of its 3 s: what it measured is the truth either way. */
+	ck_assert_msg(measured > 0.3, "%s: the holder slept only %.3f s", py->label, measured);
 	ck_assert_msg(got > 0.9 * measured && got < 1.1 * measured, "%s: held while blocked %.3f s, measured %.3f s",
 		      py->label, got, measured);
 	ck_assert_msg(field_double(s, "gil_held_blocked_s") < 0.02 * measured, "%s: the spinner held while blocked",
@@ -249,6 +261,7 @@ START_TEST(container_tids)
 	const struct interpreter *py = &default_python;
 	const char *args[] = { "--cpu-threads", "3", "--io-threads", "0", NULL };
 	struct workload_options o = { .args = args, .pid_namespace = true };
+	struct kernel_truth *k = truth_start();
 	struct workload w;
 	struct tool_run r;
 
@@ -260,6 +273,7 @@ START_TEST(container_tids)
 	workload_start(&w, py, &o);
 	/* Inside its namespace the interpreter is pid 1. */
 	ck_assert_int_eq((int)field_double(w.report, "pid"), 1);
+	truth_watch(k, w.pid);
 	tool_run(&r, (const char *[]){ "--json", workload_pid_arg(&w), "1", "2", NULL }, 90, 0, 0);
 	ck_assert_msg(r.exit_code == 0, "%s: exit %d, stderr: %s", py->label, r.exit_code, r.err);
 	/* The workload knows its threads by their ids in its namespace. */
@@ -277,8 +291,9 @@ START_TEST(container_tids)
 	}
 	ck_assert_uint_eq(json_object_array_length(host_cpu), 3);
 	ck_assert_str_eq(field_string(r.lines[0], "gil_method"), "exact");
-	assert_cpu_wait(py->label, r.lines[1], host_cpu, 3, 0.10);
+	assert_waits_match_kernel(py->label, k, &r, 1, host_cpu, 0.10);
 	json_object_put(host_cpu);
+	truth_stop(k);
 	tool_run_free(&r);
 	workload_stop(&w);
 }

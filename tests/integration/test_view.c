@@ -28,6 +28,25 @@ static char *tmux_screen(const char *session)
 	return shell(cmd);
 }
 
+/* Polls the pane until it shows every needle (NULL-terminated) or
+ * timeout_s passes: the last screen (callers free). No fixed sleeps, so a
+ * slow machine only takes longer. */
+static char *tmux_wait_for(const char *session, const char *const *needles, double timeout_s)
+{
+	double until = monotonic_now() + timeout_s;
+
+	for (;;) {
+		char *screen = tmux_screen(session);
+		bool all = screen != NULL;
+		for (size_t i = 0; all && needles[i]; i++)
+			all = strstr(screen, needles[i]) != NULL;
+		if (all || monotonic_now() >= until)
+			return screen;
+		free(screen);
+		usleep(100000);
+	}
+}
+
 START_TEST(live_screen_in_a_terminal)
 {
 	const char *args[] = { "--cpu-threads", "3", "--io-threads", "1", NULL };
@@ -41,8 +60,7 @@ START_TEST(live_screen_in_a_terminal)
 		 "tmux new-session -d -s %s -x 110 -y 30 '%s %s; echo EXIT=$?; sleep 60'", session,
 		 gilstats_binary(), workload_pid_arg(&w));
 	ck_assert_int_eq(system(cmd), 0);
-	sleep(3);
-	screen = tmux_screen(session);
+	screen = tmux_wait_for(session, (const char *[]){ "GIL is the bottleneck", "cpu-1", "io-1", NULL }, 30);
 	/* The header, the verdict, and one row per thread, TID first. */
 	ck_assert_msg(strstr(screen, "Python ") != NULL, "no header:\n%s", screen);
 	ck_assert_msg(strstr(screen, "GIL is the bottleneck") != NULL, "no verdict:\n%s", screen);
@@ -57,16 +75,14 @@ START_TEST(live_screen_in_a_terminal)
 	/* s sorts by another column, h shows the histogram. */
 	snprintf(cmd, sizeof cmd, "tmux send-keys -t %s s h", session);
 	ck_assert_int_eq(system(cmd), 0);
-	usleep(500000);
-	screen = tmux_screen(session);
+	screen = tmux_wait_for(session, (const char *[]){ "sorted by CPU%", "usecs", NULL }, 15);
 	ck_assert_msg(strstr(screen, "sorted by CPU%") != NULL, "sort did not change:\n%s", screen);
 	ck_assert_msg(strstr(screen, "usecs") != NULL, "no histogram:\n%s", screen);
 	free(screen);
 	/* q quits: the summary lands on the normal screen. */
 	snprintf(cmd, sizeof cmd, "tmux send-keys -t %s q", session);
 	ck_assert_int_eq(system(cmd), 0);
-	sleep(1);
-	screen = tmux_screen(session);
+	screen = tmux_wait_for(session, (const char *[]){ "Summary over", "EXIT=", NULL }, 15);
 	ck_assert_msg(strstr(screen, "Summary over") != NULL, "no summary:\n%s", screen);
 	ck_assert_msg(strstr(screen, "EXIT=0") != NULL, "bad exit:\n%s", screen);
 	free(screen);
@@ -91,10 +107,17 @@ START_TEST(live_screen_groups_processes)
 	snprintf(cmd, sizeof cmd, "tmux new-session -d -s %s -x 120 -y 40 '%s -p %d -p %d; echo EXIT=$?; sleep 60'",
 		 session, gilstats_binary(), (int)a.pid, (int)b.pid);
 	ck_assert_int_eq(system(cmd), 0);
-	sleep(3);
-	screen = tmux_screen(session);
 	snprintf(head_a, sizeof head_a, "pid %d (", (int)a.pid);
 	snprintf(head_b, sizeof head_b, "pid %d (", (int)b.pid);
+	/* Both blocks with their tables: a thread row under the later header. */
+	screen = tmux_wait_for(session, (const char *[]){ head_a, head_b, "sorted by", NULL }, 30);
+	for (double until = monotonic_now() + 15; monotonic_now() < until; usleep(200000)) {
+		const char *pa = strstr(screen, head_a), *pb = strstr(screen, head_b);
+		if (pa && pb && strstr(pa > pb ? pa : pb, "cpu-1"))
+			break;
+		free(screen);
+		screen = tmux_screen(session);
+	}
 	const char *block_a = strstr(screen, head_a), *block_b = strstr(screen, head_b);
 	ck_assert_msg(block_a && block_b, "not both processes:\n%s", screen);
 	const char *first = block_a < block_b ? block_a : block_b, *second = block_a < block_b ? block_b : block_a;
@@ -106,8 +129,7 @@ START_TEST(live_screen_groups_processes)
 	free(screen);
 	snprintf(cmd, sizeof cmd, "tmux send-keys -t %s q", session);
 	ck_assert_int_eq(system(cmd), 0);
-	sleep(1);
-	screen = tmux_screen(session);
+	screen = tmux_wait_for(session, (const char *[]){ "EXIT=", NULL }, 15);
 	ck_assert_msg(strstr(screen, "EXIT=0") != NULL, "bad exit:\n%s", screen);
 	free(screen);
 	snprintf(cmd, sizeof cmd, "tmux kill-session -t %s", session);

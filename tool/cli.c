@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include <argp.h>
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -93,6 +94,18 @@ static const struct argp_option option_table[] = {
 	{ 0 },
 };
 
+/* One rule for every number: digits (and what strtol/strtod take) only,
+ * whitespace nowhere. strtol would skip it before a number, not after. */
+static bool is_number_text(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (isspace((unsigned char)*s))
+			return false;
+	return true;
+}
+
 struct parse_state {
 	struct options *o;
 	struct gs_error *err;
@@ -107,7 +120,7 @@ int cli_parse_pid(const char *s, pid_t *pid, struct gs_error *err)
 
 	errno = 0;
 	v = strtol(s, &end, 10);
-	if (end == s || *end || (errno == ERANGE && v == LONG_MIN))
+	if (!is_number_text(s) || end == s || *end || (errno == ERANGE && v == LONG_MIN))
 		return gs_fail(err, GS_EXIT_USAGE, "invalid pid '%s': not a number", s);
 	if (v <= 0 || v > PID_MAX_LIMIT || errno == ERANGE)
 		return gs_fail(err, GS_EXIT_USAGE, "invalid pid '%s': must be between 1 and %d", s,
@@ -123,7 +136,7 @@ int cli_parse_interval(const char *s, double *seconds, struct gs_error *err)
 
 	errno = 0;
 	v = strtod(s, &end);
-	if (end == s || *end || isnan(v))
+	if (!is_number_text(s) || end == s || *end || isnan(v))
 		return gs_fail(err, GS_EXIT_USAGE, "invalid interval '%s': not a number", s);
 	if (!(v >= CLI_MIN_INTERVAL_S && v <= CLI_MAX_INTERVAL_S))
 		return gs_fail(err, GS_EXIT_USAGE, "invalid interval '%s': must be between %g and %g seconds",
@@ -139,7 +152,7 @@ static int parse_hold_rate(const char *s, long *hz, struct gs_error *err)
 
 	errno = 0;
 	v = strtol(s, &end, 10);
-	if (end == s || *end || v < 0 || v > CLI_MAX_HOLD_RATE || errno == ERANGE)
+	if (!is_number_text(s) || end == s || *end || v < 0 || v > CLI_MAX_HOLD_RATE || errno == ERANGE)
 		return gs_fail(err, GS_EXIT_USAGE, "invalid --hold-rate '%s': must be between 0 and %d", s,
 			       CLI_MAX_HOLD_RATE);
 	*hz = v;
@@ -153,7 +166,7 @@ int cli_parse_count(const char *s, long *count, struct gs_error *err)
 
 	errno = 0;
 	v = strtol(s, &end, 10);
-	if (end == s || *end)
+	if (!is_number_text(s) || end == s || *end)
 		return gs_fail(err, GS_EXIT_USAGE, "invalid count '%s': not a number", s);
 	if (v <= 0 || errno == ERANGE)
 		return gs_fail(err, GS_EXIT_USAGE, "invalid count '%s': must be a positive integer", s);
@@ -390,7 +403,7 @@ int cli_parse_listen(const char *s, char *host, size_t host_size, unsigned *port
 	errno = 0;
 	v = strtol(colon + 1, &end, 10);
 	/* 0: a free port the kernel picks, printed once listening. */
-	if (end == colon + 1 || *end || v < 0 || v > 65535 || errno == ERANGE)
+	if (!is_number_text(colon + 1) || end == colon + 1 || *end || v < 0 || v > 65535 || errno == ERANGE)
 		return gs_fail(err, GS_EXIT_USAGE, "invalid --listen '%s': the port must be between 0 and 65535", s);
 	if (hlen == 0 || hlen >= host_size)
 		return gs_fail(err, GS_EXIT_USAGE, "invalid --listen '%s': no host", s);

@@ -115,7 +115,9 @@ static int plan_shared(struct fleet *f, struct probe_plan *plan, struct gs_error
 		plan->task_pid_off = task.pid_off;
 		plan->task_tgid_off = task.tgid_off;
 	}
-	plan->cache_dir = f->opt.no_cache ? NULL : f->opt.cache_dir;
+	/* --no-cache: compile afresh and replace what the cache holds. */
+	plan->cache_dir = f->opt.cache_dir;
+	plan->cache_refresh = f->opt.no_cache;
 	/* The live screen shows the histogram on h: collect it there anyway. */
 	plan->histogram = f->opt.per_thread				    ? GS_HIST_PER_THREAD
 			  : f->opt.histogram || output_is_live(&f->opt) ? GS_HIST_PROCESS
@@ -504,6 +506,9 @@ static void show_attached(struct fleet *f)
 
 static int trace(struct fleet *f, const sigset_t *during_wait, struct gs_error *err)
 {
+	if (output_check_paths(&f->opt, err) != 0 ||
+	    (f->opt.textfile && metrics_check_textfile(f->opt.textfile, err) != 0))
+		return -1;
 	if (privileges_check(err) != 0 || attach_first(f, err) != 0)
 		return -1;
 	if (!(f->out = output_open(&f->opt, err)))
@@ -532,13 +537,15 @@ static int compile_only(struct fleet *f, struct gs_error *err)
 	static const char *const backends[] = { "futex", "uprobe" };
 	struct probe_plan plan = { 0 };
 	struct bpf_object obj;
+	bool cached;
 
 	if (privileges_check(err) != 0 || plan_shared(f, &plan, err) != 0)
 		return -1;
 	if (!plan.cache_dir)
 		return gs_fail(err, GS_EXIT_USAGE, "--compile-only needs the cache, and it is off");
 	for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
-		if (bpf_program_get(backends[i], &f->headers, plan.cache_dir, &obj, err) != 0)
+		/* Always compiled: this replaces whatever the cache held. */
+		if (bpf_program_get(backends[i], &f->headers, plan.cache_dir, true, &obj, &cached, err) != 0)
 			return -1;
 		bpf_object_free(&obj);
 	}

@@ -16,6 +16,11 @@ struct output;
 /* Whether output_open will take over the terminal for the live screen. */
 bool output_is_live(const struct options *opt);
 
+/* The files -o and --svg name can be written (they are created now,
+ * truncated when written): checked before anything is compiled or
+ * attached, so a typo is a usage error at once, not a line at the end. */
+int output_check_paths(const struct options *opt, struct gs_error *err);
+
 struct output *output_open(const struct options *opt, struct gs_error *err);
 
 /* Around the intervals of every process: one screen shows them all. */

@@ -7,6 +7,7 @@
 #include "probes.h"
 
 #include <bcc/libbpf.h>
+#include <bpf/bpf.h>
 #include <sched.h>
 #include <errno.h>
 #include <linux/bpf.h>
@@ -40,6 +41,7 @@ struct backend {
 	const char *name;
 	int prog_type;
 	int (*attach)(struct probes *p, const struct probe_plan *plan, struct gs_error *err);
+	const char *programs[BPF_OBJECT_MAX_PROGS]; /* as gilstats-compile names them */
 };
 
 static int create_maps(struct probes *p, struct gs_error *err)
@@ -55,17 +57,18 @@ static int create_maps(struct probes *p, struct gs_error *err)
 	return 0;
 }
 
+/* libbpf's loader, not bcc's: bcc prints the verifier's whole log on
+ * stderr when the kernel refuses a program; the error here is one line. */
 static int load(struct probes *p, int prog_type, int index, struct gs_error *err)
 {
 	const struct bpf_object_prog *prog = &p->obj.h.progs[index];
-	char log[4096] = "";
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .kern_version = p->obj.h.kern_version);
 	int fd;
 
 	if (bpf_object_indexes_to_fds(p->obj.insns[index], prog->insn_count, p->map_fds, p->obj.h.nmaps) != 0)
 		return gs_fail(err, GS_EXIT_FAILURE, "bpf program %s refers to no map of its own", prog->name);
-	fd = bcc_prog_load((enum bpf_prog_type)prog_type, prog->name, p->obj.insns[index],
-			   (int)(prog->insn_count * sizeof(struct bpf_insn)), p->obj.h.license, p->obj.h.kern_version,
-			   0, log, sizeof log);
+	fd = bpf_prog_load((enum bpf_prog_type)prog_type, prog->name, p->obj.h.license, p->obj.insns[index],
+			   prog->insn_count, &opts);
 	if (fd < 0)
 		return gs_fail(err, errno == EPERM ? GS_EXIT_PRIVILEGE : GS_EXIT_FAILURE,
 			       "cannot load bpf program %s: %s", prog->name, strerror(errno));
@@ -80,9 +83,18 @@ static int map_fd(const struct probes *p, const char *name)
 	return -1;
 }
 
-/* The maps snapshot.c reads: all must be there. */
-static const char *const probe_maps[] = { "inflight", "waits", "counters", "hist", "held", "stacks", "blocked",
-					  "oncpu", "running" };
+/* The maps snapshot.c reads and configure() fills: all must be there. */
+static const char *const probe_maps[] = { "inflight", "waits",   "counters", "hist",    "held",
+					  "stacks",   "blocked", "oncpu",    "running", "targets",
+					  "watched",  "settings" };
+
+static bool object_has_map(const struct bpf_object *obj, const char *name)
+{
+	for (uint32_t i = 0; i < obj->h.nmaps; i++)
+		if (strncmp(obj->h.maps[i].name, name, BPF_OBJECT_NAME) == 0)
+			return true;
+	return false;
+}
 
 static int required_map(const struct probes *p, const char *name, struct gs_error *err)
 {
@@ -248,14 +260,56 @@ bool probes_holding(const struct probes *p)
 }
 
 static const struct backend backends[] = {
-	[PROBE_FUTEX] = { "futex", BPF_PROG_TYPE_RAW_TRACEPOINT, attach_tracepoints },
-	[PROBE_UPROBE] = { "uprobe", BPF_PROG_TYPE_KPROBE, attach_uprobes },
+	[PROBE_FUTEX] = { "futex", BPF_PROG_TYPE_RAW_TRACEPOINT, attach_tracepoints,
+			  { "gs_futex_enter", "gs_futex_exit", "gs_sched_switch" } },
+	[PROBE_UPROBE] = { "uprobe", BPF_PROG_TYPE_KPROBE, attach_uprobes,
+			   { "gs_wait_enter", "gs_wait_return", "gs_sched_switch" } },
 };
+
+/* Back to nothing loaded, for a second try. */
+static void unload(struct probes *p)
+{
+	for (int i = 0; i < BPF_OBJECT_MAX_PROGS; i++) {
+		if (p->prog_fds[i] >= 0)
+			close(p->prog_fds[i]);
+		p->prog_fds[i] = -1;
+	}
+	for (int i = 0; i < BPF_OBJECT_MAX_MAPS; i++) {
+		if (p->map_fds[i] >= 0)
+			close(p->map_fds[i]);
+		p->map_fds[i] = -1;
+	}
+	bpf_object_free(&p->obj);
+	memset(&p->obj, 0, sizeof p->obj);
+}
+
+/* The back end's program, its maps created and its two probes loaded.
+ * The checksum proves a cached copy intact, not that it is this back
+ * end's program: its names say which it is, the kernel whether it loads. */
+static int load_backend(struct probes *p, const struct backend *b, const struct probe_plan *plan, bool refresh,
+			bool *cached, struct gs_error *err)
+{
+	if (bpf_program_get(b->name, plan->headers, plan->cache_dir, refresh, &p->obj, cached, err) != 0)
+		return -1;
+	for (uint32_t i = 0; i < BPF_OBJECT_MAX_PROGS; i++)
+		if (i >= p->obj.h.nprogs || strncmp(p->obj.h.progs[i].name, b->programs[i], BPF_OBJECT_NAME) != 0)
+			return gs_fail(err, GS_EXIT_FAILURE, "the compiled program is not the %s back end's", b->name);
+	for (size_t i = 0; i < sizeof probe_maps / sizeof probe_maps[0]; i++)
+		if (!object_has_map(&p->obj, probe_maps[i]))
+			return gs_fail(err, GS_EXIT_FAILURE, "bpf map %s missing from the compiled program", probe_maps[i]);
+	if (create_maps(p, err) != 0)
+		return -1;
+	for (int i = 0; i < 2; i++)
+		if ((p->prog_fds[i] = load(p, b->prog_type, i, err)) < 0)
+			return -1;
+	return 0;
+}
 
 struct probes *probes_attach(const struct probe_plan *plan, struct gs_error *err)
 {
 	const struct backend *b = &backends[plan->backend];
 	struct probes *p = calloc(1, sizeof *p);
+	bool cached = false;
 
 	if (!p) {
 		gs_fail(err, GS_EXIT_FAILURE, "out of memory");
@@ -265,11 +319,15 @@ struct probes *probes_attach(const struct probe_plan *plan, struct gs_error *err
 		p->prog_fds[i] = -1;
 	for (int i = 0; i < BPF_OBJECT_MAX_MAPS; i++)
 		p->map_fds[i] = -1;
-	if (bpf_program_get(b->name, plan->headers, plan->cache_dir, &p->obj, err) != 0 || create_maps(p, err) != 0)
-		goto fail;
-	for (int i = 0; i < 2; i++)
-		if ((p->prog_fds[i] = load(p, b->prog_type, i, err)) < 0)
+	if (load_backend(p, b, plan, plan->cache_refresh, &cached, err) != 0) {
+		/* A cached copy that is not what it should be: compiled again,
+		 * and the cache repaired (missing privileges stay missing). */
+		if (!cached || (err && err->exit_code == GS_EXIT_PRIVILEGE))
 			goto fail;
+		unload(p);
+		if (load_backend(p, b, plan, true, &cached, err) != 0)
+			goto fail;
+	}
 	if (configure(p, plan, err) != 0 || b->attach(p, plan, err) != 0)
 		goto fail;
 	if (plan->task_tgid_off && link_sched_switch(p))

@@ -41,6 +41,7 @@ struct probe_plan {
 	bool record_unwatched; /* heuristic: record every address waited on */
 	enum gs_histogram histogram;
 	const char *cache_dir; /* compiled programs cached here; NULL: none */
+	bool cache_refresh;    /* compile anew and replace the cached copy */
 	bool track_holder;     /* holder is known: time holding the GIL while blocked */
 	struct gs_holder holder;
 	/* task_struct offsets (kernel_btf.h): the threads' on-CPU time is

@@ -3,6 +3,7 @@
 #include "screen.h"
 
 #include <curses.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,9 @@ struct screen *screen_open(bool show_histogram)
 	if (!screen_possible() || !(s = calloc(1, sizeof *s)))
 		return NULL;
 	s->show_histogram = show_histogram;
+	/* ncursesw writes UTF-8 (a thread named "grün") only in the user's
+	 * locale; the C locale's would show its bytes as M-C M-<. */
+	setlocale(LC_CTYPE, "");
 	s->term = newterm(NULL, stdout, stdin);
 	if (!s->term) {
 		free(s);
@@ -55,8 +59,13 @@ void screen_close(struct screen *s)
 
 static void put_line(int y, const char *text, attr_t attr)
 {
+	char cut[1024];
+
+	/* Cut to the width in columns, not bytes: a UTF-8 name is wider in
+	 * bytes than on the screen. */
+	snprintf(cut, sizeof cut, "%s", text);
 	attron(attr);
-	mvaddnstr(y, 0, text, COLS);
+	mvaddnstr(y, 0, cut, COLS > 0 ? (int)text_cut(cut, (size_t)COLS) : 0);
 	attroff(attr);
 }
 

@@ -1260,6 +1260,7 @@ size_t discover_interpreters(struct interpreter *out, size_t max)
 	snprintf(sid, sizeof sid, "%s/sid", targets);
 	n = add_interpreter(out, n, max, "trixie chroot python3.13", trixie, "/usr/bin/python3.13");
 	n = add_interpreter(out, n, max, "sid chroot python3.14", sid, "/usr/bin/python3.14");
+	n = add_interpreter(out, n, max, "sid chroot python3.15", sid, "/usr/bin/python3.15");
 	n = add_interpreter(out, n, max, "trixie chroot python3.13t", trixie, "/opt/python3.13t/bin/python3.13t");
 	struct interpreter on_path;
 

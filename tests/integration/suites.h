@@ -16,5 +16,6 @@ Suite *robust_suite(void);
 Suite *fleet_suite(void);
 Suite *escape_suite(void);
 Suite *realistic_suite(void);
+Suite *edges_suite(void);
 
 #endif

@@ -77,6 +77,24 @@ START_TEST(bad_arguments)
 }
 END_TEST
 
+/* Whitespace is refused wherever it is in a number: strtol skips it
+ * before one, so " 22240" was a pid while "22240 " was not. */
+START_TEST(whitespace_in_numbers)
+{
+	assert_usage_error((const char *[]){ " 22240", NULL }, "invalid pid ' 22240': not a number");
+	assert_usage_error((const char *[]){ "22240 ", NULL }, "invalid pid '22240 ': not a number");
+	assert_usage_error((const char *[]){ "\t7", NULL }, "invalid pid '\t7': not a number");
+	assert_usage_error((const char *[]){ "-p", " 7", NULL }, "invalid pid ' 7': not a number");
+	assert_usage_error((const char *[]){ "7", " 1", NULL }, "invalid interval ' 1': not a number");
+	assert_usage_error((const char *[]){ "7", "1 ", NULL }, "invalid interval '1 ': not a number");
+	assert_usage_error((const char *[]){ "7", "1", " 2", NULL }, "invalid count ' 2': not a number");
+	assert_usage_error((const char *[]){ "7", "1", "2\t", NULL }, "invalid count '2\t': not a number");
+	assert_usage_error((const char *[]){ "--hold-rate", " 100", "7", NULL }, "invalid --hold-rate ' 100'");
+	assert_usage_error((const char *[]){ "--listen", "127.0.0.1: 9150", "7", NULL },
+			   "invalid --listen '127.0.0.1: 9150'");
+}
+END_TEST
+
 /* Several processes: -p repeatable, then INTERVAL and COUNT. */
 START_TEST(fleet_options)
 {
@@ -196,6 +214,7 @@ Suite *cli_suite(void)
 
 	tcase_add_test(tc, pid_interval_count);
 	tcase_add_test(tc, bad_arguments);
+	tcase_add_test(tc, whitespace_in_numbers);
 	tcase_add_test(tc, fleet_options);
 	tcase_add_test(tc, group_and_top);
 	tcase_add_test(tc, help_and_version);

@@ -161,6 +161,9 @@ def churn(total, work, batch=20):
 
 def forked_worker(parent):
     """A forked child: two CPU-bound threads of its own, until its parent ends."""
+    if args.hold_on_signal:
+        # Before the report: the test may signal as soon as it has read it.
+        signal.signal(signal.SIGUSR1, lambda *_: hold_go.set())
     stop = threading.Event()
     ready = threading.Semaphore(0)
     for i in range(2):
@@ -229,6 +232,9 @@ def main():
 
     if args.check_interval and hasattr(sys, "setcheckinterval") and sys.version_info[0] == 2:
         sys.setcheckinterval(args.check_interval)
+    if args.hold_on_signal:
+        # Before the report: the test may signal as soon as it has read it.
+        signal.signal(signal.SIGUSR1, lambda *_: hold_go.set())
     stop = threading.Event()
     ready = threading.Semaphore(0)
     roles = {"cpu": [], "io": [], "holders": [], "named": {}}
@@ -267,8 +273,6 @@ def main():
     if args.fork:
         fork_workers(args)
     deadline = time.time() + args.seconds if args.seconds > 0 else None
-    if args.hold_on_signal:
-        signal.signal(signal.SIGUSR1, lambda *_: hold_go.set())
     try:
         while deadline is None or time.time() < deadline:
             time.sleep(0.05)

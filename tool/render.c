@@ -137,6 +137,15 @@ double report_held_pct(const struct report *r)
 	return samples ? 100.0 * (double)held / (double)samples : -1;
 }
 
+long long report_hold_samples(const struct report *r)
+{
+	const struct hold_state *h = r->hold;
+
+	if (!h || !h->sampling || !r->target->gil_enabled)
+		return -1;
+	return (long long)(r->summary ? h->samples_run : h->last_samples);
+}
+
 static void json_seconds_or_null(FILE *out, const char *name, bool known, uint64_t ns)
 {
 	if (known)
@@ -261,6 +270,12 @@ void render_json(FILE *out, const struct report *r, const struct histograms *his
 		fprintf(out, ", \"gil_held_pct\": %.2f", report_held_pct(r));
 	else
 		fputs(", \"gil_held_pct\": null", out);
+	/* How many samples the hold figures rest on: a starved sampler (a busy
+	 * host) gives fewer than the rate asks, and coarser shares. */
+	if (report_hold_samples(r) >= 0)
+		fprintf(out, ", \"gil_hold_samples\": %lld", report_hold_samples(r));
+	else
+		fputs(", \"gil_hold_samples\": null", out);
 	fputs(", \"verdict\": ", out);
 	json_write_string(out, lines.verdict);
 	fprintf(out, ", \"verdict_kind\": \"%s\", \"gil_queue\": %.6f, \"threads_alive\": %zu, \"threads_seen\": %zu",

@@ -60,6 +60,8 @@ void report_row_figures(const struct report *r, const struct thread_stats *t, st
 /* The GIL's utilisation (share of wall time it was held), or -1 when
  * unknown. */
 double report_held_pct(const struct report *r);
+/* The samples behind the period's hold figures, or -1 when not sampled. */
+long long report_hold_samples(const struct report *r);
 
 /* Chooses the threads of a report (alive or ended during the interval;
  * every thread for the summary, or with all) and sorts them by r->sort.

@@ -37,15 +37,16 @@ static inline void wait_begin(u64 pid_tgid, u64 addr)
 		if (!cfg || !cfg->record_unwatched)
 			return;
 	}
-	struct gs_inflight start = { .start_ns = bpf_ktime_get_ns(), .addr = addr, .kind = kind };
+	struct gs_inflight start = { .start_ns = bpf_ktime_get_ns(), .addr = addr, .kind = kind, .tgid = where.tgid };
 	if (inflight.update(&tid, &start) != 0)
 		count_event(GS_COUNT_INFLIGHT_FULL);
 }
 
-static inline void add_wait(struct gs_wait_stats *row, u64 waited, u64 epoch)
+static inline void add_wait(struct gs_wait_stats *row, u64 start, u64 waited, u64 epoch)
 {
 	int slot = epoch & 1;
 
+	row->last_start_ns = start;
 	row->total_ns += waited;
 	row->count++;
 	if (waited > row->max_ns)
@@ -69,10 +70,11 @@ static inline void add_to_histogram(u32 tgid, u32 tid, u64 waited, u32 mode)
 	hist.increment(key);
 }
 
-/* The wait the thread started, if any, has ended. */
-static inline void wait_end(u64 pid_tgid)
+/* The wait tid started, if any, has ended at now: at its wake-up (the
+ * sched_wakeup program, runq.bpf.h), or when the call returns without
+ * having blocked. The run-queue time after the wake-up is CPU wait. */
+static inline void wait_end_at(u32 tgid, u32 tid, u64 now)
 {
-	u32 tid = (u32)pid_tgid;
 	int zero = 0;
 
 	struct gs_inflight *start = inflight.lookup(&tid);
@@ -80,8 +82,9 @@ static inline void wait_end(u64 pid_tgid)
 		return;
 	count_event(GS_COUNT_RETURN_HITS);
 
-	u64 waited = bpf_ktime_get_ns() - start->start_ns;
-	struct gs_wait_key key = { .addr = start->addr, .tgid = pid_tgid >> 32, .tid = tid };
+	u64 begun = start->start_ns;
+	u64 waited = now > begun ? now - begun : 0;
+	struct gs_wait_key key = { .addr = start->addr, .tgid = tgid, .tid = tid };
 	bool gil_wait = start->kind == GS_KIND_GIL_COND || start->kind == GS_KIND_GIL_MUTEX;
 	inflight.delete(&tid);
 
@@ -95,6 +98,12 @@ static inline void wait_end(u64 pid_tgid)
 		count_event(GS_COUNT_ROWS_FULL);
 		return;
 	}
-	/* Only this thread writes this row, so plain updates do not race. */
-	add_wait(row, waited, epoch);
+	/* Only this thread's wait ends write this row, and a wait ends once
+	 * (the delete above), so plain updates do not race. */
+	add_wait(row, begun, waited, epoch);
+}
+
+static inline void wait_end(u64 pid_tgid)
+{
+	wait_end_at(pid_tgid >> 32, (u32)pid_tgid, bpf_ktime_get_ns());
 }

@@ -82,9 +82,16 @@ int probes_stacks_fd(const struct probes *p);
 int probes_blocked_fd(const struct probes *p);
 int probes_oncpu_fd(const struct probes *p);
 int probes_running_fd(const struct probes *p);
+int probes_sched_fd(const struct probes *p);
+int probes_attach_blocked_fd(const struct probes *p);
+
+/* Whether attach_blocked holds a holder found blocked at attach. */
+int probes_set_attach_blocked(struct probes *p, bool on);
 
 /* Whether the threads' on-CPU time is accounted in the kernel. */
 bool probes_accounting_cpu(const struct probes *p);
+/* Whether run-queue (CPU wait) and blocked time are (sched_wakeup too). */
+bool probes_accounting_runq(const struct probes *p);
 
 /* Times the target's threads holding the GIL while blocked (sched_switch;
  * Linux 5.18+). Returns whether that is measured now. */

@@ -403,10 +403,16 @@ int probes_attach_blocked_fd(const struct probes *p)
 	return map_fd(p, "attach_blocked");
 }
 
-int probes_set_attach_blocked(struct probes *p, bool on)
+int probes_attach_blocked(struct probes *p, const struct gs_blocked *period)
 {
-	__u32 zero = 0;
+	int fd = map_fd(p, "attach_blocked");
+	__u32 key = period->tid, zero = 0;
+	struct gs_blocked value = *period;
 
-	p->settings.attach_blocked = on;
+	if (!period->start_ns)
+		return bpf_delete_elem(fd, &key);
+	if (bpf_update_elem(fd, &key, &value, BPF_ANY) != 0)
+		return -1;
+	p->settings.attach_blocked = 1;
 	return bpf_update_elem(p->settings_fd, &zero, &p->settings, BPF_ANY);
 }

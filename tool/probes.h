@@ -85,8 +85,10 @@ int probes_running_fd(const struct probes *p);
 int probes_sched_fd(const struct probes *p);
 int probes_attach_blocked_fd(const struct probes *p);
 
-/* Whether attach_blocked holds a holder found blocked at attach. */
-int probes_set_attach_blocked(struct probes *p, bool on);
+/* A holder found blocked at attach: its period from period->start_ns
+ * until it runs again (the sched_switch program ends it). start_ns 0
+ * removes tid's. Returns 0 or -1. */
+int probes_attach_blocked(struct probes *p, const struct gs_blocked *period);
 
 /* Whether the threads' on-CPU time is accounted in the kernel. */
 bool probes_accounting_cpu(const struct probes *p);

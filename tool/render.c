@@ -100,6 +100,7 @@ void report_row_figures(const struct report *r, const struct thread_stats *t, st
 	row_figures(t, r->summary, r->interval_s, f);
 	f->hold_known = r->hold && hold_time_known(r->hold) && on_main_gil(r, t);
 	f->blocked_known = r->hold && hold_blocked_known(r->hold) && on_main_gil(r, t);
+	f->cpu_wait_known = r->target->cpu_wait_known;
 }
 
 double report_held_pct(const struct report *r)
@@ -178,6 +179,7 @@ static void json_thread(FILE *out, const struct report *r, const struct thread_s
 		", \"switch_wait_s\": %.6f, \"switch_waits\": %" PRIu64 ", \"cpu_s\": %.3f, \"alive\": %s",
 		seconds(g->ns), g->count, seconds(g->max_ns), seconds(s->ns), s->count,
 		seconds(fig->cpu_ns), t->alive ? "true" : "false");
+	json_seconds_or_null(out, "cpu_wait_s", r->target->cpu_wait_known, fig->cpu_wait_ns);
 	json_thread_holding(out, r, t);
 	if (hist)
 		json_histogram(out, hist, t->tid, summary);

@@ -45,7 +45,12 @@ struct session {
 	struct hold_state hold;
 	struct symbolizer sym;
 	struct held_row *held_rows;
-	size_t held_cap;
+	size_t held_cap, nheld;
+	struct inflight_row *inflight_rows; /* waits in progress at the last read */
+	size_t inflight_cap, ninflight;
+	struct blocked_row *blocked_rows; /* held-while-blocked periods in progress */
+	size_t blocked_cap, nblocked;
+	bool attach_blocked; /* a holder was found blocked at attach */
 	struct gs_held_key *held_forget;
 	size_t held_forget_cap;
 	double next_sample;

@@ -15,5 +15,6 @@ Suite *view_suite(void);
 Suite *robust_suite(void);
 Suite *fleet_suite(void);
 Suite *escape_suite(void);
+Suite *accounting_suite(void);
 
 #endif

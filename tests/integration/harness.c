@@ -1313,3 +1313,51 @@ int promtool_check_metrics(const char *text, char **out)
 	unlink(path);
 	return strstr(*out, "rc=0") ? 0 : 1;
 }
+
+/* The kernel's run_delay grows only when a queue period ends (at the
+ * thread's arrival on a CPU, sched_info_arrive), all at once. So at t it
+ * lacks the part before t of the period in progress: taken from the first
+ * jump after t, which is that period's length. With arrivals at b in
+ * (t[m-1], t[m]] and the jump J there (k arrivals: the later ones lie
+ * within the gap), the part before t is J - (b - t), bounded both ways. */
+static void queued_at(const struct truth_thread *th, double t, double *value, double *err)
+{
+	size_t i = 0, m;
+
+	while (i + 1 < th->n && th->samples[i + 1].t <= t)
+		i++;
+	const struct truth_sample *s = &th->samples[i];
+	*value = (double)s->st.run_delay_ns / 1e9;
+	*err = t > s->t ? t - s->t : s->t - t;
+	for (m = i + 1; m < th->n && th->samples[m].st.slices == s->st.slices; m++)
+		;
+	if (m == th->n) {
+		/* No arrival sampled after t: a period in progress until the
+		 * last sample at most. */
+		*err += th->samples[th->n - 1].t > t ? th->samples[th->n - 1].t - t : 0;
+		return;
+	}
+	const struct truth_sample *a = &th->samples[m - 1], *b = &th->samples[m];
+	double jump = (double)(b->st.run_delay_ns - a->st.run_delay_ns) / 1e9, gap = b->t - a->t;
+	double lo = jump - gap - (b->t - t), hi = jump - (a->t - t);
+
+	lo = lo < 0 ? 0 : lo;
+	hi = hi < 0 ? 0 : hi > jump ? jump : hi;
+	*value += (lo + hi) / 2;
+	*err += (hi - lo) / 2;
+}
+
+void truth_run_queue(struct kernel_truth *k, pid_t tid, double t0, double t1, double *run_delay_s,
+		     double *uncertainty_s)
+{
+	double q0, e0, q1, e1;
+
+	pthread_mutex_lock(&k->lock);
+	const struct truth_thread *th = truth_thread(k, tid);
+	ck_assert_msg(th && th->n > 0, "thread %d was never sampled", (int)tid);
+	queued_at(th, t0, &q0, &e0);
+	queued_at(th, t1, &q1, &e1);
+	pthread_mutex_unlock(&k->lock);
+	*run_delay_s = q1 - q0;
+	*uncertainty_s = e0 + e1;
+}

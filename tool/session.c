@@ -215,8 +215,10 @@ static void take_baseline(struct session *s)
 {
 	struct gs_error ignored;
 
+	s->baseline_at = s->attached;
 	if (session_update(s, UINT64_MAX, &ignored) != 0)
 		return;
+	s->baseline_at = s->last_update;
 	stats_zero(&s->stats);
 	for (size_t i = 0; i < s->hold.nstacks; i++)
 		s->hold.stacks[i].interval_ns = s->hold.stacks[i].run_ns = 0;
@@ -319,9 +321,9 @@ static void update_histograms(struct session *s)
 	histograms_update(&s->hist, s->hist_rows, (size_t)n);
 }
 
-/* The held-while-blocked periods in progress (those begun at a switch,
- * and a holder found blocked at attach), then the totals (split.h). */
-static int read_holding(struct session *s)
+/* The held-while-blocked periods in progress: those begun at a switch,
+ * and a holder found blocked at attach. */
+static int read_blocked(struct session *s)
 {
 	int n, m;
 
@@ -344,6 +346,15 @@ static int read_holding(struct session *s)
 		s->nblocked += (size_t)m;
 		free(more);
 	}
+	return 0;
+}
+
+static int read_held(struct session *s)
+{
+	int n;
+
+	if (!s->hold.blocked_available)
+		return 0;
 	if ((n = snapshot_held(probes_held_fd(s->probes), &s->held_rows, &s->held_cap)) < 0)
 		return -1;
 	s->nheld = snapshot_keep_tgid(s->held_rows, (size_t)n, sizeof *s->held_rows, offsetof(struct held_row, key.tgid),
@@ -385,8 +396,7 @@ static void forget_ended(struct session *s)
 	}
 }
 
-/* The waits in progress first, then the totals (split.h). */
-static int read_waits(struct session *s)
+static int read_inflight(struct session *s)
 {
 	int n = snapshot_inflight(probes_inflight_fd(s->probes), &s->inflight_rows, &s->inflight_cap);
 
@@ -394,6 +404,11 @@ static int read_waits(struct session *s)
 		return -1;
 	s->ninflight = snapshot_keep_tgid(s->inflight_rows, (size_t)n, sizeof *s->inflight_rows,
 					  offsetof(struct inflight_row, wait.tgid), (uint32_t)s->target.pid);
+	return 0;
+}
+
+static int read_waits(struct session *s)
+{
 	if (snapshot_rows(probes_rows_fd(s->probes), &s->rows) != 0)
 		return -1;
 	s->rows.n = snapshot_keep_tgid(s->rows.v, s->rows.n, sizeof *s->rows.v, offsetof(struct wait_row, key.tgid),
@@ -406,14 +421,17 @@ static int read_waits(struct session *s)
 	return 0;
 }
 
-/* Every map this process's figures come from, each read periods in
- * progress first and totals second; then the boundary's time, which all
- * of them are split at (split.h). */
+/* Every map this process's figures come from: the periods in progress
+ * first, then the totals, then the boundary's time, which all of them are
+ * split at (split.h). A period that ends between its totals' read and that
+ * time is credited a moment past its end (taken back at the next
+ * boundary): the totals are read last and together, to keep that short. */
 static int read_boundary(struct session *s, uint64_t *now_ns)
 {
 	if (!s->target_gone)
 		follow_gils(s);
-	if (thread_times_read(&s->times) != 0 || read_waits(s) != 0 || read_holding(s) != 0)
+	if (thread_times_read_running(&s->times) != 0 || read_inflight(s) != 0 || read_blocked(s) != 0 ||
+	    read_waits(s) != 0 || read_held(s) != 0 || thread_times_read_totals(&s->times) != 0)
 		return -1;
 	*now_ns = monotonic_ns();
 	return 0;
@@ -463,7 +481,7 @@ void session_emit(struct session *s, bool summary)
 	double elapsed = s->last_update - s->attached;
 	struct report r = {
 		.target = &s->report_target,
-		.interval_s = summary ? elapsed : s->last_interval,
+		.interval_s = summary ? s->last_update - s->baseline_at : s->last_interval,
 		.elapsed_s = elapsed,
 		.monotonic_s = s->last_update,
 		.summary = summary,

@@ -58,6 +58,7 @@ struct session {
 	int pidfd;
 	bool target_gone;
 	double attached, last_update, last_interval;
+	double baseline_at; /* the first boundary: the run's figures start there */
 };
 
 /* A running process: inspected, its interpreter and GIL located, the back

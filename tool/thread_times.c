@@ -62,15 +62,18 @@ void thread_times_baseline(struct thread_times *tt, struct stats *st)
 		read_proc(tt, &st->threads[i], true);
 }
 
-/* The slots (slices in progress) first, then the rows (split.h). */
-int thread_times_read(struct thread_times *tt)
+int thread_times_read_running(struct thread_times *tt)
+{
+	return !tt->in_kernel ? 0 : snapshot_running(tt->running_fd, &tt->slots, &tt->nslots);
+}
+
+int thread_times_read_totals(struct thread_times *tt)
 {
 	int n;
 
 	if (!tt->in_kernel)
 		return 0;
-	if (snapshot_running(tt->running_fd, &tt->slots, &tt->nslots) != 0 ||
-	    (n = snapshot_cpu(tt->oncpu_fd, &tt->cpu.rows, &tt->cpu.cap)) < 0)
+	if ((n = snapshot_cpu(tt->oncpu_fd, &tt->cpu.rows, &tt->cpu.cap)) < 0)
 		return -1;
 	tt->cpu.nrows = (size_t)n;
 	tt->cpu.slots = tt->slots;

@@ -33,9 +33,11 @@ void thread_times_start(struct thread_times *tt, pid_t pid, const struct probes 
 /* The threads running at attach: /proc's CPU time is their baseline. */
 void thread_times_baseline(struct thread_times *tt, struct stats *st);
 
-/* Reads the kernel's maps: the slices in progress, then the totals
- * (split.h); the caller reads the boundary's time after. 0 or -1. */
-int thread_times_read(struct thread_times *tt);
+/* Reads the kernel's maps: the slices in progress, and later (split.h)
+ * the totals and the sched rows; the caller reads the boundary's time
+ * right after. 0 or -1. */
+int thread_times_read_running(struct thread_times *tt);
+int thread_times_read_totals(struct thread_times *tt);
 
 /* The target's threads at the boundary now_ns into *tids (sorted,
  * reallocated), which held those of the last update: from the kernel's

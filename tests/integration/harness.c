@@ -1315,7 +1315,7 @@ int promtool_check_metrics(const char *text, char **out)
 }
 
 /* The kernel's run_delay grows only when a queue period ends (at the
- * thread's arrival on a CPU, sched_info_arrive), all at once. So at t it
+ * thread's arrival on a CPU, sched_info_arrive, or a migration), all at once. So at t it
  * lacks the part before t of the period in progress: taken from the first
  * jump after t, which is that period's length. With arrivals at b in
  * (t[m-1], t[m]] and the jump J there (k arrivals: the later ones lie
@@ -1337,8 +1337,10 @@ static void queued_at(const struct truth_thread *th, double t, double *value, do
 		*err += th->samples[th->n - 1].t > t ? th->samples[th->n - 1].t - t : 0;
 		return;
 	}
+	/* From sample i: a queued task that migrates has its delay so far
+	 * added at the move (sched_info_dequeue), before its arrival. */
 	const struct truth_sample *a = &th->samples[m - 1], *b = &th->samples[m];
-	double jump = (double)(b->st.run_delay_ns - a->st.run_delay_ns) / 1e9, gap = b->t - a->t;
+	double jump = (double)(b->st.run_delay_ns - s->st.run_delay_ns) / 1e9, gap = b->t - a->t;
 	double lo = jump - gap - (b->t - t), hi = jump - (a->t - t);
 
 	lo = lo < 0 ? 0 : lo;

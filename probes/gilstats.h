@@ -51,17 +51,21 @@ struct gs_settings {
 	__u32 task_pid_off;     /* in struct task_struct, from the kernel's BTF; */
 	__u32 task_tgid_off;    /* 0: on-CPU time is not accounted in the kernel */
 	__u32 attach_blocked;   /* 1: attach_blocked has a holder blocked at attach */
-	__u32 pad;
+	__u32 runq;             /* 1: sched_switch and sched_wakeup are attached: a
+				 * wait counts from its block to its wake-up */
 };
 
 enum gs_histogram { GS_HIST_OFF = 0, GS_HIST_PROCESS = 1, GS_HIST_PER_THREAD = 2 };
 
 /* A wait that has started and not ended yet, keyed by thread id. */
 struct gs_inflight {
-	__u64 start_ns; /* the block (the switch off the CPU), else the call */
+	__u64 start_ns;  /* blocked since (the switch off the CPU; the call
+			  * until it blocks); 0: woken, running in the call */
 	__u64 addr;
-	__u32 kind; /* enum gs_wait_kind */
-	__u32 tgid; /* so the tool splits a process's waits in progress */
+	__u32 kind;      /* enum gs_wait_kind */
+	__u32 tgid;      /* so the tool splits a process's waits in progress */
+	__u64 waited_ns; /* its blocked pieces so far (a call may block,
+			  * wake and block again: sem_wait, a condvar's mutex) */
 };
 
 /* Log2 histogram of GIL wait durations in microseconds, like bcc's
@@ -90,8 +94,9 @@ struct gs_wait_stats {
 	__u64 max_ns;          /* longest wait since the row was created */
 	__u64 epoch_max_ns[2]; /* longest wait that ended in epoch[i] */
 	__u64 epoch[2];
-	__u64 last_start_ns;   /* start of the last wait added: the tool tells a
-				* wait it saw in flight from one already here */
+	__u64 last_start_ns;   /* start of the last piece added to total_ns: the
+				* tool tells a piece it saw in flight from one
+				* already here */
 };
 
 /* Who holds the GIL, for the sched_switch program: where the target keeps

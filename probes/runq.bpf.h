@@ -5,11 +5,11 @@
  * kernel's schedstat run_delay counts — and the time it is blocked, from
  * a blocking switch to its wake-up.
  *
- * A wake-up also ends the thread's wait in flight (common.bpf.h): a GIL
- * wait lasts from the block to the wake-up, and the run-queue tail after
- * it is CPU wait, whichever back end started the wait. The switch that
- * blocks a thread with a wait in flight restarts the wait there, so a
- * wait and the thread's CPU time never overlap. */
+ * A wake-up also ends the blocked piece of the thread's wait in flight
+ * (common.bpf.h): a GIL wait is the time from the block to the wake-up,
+ * and the run-queue tail after it is CPU wait, whichever back end started
+ * the wait. The switch that blocks a thread with a wait in flight starts
+ * a piece there, so a wait and the thread's CPU time never overlap. */
 
 BPF_HASH(sched, u32, struct gs_sched, GS_MAX_THREADS);
 
@@ -86,7 +86,7 @@ int gs_sched_wakeup(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	bpf_probe_read_kernel(&tid, sizeof tid, task + cfg->task_pid_off);
 	u64 now = bpf_ktime_get_ns();
-	wait_end_at(tgid, tid, now);
+	wait_wake(tgid, tid, now);
 	struct gs_sched *row = sched_row(tgid, tid);
 	if (!row)
 		return 0;

@@ -304,8 +304,13 @@ struct probes *probes_attach(const struct probe_plan *plan, struct gs_error *err
 		goto fail;
 	/* The wake-ups first: a switch seen without them would open run-queue
 	 * periods nothing closes. */
-	if (plan->task_tgid_off && link_wakeups(p) && link_sched_switch(p))
+	if (plan->task_tgid_off && link_wakeups(p) && link_sched_switch(p)) {
+		__u32 zero = 0;
+		p->settings.runq = 1;
+		if (bpf_update_elem(p->settings_fd, &zero, &p->settings, BPF_ANY) != 0)
+			p->wakeup_linked = false;
 		visit_every_cpu();
+	}
 	if (plan->tgid && plan->track_holder)
 		probes_track_holder(p, plan->tgid, &plan->holder);
 	return p;

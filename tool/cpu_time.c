@@ -40,7 +40,7 @@ static int add_running(struct cpu_update *u)
 		if (!s->tid || s->tgid != u->tgid || u->now_ns <= s->since_ns)
 			continue;
 		struct cpu_row *r = row_of(u, s->tid, nsorted);
-		if (r && r->time.last_since_ns == s->since_ns)
+		if (r && r->time.last_since_ns >= s->since_ns)
 			continue;
 		if (!r) {
 			if (array_reserve((void **)&u->rows, &u->cap, u->nrows + 1, sizeof *u->rows, 64) != 0)

@@ -35,8 +35,10 @@ int split_waits(struct wait_rows *rows, const struct inflight_row *inflight, siz
 		if (w->tgid != tgid || !part)
 			continue;
 		row = find_wait_row(rows, &key);
-		if (row && row->stats.last_start_ns == w->start_ns)
-			continue; /* ended between the reads: in the total already */
+		/* Ended between the reads: in the total already, or followed
+		 * there by a later one of the same row (starts only grow). */
+		if (row && row->stats.last_start_ns >= w->start_ns)
+			continue;
 		if (!row) {
 			if (array_reserve((void **)&rows->v, &rows->cap, rows->n + 1, sizeof *rows->v, 64) != 0)
 				return -1;
@@ -69,7 +71,7 @@ int split_held(struct held_row **rows, size_t *nrows, size_t *cap, const struct 
 		if (b->tgid != tgid || !part)
 			continue;
 		row = find_held_row(*rows, *nrows, &key);
-		if (row && row->stats.last_start_ns == b->start_ns)
+		if (row && row->stats.last_start_ns >= b->start_ns)
 			continue;
 		if (!row) {
 			if (array_reserve((void **)rows, cap, *nrows + 1, sizeof **rows, 16) != 0)

@@ -12,7 +12,8 @@
  *     V(T) = ended periods' total + sum over periods in progress (T - start)
  *
  * A period in progress that ended between the two reads is in the totals
- * already: the total's last start equals its start, and it is skipped.
+ * already: the total's last start is its start, or a later one's (more
+ * periods of the row ended since), and it is skipped.
  * The interval's figure is V(T_k) - V(T_k-1). A period [s, e] adds
  * min(T, e) - s to V(T) for T >= s, so it adds to interval k exactly
  * |[s, e] ∩ [T_k-1, T_k]|: what is in progress at a boundary counts up to

@@ -136,6 +136,10 @@ START_TEST(held_split_and_other_processes)
 	n = 1;
 	ck_assert_int_eq(split_held(&rows, &n, &cap, blocked, 1, TGID, 1000), 0);
 	ck_assert_uint_eq(rows[0].stats.total_ns, 5000);
+	/* Ended, and another one after it too. */
+	rows[0].stats.last_start_ns = 450;
+	ck_assert_int_eq(split_held(&rows, &n, &cap, blocked, 1, TGID, 1000), 0);
+	ck_assert_uint_eq(rows[0].stats.total_ns, 5000);
 	free(rows);
 }
 END_TEST

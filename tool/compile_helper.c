@@ -31,8 +31,8 @@ static const struct {
 	const char *text;
 	const char *programs[BPF_OBJECT_MAX_PROGS];
 } backends[] = {
-	{ "futex", futex_text, { "gs_futex_enter", "gs_futex_exit", "gs_sched_switch" } },
-	{ "uprobe", uprobe_text, { "gs_wait_enter", "gs_wait_return", "gs_sched_switch" } },
+	{ "futex", futex_text, { "gs_futex_enter", "gs_futex_exit", "gs_sched_switch", "gs_sched_wakeup" } },
+	{ "uprobe", uprobe_text, { "gs_wait_enter", "gs_wait_return", "gs_sched_switch", "gs_sched_wakeup" } },
 };
 
 static int fail(const char *what)

@@ -4,48 +4,47 @@
 
 #define NS_PER_S 1e9
 
-bool gil_model_cpu_wait(const struct thread_figures *f, uint64_t *ns)
+bool gil_model_cpu_wait(const struct thread_figures *f, bool known, uint64_t *ns)
 {
-	/* Not measured yet: the run-queue time is still inside the GIL wait. */
-	(void)f;
-	*ns = 0;
-	return false;
+	*ns = known ? f->cpu_wait_ns : 0;
+	return known;
 }
 
-uint64_t gil_model_blocked_other_ns(const struct thread_figures *f)
+uint64_t gil_model_blocked_other_ns(const struct thread_figures *f, bool cpu_wait_known)
 {
-	uint64_t cpu_wait = 0, accounted;
+	uint64_t accounted;
 
-	gil_model_cpu_wait(f, &cpu_wait);
-	accounted = f->cpu_ns + f->gil.ns + f->sw.ns + cpu_wait;
+	if (cpu_wait_known)
+		return f->blocked_other_ns;
+	accounted = f->cpu_ns + f->gil.ns + f->sw.ns;
 	return f->alive_ns > accounted ? f->alive_ns - accounted : 0;
 }
 
 /* Mostly blocked on other things, yet a GIL wait of a switch interval or
  * so at each wake-up: classified by the blocked-elsewhere time, never by
  * a low CPU share (a GIL-starved CPU-bound thread has one too). */
-static bool in_convoy(const struct thread_figures *f)
+static bool in_convoy(const struct thread_figures *f, bool cpu_wait_known)
 {
 	double alive = (double)f->alive_ns;
 
-	return f->alive_ns && f->gil.count && (double)gil_model_blocked_other_ns(f) >= MODEL_CONVOY_BLOCKED_SHARE * alive &&
+	return f->alive_ns && f->gil.count &&
+	       (double)gil_model_blocked_other_ns(f, cpu_wait_known) >= MODEL_CONVOY_BLOCKED_SHARE * alive &&
 	       (double)f->gil.ns >= MODEL_CONVOY_WAIT_SHARE * alive && f->gil.ns / f->gil.count >= MODEL_CONVOY_AVG_WAIT_NS;
 }
 
 static void add_thread(struct gil_model *m, const struct thread_stats *t, const struct thread_figures *f,
 		       bool *cpu_wait_known, double *cpu_wait_ns, double *convoy_ms)
 {
+	bool measured = *cpu_wait_known;
 	uint64_t cpu_wait;
 
 	m->queue += (double)f->gil.ns;
 	m->thread_s += (double)f->alive_ns;
 	m->threads_alive += t->alive;
 	m->threads_seen++; /* the report lists those alive in the period */
-	if (gil_model_cpu_wait(f, &cpu_wait))
+	if (gil_model_cpu_wait(f, measured, &cpu_wait))
 		*cpu_wait_ns += (double)cpu_wait;
-	else
-		*cpu_wait_known = false;
-	if (in_convoy(f)) {
+	if (in_convoy(f, measured)) {
 		m->convoy++;
 		*convoy_ms += (double)(f->gil.ns / f->gil.count) / 1e6;
 	}
@@ -57,7 +56,7 @@ static void add_thread(struct gil_model *m, const struct thread_stats *t, const 
 
 void gil_model_compute(const struct gil_model_input *in, struct gil_model *m)
 {
-	bool cpu_wait_known = in->nthreads > 0;
+	bool cpu_wait_known = in->cpu_wait_known;
 	double cpu_wait_ns = 0, convoy_ms = 0;
 
 	*m = (struct gil_model){ .seconds = in->seconds, .held = in->held_pct >= 0 ? in->held_pct / 100.0 : -1 };
@@ -70,7 +69,7 @@ void gil_model_compute(const struct gil_model_input *in, struct gil_model *m)
 		m->queue += (double)f->gil.ns;
 		m->thread_s += (double)f->alive_ns;
 		m->threads_seen += in->folded->threads;
-		cpu_wait_known = false; /* folded before it was kept */
+		cpu_wait_ns += cpu_wait_known ? (double)f->cpu_wait_ns : 0;
 	}
 	m->wait_share = m->thread_s > 0 ? m->queue / m->thread_s : 0;
 	m->thread_s /= NS_PER_S;

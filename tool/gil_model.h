@@ -30,6 +30,7 @@ struct gil_model_input {
 	double held_pct;                     /* the GIL's utilisation (%), or < 0: unknown */
 	const struct folded_threads *folded; /* summary: ended threads folded together; may be NULL */
 	const struct hold_state *hold;       /* held-while-blocked figures; may be NULL */
+	bool cpu_wait_known;                 /* run-queue time is measured (sched_wakeup) */
 };
 
 struct gil_model {
@@ -48,13 +49,14 @@ struct gil_model {
 };
 
 /* A thread's CPU wait (runnable, not running) over the period: the one
- * place it is read. False while it is not measured (null in JSON). */
-bool gil_model_cpu_wait(const struct thread_figures *f, uint64_t *ns);
+ * place it is read. False when it is not measured (null in JSON). */
+bool gil_model_cpu_wait(const struct thread_figures *f, bool known, uint64_t *ns);
 
 /* Off the CPU and waiting neither for the GIL (nor its switch) nor for a
- * CPU: blocked on anything else. alive - cpu - GIL wait - switch wait -
- * CPU wait (where known), never below 0. */
-uint64_t gil_model_blocked_other_ns(const struct thread_figures *f);
+ * CPU: blocked on anything else. Measured in the kernel where CPU wait is
+ * (its blocked time less the GIL's parts); else alive - cpu - GIL wait -
+ * switch wait, never below 0. */
+uint64_t gil_model_blocked_other_ns(const struct thread_figures *f, bool cpu_wait_known);
 
 void gil_model_compute(const struct gil_model_input *in, struct gil_model *m);
 

@@ -63,6 +63,12 @@ static double blocked_s(const struct metrics_process *p)
 	return s(sum);
 }
 
+static double cpu_wait_s(const struct metrics_process *p)
+{
+	SUM(cpu_wait_ns)
+	return s(sum);
+}
+
 static double threads(const struct metrics_process *p)
 {
 	size_t n = 0;
@@ -78,6 +84,7 @@ static double t_switch_s(const struct thread_stats *t) { return s(t->run.sw.ns);
 static double t_cpu_s(const struct thread_stats *t) { return s(t->run.cpu_ns); }
 static double t_hold_s(const struct thread_stats *t) { return s(t->run.hold_ns); }
 static double t_blocked_s(const struct thread_stats *t) { return s(t->run.blocked_ns); }
+static double t_cpu_wait_s(const struct thread_stats *t) { return s(t->run.cpu_wait_ns); }
 
 static bool always(const struct metrics_process *p)
 {
@@ -90,19 +97,26 @@ static bool hold_known(const struct metrics_process *p)
 	return p->hold && hold_time_known(p->hold) && p->target->gil_enabled;
 }
 
+static bool cpu_wait_known(const struct metrics_process *p)
+{
+	return p->target->cpu_wait_known;
+}
+
 static bool blocked_known(const struct metrics_process *p)
 {
 	return p->hold && hold_blocked_known(p->hold) && p->target->gil_enabled;
 }
 
 static const struct family families[] = {
-	{ "gil_wait_seconds_total", "counter", "Time threads spent waiting to take the GIL.", wait_s, t_wait_s,
+	{ "gil_wait_seconds_total", "counter", "Time threads spent blocked waiting to take the GIL.", wait_s, t_wait_s,
 	  always },
 	{ "gil_waits_total", "counter", "Waits to take the GIL.", waits, t_waits, always },
 	{ "gil_switch_wait_seconds_total", "counter",
 	  "Time threads spent in drop_gil until another thread took the GIL (forced switches).", switch_s,
 	  t_switch_s, always },
 	{ "cpu_seconds_total", "counter", "Time the threads ran on a CPU.", cpu_s, t_cpu_s, always },
+	{ "cpu_wait_seconds_total", "counter", "Time threads were runnable, waiting for a CPU (run queue).",
+	  cpu_wait_s, t_cpu_wait_s, cpu_wait_known },
 	{ "gil_hold_seconds_total", "counter", "Time threads held the GIL (sampled).", hold_s, t_hold_s,
 	  hold_known },
 	{ "gil_held_blocked_seconds_total", "counter",

@@ -25,17 +25,20 @@ struct probes {
 	struct bpf_object obj;
 	int map_fds[BPF_OBJECT_MAX_MAPS];
 	int prog_fds[BPF_OBJECT_MAX_PROGS];
-	int links[MAX_LINKS + 1];
+	int links[MAX_LINKS + 3]; /* and sched_switch, sched_wakeup, sched_wakeup_new */
 	size_t nlinks;
 	int settings_fd, watched_fd, targets_fd;
 	struct gs_settings settings;
 	bool holding;       /* held-while-blocked is measured */
 	bool switch_linked; /* the sched_switch program is attached */
+	bool wakeup_linked; /* and the sched_wakeup one */
 };
 
 /* The third program of either back end, on sched_switch: on-CPU time and
- * held the GIL while blocked. */
+ * held the GIL while blocked; the fourth on sched_wakeup(_new): run-queue
+ * time, and the end of a wait at its wake-up. */
 #define SWITCH_PROGRAM 2
+#define WAKEUP_PROGRAM 3
 
 struct backend {
 	const char *name;
@@ -86,7 +89,7 @@ static int map_fd(const struct probes *p, const char *name)
 /* The maps snapshot.c reads and configure() fills: all must be there. */
 static const char *const probe_maps[] = { "inflight", "waits",   "counters", "hist",    "held",
 					  "stacks",   "blocked", "oncpu",    "running", "targets",
-					  "watched",  "settings" };
+					  "watched",  "settings", "sched",   "attach_blocked" };
 
 static bool object_has_map(const struct bpf_object *obj, const char *name)
 {
@@ -216,6 +219,28 @@ static bool link_sched_switch(struct probes *p)
 	return p->switch_linked = true;
 }
 
+/* Run-queue time needs both the switches and the wake-ups, and the
+ * task_struct offsets to name a woken task: all or nothing. */
+static bool link_wakeups(struct probes *p)
+{
+	static const char *const tracepoints[2] = { "sched_wakeup", "sched_wakeup_new" };
+	int fd = load(p, BPF_PROG_TYPE_RAW_TRACEPOINT, WAKEUP_PROGRAM, NULL), links[2];
+
+	if (fd < 0)
+		return false;
+	p->prog_fds[WAKEUP_PROGRAM] = fd;
+	for (int t = 0; t < 2; t++) {
+		if ((links[t] = bpf_attach_raw_tracepoint(fd, tracepoints[t])) < 0) {
+			if (t)
+				close(links[0]);
+			return false;
+		}
+	}
+	p->links[p->nlinks++] = links[0];
+	p->links[p->nlinks++] = links[1];
+	return p->wakeup_linked = true;
+}
+
 /* Held-while-blocked needs sched_switch's prev_state (Linux 5.18+): where
  * the kernel cannot, the figures are reported as unavailable, not as 0. */
 bool probes_track_holder(struct probes *p, pid_t tgid, const struct gs_holder *holder)
@@ -254,6 +279,11 @@ bool probes_accounting_cpu(const struct probes *p)
 	return p->switch_linked && p->settings.task_tgid_off;
 }
 
+bool probes_accounting_runq(const struct probes *p)
+{
+	return p->wakeup_linked;
+}
+
 bool probes_holding(const struct probes *p)
 {
 	return p->holding;
@@ -261,9 +291,9 @@ bool probes_holding(const struct probes *p)
 
 static const struct backend backends[] = {
 	[PROBE_FUTEX] = { "futex", BPF_PROG_TYPE_RAW_TRACEPOINT, attach_tracepoints,
-			  { "gs_futex_enter", "gs_futex_exit", "gs_sched_switch" } },
+			  { "gs_futex_enter", "gs_futex_exit", "gs_sched_switch", "gs_sched_wakeup" } },
 	[PROBE_UPROBE] = { "uprobe", BPF_PROG_TYPE_KPROBE, attach_uprobes,
-			   { "gs_wait_enter", "gs_wait_return", "gs_sched_switch" } },
+			   { "gs_wait_enter", "gs_wait_return", "gs_sched_switch", "gs_sched_wakeup" } },
 };
 
 /* Back to nothing loaded, for a second try. */
@@ -330,8 +360,15 @@ struct probes *probes_attach(const struct probe_plan *plan, struct gs_error *err
 	}
 	if (configure(p, plan, err) != 0 || b->attach(p, plan, err) != 0)
 		goto fail;
-	if (plan->task_tgid_off && link_sched_switch(p))
+	/* The wake-ups first: a switch seen without them would open run-queue
+	 * periods nothing closes. */
+	if (plan->task_tgid_off && link_wakeups(p) && link_sched_switch(p)) {
+		__u32 zero = 0;
+		p->settings.runq = 1;
+		if (bpf_update_elem(p->settings_fd, &zero, &p->settings, BPF_ANY) != 0)
+			p->wakeup_linked = false;
 		visit_every_cpu();
+	}
 	if (plan->tgid && plan->track_holder)
 		probes_track_holder(p, plan->tgid, &plan->holder);
 	return p;
@@ -417,4 +454,28 @@ int probes_oncpu_fd(const struct probes *p)
 int probes_running_fd(const struct probes *p)
 {
 	return map_fd(p, "running");
+}
+
+int probes_sched_fd(const struct probes *p)
+{
+	return map_fd(p, "sched");
+}
+
+int probes_attach_blocked_fd(const struct probes *p)
+{
+	return map_fd(p, "attach_blocked");
+}
+
+int probes_attach_blocked(struct probes *p, const struct gs_blocked *period)
+{
+	int fd = map_fd(p, "attach_blocked");
+	__u32 key = period->tid, zero = 0;
+	struct gs_blocked value = *period;
+
+	if (!period->start_ns)
+		return bpf_delete_elem(fd, &key);
+	if (bpf_update_elem(fd, &key, &value, BPF_ANY) != 0)
+		return -1;
+	p->settings.attach_blocked = 1;
+	return bpf_update_elem(p->settings_fd, &zero, &p->settings, BPF_ANY);
 }

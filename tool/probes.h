@@ -83,9 +83,18 @@ int probes_stacks_fd(const struct probes *p);
 int probes_blocked_fd(const struct probes *p);
 int probes_oncpu_fd(const struct probes *p);
 int probes_running_fd(const struct probes *p);
+int probes_sched_fd(const struct probes *p);
+int probes_attach_blocked_fd(const struct probes *p);
+
+/* A holder found blocked at attach: its period from period->start_ns
+ * until it runs again (the sched_switch program ends it). start_ns 0
+ * removes tid's. Returns 0 or -1. */
+int probes_attach_blocked(struct probes *p, const struct gs_blocked *period);
 
 /* Whether the threads' on-CPU time is accounted in the kernel. */
 bool probes_accounting_cpu(const struct probes *p);
+/* Whether run-queue (CPU wait) and blocked time are (sched_wakeup too). */
+bool probes_accounting_runq(const struct probes *p);
 
 /* Times the target's threads holding the GIL while blocked (sched_switch;
  * Linux 5.18+). Returns whether that is measured now. */

@@ -26,7 +26,8 @@ void report_select(struct report *r, struct stats *st, bool all)
 void report_model(const struct report *r, struct gil_model_input *in, struct gil_model *m)
 {
 	*in = (struct gil_model_input){ r->threads, r->nthreads, r->summary, r->interval_s, r->target->gil_enabled,
-					report_held_pct(r), r->summary ? r->folded : NULL, r->hold };
+					report_held_pct(r), r->summary ? r->folded : NULL, r->hold,
+					r->target->cpu_wait_known };
 	gil_model_compute(in, m);
 }
 
@@ -123,6 +124,7 @@ void report_row_figures(const struct report *r, const struct thread_stats *t, st
 	row_figures(t, r->summary, r->interval_s, f);
 	f->hold_known = r->hold && hold_time_known(r->hold) && on_main_gil(r, t);
 	f->blocked_known = r->hold && hold_blocked_known(r->hold) && on_main_gil(r, t);
+	f->cpu_wait_known = r->target->cpu_wait_known;
 }
 
 double report_held_pct(const struct report *r)
@@ -210,8 +212,9 @@ static void json_thread(FILE *out, const struct report *r, const struct thread_s
 		", \"switch_wait_s\": %.6f, \"switch_waits\": %" PRIu64 ", \"cpu_s\": %.3f, \"alive\": %s",
 		seconds(g->ns), g->count, seconds(g->max_ns), seconds(s->ns), s->count,
 		seconds(fig->cpu_ns), t->alive ? "true" : "false");
+	json_seconds_or_null(out, "cpu_wait_s", r->target->cpu_wait_known, fig->cpu_wait_ns);
 	fprintf(out, ", \"alive_s\": %.6f, \"blocked_other_s\": %.6f", seconds(fig->alive_ns),
-		seconds(gil_model_blocked_other_ns(fig)));
+		seconds(gil_model_blocked_other_ns(fig, r->target->cpu_wait_known)));
 	json_thread_holding(out, r, t);
 	if (hist)
 		json_histogram(out, hist, t->tid, summary);
@@ -237,7 +240,8 @@ static void json_roles(FILE *out, const struct report *r)
 				", \"blocked_other_s\": %.6f",
 				rows.rows[i].threads, rows.rows[i].alive, seconds(f->gil.ns), f->gil.count,
 				seconds(f->gil.max_ns), seconds(f->sw.ns), seconds(f->cpu_ns), seconds(f->alive_ns),
-				seconds(gil_model_blocked_other_ns(f)));
+				seconds(gil_model_blocked_other_ns(f, r->target->cpu_wait_known)));
+			json_seconds_or_null(out, "cpu_wait_s", r->target->cpu_wait_known, f->cpu_wait_ns);
 			json_seconds_or_null(out, "gil_hold_s", hold, f->hold_ns);
 			json_seconds_or_null(out, "gil_held_blocked_s", blocked, f->blocked_ns);
 			fputc('}', out);

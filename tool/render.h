@@ -32,6 +32,7 @@ struct report_target {
 	const char *probe;      /* back end: "futex" or "uprobe" */
 	bool gil_enabled;       /* false: free-threaded build without its GIL */
 	bool several_gils;      /* sub-interpreters with their own GIL */
+	bool cpu_wait_known;    /* run-queue time is measured (sched_wakeup) */
 	double attach_s;        /* from start to probes attached */
 };
 

@@ -14,12 +14,13 @@
 struct row_figures {
 	double cpu_pct;    /* share of the period on a CPU */
 	double wait_pct;   /* share of the period waiting to take the GIL */
+	double cpu_wait_pct; /* share of the period runnable, waiting for a CPU */
 	double waits_per_s;
 	double switch_pct; /* share of the period in drop_gil waiting for a taker */
 	uint64_t avg_ns, max_ns;
 	double hold_pct;    /* share of the period holding the GIL */
 	double blocked_pct; /* ...while off-CPU, blocked */
-	bool hold_known, blocked_known; /* set by the caller: "-" otherwise */
+	bool hold_known, blocked_known, cpu_wait_known; /* set by the caller: "-" otherwise */
 };
 
 void row_figures(const struct thread_stats *t, bool summary, double seconds, struct row_figures *out);

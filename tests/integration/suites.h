@@ -17,5 +17,6 @@ Suite *fleet_suite(void);
 Suite *escape_suite(void);
 Suite *realistic_suite(void);
 Suite *edges_suite(void);
+Suite *accounting_suite(void);
 
 #endif

@@ -24,6 +24,7 @@ int main(void)
 	srunner_add_suite(sr, escape_suite());
 	srunner_add_suite(sr, realistic_suite());
 	srunner_add_suite(sr, edges_suite());
+	srunner_add_suite(sr, accounting_suite());
 	srunner_add_suite(sr, versions_suite());
 	srunner_run_all(sr, CK_VERBOSE);
 	failed = srunner_ntests_failed(sr);

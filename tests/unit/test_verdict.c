@@ -63,11 +63,11 @@ START_TEST(model_queue_and_blocked_other)
 	ck_assert_double_eq_tol(m.wait_share, 0.4, 1e-9);
 	ck_assert_double_lt(m.cpu_queue, 0); /* unknown: not measured */
 	/* 1 s - 0.6 s waiting - 0.3 s running: 0.1 s blocked on other things. */
-	ck_assert_uint_eq(gil_model_blocked_other_ns(&v[0].interval), 100000000);
-	ck_assert_uint_eq(gil_model_blocked_other_ns(&v[1].interval), 700000000);
+	ck_assert_uint_eq(gil_model_blocked_other_ns(&v[0].interval, false), 100000000);
+	ck_assert_uint_eq(gil_model_blocked_other_ns(&v[1].interval, false), 700000000);
 	/* Never below zero (clock granularity). */
 	v[0].interval.cpu_ns = 500000000;
-	ck_assert_uint_eq(gil_model_blocked_other_ns(&v[0].interval), 0);
+	ck_assert_uint_eq(gil_model_blocked_other_ns(&v[0].interval, false), 0);
 	ck_assert_uint_eq(m.threads_alive, 2);
 	ck_assert_uint_eq(m.threads_seen, 2);
 }

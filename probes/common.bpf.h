@@ -28,25 +28,30 @@ static inline void wait_begin(u64 pid_tgid, u64 addr)
 	u32 tid = (u32)pid_tgid;
 	u32 kind = GS_KIND_OTHER;
 	int zero = 0;
+	struct gs_settings *cfg = settings.lookup(&zero);
 
 	if (w) {
 		addr = w->base;
 		kind = w->kind;
-	} else {
-		struct gs_settings *cfg = settings.lookup(&zero);
-		if (!cfg || !cfg->record_unwatched)
-			return;
+	} else if (!cfg || !cfg->record_unwatched) {
+		return;
 	}
-	struct gs_inflight start = { .start_ns = bpf_ktime_get_ns(), .addr = addr, .kind = kind };
+	/* With the scheduler's programs a wait's time is its blocked pieces
+	 * only (runq.bpf.h): until it blocks, the thread is on a CPU or in a
+	 * run queue, which cpu_s and cpu_wait_s count. Without them, the
+	 * call's duration. */
+	u64 begun = cfg && cfg->runq ? 0 : bpf_ktime_get_ns();
+	struct gs_inflight start = { .start_ns = begun, .addr = addr, .kind = kind, .tgid = where.tgid };
 	if (inflight.update(&tid, &start) != 0)
 		count_event(GS_COUNT_INFLIGHT_FULL);
 }
 
+/* A wait ended: counted, and its length for the maxima. Its time is in
+ * total_ns already, added piece by piece (wait_piece). */
 static inline void add_wait(struct gs_wait_stats *row, u64 waited, u64 epoch)
 {
 	int slot = epoch & 1;
 
-	row->total_ns += waited;
 	row->count++;
 	if (waited > row->max_ns)
 		row->max_ns = waited;
@@ -69,32 +74,65 @@ static inline void add_to_histogram(u32 tgid, u32 tid, u64 waited, u32 mode)
 	hist.increment(key);
 }
 
-/* The wait the thread started, if any, has ended. */
+static inline struct gs_wait_stats *wait_row(u32 tgid, u32 tid, u64 addr)
+{
+	struct gs_wait_key key = { .addr = addr, .tgid = tgid, .tid = tid };
+	struct gs_wait_stats fresh = {};
+	struct gs_wait_stats *row = waits.lookup_or_try_init(&key, &fresh);
+
+	if (!row)
+		count_event(GS_COUNT_ROWS_FULL);
+	return row;
+}
+
+/* A blocked piece of tid's wait ends at now: at its wake-up (the
+ * sched_wakeup program, runq.bpf.h), so the run-queue time after it is CPU
+ * wait, not GIL wait; or at the call's return if it never blocked. */
+static inline void wait_piece(struct gs_inflight *w, u32 tgid, u32 tid, u64 now)
+{
+	u64 start = w->start_ns;
+	struct gs_wait_stats *row;
+
+	w->start_ns = 0;
+	if (!start || now <= start)
+		return;
+	w->waited_ns += now - start;
+	if (!(row = wait_row(tgid, tid, w->addr)))
+		return;
+	row->last_start_ns = start;
+	__sync_fetch_and_add(&row->total_ns, now - start);
+}
+
+/* tid was woken: the piece of its wait in progress ends. */
+static inline void wait_wake(u32 tgid, u32 tid, u64 now)
+{
+	struct gs_inflight *w = inflight.lookup(&tid);
+
+	if (w)
+		wait_piece(w, tgid, tid, now);
+}
+
+/* The wait the thread started, if any, has ended (the call returned). */
 static inline void wait_end(u64 pid_tgid)
 {
-	u32 tid = (u32)pid_tgid;
+	u32 tid = (u32)pid_tgid, tgid = pid_tgid >> 32;
 	int zero = 0;
 
-	struct gs_inflight *start = inflight.lookup(&tid);
-	if (!start)
+	struct gs_inflight *w = inflight.lookup(&tid);
+	if (!w)
 		return;
 	count_event(GS_COUNT_RETURN_HITS);
-
-	u64 waited = bpf_ktime_get_ns() - start->start_ns;
-	struct gs_wait_key key = { .addr = start->addr, .tgid = pid_tgid >> 32, .tid = tid };
-	bool gil_wait = start->kind == GS_KIND_GIL_COND || start->kind == GS_KIND_GIL_MUTEX;
+	wait_piece(w, tgid, tid, bpf_ktime_get_ns());
+	u64 waited = w->waited_ns, addr = w->addr;
+	bool gil_wait = w->kind == GS_KIND_GIL_COND || w->kind == GS_KIND_GIL_MUTEX;
 	inflight.delete(&tid);
 
 	struct gs_settings *cfg = settings.lookup(&zero);
 	u64 epoch = cfg ? cfg->epoch : 0;
 	if (cfg && cfg->histogram && gil_wait)
-		add_to_histogram(key.tgid, tid, waited, cfg->histogram);
-	struct gs_wait_stats fresh = {};
-	struct gs_wait_stats *row = waits.lookup_or_try_init(&key, &fresh);
-	if (!row) {
-		count_event(GS_COUNT_ROWS_FULL);
-		return;
-	}
-	/* Only this thread writes this row, so plain updates do not race. */
-	add_wait(row, waited, epoch);
+		add_to_histogram(tgid, tid, waited, cfg->histogram);
+	struct gs_wait_stats *row = wait_row(tgid, tid, addr);
+	/* Only the thread itself ends its wait: plain updates do not race. */
+	if (row)
+		add_wait(row, waited, epoch);
 }

@@ -50,16 +50,22 @@ struct gs_settings {
 	__u32 histogram;        /* GS_HIST_*: log2 histogram of GIL waits */
 	__u32 task_pid_off;     /* in struct task_struct, from the kernel's BTF; */
 	__u32 task_tgid_off;    /* 0: on-CPU time is not accounted in the kernel */
+	__u32 attach_blocked;   /* 1: attach_blocked has a holder blocked at attach */
+	__u32 runq;             /* 1: sched_switch and sched_wakeup are attached: a
+				 * wait counts from its block to its wake-up */
 };
 
 enum gs_histogram { GS_HIST_OFF = 0, GS_HIST_PROCESS = 1, GS_HIST_PER_THREAD = 2 };
 
 /* A wait that has started and not ended yet, keyed by thread id. */
 struct gs_inflight {
-	__u64 start_ns;
+	__u64 start_ns;  /* blocked since (the switch off the CPU; the call
+			  * until it blocks); 0: woken, running in the call */
 	__u64 addr;
-	__u32 kind; /* enum gs_wait_kind */
-	__u32 pad;
+	__u32 kind;      /* enum gs_wait_kind */
+	__u32 tgid;      /* so the tool splits a process's waits in progress */
+	__u64 waited_ns; /* its blocked pieces so far (a call may block,
+			  * wake and block again: sem_wait, a condvar's mutex) */
 };
 
 /* Log2 histogram of GIL wait durations in microseconds, like bcc's
@@ -88,6 +94,9 @@ struct gs_wait_stats {
 	__u64 max_ns;          /* longest wait since the row was created */
 	__u64 epoch_max_ns[2]; /* longest wait that ended in epoch[i] */
 	__u64 epoch[2];
+	__u64 last_start_ns;   /* start of the last piece added to total_ns: the
+				* tool tells a piece it saw in flight from one
+				* already here */
 };
 
 /* Who holds the GIL, for the sched_switch program: where the target keeps
@@ -126,6 +135,7 @@ struct gs_held_key {
 struct gs_held_stats {
 	__u64 total_ns;
 	__u64 count;
+	__u64 last_start_ns; /* start of the last period added */
 };
 
 /* On-CPU time. Per CPU: the target thread running there since since_ns
@@ -141,9 +151,24 @@ struct gs_running {
  * it ended, so the tool need not list /proc/PID/task at every interval. */
 struct gs_cpu_time {
 	__u64 cpu_ns;
+	__u64 last_since_ns; /* start of the last slice added */
 	__u32 tgid;
 	__u32 ended;
 	char comm[16];
+};
+
+/* Per thread, keyed by tid (probes/runq.bpf.h): time runnable in a run
+ * queue (what schedstat's run_delay counts) and time blocked off the CPU,
+ * finished periods in the totals and the period in progress by its start,
+ * in one value so the tool reads both at once. */
+struct gs_sched {
+	__u64 runq_since;  /* runnable, not running, since (0: no) */
+	__u64 sleep_since; /* blocked since (0: no) */
+	__u64 cpu_wait_ns; /* finished run-queue periods */
+	__u64 blocked_ns;  /* finished blocked periods */
+	__u64 cpu_waits;
+	__u32 tgid;
+	__u32 on_cpu;      /* 1 between its switch on and off a CPU */
 };
 
 /* A process whose forks and execs are followed (lineage.bpf.h), keyed by
@@ -164,7 +189,8 @@ enum gs_counter {
 	GS_COUNT_SWITCH_HITS = 4,   /* target threads switched off-CPU while blocking */
 	GS_COUNT_HELD_FULL = 5,     /* held-while-blocked periods lost: a map was full */
 	GS_COUNT_CPU_FULL = 6,      /* on-CPU slices lost: the oncpu map was full */
-	GS_COUNTERS = 7,
+	GS_COUNT_SCHED_FULL = 7,    /* run-queue periods lost: the sched map was full */
+	GS_COUNTERS = 8,
 };
 
 #endif

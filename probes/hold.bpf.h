@@ -6,6 +6,9 @@
 
 BPF_HASH(holders, u32, struct gs_holder, GS_MAX_TARGETS);
 BPF_HASH(blocked, u64, struct gs_blocked, GS_MAX_THREADS);
+/* A holder the tool found blocked when it attached (its blocking switch
+ * came before the program), keyed by tid: ended at its switch back on. */
+BPF_HASH(attach_blocked, u32, struct gs_blocked, GS_MAX_TARGETS);
 BPF_HASH(held, struct gs_held_key, struct gs_held_stats, GS_MAX_HELD_ROWS);
 BPF_STACK_TRACE(stacks, GS_MAX_STACKS);
 /* Periods begun and not yet ended: while there are none, which is nearly
@@ -48,11 +51,13 @@ static inline void blocked_end(struct gs_blocked *b)
 		count_event(GS_COUNT_HELD_FULL);
 		return;
 	}
+	row->last_start_ns = b->start_ns;
 	__sync_fetch_and_add(&row->total_ns, bpf_ktime_get_ns() - b->start_ns);
 	__sync_fetch_and_add(&row->count, 1);
 }
 
-static inline void hold_switch(struct bpf_raw_tracepoint_args *ctx)
+static inline void hold_switch(struct bpf_raw_tracepoint_args *ctx, const struct gs_settings *cfg,
+			       const struct gs_switch *who)
 {
 	u64 next = ctx->args[2], prev = ctx->args[1];
 	int zero = 0;
@@ -60,6 +65,14 @@ static inline void hold_switch(struct bpf_raw_tracepoint_args *ctx)
 
 	if (!open)
 		return;
+	if (cfg->attach_blocked && who->next_tid) {
+		u32 tid = who->next_tid;
+		struct gs_blocked *b = attach_blocked.lookup(&tid);
+		if (b) {
+			blocked_end(b);
+			attach_blocked.delete(&tid);
+		}
+	}
 	if (*open > 0) {
 		struct gs_blocked *b = blocked.lookup(&next);
 		if (b) {

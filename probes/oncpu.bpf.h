@@ -10,6 +10,15 @@ BPF_HASH(oncpu, u32, struct gs_cpu_time, GS_MAX_THREADS);
 
 #define GS_TASK_DEAD 0x80 /* prev_state at a task's last switch */
 
+/* Who a switch concerns, for the other accounting at the same switch:
+ * the thread leaving and the one arriving, when they are the target's
+ * (tid 0 otherwise), and the time, once read (0: not yet). */
+struct gs_switch {
+	u64 now;
+	u32 prev_tgid, prev_tid;
+	u32 next_tgid, next_tid;
+};
+
 static inline void slice_end(struct gs_running *slot, u64 now, u64 prev_state)
 {
 	u32 tid = slot->tid;
@@ -22,22 +31,25 @@ static inline void slice_end(struct gs_running *slot, u64 now, u64 prev_state)
 	}
 	/* Only the CPU that ran the thread writes its row at this moment. */
 	row->cpu_ns += now - slot->since_ns;
+	row->last_since_ns = slot->since_ns;
 	row->ended = (prev_state & GS_TASK_DEAD) != 0;
 	bpf_get_current_comm(row->comm, sizeof row->comm);
 }
 
-static inline void account_cpu(struct bpf_raw_tracepoint_args *ctx, const struct gs_settings *cfg)
+static inline void account_cpu(struct bpf_raw_tracepoint_args *ctx, const struct gs_settings *cfg,
+			       struct gs_switch *who)
 {
 	int zero = 0;
 	struct gs_running *slot = running.lookup(&zero);
-	u64 now = 0;
 
 	if (!slot)
 		return;
 	/* The task leaving is the current one. */
 	if (slot->tid && slot->tid == (u32)bpf_get_current_pid_tgid()) {
-		now = bpf_ktime_get_ns();
-		slice_end(slot, now, ctx->args[3]);
+		who->now = bpf_ktime_get_ns();
+		who->prev_tgid = slot->tgid;
+		who->prev_tid = slot->tid;
+		slice_end(slot, who->now, ctx->args[3]);
 	}
 	slot->tid = 0;
 	if (!cfg->task_tgid_off)
@@ -48,7 +60,11 @@ static inline void account_cpu(struct bpf_raw_tracepoint_args *ctx, const struct
 	if (!tgid || !targets.lookup(&tgid))
 		return;
 	bpf_probe_read_kernel(&tid, sizeof tid, next + cfg->task_pid_off);
-	slot->since_ns = now ? now : bpf_ktime_get_ns();
+	if (!who->now)
+		who->now = bpf_ktime_get_ns();
+	slot->since_ns = who->now;
 	slot->tgid = tgid;
 	slot->tid = tid;
+	who->next_tgid = tgid;
+	who->next_tid = tid;
 }

@@ -180,8 +180,8 @@ static unsigned char *run_helper(const char *path, const char *backend, const st
 	return bytes;
 }
 
-int bpf_program_get(const char *backend, const struct kernel_headers *kh, const char *cache_dir,
-		    struct bpf_object *obj, struct gs_error *err)
+int bpf_program_get(const char *backend, const struct kernel_headers *kh, const char *cache_dir, bool refresh,
+		    struct bpf_object *obj, bool *cached, struct gs_error *err)
 {
 	char path[PATH_MAX];
 	unsigned char *bytes;
@@ -193,7 +193,8 @@ int bpf_program_get(const char *backend, const struct kernel_headers *kh, const 
 		return gs_fail(err, GS_EXIT_FAILURE, "cannot find %s (in %s): reinstall gilstats", HELPER_NAME,
 			       GILSTATS_LIBEXECDIR);
 	key = cache_key(backend, kh, &helper);
-	if (cache_dir && cache_load(cache_dir, key, obj) == 0)
+	*cached = cache_dir && !refresh && cache_load(cache_dir, key, obj) == 0;
+	if (*cached)
 		return 0;
 	bytes = run_helper(path, backend, kh, &len);
 	if (!bytes || bpf_object_parse(bytes, len, obj) != 0) {

@@ -11,9 +11,12 @@
 #include "error.h"
 #include "kernel_headers.h"
 
-/* backend: "futex" or "uprobe". cache_dir may be NULL (no cache). */
-int bpf_program_get(const char *backend, const struct kernel_headers *kh, const char *cache_dir,
-		    struct bpf_object *obj, struct gs_error *err);
+/* backend: "futex" or "uprobe". cache_dir may be NULL (no cache). With
+ * refresh the cached copy is not read: the program is compiled and
+ * replaces it (--no-cache, --compile-only, and a cached copy the kernel
+ * refused). *cached says where obj came from. */
+int bpf_program_get(const char *backend, const struct kernel_headers *kh, const char *cache_dir, bool refresh,
+		    struct bpf_object *obj, bool *cached, struct gs_error *err);
 
 /* Whether a cache file or directory may be trusted: ours (root's), not
  * writable by anyone else, and the kind of file expected. */

@@ -10,9 +10,9 @@
 #include <stdint.h>
 
 #define BPF_OBJECT_MAGIC 0x67696c62u /* "gilb" */
-#define BPF_OBJECT_VERSION 4
-#define BPF_OBJECT_MAX_MAPS 16
-#define BPF_OBJECT_MAX_PROGS 5
+#define BPF_OBJECT_VERSION 5
+#define BPF_OBJECT_MAX_MAPS 24
+#define BPF_OBJECT_MAX_PROGS 6
 #define BPF_OBJECT_MAX_INSNS 16384
 #define BPF_OBJECT_NAME 16 /* BPF_OBJ_NAME_LEN */
 

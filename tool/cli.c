@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include <argp.h>
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -25,6 +26,8 @@ enum {
 	OPT_LISTEN,
 	OPT_TEXTFILE,
 	OPT_PER_THREAD_METRICS,
+	OPT_GROUP,
+	OPT_TOP,
 };
 
 static const char doc[] =
@@ -70,6 +73,9 @@ static const struct argp_option option_table[] = {
 	{ "output", 'o', "FILE", 0, "Write the output (text or JSON) to FILE instead of stdout", 0 },
 	{ "histogram", 'H', NULL, 0, "Log2 histogram of individual GIL wait durations", 0 },
 	{ "per-thread", 'T', NULL, 0, "Histograms per thread too (implies -H)", 0 },
+	{ "group", OPT_GROUP, NULL, 0,
+	  "Rows by role (the thread name with its numbers as *), one row per role; in JSON too", 0 },
+	{ "top", OPT_TOP, "N", 0, "Show at most N rows per process (text and live view)", 0 },
 	{ "svg", OPT_SVG, "FILE", 0, "At the end, write a chart of GIL wait over time to FILE", 0 },
 	{ "hold-rate", OPT_HOLD_RATE, "HZ", 0,
 	  "Sample who holds the GIL HZ times a second (default 200; 0: off)", 0 },
@@ -88,6 +94,18 @@ static const struct argp_option option_table[] = {
 	{ 0 },
 };
 
+/* One rule for every number: digits (and what strtol/strtod take) only,
+ * whitespace nowhere. strtol would skip it before a number, not after. */
+static bool is_number_text(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (isspace((unsigned char)*s))
+			return false;
+	return true;
+}
+
 struct parse_state {
 	struct options *o;
 	struct gs_error *err;
@@ -102,7 +120,7 @@ int cli_parse_pid(const char *s, pid_t *pid, struct gs_error *err)
 
 	errno = 0;
 	v = strtol(s, &end, 10);
-	if (end == s || *end || (errno == ERANGE && v == LONG_MIN))
+	if (!is_number_text(s) || end == s || *end || (errno == ERANGE && v == LONG_MIN))
 		return gs_fail(err, GS_EXIT_USAGE, "invalid pid '%s': not a number", s);
 	if (v <= 0 || v > PID_MAX_LIMIT || errno == ERANGE)
 		return gs_fail(err, GS_EXIT_USAGE, "invalid pid '%s': must be between 1 and %d", s,
@@ -118,7 +136,7 @@ int cli_parse_interval(const char *s, double *seconds, struct gs_error *err)
 
 	errno = 0;
 	v = strtod(s, &end);
-	if (end == s || *end || isnan(v))
+	if (!is_number_text(s) || end == s || *end || isnan(v))
 		return gs_fail(err, GS_EXIT_USAGE, "invalid interval '%s': not a number", s);
 	if (!(v >= CLI_MIN_INTERVAL_S && v <= CLI_MAX_INTERVAL_S))
 		return gs_fail(err, GS_EXIT_USAGE, "invalid interval '%s': must be between %g and %g seconds",
@@ -134,7 +152,7 @@ static int parse_hold_rate(const char *s, long *hz, struct gs_error *err)
 
 	errno = 0;
 	v = strtol(s, &end, 10);
-	if (end == s || *end || v < 0 || v > CLI_MAX_HOLD_RATE || errno == ERANGE)
+	if (!is_number_text(s) || end == s || *end || v < 0 || v > CLI_MAX_HOLD_RATE || errno == ERANGE)
 		return gs_fail(err, GS_EXIT_USAGE, "invalid --hold-rate '%s': must be between 0 and %d", s,
 			       CLI_MAX_HOLD_RATE);
 	*hz = v;
@@ -148,7 +166,7 @@ int cli_parse_count(const char *s, long *count, struct gs_error *err)
 
 	errno = 0;
 	v = strtol(s, &end, 10);
-	if (end == s || *end)
+	if (!is_number_text(s) || end == s || *end)
 		return gs_fail(err, GS_EXIT_USAGE, "invalid count '%s': not a number", s);
 	if (v <= 0 || errno == ERANGE)
 		return gs_fail(err, GS_EXIT_USAGE, "invalid count '%s': must be a positive integer", s);
@@ -237,6 +255,15 @@ static error_t parse_option(int key, char *arg, struct argp_state *state)
 	case 'H':
 		ps->o->histogram = true;
 		return 0;
+	case OPT_GROUP:
+		ps->o->group = true;
+		return 0;
+	case OPT_TOP:
+		if (cli_parse_count(arg, &ps->o->top, ps->err) != 0) {
+			gs_fail(ps->err, GS_EXIT_USAGE, "invalid --top '%s': must be a positive integer", arg);
+			return EINVAL;
+		}
+		return 0;
 	case OPT_SVG:
 		ps->o->svg = arg;
 		return 0;
@@ -266,7 +293,7 @@ static error_t parse_option(int key, char *arg, struct argp_state *state)
 		return 0;
 	case 'V':
 		fprintf(ps->out, "%s\ncompiled probes cached in: %s\n", PACKAGE_STRING,
-			GILSTATS_CACHE_DIR[0] ? GILSTATS_CACHE_DIR : "(no cache)");
+			ps->o->cache_dir ? ps->o->cache_dir : "(no cache)");
 		ps->o->exit_now = true;
 		return 0;
 	case OPT_COMPILE_ONLY:
@@ -376,13 +403,30 @@ int cli_parse_listen(const char *s, char *host, size_t host_size, unsigned *port
 	errno = 0;
 	v = strtol(colon + 1, &end, 10);
 	/* 0: a free port the kernel picks, printed once listening. */
-	if (end == colon + 1 || *end || v < 0 || v > 65535 || errno == ERANGE)
+	if (!is_number_text(colon + 1) || end == colon + 1 || *end || v < 0 || v > 65535 || errno == ERANGE)
 		return gs_fail(err, GS_EXIT_USAGE, "invalid --listen '%s': the port must be between 0 and 65535", s);
 	if (hlen == 0 || hlen >= host_size)
 		return gs_fail(err, GS_EXIT_USAGE, "invalid --listen '%s': no host", s);
 	memcpy(host, h, hlen);
 	host[hlen] = '\0';
 	*port = (unsigned)v;
+	return 0;
+}
+
+/* The cache of compiled probes: $GILSTATS_CACHE_DIR overrides the
+ * configured one, so that a test suite run against an installed gilstats
+ * keeps a cache of its own and never touches the package's. */
+static int cache_dir(struct options *o, struct gs_error *err)
+{
+	const char *env = getenv("GILSTATS_CACHE_DIR");
+
+	if (env && env[0]) {
+		if (env[0] != '/')
+			return gs_fail(err, GS_EXIT_USAGE, "cache directory $GILSTATS_CACHE_DIR is not an absolute path");
+		o->cache_dir = env;
+	} else {
+		o->cache_dir = GILSTATS_CACHE_DIR[0] ? GILSTATS_CACHE_DIR : NULL;
+	}
 	return 0;
 }
 
@@ -399,6 +443,8 @@ int cli_parse(int argc, char **argv, struct options *o, FILE *out, struct gs_err
 	o->interval_s = 1.0;
 	o->hold_rate_hz = CLI_DEFAULT_HOLD_RATE;
 	err->msg[0] = '\0';
+	if (cache_dir(o, err) != 0)
+		return -1;
 	/* Launch mode: everything after "--" is the command to run. */
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--") == 0) {

@@ -28,11 +28,14 @@ struct options {
 	bool json;
 	bool no_clear;     /* plain text even on a terminal */
 	bool histogram, per_thread;
+	bool group;         /* rows by role always, in JSON too */
+	long top;           /* text and live view: at most this many rows; 0: all */
 	const char *output; /* -o FILE, or NULL for stdout */
 	const char *svg;    /* --svg FILE, or NULL */
 	const char *kernel_headers;
 	const char *probe;  /* "futex", "uprobe", or NULL for the default */
 	bool no_cache;      /* compile the probes even if they are cached */
+	const char *cache_dir; /* $GILSTATS_CACHE_DIR, else the configured cache; NULL: none */
 	bool compile_only;  /* fill the cache and exit */
 	long hold_rate_hz;  /* samples of the GIL's holder per second; 0: none */
 	char **command;     /* launch mode: the command after "--", NULL-terminated */

@@ -31,8 +31,10 @@ static const struct {
 	const char *text;
 	const char *programs[BPF_OBJECT_MAX_PROGS];
 } backends[] = {
-	{ "futex", futex_text, { "gs_futex_enter", "gs_futex_exit", "gs_sched_switch", "gs_fork", "gs_exec" } },
-	{ "uprobe", uprobe_text, { "gs_wait_enter", "gs_wait_return", "gs_sched_switch", "gs_fork", "gs_exec" } },
+	{ "futex", futex_text,
+	  { "gs_futex_enter", "gs_futex_exit", "gs_sched_switch", "gs_sched_wakeup", "gs_fork", "gs_exec" } },
+	{ "uprobe", uprobe_text,
+	  { "gs_wait_enter", "gs_wait_return", "gs_sched_switch", "gs_sched_wakeup", "gs_fork", "gs_exec" } },
 };
 
 static int fail(const char *what)

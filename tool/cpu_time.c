@@ -28,8 +28,9 @@ static struct cpu_row *row_of(const struct cpu_update *u, uint32_t tid, size_t n
 	return r;
 }
 
-/* A slice in progress counts up to now; a thread on a CPU since its
- * first switch has no row yet. */
+/* A slice in progress counts up to now (split.h); a thread on a CPU since
+ * its first switch has no row yet. The slots are read before the rows: a
+ * slice that ended in between is in its row, which names its start. */
 static int add_running(struct cpu_update *u)
 {
 	size_t nsorted = u->nrows;
@@ -39,6 +40,8 @@ static int add_running(struct cpu_update *u)
 		if (!s->tid || s->tgid != u->tgid || u->now_ns <= s->since_ns)
 			continue;
 		struct cpu_row *r = row_of(u, s->tid, nsorted);
+		if (r && r->time.last_since_ns >= s->since_ns)
+			continue;
 		if (!r) {
 			if (array_reserve((void **)&u->rows, &u->cap, u->nrows + 1, sizeof *u->rows, 64) != 0)
 				return -1;

@@ -23,7 +23,7 @@ struct cpu_update {
 	const struct gs_running *slots; /* one per CPU */
 	size_t nslots;
 	uint32_t tgid;   /* the target's rows only */
-	uint64_t now_ns; /* CLOCK_MONOTONIC, read after the slots */
+	uint64_t now_ns; /* CLOCK_MONOTONIC, read after the slots, then the rows */
 	uint32_t *forget; /* out: tids whose rows the caller deletes */
 	size_t nforget, forget_cap;
 };

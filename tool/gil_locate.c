@@ -60,8 +60,13 @@ static const struct interp_walk walk_3_12 = { 0x28, 0x0, 0x180, &gil_layout_defa
 
 /* 3.13+: _PyRuntime starts with _Py_DebugOffsets (every field a u64).
  * Where, inside it, the fields gilstats needs are, per minor version;
- * 3.14 inserted fields mid-struct. Pre-releases before these versions had
- * other layouts. */
+ * 3.14 inserted fields mid-struct (interpreter_state.threads_main, ...),
+ * and 3.15 put thread_state.base_frame, last_profiled_frame and another
+ * frame pointer before thread_id (native_thread_id at 0xf8; then
+ * datastack_chunk, status, holds_gil, gil_requested). The runtime,
+ * interpreter and GIL offsets are unchanged from 3.14. Read from Debian
+ * sid's python3.15 3.15.2 and checked in a live process. Pre-releases
+ * before these versions had other layouts. */
 #define DEBUG_COOKIE "xdebugpy"
 #define DEBUG_VERSION 0x08
 #define DEBUG_FREE_THREADED 0x10
@@ -72,7 +77,7 @@ static const struct {
 	uint32_t first_hex;
 	uint16_t ceval_gil;
 	uint16_t native_thread_id; /* thread_state.native_thread_id */
-} debug_offsets[] = { { 13, 0x030d00c2, 0x70, 0xc8 }, { 14, 0x030e00b2, 0x78, 0xe0 } };
+} debug_offsets[] = { { 13, 0x030d00c2, 0x70, 0xc8 }, { 14, 0x030e00b2, 0x78, 0xe0 }, { 15, 0x030f00f0, 0x78, 0xf8 } };
 
 #define MAX_INTERPRETERS 64
 

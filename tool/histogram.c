@@ -95,14 +95,6 @@ int histograms_update(struct histograms *h, const struct hist_row *rows, size_t 
 	return 0;
 }
 
-void histograms_restart(struct histograms *h)
-{
-	for (size_t i = 0; i < h->n; i++) {
-		memset(&h->v[i].run, 0, sizeof h->v[i].run);
-		memset(&h->v[i].interval, 0, sizeof h->v[i].interval);
-	}
-}
-
 void histograms_free(struct histograms *h)
 {
 	free(h->v);

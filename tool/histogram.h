@@ -39,10 +39,6 @@ struct histograms {
  * rows were deleted keep their run counts. With per-thread rows the
  * process series (tid 0) is their sum. Returns 0 or -1 (no memory). */
 int histograms_update(struct histograms *h, const struct hist_row *rows, size_t n);
-/* What was counted so far is the baseline (the waits counted while the
- * probes were being attached): the run starts from here. */
-void histograms_restart(struct histograms *h);
-
 const struct hist_series *histograms_find(const struct histograms *h, pid_t tid);
 void histograms_free(struct histograms *h);
 

@@ -129,9 +129,16 @@ static int fold_blocked(struct hold_state *h, struct stats *st, const struct hel
 		uint64_t total = rows[i].stats.total_ns;
 		if (!s || !t)
 			return -1;
-		/* A row deleted and created again starts from zero. */
-		s->interval_ns = total >= s->map_total_ns ? total - s->map_total_ns : total;
-		s->map_total_ns = total;
+		/* A row deleted and created again starts from zero; with more
+		 * periods ended, a total below the last is a period credited a
+		 * moment past its end (split.h), taken back by keeping the larger. */
+		if (rows[i].stats.count < s->map_count ||
+		    (rows[i].stats.count == s->map_count && total < s->map_total_ns))
+			s->map_total_ns = 0;
+		s->interval_ns = total > s->map_total_ns ? total - s->map_total_ns : 0;
+		if (total > s->map_total_ns)
+			s->map_total_ns = total;
+		s->map_count = rows[i].stats.count;
 		s->run_ns += s->interval_ns;
 		t->interval.blocked_ns += s->interval_ns;
 		t->run.blocked_ns += s->interval_ns;

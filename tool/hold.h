@@ -37,7 +37,8 @@ struct hold_stack {
 	pid_t tid;
 	int64_t stackid, kstackid;
 	char *syscall;                  /* the system call it blocked in; NULL: unknown */
-	uint64_t map_total_ns;          /* the map's figure at the last update */
+	uint64_t map_total_ns;          /* the map's figure at the last update (split.h) */
+	uint64_t map_count;
 	uint64_t interval_ns, run_ns;
 	char **frames;                  /* symbolized, innermost first; NULL until then */
 	size_t nframes;

@@ -123,7 +123,9 @@ static int plan_shared(struct fleet *f, struct probe_plan *plan, struct gs_error
 		plan->task_pid_off = task.pid_off;
 		plan->task_tgid_off = task.tgid_off;
 	}
-	plan->cache_dir = f->opt.no_cache || !GILSTATS_CACHE_DIR[0] ? NULL : GILSTATS_CACHE_DIR;
+	/* --no-cache: compile afresh and replace what the cache holds. */
+	plan->cache_dir = f->opt.cache_dir;
+	plan->cache_refresh = f->opt.no_cache;
 	/* The live screen shows the histogram on h: collect it there anyway. */
 	plan->histogram = f->opt.per_thread				    ? GS_HIST_PER_THREAD
 			  : f->opt.histogram || output_is_live(&f->opt) ? GS_HIST_PROCESS
@@ -529,7 +531,8 @@ static void publish_metrics(struct fleet *f)
 		return;
 	for (size_t i = 0; i < f->nsessions; i++)
 		procs[i] = (struct metrics_process){ &f->sessions[i]->report_target, &f->sessions[i]->stats,
-						     &f->sessions[i]->hold };
+						     &f->sessions[i]->hold, f->sessions[i]->verdict_known,
+						     f->sessions[i]->verdict };
 	if ((mem = open_memstream(&text, &len))) {
 		metrics_write(mem, procs, f->nsessions, f->opt.per_thread_metrics);
 		fclose(mem);
@@ -601,8 +604,24 @@ static void release(struct fleet *f)
 	output_close(f->out);
 }
 
+/* The live view's header at once, not after the first interval. */
+static void show_attached(struct fleet *f)
+{
+	const struct report_target **targets = calloc(f->nsessions + 1, sizeof *targets);
+
+	if (!targets)
+		return;
+	for (size_t i = 0; i < f->nsessions; i++)
+		targets[i] = &f->sessions[i]->report_target;
+	output_attached(f->out, targets, f->nsessions, f->opt.interval_s);
+	free(targets);
+}
+
 static int trace(struct fleet *f, const sigset_t *during_wait, struct gs_error *err)
 {
+	if (output_check_paths(&f->opt, err) != 0 ||
+	    (f->opt.textfile && metrics_check_textfile(f->opt.textfile, err) != 0))
+		return -1;
 	if (privileges_check(err) != 0 || attach_first(f, err) != 0)
 		return -1;
 	if (!(f->out = output_open(&f->opt, err)))
@@ -617,6 +636,7 @@ static int trace(struct fleet *f, const sigset_t *during_wait, struct gs_error *
 	if (f->opt.listen && !(f->server = metrics_serve(f->opt.listen, err)))
 		return -1;
 	publish_metrics(f);
+	show_attached(f);
 	if (f->launched) {
 		if (launch_go(&f->launch, err) != 0)
 			return -1;
@@ -631,13 +651,15 @@ static int compile_only(struct fleet *f, struct gs_error *err)
 	static const char *const backends[] = { "futex", "uprobe" };
 	struct probe_plan plan = { 0 };
 	struct bpf_object obj;
+	bool cached;
 
 	if (privileges_check(err) != 0 || plan_shared(f, &plan, err) != 0)
 		return -1;
 	if (!plan.cache_dir)
 		return gs_fail(err, GS_EXIT_USAGE, "--compile-only needs the cache, and it is off");
 	for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
-		if (bpf_program_get(backends[i], &f->headers, plan.cache_dir, &obj, err) != 0)
+		/* Always compiled: this replaces whatever the cache held. */
+		if (bpf_program_get(backends[i], &f->headers, plan.cache_dir, true, &obj, &cached, err) != 0)
 			return -1;
 		bpf_object_free(&obj);
 	}

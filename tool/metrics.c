@@ -63,6 +63,12 @@ static double blocked_s(const struct metrics_process *p)
 	return s(sum);
 }
 
+static double cpu_wait_s(const struct metrics_process *p)
+{
+	SUM(cpu_wait_ns)
+	return s(sum);
+}
+
 static double threads(const struct metrics_process *p)
 {
 	size_t n = 0;
@@ -78,6 +84,7 @@ static double t_switch_s(const struct thread_stats *t) { return s(t->run.sw.ns);
 static double t_cpu_s(const struct thread_stats *t) { return s(t->run.cpu_ns); }
 static double t_hold_s(const struct thread_stats *t) { return s(t->run.hold_ns); }
 static double t_blocked_s(const struct thread_stats *t) { return s(t->run.blocked_ns); }
+static double t_cpu_wait_s(const struct thread_stats *t) { return s(t->run.cpu_wait_ns); }
 
 static bool always(const struct metrics_process *p)
 {
@@ -90,19 +97,26 @@ static bool hold_known(const struct metrics_process *p)
 	return p->hold && hold_time_known(p->hold) && p->target->gil_enabled;
 }
 
+static bool cpu_wait_known(const struct metrics_process *p)
+{
+	return p->target->cpu_wait_known;
+}
+
 static bool blocked_known(const struct metrics_process *p)
 {
 	return p->hold && hold_blocked_known(p->hold) && p->target->gil_enabled;
 }
 
 static const struct family families[] = {
-	{ "gil_wait_seconds_total", "counter", "Time threads spent waiting to take the GIL.", wait_s, t_wait_s,
+	{ "gil_wait_seconds_total", "counter", "Time threads spent blocked waiting to take the GIL.", wait_s, t_wait_s,
 	  always },
 	{ "gil_waits_total", "counter", "Waits to take the GIL.", waits, t_waits, always },
 	{ "gil_switch_wait_seconds_total", "counter",
 	  "Time threads spent in drop_gil until another thread took the GIL (forced switches).", switch_s,
 	  t_switch_s, always },
 	{ "cpu_seconds_total", "counter", "Time the threads ran on a CPU.", cpu_s, t_cpu_s, always },
+	{ "cpu_wait_seconds_total", "counter", "Time threads were runnable, waiting for a CPU (run queue).",
+	  cpu_wait_s, t_cpu_wait_s, cpu_wait_known },
 	{ "gil_hold_seconds_total", "counter", "Time threads held the GIL (sampled).", hold_s, t_hold_s,
 	  hold_known },
 	{ "gil_held_blocked_seconds_total", "counter",
@@ -165,6 +179,25 @@ static void write_thread_family(FILE *out, const struct family *f, const struct 
 	}
 }
 
+/* One series per kind, 1 for the last interval's and 0 for the others,
+ * so an alert can be "gilstats_verdict{kind=\"bottleneck\"} == 1". */
+static void write_verdicts(FILE *out, const struct metrics_process *procs, size_t n)
+{
+	fputs("# HELP gilstats_verdict The verdict of the last interval: 1 for its kind, 0 for the others.\n"
+	      "# TYPE gilstats_verdict gauge\n",
+	      out);
+	for (size_t i = 0; i < n; i++) {
+		if (!procs[i].verdict_known)
+			continue;
+		for (int k = 0; k < VERDICT_KINDS; k++) {
+			fputs("gilstats_verdict", out);
+			process_labels(out, &procs[i]);
+			fprintf(out, ",kind=\"%s\"} %d\n", verdict_kind_name((enum verdict_kind)k),
+				procs[i].verdict == (enum verdict_kind)k);
+		}
+	}
+}
+
 void metrics_write(FILE *out, const struct metrics_process *procs, size_t n, bool per_thread)
 {
 	fputs("# HELP gilstats_build_info gilstats' version.\n# TYPE gilstats_build_info gauge\n", out);
@@ -173,6 +206,7 @@ void metrics_write(FILE *out, const struct metrics_process *procs, size_t n, boo
 	fprintf(out, "gilstats_processes %zu\n", n);
 	for (size_t i = 0; i < sizeof families / sizeof families[0]; i++)
 		write_family(out, &families[i], procs, n);
+	write_verdicts(out, procs, n);
 	if (!per_thread)
 		return;
 	for (size_t i = 0; i < sizeof families / sizeof families[0]; i++)

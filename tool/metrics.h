@@ -12,11 +12,14 @@
 #include "hold.h"
 #include "render.h"
 #include "stats.h"
+#include "verdict.h"
 
 struct metrics_process {
 	const struct report_target *target;
 	const struct stats *stats;
 	const struct hold_state *hold; /* NULL: holding not measured */
+	bool verdict_known;            /* an interval was decided */
+	enum verdict_kind verdict;     /* the last interval's kind */
 };
 
 /* Writes the exposition of n processes; per_thread adds the live threads'

@@ -96,7 +96,7 @@ struct metrics_server *metrics_serve(const char *listen, struct gs_error *err)
 {
 	struct metrics_server *srv = calloc(1, sizeof *srv);
 	struct sockaddr_storage addr;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD;
 	char host[256];
 	uint16_t port;
 
@@ -150,6 +150,21 @@ void metrics_stop(struct metrics_server *srv)
 	pthread_mutex_destroy(&srv->lock);
 	free(srv->text);
 	free(srv);
+}
+
+int metrics_check_textfile(const char *dir, struct gs_error *err)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	/* access() also says EROFS, which root's permissions do not. */
+	if (fd < 0 || access(dir, W_OK | X_OK) != 0) {
+		int saved = errno;
+		if (fd >= 0)
+			close(fd);
+		return gs_fail(err, GS_EXIT_USAGE, "cannot write metrics to --textfile %s: %s", dir, strerror(saved));
+	}
+	close(fd);
+	return 0;
 }
 
 int metrics_write_textfile(const char *dir, const char *text, size_t len, struct gs_error *err)

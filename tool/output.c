@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "svg.h"
@@ -27,6 +28,33 @@ struct output {
 bool output_is_live(const struct options *opt)
 {
 	return !opt->output && !opt->json && !opt->no_clear && screen_possible();
+}
+
+/* A file the user named for the output, checked the way it is written
+ * later (created, never followed if a link). */
+static int check_writable(const char *path, const char *what, struct gs_error *err)
+{
+	struct stat st;
+	int fd;
+
+	/* A FIFO or a device is opened once, when written: opening a FIFO
+	 * here would block, or end its reader. */
+	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+		return 0;
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return gs_fail(err, GS_EXIT_USAGE, "cannot write %s %s: %s", what, path, strerror(errno));
+	close(fd);
+	return 0;
+}
+
+int output_check_paths(const struct options *opt, struct gs_error *err)
+{
+	if (opt->output && check_writable(opt->output, "the output to", err) != 0)
+		return -1;
+	if (opt->svg && check_writable(opt->svg, "the chart to", err) != 0)
+		return -1;
+	return 0;
 }
 
 struct output *output_open(const struct options *opt, struct gs_error *err)
@@ -121,6 +149,12 @@ void output_frame_end(struct output *out)
 {
 	if (out->screen)
 		screen_frame_end(out->screen);
+}
+
+void output_attached(struct output *out, const struct report_target *const *targets, size_t n, double first_in_s)
+{
+	if (out->screen)
+		screen_attached(out->screen, targets, n, first_in_s);
 }
 
 void output_interval(struct output *out, struct report *r, const struct histograms *h)

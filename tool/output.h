@@ -16,11 +16,20 @@ struct output;
 /* Whether output_open will take over the terminal for the live screen. */
 bool output_is_live(const struct options *opt);
 
+/* The files -o and --svg name can be written (they are created now,
+ * truncated when written): checked before anything is compiled or
+ * attached, so a typo is a usage error at once, not a line at the end. */
+int output_check_paths(const struct options *opt, struct gs_error *err);
+
 struct output *output_open(const struct options *opt, struct gs_error *err);
 
 /* Around the intervals of every process: one screen shows them all. */
 void output_frame_begin(struct output *out, size_t nprocesses);
 void output_frame_end(struct output *out);
+
+/* Once attached: the live view shows its header at once (nothing
+ * elsewhere: text and JSON have figures only). */
+void output_attached(struct output *out, const struct report_target *const *targets, size_t n, double first_in_s);
 
 /* One interval; r->sort is set from the view. */
 void output_interval(struct output *out, struct report *r, const struct histograms *h);

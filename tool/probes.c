@@ -7,6 +7,7 @@
 #include "probes.h"
 
 #include <bcc/libbpf.h>
+#include <bpf/bpf.h>
 #include <sched.h>
 #include <errno.h>
 #include <linux/bpf.h>
@@ -24,26 +25,30 @@ struct probes {
 	struct bpf_object obj;
 	int map_fds[BPF_OBJECT_MAX_MAPS];
 	int prog_fds[BPF_OBJECT_MAX_PROGS];
-	int links[MAX_LINKS + 3]; /* the back end's, sched_switch, fork and exec */
+	int links[MAX_LINKS + 5]; /* and sched_switch, sched_wakeup, sched_wakeup_new, fork, exec */
 	size_t nlinks;
 	int settings_fd, watched_fd, targets_fd;
 	struct gs_settings settings;
 	bool holding;       /* held-while-blocked is measured */
 	bool switch_linked; /* the sched_switch program is attached */
+	bool wakeup_linked; /* and the sched_wakeup one */
 	bool lineage_linked; /* the fork and exec programs are attached */
 };
 
 /* The third program of either back end, on sched_switch: on-CPU time and
- * held the GIL while blocked. */
+ * held the GIL while blocked; the fourth on sched_wakeup(_new): run-queue
+ * time, and the end of a wait at its wake-up. */
 #define SWITCH_PROGRAM 2
-/* The fourth and fifth, on sched_process_fork and sched_process_exec. */
-#define FORK_PROGRAM 3
-#define EXEC_PROGRAM 4
+#define WAKEUP_PROGRAM 3
+/* The fifth and sixth, on sched_process_fork and sched_process_exec. */
+#define FORK_PROGRAM 4
+#define EXEC_PROGRAM 5
 
 struct backend {
 	const char *name;
 	int prog_type;
 	int (*attach)(struct probes *p, const struct probe_plan *plan, struct gs_error *err);
+	const char *programs[BPF_OBJECT_MAX_PROGS]; /* as gilstats-compile names them */
 };
 
 static int create_maps(struct probes *p, struct gs_error *err)
@@ -59,17 +64,18 @@ static int create_maps(struct probes *p, struct gs_error *err)
 	return 0;
 }
 
+/* libbpf's loader, not bcc's: bcc prints the verifier's whole log on
+ * stderr when the kernel refuses a program; the error here is one line. */
 static int load(struct probes *p, int prog_type, int index, struct gs_error *err)
 {
 	const struct bpf_object_prog *prog = &p->obj.h.progs[index];
-	char log[4096] = "";
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .kern_version = p->obj.h.kern_version);
 	int fd;
 
 	if (bpf_object_indexes_to_fds(p->obj.insns[index], prog->insn_count, p->map_fds, p->obj.h.nmaps) != 0)
 		return gs_fail(err, GS_EXIT_FAILURE, "bpf program %s refers to no map of its own", prog->name);
-	fd = bcc_prog_load((enum bpf_prog_type)prog_type, prog->name, p->obj.insns[index],
-			   (int)(prog->insn_count * sizeof(struct bpf_insn)), p->obj.h.license, p->obj.h.kern_version,
-			   0, log, sizeof log);
+	fd = bpf_prog_load((enum bpf_prog_type)prog_type, prog->name, p->obj.h.license, p->obj.insns[index],
+			   prog->insn_count, &opts);
 	if (fd < 0)
 		return gs_fail(err, errno == EPERM ? GS_EXIT_PRIVILEGE : GS_EXIT_FAILURE,
 			       "cannot load bpf program %s: %s", prog->name, strerror(errno));
@@ -84,9 +90,18 @@ static int map_fd(const struct probes *p, const char *name)
 	return -1;
 }
 
-/* The maps snapshot.c reads: all must be there. */
-static const char *const probe_maps[] = { "inflight", "waits", "counters", "hist", "held", "stacks", "blocked",
-					  "oncpu", "running" };
+/* The maps snapshot.c reads and configure() fills: all must be there. */
+static const char *const probe_maps[] = { "inflight", "waits",   "counters", "hist",    "held",
+					  "stacks",   "blocked", "oncpu",    "running", "targets",
+					  "watched",  "settings", "sched",   "attach_blocked" };
+
+static bool object_has_map(const struct bpf_object *obj, const char *name)
+{
+	for (uint32_t i = 0; i < obj->h.nmaps; i++)
+		if (strncmp(obj->h.maps[i].name, name, BPF_OBJECT_NAME) == 0)
+			return true;
+	return false;
+}
 
 static int required_map(const struct probes *p, const char *name, struct gs_error *err)
 {
@@ -208,6 +223,28 @@ static bool link_sched_switch(struct probes *p)
 	return p->switch_linked = true;
 }
 
+/* Run-queue time needs both the switches and the wake-ups, and the
+ * task_struct offsets to name a woken task: all or nothing. */
+static bool link_wakeups(struct probes *p)
+{
+	static const char *const tracepoints[2] = { "sched_wakeup", "sched_wakeup_new" };
+	int fd = load(p, BPF_PROG_TYPE_RAW_TRACEPOINT, WAKEUP_PROGRAM, NULL), links[2];
+
+	if (fd < 0)
+		return false;
+	p->prog_fds[WAKEUP_PROGRAM] = fd;
+	for (int t = 0; t < 2; t++) {
+		if ((links[t] = bpf_attach_raw_tracepoint(fd, tracepoints[t])) < 0) {
+			if (t)
+				close(links[0]);
+			return false;
+		}
+	}
+	p->links[p->nlinks++] = links[0];
+	p->links[p->nlinks++] = links[1];
+	return p->wakeup_linked = true;
+}
+
 /* Forks and execs of followed processes (lineage.bpf.h). Without them
  * (no task layout from BTF for the child's ids) an exec goes unseen and
  * descendants are found in /proc only. */
@@ -278,20 +315,67 @@ bool probes_accounting_cpu(const struct probes *p)
 	return p->switch_linked && p->settings.task_tgid_off;
 }
 
+bool probes_accounting_runq(const struct probes *p)
+{
+	return p->wakeup_linked;
+}
+
 bool probes_holding(const struct probes *p)
 {
 	return p->holding;
 }
 
 static const struct backend backends[] = {
-	[PROBE_FUTEX] = { "futex", BPF_PROG_TYPE_RAW_TRACEPOINT, attach_tracepoints },
-	[PROBE_UPROBE] = { "uprobe", BPF_PROG_TYPE_KPROBE, attach_uprobes },
+	[PROBE_FUTEX] = { "futex", BPF_PROG_TYPE_RAW_TRACEPOINT, attach_tracepoints,
+			  { "gs_futex_enter", "gs_futex_exit", "gs_sched_switch", "gs_sched_wakeup", "gs_fork", "gs_exec" } },
+	[PROBE_UPROBE] = { "uprobe", BPF_PROG_TYPE_KPROBE, attach_uprobes,
+			   { "gs_wait_enter", "gs_wait_return", "gs_sched_switch", "gs_sched_wakeup", "gs_fork", "gs_exec" } },
 };
+
+/* Back to nothing loaded, for a second try. */
+static void unload(struct probes *p)
+{
+	for (int i = 0; i < BPF_OBJECT_MAX_PROGS; i++) {
+		if (p->prog_fds[i] >= 0)
+			close(p->prog_fds[i]);
+		p->prog_fds[i] = -1;
+	}
+	for (int i = 0; i < BPF_OBJECT_MAX_MAPS; i++) {
+		if (p->map_fds[i] >= 0)
+			close(p->map_fds[i]);
+		p->map_fds[i] = -1;
+	}
+	bpf_object_free(&p->obj);
+	memset(&p->obj, 0, sizeof p->obj);
+}
+
+/* The back end's program, its maps created and its two probes loaded.
+ * The checksum proves a cached copy intact, not that it is this back
+ * end's program: its names say which it is, the kernel whether it loads. */
+static int load_backend(struct probes *p, const struct backend *b, const struct probe_plan *plan, bool refresh,
+			bool *cached, struct gs_error *err)
+{
+	if (bpf_program_get(b->name, plan->headers, plan->cache_dir, refresh, &p->obj, cached, err) != 0)
+		return -1;
+	for (uint32_t i = 0; i < BPF_OBJECT_MAX_PROGS; i++)
+		if (i >= p->obj.h.nprogs || strncmp(p->obj.h.progs[i].name, b->programs[i], BPF_OBJECT_NAME) != 0)
+			return gs_fail(err, GS_EXIT_FAILURE, "the compiled program is not the %s back end's", b->name);
+	for (size_t i = 0; i < sizeof probe_maps / sizeof probe_maps[0]; i++)
+		if (!object_has_map(&p->obj, probe_maps[i]))
+			return gs_fail(err, GS_EXIT_FAILURE, "bpf map %s missing from the compiled program", probe_maps[i]);
+	if (create_maps(p, err) != 0)
+		return -1;
+	for (int i = 0; i < 2; i++)
+		if ((p->prog_fds[i] = load(p, b->prog_type, i, err)) < 0)
+			return -1;
+	return 0;
+}
 
 struct probes *probes_attach(const struct probe_plan *plan, struct gs_error *err)
 {
 	const struct backend *b = &backends[plan->backend];
 	struct probes *p = calloc(1, sizeof *p);
+	bool cached = false;
 
 	if (!p) {
 		gs_fail(err, GS_EXIT_FAILURE, "out of memory");
@@ -301,18 +385,29 @@ struct probes *probes_attach(const struct probe_plan *plan, struct gs_error *err
 		p->prog_fds[i] = -1;
 	for (int i = 0; i < BPF_OBJECT_MAX_MAPS; i++)
 		p->map_fds[i] = -1;
-	if (bpf_program_get(b->name, plan->headers, plan->cache_dir, &p->obj, err) != 0 || create_maps(p, err) != 0)
-		goto fail;
-	for (int i = 0; i < 2; i++)
-		if ((p->prog_fds[i] = load(p, b->prog_type, i, err)) < 0)
+	if (load_backend(p, b, plan, plan->cache_refresh, &cached, err) != 0) {
+		/* A cached copy that is not what it should be: compiled again,
+		 * and the cache repaired (missing privileges stay missing). */
+		if (!cached || (err && err->exit_code == GS_EXIT_PRIVILEGE))
 			goto fail;
+		unload(p);
+		if (load_backend(p, b, plan, true, &cached, err) != 0)
+			goto fail;
+	}
 	/* Before anything is counted: the family map is empty until the
 	 * tool fills it, and the first interval starts once all is attached. */
 	link_lineage(p, plan);
 	if (configure(p, plan, err) != 0 || b->attach(p, plan, err) != 0)
 		goto fail;
-	if (plan->task_tgid_off && link_sched_switch(p))
+	/* The wake-ups first: a switch seen without them would open run-queue
+	 * periods nothing closes. */
+	if (plan->task_tgid_off && link_wakeups(p) && link_sched_switch(p)) {
+		__u32 zero = 0;
+		p->settings.runq = 1;
+		if (bpf_update_elem(p->settings_fd, &zero, &p->settings, BPF_ANY) != 0)
+			p->wakeup_linked = false;
 		visit_every_cpu();
+	}
 	if (plan->tgid && plan->track_holder)
 		probes_track_holder(p, plan->tgid, &plan->holder);
 	return p;
@@ -398,4 +493,28 @@ int probes_oncpu_fd(const struct probes *p)
 int probes_running_fd(const struct probes *p)
 {
 	return map_fd(p, "running");
+}
+
+int probes_sched_fd(const struct probes *p)
+{
+	return map_fd(p, "sched");
+}
+
+int probes_attach_blocked_fd(const struct probes *p)
+{
+	return map_fd(p, "attach_blocked");
+}
+
+int probes_attach_blocked(struct probes *p, const struct gs_blocked *period)
+{
+	int fd = map_fd(p, "attach_blocked");
+	__u32 key = period->tid, zero = 0;
+	struct gs_blocked value = *period;
+
+	if (!period->start_ns)
+		return bpf_delete_elem(fd, &key);
+	if (bpf_update_elem(fd, &key, &value, BPF_ANY) != 0)
+		return -1;
+	p->settings.attach_blocked = 1;
+	return bpf_update_elem(p->settings_fd, &zero, &p->settings, BPF_ANY);
 }

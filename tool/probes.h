@@ -41,6 +41,7 @@ struct probe_plan {
 	bool record_unwatched; /* heuristic: record every address waited on */
 	enum gs_histogram histogram;
 	const char *cache_dir; /* compiled programs cached here; NULL: none */
+	bool cache_refresh;    /* compile anew and replace the cached copy */
 	bool track_holder;     /* holder is known: time holding the GIL while blocked */
 	struct gs_holder holder;
 	/* task_struct offsets (kernel_btf.h): the threads' on-CPU time is
@@ -82,6 +83,13 @@ int probes_stacks_fd(const struct probes *p);
 int probes_blocked_fd(const struct probes *p);
 int probes_oncpu_fd(const struct probes *p);
 int probes_running_fd(const struct probes *p);
+int probes_sched_fd(const struct probes *p);
+int probes_attach_blocked_fd(const struct probes *p);
+
+/* A holder found blocked at attach: its period from period->start_ns
+ * until it runs again (the sched_switch program ends it). start_ns 0
+ * removes tid's. Returns 0 or -1. */
+int probes_attach_blocked(struct probes *p, const struct gs_blocked *period);
 
 /* Whether forks and execs of the processes in the "family" map are seen
  * in the kernel (lineage.bpf.h), and that map's fd (-1: not seen). */
@@ -90,6 +98,8 @@ int probes_family_fd(const struct probes *p);
 
 /* Whether the threads' on-CPU time is accounted in the kernel. */
 bool probes_accounting_cpu(const struct probes *p);
+/* Whether run-queue (CPU wait) and blocked time are (sched_wakeup too). */
+bool probes_accounting_runq(const struct probes *p);
 
 /* Times the target's threads holding the GIL while blocked (sched_switch;
  * Linux 5.18+). Returns whether that is measured now. */

@@ -23,39 +23,63 @@ void report_select(struct report *r, struct stats *st, bool all)
 	table_sort(r->threads, n, &order);
 }
 
-static struct verdict_input verdict_input_of(const struct report *r)
+void report_model(const struct report *r, struct gil_model_input *in, struct gil_model *m)
 {
-	return (struct verdict_input){ r->threads, r->nthreads, r->summary, r->interval_s,
-				       r->target->gil_enabled, r->summary ? r->folded : NULL, r->hold };
+	*in = (struct gil_model_input){ r->threads, r->nthreads, r->summary, r->interval_s, r->target->gil_enabled,
+					report_held_pct(r), r->summary ? r->folded : NULL, r->hold,
+					r->target->cpu_wait_known };
+	gil_model_compute(in, m);
 }
 
 void report_header(const struct report *r, struct report_lines *lines)
 {
 	const struct report_target *tg = r->target;
-	struct verdict_input in = verdict_input_of(r);
+	struct gil_model_input in;
+	struct gil_model *m = &lines->model;
 	char when[48] = "", gil[32] = "unknown yet", held[48], comm[64], version[64];
-	double worth, pct;
-	size_t live = 0;
 	struct tm tm;
 
-	for (size_t i = 0; i < r->nthreads; i++)
-		live += r->threads[i]->alive;
 	if (r->summary)
 		snprintf(when, sizeof when, "Summary over %.2f s", r->elapsed_s);
 	else if (localtime_r(&r->wall_clock, &tm))
 		strftime(when, sizeof when, "%H:%M:%S", &tm);
 	if (tg->gil_address)
 		snprintf(gil, sizeof gil, "0x%" PRIx64, tg->gil_address);
-	verdict_totals(&in, &worth, &pct);
+	report_model(r, &in, m);
 	escape_text(comm, sizeof comm, tg->comm);
 	escape_text(version, sizeof version, tg->python_version);
 	snprintf(lines->target, sizeof lines->target, "pid %d (%s)  Python %s  GIL %s (%s, %s probe)", (int)tg->pid,
 		 comm, version, gil, tg->gil_method, tg->probe);
-	snprintf(held, sizeof held, "  GIL held %.0f%% of the time", report_held_pct(r));
+	snprintf(held, sizeof held, "  GIL held %.0f%% of the time", 100.0 * m->held);
+	/* Alive now, and every thread that lived in the period. */
 	snprintf(lines->totals, sizeof lines->totals,
-		 "%s  elapsed %.0f s  threads %zu  waiting for the GIL: %.2f threads' worth (%.1f%%)%s", when,
-		 r->elapsed_s, live, worth, pct, report_held_pct(r) >= 0 ? held : "");
-	verdict_line(&in, lines->verdict, sizeof lines->verdict);
+		 "%s  elapsed %.0f s  threads %zu alive / %zu seen  waiting for the GIL: %.2f threads' worth (%.1f%%)%s",
+		 when, r->elapsed_s, m->threads_alive, m->threads_seen, m->queue, 100.0 * m->wait_share,
+		 m->held >= 0 ? held : "");
+	lines->kind = verdict_line(m, &in, lines->verdict, sizeof lines->verdict);
+}
+
+int report_rows(const struct report *r, int screen_rows, struct roles *rows)
+{
+	struct roles_request req = { r->summary, roles_grouped(r->nthreads, screen_rows, r->group), r->short_s,
+				     r->sort };
+
+	return roles_build(rows, r->threads, r->nthreads, &req);
+}
+
+void report_role_row(const struct report *r, const struct role_row *row, char *buf, size_t len, int width)
+{
+	struct row_figures f;
+
+	if (row->thread) {
+		report_row_figures(r, row->thread, &f);
+		table_row(buf, len, row->thread, &f, width);
+		return;
+	}
+	roles_row_figures(row, r->interval_s, &f);
+	f.hold_known = r->hold && hold_time_known(r->hold) && r->target->gil_enabled;
+	f.blocked_known = r->hold && hold_blocked_known(r->hold) && r->target->gil_enabled;
+	table_group_row(buf, len, row->threads, row->alive > 0, row->role, &f, width);
 }
 
 void format_duration(uint64_t ns, char *buf, size_t len)
@@ -100,6 +124,7 @@ void report_row_figures(const struct report *r, const struct thread_stats *t, st
 	row_figures(t, r->summary, r->interval_s, f);
 	f->hold_known = r->hold && hold_time_known(r->hold) && on_main_gil(r, t);
 	f->blocked_known = r->hold && hold_blocked_known(r->hold) && on_main_gil(r, t);
+	f->cpu_wait_known = r->target->cpu_wait_known;
 }
 
 double report_held_pct(const struct report *r)
@@ -112,6 +137,15 @@ double report_held_pct(const struct report *r)
 	samples = r->summary ? h->samples_run : h->last_samples;
 	held = r->summary ? h->held_run : h->last_held;
 	return samples ? 100.0 * (double)held / (double)samples : -1;
+}
+
+long long report_hold_samples(const struct report *r)
+{
+	const struct hold_state *h = r->hold;
+
+	if (!h || !h->sampling || !r->target->gil_enabled)
+		return -1;
+	return (long long)(r->summary ? h->samples_run : h->last_samples);
 }
 
 static void json_seconds_or_null(FILE *out, const char *name, bool known, uint64_t ns)
@@ -178,10 +212,42 @@ static void json_thread(FILE *out, const struct report *r, const struct thread_s
 		", \"switch_wait_s\": %.6f, \"switch_waits\": %" PRIu64 ", \"cpu_s\": %.3f, \"alive\": %s",
 		seconds(g->ns), g->count, seconds(g->max_ns), seconds(s->ns), s->count,
 		seconds(fig->cpu_ns), t->alive ? "true" : "false");
+	json_seconds_or_null(out, "cpu_wait_s", r->target->cpu_wait_known, fig->cpu_wait_ns);
+	fprintf(out, ", \"alive_s\": %.6f, \"blocked_other_s\": %.6f", seconds(fig->alive_ns),
+		seconds(gil_model_blocked_other_ns(fig, r->target->cpu_wait_known)));
 	json_thread_holding(out, r, t);
 	if (hist)
 		json_histogram(out, hist, t->tid, summary);
 	fputc('}', out);
+}
+
+/* --group: one object per role instead of the threads. */
+static void json_roles(FILE *out, const struct report *r)
+{
+	struct roles rows = { 0 };
+	bool hold = r->hold && hold_time_known(r->hold) && r->target->gil_enabled;
+	bool blocked = r->hold && hold_blocked_known(r->hold) && r->target->gil_enabled;
+
+	fputs(", \"roles\": [", out);
+	if (report_rows(r, 0, &rows) == 0)
+		for (size_t i = 0; i < rows.n; i++) {
+			const struct thread_figures *f = &rows.rows[i].fig;
+			fputs(i ? ", {\"role\": " : "{\"role\": ", out);
+			json_write_string(out, rows.rows[i].role);
+			fprintf(out,
+				", \"threads\": %zu, \"alive\": %zu, \"gil_wait_s\": %.6f, \"gil_waits\": %" PRIu64
+				", \"gil_wait_max_s\": %.6f, \"switch_wait_s\": %.6f, \"cpu_s\": %.3f, \"alive_s\": %.6f"
+				", \"blocked_other_s\": %.6f",
+				rows.rows[i].threads, rows.rows[i].alive, seconds(f->gil.ns), f->gil.count,
+				seconds(f->gil.max_ns), seconds(f->sw.ns), seconds(f->cpu_ns), seconds(f->alive_ns),
+				seconds(gil_model_blocked_other_ns(f, r->target->cpu_wait_known)));
+			json_seconds_or_null(out, "cpu_wait_s", r->target->cpu_wait_known, f->cpu_wait_ns);
+			json_seconds_or_null(out, "gil_hold_s", hold, f->hold_ns);
+			json_seconds_or_null(out, "gil_held_blocked_s", blocked, f->blocked_ns);
+			fputc('}', out);
+		}
+	fputc(']', out);
+	roles_free(&rows);
 }
 
 void render_json(FILE *out, const struct report *r, const struct histograms *hist, bool per_thread)
@@ -190,7 +256,7 @@ void render_json(FILE *out, const struct report *r, const struct histograms *his
 	struct report_lines lines;
 
 	report_header(r, &lines);
-	fprintf(out, "{\"pid\": %d, \"comm\": ", (int)tg->pid);
+	fprintf(out, "{\"schema_version\": %d, \"pid\": %d, \"comm\": ", RENDER_SCHEMA_VERSION, (int)tg->pid);
 	json_write_string(out, tg->comm);
 	fputs(", \"python_version\": ", out);
 	json_write_string(out, tg->python_version);
@@ -208,8 +274,16 @@ void render_json(FILE *out, const struct report *r, const struct histograms *his
 		fprintf(out, ", \"gil_held_pct\": %.2f", report_held_pct(r));
 	else
 		fputs(", \"gil_held_pct\": null", out);
+	/* How many samples the hold figures rest on: a starved sampler (a busy
+	 * host) gives fewer than the rate asks, and coarser shares. */
+	if (report_hold_samples(r) >= 0)
+		fprintf(out, ", \"gil_hold_samples\": %lld", report_hold_samples(r));
+	else
+		fputs(", \"gil_hold_samples\": null", out);
 	fputs(", \"verdict\": ", out);
 	json_write_string(out, lines.verdict);
+	fprintf(out, ", \"verdict_kind\": \"%s\", \"gil_queue\": %.6f, \"threads_alive\": %zu, \"threads_seen\": %zu",
+		verdict_kind_name(lines.kind), lines.model.queue, lines.model.threads_alive, lines.model.threads_seen);
 	if (hist)
 		json_histogram(out, hist, 0, r->summary);
 	if (r->summary && r->folded && r->folded->threads)
@@ -218,13 +292,18 @@ void render_json(FILE *out, const struct report *r, const struct histograms *his
 			", \"switch_wait_s\": %.6f, \"gil_hold_s\": %.6f, \"gil_held_blocked_s\": %.6f}",
 			r->folded->threads, seconds(r->folded->run.gil.ns), r->folded->run.gil.count,
 			seconds(r->folded->run.sw.ns), seconds(r->folded->run.hold_ns), seconds(r->folded->run.blocked_ns));
-	fputs(", \"threads\": [", out);
-	for (size_t i = 0; i < r->nthreads; i++) {
-		if (i)
-			fputs(", ", out);
-		json_thread(out, r, r->threads[i], per_thread ? hist : NULL);
+	if (r->group) {
+		json_roles(out, r);
+	} else {
+		fputs(", \"threads\": [", out);
+		for (size_t i = 0; i < r->nthreads; i++) {
+			if (i)
+				fputs(", ", out);
+			json_thread(out, r, r->threads[i], per_thread ? hist : NULL);
+		}
+		fputc(']', out);
 	}
-	fputs("]}\n", out);
+	fputs("}\n", out);
 	fflush(out);
 }
 
@@ -262,20 +341,24 @@ static void text_held_stacks(FILE *out, const struct report *r)
 void render_text(FILE *out, const struct report *r)
 {
 	struct report_lines lines;
+	struct roles rows = { 0 };
 	char row[256];
 
 	report_header(r, &lines);
-	fprintf(out, "%s%s\n%s\n%s\n", r->summary ? "\n" : "", lines.totals, lines.target, lines.verdict);
-	if (r->target->gil_enabled) {
+	/* Each block starts with the process it is about. */
+	fprintf(out, "%s%s\n%s\n%s\n", r->summary ? "\n" : "", lines.target, lines.totals, lines.verdict);
+	if (r->target->gil_enabled && report_rows(r, 0, &rows) == 0) {
+		size_t shown = r->top > 0 && (size_t)r->top < rows.n ? (size_t)r->top : rows.n;
 		table_header(row, sizeof row, 0);
 		fprintf(out, "%s\n", row);
-		for (size_t i = 0; i < r->nthreads; i++) {
-			struct row_figures f;
-			report_row_figures(r, r->threads[i], &f);
-			table_row(row, sizeof row, r->threads[i], &f, 0);
+		for (size_t i = 0; i < shown; i++) {
+			report_role_row(r, &rows.rows[i], row, sizeof row, 0);
 			fprintf(out, "%s\n", row);
 		}
+		if (shown < rows.n)
+			fprintf(out, "...and %zu more rows (--top %ld)\n", rows.n - shown, r->top);
 	}
+	roles_free(&rows);
 	if (r->summary && r->folded && r->folded->threads)
 		fprintf(out, "...and %" PRIu64 " more ended threads, %.3f s waiting for the GIL in all\n", r->folded->threads,
 			seconds(r->folded->run.gil.ns));

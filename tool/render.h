@@ -11,10 +11,16 @@
 #include <time.h>
 
 #include "escape.h"
+#include "gil_model.h"
 #include "histogram.h"
 #include "hold.h"
 #include "stats.h"
 #include "table.h"
+#include "roles.h"
+#include "verdict.h"
+
+/* The JSON lines' contract: raised at each change NEWS.md records. */
+#define RENDER_SCHEMA_VERSION 2
 
 /* What stays the same for the whole run. */
 struct report_target {
@@ -26,6 +32,7 @@ struct report_target {
 	const char *probe;      /* back end: "futex" or "uprobe" */
 	bool gil_enabled;       /* false: free-threaded build without its GIL */
 	bool several_gils;      /* sub-interpreters with their own GIL */
+	bool cpu_wait_known;    /* run-queue time is measured (sched_wakeup) */
 	double attach_s;        /* from start to probes attached */
 };
 
@@ -43,6 +50,9 @@ struct report {
 	enum sort_key sort;
 	const struct folded_threads *folded; /* summary: ended threads folded together */
 	const struct hold_state *hold;       /* who held the GIL; NULL: not measured */
+	bool group;     /* --group: rows by role always (and in JSON) */
+	double short_s; /* threads alive less than this fold into their role's row */
+	long top;       /* text and live view: at most this many rows (0: all) */
 };
 
 /* A table row's figures, with what is known of holding the GIL. */
@@ -51,6 +61,8 @@ void report_row_figures(const struct report *r, const struct thread_stats *t, st
 /* The GIL's utilisation (share of wall time it was held), or -1 when
  * unknown. */
 double report_held_pct(const struct report *r);
+/* The samples behind the period's hold figures, or -1 when not sampled. */
+long long report_hold_samples(const struct report *r);
 
 /* Chooses the threads of a report (alive or ended during the interval;
  * every thread for the summary, or with all) and sorts them by r->sort.
@@ -63,8 +75,20 @@ struct report_lines {
 	char target[256];
 	char totals[256];
 	char verdict[256];
+	enum verdict_kind kind;
+	struct gil_model model;
 };
 void report_header(const struct report *r, struct report_lines *lines);
+
+/* The GIL model of the report's period (the same for an interval and
+ * the summary). */
+void report_model(const struct report *r, struct gil_model_input *in, struct gil_model *m);
+
+/* The table's rows (threads, and groups of threads by role) as the text
+ * and the live view show them; screen_rows > 0: what the screen holds. */
+struct roles;
+int report_rows(const struct report *r, int screen_rows, struct roles *rows);
+void report_role_row(const struct report *r, const struct role_row *row, char *buf, size_t len, int width);
 
 /* One JSON line; with hist, the GIL wait histogram of the process (and of
  * each thread with per_thread). */

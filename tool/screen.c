@@ -3,10 +3,13 @@
 #include "screen.h"
 
 #include <curses.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "escape.h"
 
 #define HIST_MAX_ROWS 14
 
@@ -29,6 +32,9 @@ struct screen *screen_open(bool show_histogram)
 	if (!screen_possible() || !(s = calloc(1, sizeof *s)))
 		return NULL;
 	s->show_histogram = show_histogram;
+	/* ncursesw writes UTF-8 (a thread named "grün") only in the user's
+	 * locale; the C locale's would show its bytes as M-C M-<. */
+	setlocale(LC_CTYPE, "");
 	s->term = newterm(NULL, stdout, stdin);
 	if (!s->term) {
 		free(s);
@@ -53,13 +59,18 @@ void screen_close(struct screen *s)
 
 static void put_line(int y, const char *text, attr_t attr)
 {
+	char cut[1024];
+
+	/* Cut to the width in columns, not bytes: a UTF-8 name is wider in
+	 * bytes than on the screen. */
+	snprintf(cut, sizeof cut, "%s", text);
 	attron(attr);
-	mvaddnstr(y, 0, text, COLS);
+	mvaddnstr(y, 0, cut, COLS > 0 ? (int)text_cut(cut, (size_t)COLS) : 0);
 	attroff(attr);
 }
 
-/* The histogram at the bottom, as many slots as fit. */
-static int draw_histogram(int top, const struct histogram *hist)
+/* The histogram from line top, as many slots as fit above end. */
+static int draw_histogram(int top, int end, const struct histogram *hist)
 {
 	char line[256];
 	uint64_t peak = 0, lo, hi;
@@ -68,7 +79,7 @@ static int draw_histogram(int top, const struct histogram *hist)
 	for (unsigned k = 0; k < GS_HIST_SLOTS; k++)
 		peak = hist->slots[k] > peak ? hist->slots[k] : peak;
 	put_line(y++, "GIL waits this interval, by duration (usecs : count)", A_BOLD);
-	for (unsigned k = 0; k < GS_HIST_SLOTS && y < LINES; k++) {
+	for (unsigned k = 0; k < GS_HIST_SLOTS && y < end && y < LINES; k++) {
 		int bar;
 		if (!hist->slots[k])
 			continue;
@@ -108,11 +119,32 @@ void screen_frame_end(struct screen *s)
 	refresh();
 }
 
+/* The process's rows, grouped by role when they do not fit in rows. */
+static int draw_rows(const struct report *r, int y, int bottom)
+{
+	struct roles rows = { 0 };
+	char row[512];
+	size_t shown;
+
+	table_header(row, sizeof row, COLS);
+	put_line(y++, row, A_REVERSE);
+	if (report_rows(r, bottom - y, &rows) != 0) {
+		roles_free(&rows);
+		return y;
+	}
+	shown = r->top > 0 && (size_t)r->top < rows.n ? (size_t)r->top : rows.n;
+	for (size_t i = 0; i < shown && y < bottom; i++) {
+		report_role_row(r, &rows.rows[i], row, sizeof row, COLS);
+		put_line(y++, row, rows.rows[i].alive ? A_NORMAL : A_DIM);
+	}
+	roles_free(&rows);
+	return y;
+}
+
 void screen_draw(struct screen *s, const struct report *r, const struct histogram *hist)
 {
 	struct report_lines lines;
-	char row[512];
-	int y = s->y, bottom;
+	int y = s->y, bottom, hist_lines = 0;
 
 	report_header(r, &lines);
 	put_line(y++, lines.target, A_BOLD);
@@ -123,21 +155,39 @@ void screen_draw(struct screen *s, const struct report *r, const struct histogra
 	if (s->left > 1)
 		hist = NULL;
 	s->left = s->left > 1 ? s->left - 1 : 1;
-	if (s->show_histogram && hist)
-		bottom -= histogram_height(hist) + 1;
-	if (r->target->gil_enabled) {
-		table_header(row, sizeof row, COLS);
-		put_line(y++, row, A_REVERSE);
-		for (size_t i = 0; i < r->nthreads && y < bottom; i++) {
-			struct row_figures f;
-			report_row_figures(r, r->threads[i], &f);
-			table_row(row, sizeof row, r->threads[i], &f, COLS);
-			put_line(y++, row, r->threads[i]->alive ? A_NORMAL : A_DIM);
-		}
+	/* The histogram's space is kept from the rows, however many: up to
+	 * half of what is left, so the rows (grouped to fit) keep the rest. */
+	if (s->show_histogram && hist) {
+		int height = histogram_height(hist) + 1, half = (bottom - y) / 2;
+		hist_lines = height < half ? height : half;
+		bottom -= hist_lines;
 	}
-	if (s->show_histogram && hist && bottom > y)
-		draw_histogram(bottom + 1 > LINES ? y : bottom, hist);
+	if (r->target->gil_enabled)
+		y = draw_rows(r, y, bottom);
+	if (hist_lines > 1)
+		y = draw_histogram(y + 1, y + hist_lines, hist);
 	s->y = y + 1;
+}
+
+void screen_attached(struct screen *s, const struct report_target *const *targets, size_t n, double first_in_s)
+{
+	char line[320], comm[64], version[64];
+	int y = 2;
+
+	erase();
+	put_line(0, "[s] sort  [h] histogram  [q] quit", A_DIM);
+	for (size_t i = 0; i < n && y < LINES; i++) {
+		escape_text(comm, sizeof comm, targets[i]->comm);
+		escape_text(version, sizeof version, targets[i]->python_version);
+		snprintf(line, sizeof line, "pid %d (%s)  Python %s  GIL (%s, %s probe)", (int)targets[i]->pid, comm,
+			 version, targets[i]->gil_method, targets[i]->probe);
+		put_line(y++, line, A_BOLD);
+	}
+	snprintf(line, sizeof line, "attached, first figures in %g s", first_in_s);
+	if (y < LINES)
+		put_line(y, line, A_NORMAL);
+	refresh();
+	(void)s;
 }
 
 enum screen_action screen_keys(struct screen *s, enum sort_key *sort)

@@ -30,6 +30,10 @@ void screen_frame_end(struct screen *s);
  * when it is the only process) may be NULL. */
 void screen_draw(struct screen *s, const struct report *r, const struct histogram *hist);
 
+/* Before the first interval: the processes traced and when their first
+ * figures come. */
+void screen_attached(struct screen *s, const struct report_target *const *targets, size_t n, double first_in_s);
+
 /* Handles the keys pressed so far: *sort changes with s, the histogram
  * shows or hides with h; SCREEN_REDRAW asks for the report again. */
 enum screen_action screen_keys(struct screen *s, enum sort_key *sort);

@@ -12,8 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "clock.h"
 #include "privileges.h"
+#include "split.h"
 
 /* Pins the target's identity: a pidfd refers to this process even if its
  * PID is reused, and becomes readable when it exits. */
@@ -168,18 +170,83 @@ static void baseline_threads(struct session *s)
 	thread_times_baseline(&s->times, &s->stats);
 }
 
-static int read_waits(struct session *s);
-static void update_histograms(struct session *s);
+static int read_target_memory(void *ctx, uint64_t addr, void *buf, size_t len);
 
-/* Waits counted while the probes were still being attached (seconds on a
- * busy host) are before the first interval: its baseline, in the figures
- * and in the histograms alike. */
-static void baseline_waits(struct session *s)
+/* Whether a thread of the target is off its CPU, blocked (asleep,
+ * uninterruptible, stopped). */
+static bool thread_blocked(pid_t pid, pid_t tid)
 {
-	if (read_waits(s) == 0)
-		stats_baseline(&s->stats, &s->rows);
-	update_histograms(s);
-	histograms_restart(&s->hist);
+	struct proc_stat st;
+
+	return target_thread_stat(pid, tid, &st) == 0 &&
+	       (st.state == 'S' || st.state == 'D' || st.state == 'T' || st.state == 't');
+}
+
+/* Whether the blocked map has a period of tid already (it blocked after
+ * the probes were attached). */
+static bool blocked_since_attach(struct session *s, pid_t tid)
+{
+	int n = snapshot_blocked(probes_blocked_fd(s->probes), sizeof(uint64_t), &s->blocked_rows, &s->blocked_cap);
+
+	for (int i = 0; i < n; i++)
+		if (s->blocked_rows[i].period.tid == (uint32_t)tid)
+			return true;
+	return false;
+}
+
+/* A holder blocked since before the probes were attached: its blocking
+ * switch came too early for the sched_switch program, which would never
+ * see the period. The GIL's state in memory names it; its period starts
+ * now (the first baseline) and ends at its switch back on a CPU. */
+static void find_blocked_holder(struct session *s)
+{
+	struct mem_reader mem = { read_target_memory, &s->target.pid };
+	const struct gs_holder *w = &s->hold.where;
+	uint64_t tstate = 0;
+	int32_t locked = 1;
+	pid_t tid;
+
+	if (!s->hold.blocked_available ||
+	    (w->locked_addr && read_target_memory(&s->target.pid, w->locked_addr, &locked, sizeof locked) != 0) ||
+	    read_target_memory(&s->target.pid, w->holder_addr, &tstate, sizeof tstate) != 0)
+		return;
+	if ((w->locked_addr && !locked) || !tstate || !(tid = hold_tstate_tid(w, &mem, tstate)))
+		return;
+	if (!thread_blocked(s->target.pid, tid) || blocked_since_attach(s, tid))
+		return;
+	struct gs_blocked period = { .start_ns = monotonic_ns(), .tgid = (uint32_t)s->target.pid, .tid = (uint32_t)tid,
+				     .stackid = -1, .kstackid = -1 };
+	if (probes_attach_blocked(s->probes, &period) != 0)
+		return;
+	/* It may have run in between: then it is no period. */
+	if (!thread_blocked(s->target.pid, tid)) {
+		probes_attach_blocked(s->probes, &(struct gs_blocked){ .tid = (uint32_t)tid });
+		return;
+	}
+	s->attach_blocked = true;
+}
+
+/* The first boundary: every map read and split as at the end of an
+ * interval, and what it counted forgotten. Nothing from before it (the
+ * probes attached a while ago on a slow host, a wait or a period already
+ * in progress) counts in the first interval. */
+static void take_baseline(struct session *s)
+{
+	struct gs_error ignored;
+
+	s->baseline_at = s->attached;
+	if (session_update(s, UINT64_MAX, &ignored) != 0)
+		return;
+	s->baseline_at = s->last_update;
+	stats_zero(&s->stats);
+	for (size_t i = 0; i < s->hold.nstacks; i++)
+		s->hold.stacks[i].interval_ns = s->hold.stacks[i].run_ns = 0;
+	s->hold.samples_run = s->hold.held_run = s->hold.last_samples = s->hold.last_held = 0;
+	for (size_t i = 0; i < s->hist.n; i++) {
+		memset(&s->hist.v[i].run, 0, sizeof s->hist.v[i].run);
+		memset(&s->hist.v[i].interval, 0, sizeof s->hist.v[i].interval);
+	}
+	s->next_sample = s->last_update;
 }
 
 void session_start(struct session *s, struct probes *probes, struct output *out, double attached, double start)
@@ -198,7 +265,8 @@ void session_start(struct session *s, struct probes *probes, struct output *out,
 		.gil_enabled = s->gil.gil_enabled,
 	};
 	baseline_threads(s);
-	baseline_waits(s);
+	find_blocked_holder(s);
+	take_baseline(s);
 }
 
 /* After an exec: only the in-kernel back end follows a new image (its
@@ -351,16 +419,56 @@ static void update_histograms(struct session *s)
 	histograms_update(&s->hist, s->hist_rows, (size_t)n);
 }
 
-/* The interval's samples and held-while-blocked periods into the figures. */
-static int update_holding(struct session *s)
+/* The held-while-blocked periods in progress: those begun at a switch,
+ * and a holder found blocked at attach. */
+static int read_blocked(struct session *s)
 {
-	int n = 0;
+	int n, m;
 
-	if (s->hold.blocked_available && (n = snapshot_held(probes_held_fd(s->probes), &s->held_rows, &s->held_cap)) < 0)
+	s->nheld = s->nblocked = 0;
+	if (!s->hold.blocked_available)
+		return 0;
+	if ((n = snapshot_blocked(probes_blocked_fd(s->probes), sizeof(uint64_t), &s->blocked_rows, &s->blocked_cap)) < 0)
 		return -1;
-	n = (int)snapshot_keep_tgid(s->held_rows, (size_t)n, sizeof *s->held_rows, offsetof(struct held_row, key.tgid),
-				    (uint32_t)s->target.pid);
-	return hold_update(&s->hold, &s->stats, s->held_rows, (size_t)n, monotonic_s() - s->last_update);
+	s->nblocked = (size_t)n;
+	if (s->attach_blocked) {
+		struct blocked_row *more = NULL;
+		size_t cap = 0;
+		if ((m = snapshot_blocked(probes_attach_blocked_fd(s->probes), sizeof(uint32_t), &more, &cap)) < 0 ||
+		    array_reserve((void **)&s->blocked_rows, &s->blocked_cap, s->nblocked + (size_t)m, sizeof *more, 16) != 0) {
+			free(more);
+			return -1;
+		}
+		if (m)
+			memcpy(&s->blocked_rows[s->nblocked], more, (size_t)m * sizeof *more);
+		s->nblocked += (size_t)m;
+		free(more);
+	}
+	return 0;
+}
+
+static int read_held(struct session *s)
+{
+	int n;
+
+	if (!s->hold.blocked_available)
+		return 0;
+	if ((n = snapshot_held(probes_held_fd(s->probes), &s->held_rows, &s->held_cap)) < 0)
+		return -1;
+	s->nheld = snapshot_keep_tgid(s->held_rows, (size_t)n, sizeof *s->held_rows, offsetof(struct held_row, key.tgid),
+				      (uint32_t)s->target.pid);
+	return 0;
+}
+
+/* The interval's samples and held-while-blocked periods into the figures. */
+static int update_holding(struct session *s, uint64_t now_ns)
+{
+	double interval_s = (double)now_ns / 1e9 - s->last_update;
+
+	if (split_held(&s->held_rows, &s->nheld, &s->held_cap, s->blocked_rows, s->nblocked, (uint32_t)s->target.pid,
+		       now_ns) != 0)
+		return -1;
+	return hold_update(&s->hold, &s->stats, s->held_rows, s->nheld, interval_s);
 }
 
 /* What the maps still hold of threads that ended: their figures are in
@@ -386,6 +494,17 @@ static void forget_ended(struct session *s)
 	}
 }
 
+static int read_inflight(struct session *s)
+{
+	int n = snapshot_inflight(probes_inflight_fd(s->probes), &s->inflight_rows, &s->inflight_cap);
+
+	if (n < 0)
+		return -1;
+	s->ninflight = snapshot_keep_tgid(s->inflight_rows, (size_t)n, sizeof *s->inflight_rows,
+					  offsetof(struct inflight_row, wait.tgid), (uint32_t)s->target.pid);
+	return 0;
+}
+
 static int read_waits(struct session *s)
 {
 	if (snapshot_rows(probes_rows_fd(s->probes), &s->rows) != 0)
@@ -400,34 +519,53 @@ static int read_waits(struct session *s)
 	return 0;
 }
 
+/* Every map this process's figures come from: the periods in progress
+ * first, then the totals, then the boundary's time, which all of them are
+ * split at (split.h). A period that ends between its totals' read and that
+ * time is credited a moment past its end (taken back at the next
+ * boundary): the totals are read last and together, to keep that short. */
+static int read_boundary(struct session *s, uint64_t *now_ns)
+{
+	if (!s->target_gone)
+		follow_gils(s);
+	if (thread_times_read_running(&s->times) != 0 || read_inflight(s) != 0 || read_blocked(s) != 0 ||
+	    read_waits(s) != 0 || read_held(s) != 0 || thread_times_read_totals(&s->times) != 0)
+		return -1;
+	*now_ns = monotonic_ns();
+	return 0;
+}
+
 int session_update(struct session *s, uint64_t ended_epoch, struct gs_error *err)
 {
-	/* An exited target may linger as a zombie: its threads have ended. */
-	int nlive = thread_times_live(&s->times, &s->tids, &s->ntids, &s->tids_cap);
+	uint64_t now_ns;
+	int nlive;
 
+	if (read_boundary(s, &now_ns) != 0)
+		return gs_fail(err, GS_EXIT_FAILURE, "cannot read the bpf maps: %s", strerror(errno));
+	/* An exited target may linger as a zombie: its threads have ended. */
+	nlive = thread_times_live(&s->times, now_ns, &s->tids, &s->ntids, &s->tids_cap);
 	if (nlive < 0 || s->target_gone)
 		nlive = 0;
 	s->ntids = (size_t)nlive;
-	if (!s->target_gone)
-		follow_gils(s);
 	/* Namespace ids are reused as threads come and go: read afresh. */
 	s->nns_tids = 0;
-	if (read_waits(s) != 0)
-		return gs_fail(err, GS_EXIT_FAILURE, "cannot read the bpf maps: %s", strerror(errno));
-	if (stats_update(&s->stats, &s->rows, ended_epoch, s->tids, (size_t)nlive, gil_classify, &s->gil) != 0)
+	if (split_waits(&s->rows, s->inflight_rows, s->ninflight, (uint32_t)s->target.pid, now_ns) != 0 ||
+	    stats_update(&s->stats, &s->rows, ended_epoch, s->tids, (size_t)nlive, gil_classify, &s->gil) != 0)
 		return gs_fail(err, GS_EXIT_FAILURE, "out of memory");
 	update_histograms(s);
-	if (update_holding(s) != 0)
-		return gs_fail(err, GS_EXIT_FAILURE, "cannot read the bpf maps: %s", strerror(errno));
+	if (update_holding(s, now_ns) != 0)
+		return gs_fail(err, GS_EXIT_FAILURE, "out of memory");
 	forget_ended(s);
 	if (thread_times_update(&s->times, &s->stats) != 0)
 		return gs_fail(err, GS_EXIT_FAILURE, "cannot read the bpf maps: %s", strerror(errno));
 	s->report_target.gil_address = gil_report_address(&s->gil);
 	s->report_target.several_gils = s->gil.ngils > 1;
 	s->report_target.gil_enabled = s->gil.gil_enabled;
-	double t = monotonic_s();
+	s->report_target.cpu_wait_known = s->times.runq;
+	double t = (double)now_ns / 1e9;
 	s->last_interval = t - s->last_update;
 	s->last_update = t;
+	stats_close_interval(&s->stats, (uint64_t)(s->last_interval * 1e9));
 	return 0;
 }
 
@@ -444,11 +582,14 @@ void session_emit(struct session *s, bool summary)
 	double elapsed = s->last_update - s->attached;
 	struct report r = {
 		.target = &s->report_target,
-		.interval_s = summary ? elapsed : s->last_interval,
+		.interval_s = summary ? s->last_update - s->baseline_at : s->last_interval,
 		.elapsed_s = elapsed,
 		.monotonic_s = s->last_update,
 		.summary = summary,
 		.wall_clock = time(NULL),
+		.group = s->opt->group,
+		.short_s = s->opt->interval_s / 2,
+		.top = s->opt->top,
 	};
 	uint64_t counters[GS_COUNTERS];
 	struct thread_stats **grown = realloc(s->order, (s->stats.nthreads + 1) * sizeof *grown);
@@ -466,8 +607,14 @@ void session_emit(struct session *s, bool summary)
 		r.probe_hits = counters[GS_COUNT_ENTRY_HITS];
 		r.lost_waits = counters[GS_COUNT_ROWS_FULL] + counters[GS_COUNT_INFLIGHT_FULL];
 	}
-	if (!summary)
+	if (!summary) {
+		struct gil_model_input in;
+		struct gil_model m;
+		report_model(&r, &in, &m);
+		s->verdict = verdict_decide(&m, r.target->gil_enabled);
+		s->verdict_known = true;
 		output_interval(s->out, &r, &s->hist);
+	}
 	else if (output_summary(s->out, &r, &s->hist, &err) != 0)
 		gs_error_print(&err);
 }
@@ -490,6 +637,8 @@ void session_release(struct session *s)
 	free(s->held_rows);
 	free(s->held_forget);
 	free(s->ns_tids);
+	free(s->inflight_rows);
+	free(s->blocked_rows);
 	if (s->pidfd >= 0)
 		close(s->pidfd);
 	s->pidfd = -1;

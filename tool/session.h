@@ -45,7 +45,12 @@ struct session {
 	struct hold_state hold;
 	struct symbolizer sym;
 	struct held_row *held_rows;
-	size_t held_cap;
+	size_t held_cap, nheld;
+	struct inflight_row *inflight_rows; /* waits in progress at the last read */
+	size_t inflight_cap, ninflight;
+	struct blocked_row *blocked_rows; /* held-while-blocked periods in progress */
+	size_t blocked_cap, nblocked;
+	bool attach_blocked; /* a holder was found blocked at attach */
 	struct gs_held_key *held_forget;
 	size_t held_forget_cap;
 	double next_sample;
@@ -62,6 +67,9 @@ struct session {
 	double exec_at;
 	bool target_gone;
 	double attached, last_update, last_interval;
+	bool verdict_known;         /* an interval was reported */
+	enum verdict_kind verdict;  /* its kind, for the metrics */
+	double baseline_at; /* the first boundary: the run's figures start there */
 };
 
 /* A running process: inspected, its interpreter and GIL located, the back

@@ -12,6 +12,7 @@
 #include "histogram.h"
 #include "hold.h"
 #include "proc_parse.h"
+#include "split.h"
 #include "target.h"
 
 #define BATCH_ROWS 1024
@@ -265,4 +266,24 @@ size_t snapshot_keep_tgid(void *rows, size_t n, size_t row_size, size_t tgid_off
 		kept++;
 	}
 	return kept;
+}
+
+int snapshot_sched(int fd, struct sched_row **rows, size_t *cap)
+{
+	return read_rows(fd, sizeof(uint32_t), sizeof(struct gs_sched), offsetof(struct sched_row, sched), sizeof **rows,
+			 (void **)rows, cap);
+}
+
+int snapshot_inflight(int fd, struct inflight_row **rows, size_t *cap)
+{
+	return read_rows(fd, sizeof(uint32_t), sizeof(struct gs_inflight), offsetof(struct inflight_row, wait),
+			 sizeof **rows, (void **)rows, cap);
+}
+
+/* Keys of 4 bytes land in the low half of the row's key on little-endian
+ * hosts; the tool only uses the period itself. */
+int snapshot_blocked(int fd, size_t key_size, struct blocked_row **rows, size_t *cap)
+{
+	return read_rows(fd, key_size, sizeof(struct gs_blocked), offsetof(struct blocked_row, period), sizeof **rows,
+			 (void **)rows, cap);
 }

@@ -53,6 +53,17 @@ struct cpu_row;
 int snapshot_cpu(int map_fd, struct cpu_row **rows, size_t *cap);
 void snapshot_forget_cpu(int map_fd, const uint32_t *tids, size_t n);
 
+/* Every row of the sched map (struct sched_row, split.h), of the inflight
+ * map (struct inflight_row) and of the blocked or attach_blocked map
+ * (struct blocked_row, key_size 8 or 4); *rows is reallocated, n
+ * returned (or -1). */
+struct sched_row;
+struct inflight_row;
+struct blocked_row;
+int snapshot_sched(int map_fd, struct sched_row **rows, size_t *cap);
+int snapshot_inflight(int map_fd, struct inflight_row **rows, size_t *cap);
+int snapshot_blocked(int map_fd, size_t key_size, struct blocked_row **rows, size_t *cap);
+
 /* The running map's slot of every possible CPU into *slots (reallocated,
  * *n set). Returns 0 or -1. */
 int snapshot_running(int map_fd, struct gs_running **slots, size_t *n);

@@ -106,23 +106,17 @@ static int take_delta(struct stats *st, const struct wait_row *row, struct wait_
 		st->base[i].key = row->key;
 	}
 	b = &st->base[i];
-	/* A row recreated after deletion restarts from zero. */
-	if (row->stats.count < b->count || row->stats.total_ns < b->total_ns)
+	/* A row recreated after deletion restarts from zero. Once more waits
+	 * ended, the total may still be below the last one by what a wait in
+	 * progress was credited past its end (split.h): the baseline keeps
+	 * the larger, which takes that back. */
+	if (row->stats.count < b->count || (row->stats.count == b->count && row->stats.total_ns < b->total_ns))
 		b->count = b->total_ns = 0;
-	delta->ns = row->stats.total_ns - b->total_ns;
+	delta->ns = row->stats.total_ns > b->total_ns ? row->stats.total_ns - b->total_ns : 0;
 	delta->count = row->stats.count - b->count;
-	b->total_ns = row->stats.total_ns;
+	if (row->stats.total_ns > b->total_ns)
+		b->total_ns = row->stats.total_ns;
 	b->count = row->stats.count;
-	return 0;
-}
-
-int stats_baseline(struct stats *st, const struct wait_rows *rows)
-{
-	struct wait_figures before;
-
-	for (size_t i = 0; i < rows->n; i++)
-		if (take_delta(st, &rows->v[i], &before) != 0)
-			return -1;
 	return 0;
 }
 
@@ -141,6 +135,10 @@ void thread_figures_add(struct thread_figures *into, const struct thread_figures
 	into->cpu_ns += from->cpu_ns;
 	into->hold_ns += from->hold_ns;
 	into->blocked_ns += from->blocked_ns;
+	into->alive_ns += from->alive_ns;
+	into->cpu_wait_ns += from->cpu_wait_ns;
+	into->cpu_waits += from->cpu_waits;
+	into->blocked_other_ns += from->blocked_other_ns;
 }
 
 struct thread_stats *stats_thread(struct stats *st, pid_t tid)
@@ -152,14 +150,55 @@ void stats_cpu_sample(struct thread_stats *t, uint64_t ns, bool at_start)
 {
 	uint64_t used = 0;
 
+	/* Rows are recreated only for threads that ended (cpu_time.c): a
+	 * value below the last is a slice in progress credited a moment past
+	 * its end (split.h), taken back by keeping the larger. */
 	if (t->cpu_sampled)
-		used = ns >= t->cpu_seen_ns ? ns - t->cpu_seen_ns : ns;
+		used = ns > t->cpu_seen_ns ? ns - t->cpu_seen_ns : 0;
 	else if (!at_start)
 		used = ns;
-	t->cpu_seen_ns = ns;
+	if (!t->cpu_sampled || ns > t->cpu_seen_ns)
+		t->cpu_seen_ns = ns;
 	t->cpu_sampled = true;
 	t->interval.cpu_ns = used;
 	t->run.cpu_ns += used;
+}
+
+/* A counter's growth since seen. Its row is deleted only once its thread
+ * ended: a value below the last is a period credited a moment past its
+ * end (split.h), taken back by keeping the larger. */
+static uint64_t growth(uint64_t now, uint64_t *seen, bool sampled)
+{
+	uint64_t used = !sampled ? now : now > *seen ? now - *seen : 0;
+
+	if (!sampled || now > *seen)
+		*seen = now;
+	return used;
+}
+
+void stats_sched_sample(struct thread_stats *t, uint64_t runq_ns, uint64_t runq_count, uint64_t off_ns)
+{
+	uint64_t runq = growth(runq_ns, &t->runq_seen_ns, t->sched_sampled);
+	uint64_t count = growth(runq_count, &t->runq_seen_count, t->sched_sampled);
+	uint64_t off = growth(off_ns, &t->off_seen_ns, t->sched_sampled);
+	uint64_t gil = t->interval.gil.ns + t->interval.sw.ns;
+
+	t->sched_sampled = true;
+	t->interval.cpu_wait_ns = runq;
+	t->interval.cpu_waits = count;
+	t->interval.blocked_other_ns = off > gil ? off - gil : 0;
+	t->run.cpu_wait_ns += runq;
+	t->run.cpu_waits += count;
+	t->run.blocked_other_ns += t->interval.blocked_other_ns;
+}
+
+void stats_zero(struct stats *st)
+{
+	for (size_t i = 0; i < st->nthreads; i++) {
+		memset(&st->threads[i].interval, 0, sizeof st->threads[i].interval);
+		memset(&st->threads[i].run, 0, sizeof st->threads[i].run);
+	}
+	memset(&st->folded, 0, sizeof st->folded);
 }
 
 static int account_row(struct stats *st, const struct wait_row *row, uint64_t ended_epoch,
@@ -176,6 +215,10 @@ static int account_row(struct stats *st, const struct wait_row *row, uint64_t en
 	interval_max = row->stats.epoch[ended_epoch & 1] == ended_epoch && delta.count
 			       ? row->stats.epoch_max_ns[ended_epoch & 1]
 			       : 0;
+	/* A wait that began in an earlier interval counts here for its part
+	 * in this one only, and so does its length as this interval's longest. */
+	if (interval_max > delta.ns)
+		interval_max = delta.ns;
 	if (gil && delta.count)
 		t->gil_address = gil;
 	if (kind == GS_KIND_GIL_COND || kind == GS_KIND_GIL_MUTEX) {
@@ -275,6 +318,9 @@ int stats_update(struct stats *st, struct wait_rows *rows, uint64_t ended_epoch,
 		memset(&t->interval.gil, 0, sizeof t->interval.gil);
 		memset(&t->interval.sw, 0, sizeof t->interval.sw);
 		t->interval.cpu_ns = 0;
+		t->interval.alive_ns = 0;
+		t->spanned = t->alive; /* listed at the last update: there at the start */
+		t->interval.cpu_wait_ns = t->interval.cpu_waits = t->interval.blocked_other_ns = 0;
 		t->ended_now = false;
 	}
 	for (size_t i = 0; i < nlive; i++) {
@@ -297,6 +343,20 @@ int stats_update(struct stats *st, struct wait_rows *rows, uint64_t ended_epoch,
 		t->alive = now_live;
 	}
 	return collect_forgotten(st, live, nlive) == 0 ? fold_ended(st) : -1;
+}
+
+void stats_close_interval(struct stats *st, uint64_t interval_ns)
+{
+	for (size_t i = 0; i < st->nthreads; i++) {
+		struct thread_stats *t = &st->threads[i];
+		struct thread_figures *f = &t->interval;
+		uint64_t seen = f->cpu_ns + f->gil.ns + f->sw.ns + f->blocked_ns;
+
+		if (!t->alive && !t->ended_now)
+			continue; /* gone before this interval */
+		f->alive_ns = t->spanned && t->alive ? interval_ns : seen < interval_ns ? seen : interval_ns;
+		t->run.alive_ns += f->alive_ns;
+	}
 }
 
 const struct gs_wait_key *stats_rows_to_forget(const struct stats *st, size_t *n)

@@ -21,6 +21,11 @@ struct thread_figures {
 	uint64_t cpu_ns;             /* on a CPU */
 	uint64_t hold_ns;            /* held the GIL, from samples (hold.c) */
 	uint64_t blocked_ns;         /* held the GIL while blocked */
+	uint64_t alive_ns;           /* the part of the period the thread existed in (gil_model.h) */
+	uint64_t cpu_wait_ns;        /* runnable, waiting for a CPU (schedstat's run_delay) */
+	uint64_t cpu_waits;          /* run-queue periods that ended */
+	uint64_t blocked_other_ns;   /* off the CPU, blocked, not waiting for the GIL
+				      * (nor in drop_gil): I/O, sleeps, other locks */
 };
 
 struct thread_stats {
@@ -30,10 +35,13 @@ struct thread_stats {
 	uint64_t gil_address; /* the GIL it waited on last (several with PEP 684) */
 	bool alive;      /* listed in /proc/PID/task at the last update */
 	bool ended_now;  /* ended during the last interval */
+	bool spanned;    /* alive at both ends of the last interval */
 	struct thread_figures interval; /* the last interval */
 	struct thread_figures run;      /* the whole run */
 	uint64_t cpu_seen_ns;  /* its CPU time at the last sample */
 	bool cpu_sampled;
+	uint64_t runq_seen_ns, runq_seen_count, off_seen_ns; /* the same for stats_sched_sample */
+	bool sched_sampled;
 	bool ns_tid_read;      /* ns_tid was looked up (once a thread) */
 };
 
@@ -75,16 +83,18 @@ struct stats {
 	size_t nforget, forget_cap;
 };
 
-/* The maps' totals before the first interval (waits counted while the
- * probes were still being attached): the baseline the first interval is
- * measured from, counted nowhere. Returns 0 or -1 (no memory). */
-int stats_baseline(struct stats *st, const struct wait_rows *rows);
-
 /* One interval: live is the sorted list of the target's thread ids, taken
  * before the rows were read; rows is reordered. ended_epoch is the epoch
  * the interval's maxima were recorded in. Returns 0 or -1 (no memory). */
 int stats_update(struct stats *st, struct wait_rows *rows, uint64_t ended_epoch, const pid_t *live,
 		 size_t nlive, classify_fn classify, const void *ctx);
+
+/* Closes the interval of interval_ns once every figure is in (after
+ * thread_times_update): each thread's alive time. A thread alive at both
+ * ends lived the whole interval; one born or ended in it lived at least
+ * the time it was seen running or waiting (the kernel gives no birth
+ * time), which is what it counts. */
+void stats_close_interval(struct stats *st, uint64_t interval_ns);
 
 /* Keys of rows that belong to ended threads after the last update; the
  * caller deletes them from the map. */
@@ -92,9 +102,20 @@ const struct gs_wait_key *stats_rows_to_forget(const struct stats *st, size_t *n
 
 /* Records a thread's CPU time so far (ns). The first sample of a thread
  * seen at start only sets the baseline; a thread born later used all its
- * time in this run. A value below the last one restarts from zero (the
- * kernel's row of a thread was recreated). */
+ * time in this run. A value below the last one counts nothing and the
+ * larger stays the baseline (split.h). */
 void stats_cpu_sample(struct thread_stats *t, uint64_t ns, bool at_start);
+
+/* Records a thread's run-queue time, run-queue periods and blocked time
+ * so far (split.h: V(T)); the first sample of a thread counts whole (the
+ * session's baseline is taken with the same calls). Call after
+ * stats_update: blocked_other is the blocked time less the interval's
+ * GIL and switch waits, which are blocked time too. */
+void stats_sched_sample(struct thread_stats *t, uint64_t runq_ns, uint64_t runq_count, uint64_t off_ns);
+
+/* Forgets every figure counted so far, keeping the baselines: what came
+ * before the first boundary (the attach) counts nowhere. */
+void stats_zero(struct stats *st);
 
 struct thread_stats *stats_find(struct stats *st, pid_t tid);
 /* The thread, added (alive) when it is new; NULL when out of memory. */

@@ -181,6 +181,37 @@ static double y_of(double pct)
 	return TOP + (HEIGHT - TOP - BOTTOM) * (1 - (pct > 100 ? 100 : pct < 0 ? 0 : pct) / 100);
 }
 
+/* A step of 1, 2 or 5 times a power of ten giving at most MAX_TICKS
+ * intervals over span: every label distinct and round (a fixed quarter of
+ * a 2 s run printed "0 s, 1 s, 1 s, 2 s, 2 s"). */
+#define MAX_TICKS 5
+static double tick_step(double span)
+{
+	static const double nice[] = { 1, 2, 5, 10 };
+	double magnitude;
+
+	if (!(span > 0) || !isfinite(span))
+		return 1;
+	magnitude = pow(10, floor(log10(span / MAX_TICKS)));
+	for (size_t i = 0; i < sizeof nice / sizeof nice[0]; i++)
+		if (span / (nice[i] * magnitude) <= MAX_TICKS + 1e-9)
+			return nice[i] * magnitude;
+	return 10 * magnitude;
+}
+
+static void draw_time_ticks(FILE *out, double span)
+{
+	double step = tick_step(span);
+	/* As many decimals as the step has: 0.5 s, 0.25 never occurs. */
+	int decimals = step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9);
+
+	for (int i = 0; i * step <= span * (1 + 1e-9) || i == 0; i++) {
+		double x = LEFT + (WIDTH - LEFT - RIGHT) * (span > 0 ? i * step / span : 0);
+		fprintf(out, "<text class=\"tick\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%.*f s</text>\n", x,
+			HEIGHT - BOTTOM + 20, decimals, i * step);
+	}
+}
+
 static void draw_axes(FILE *out, const struct history *h)
 {
 	double span = h->npoints ? h->times[h->npoints - 1] : 0;
@@ -190,11 +221,7 @@ static void draw_axes(FILE *out, const struct history *h)
 			WIDTH - RIGHT, y_of(p));
 		fprintf(out, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%d%%</text>\n", LEFT - 6, y_of(p) + 4, p);
 	}
-	for (int i = 0; i <= 4; i++) {
-		double x = LEFT + (WIDTH - LEFT - RIGHT) * i / 4.0;
-		fprintf(out, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%.0f s</text>\n", x, HEIGHT - BOTTOM + 20,
-			span * i / 4.0);
-	}
+	draw_time_ticks(out, span);
 	fprintf(out, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">time since gilstats attached</text>\n",
 		(LEFT + WIDTH - RIGHT) / 2, HEIGHT - 8);
 	fprintf(out, "<text x=\"18\" y=\"%d\" transform=\"rotate(-90 18 %d)\" text-anchor=\"middle\">"

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "clock.h"
 #include "snapshot.h"
 #include "target.h"
@@ -18,6 +19,8 @@ void thread_times_start(struct thread_times *tt, pid_t pid, const struct probes 
 	tt->in_kernel = probes_accounting_cpu(p);
 	tt->oncpu_fd = probes_oncpu_fd(p);
 	tt->running_fd = probes_running_fd(p);
+	tt->sched_fd = probes_sched_fd(p);
+	tt->runq = tt->in_kernel && probes_accounting_runq(p);
 	tt->cpu.tgid = (uint32_t)pid;
 }
 
@@ -59,31 +62,70 @@ void thread_times_baseline(struct thread_times *tt, struct stats *st)
 		read_proc(tt, &st->threads[i], true);
 }
 
-/* The rows first, then the slots: a slice that ends between the two
- * reads is counted at the next interval, never twice. */
-static int read_kernel(struct thread_times *tt)
+int thread_times_read_running(struct thread_times *tt)
 {
-	int n = snapshot_cpu(tt->oncpu_fd, &tt->cpu.rows, &tt->cpu.cap);
-
-	if (n < 0 || snapshot_running(tt->running_fd, &tt->slots, &tt->nslots) != 0)
-		return -1;
-	tt->cpu.nrows = (size_t)n;
-	tt->cpu.slots = tt->slots;
-	tt->cpu.nslots = tt->nslots;
-	tt->cpu.now_ns = monotonic_ns();
-	return cpu_time_prepare(&tt->cpu);
+	return !tt->in_kernel ? 0 : snapshot_running(tt->running_fd, &tt->slots, &tt->nslots);
 }
 
-int thread_times_live(struct thread_times *tt, pid_t **tids, size_t *ntids, size_t *cap)
+int thread_times_read_totals(struct thread_times *tt)
 {
 	int n;
 
 	if (!tt->in_kernel)
+		return 0;
+	if ((n = snapshot_cpu(tt->oncpu_fd, &tt->cpu.rows, &tt->cpu.cap)) < 0)
+		return -1;
+	tt->cpu.nrows = (size_t)n;
+	tt->cpu.slots = tt->slots;
+	tt->cpu.nslots = tt->nslots;
+	tt->nsched = 0;
+	if (tt->runq) {
+		/* A row holds its period in progress and its totals at once. */
+		if ((n = snapshot_sched(tt->sched_fd, &tt->sched, &tt->sched_cap)) < 0)
+			return -1;
+		tt->nsched = snapshot_keep_tgid(tt->sched, (size_t)n, sizeof *tt->sched, offsetof(struct sched_row, sched.tgid),
+						(uint32_t)tt->pid);
+	}
+	return 0;
+}
+
+int thread_times_live(struct thread_times *tt, uint64_t now_ns, pid_t **tids, size_t *ntids, size_t *cap)
+{
+	int n;
+
+	if (!tt->in_kernel) {
 		n = target_list_threads(tt->pid, tids, cap);
-	else if ((n = read_kernel(tt)) == 0)
-		n = cpu_time_live(&tt->cpu, *tids, *ntids, tids, cap);
+	} else {
+		tt->cpu.now_ns = now_ns;
+		tt->sched_now_ns = now_ns;
+		if ((n = cpu_time_prepare(&tt->cpu)) == 0)
+			n = cpu_time_live(&tt->cpu, *tids, *ntids, tids, cap);
+	}
 	*ntids = n > 0 ? (size_t)n : 0;
 	return n;
+}
+
+/* Each thread's run-queue and blocked time up to the boundary; the rows
+ * of threads that ended go. */
+static int fold_sched(struct thread_times *tt, struct stats *st)
+{
+	size_t nforget = 0;
+
+	for (size_t i = 0; i < tt->nsched; i++) {
+		const struct sched_row *r = &tt->sched[i];
+		struct thread_stats *t = stats_find(st, (pid_t)r->tid);
+		if (t && (t->alive || t->ended_now))
+			stats_sched_sample(t, split_cpu_wait(&r->sched, tt->sched_now_ns), r->sched.cpu_waits,
+					   split_blocked(&r->sched, tt->sched_now_ns));
+		if (t && t->alive)
+			continue;
+		if (array_reserve((void **)&tt->sched_forget, &tt->sched_forget_cap, nforget + 1,
+				  sizeof *tt->sched_forget, 64) != 0)
+			return -1;
+		tt->sched_forget[nforget++] = r->tid;
+	}
+	snapshot_forget_cpu(tt->sched_fd, tt->sched_forget, nforget);
+	return 0;
 }
 
 static int fold_kernel(struct thread_times *tt, struct stats *st)
@@ -102,6 +144,8 @@ int thread_times_update(struct thread_times *tt, struct stats *st)
 {
 	if (tt->in_kernel && fold_kernel(tt, st) != 0)
 		return -1;
+	if (tt->runq && fold_sched(tt, st) != 0)
+		return -1;
 	for (size_t i = 0; i < st->nthreads; i++)
 		read_proc(tt, &st->threads[i], false);
 	return 0;
@@ -112,5 +156,7 @@ void thread_times_free(struct thread_times *tt)
 	free(tt->cpu.rows);
 	free(tt->cpu.forget);
 	free(tt->slots);
+	free(tt->sched);
+	free(tt->sched_forget);
 	memset(tt, 0, sizeof *tt);
 }

@@ -10,15 +10,22 @@
 
 #include "cpu_time.h"
 #include "probes.h"
+#include "split.h"
 #include "stats.h"
 
 struct thread_times {
 	pid_t pid;
 	bool in_kernel;
-	int oncpu_fd, running_fd;
+	bool runq;       /* run-queue and blocked time are accounted too */
+	int oncpu_fd, running_fd, sched_fd;
 	struct cpu_update cpu;
 	struct gs_running *slots;
 	size_t nslots;
+	struct sched_row *sched; /* the sched map's rows at the last read */
+	uint64_t sched_now_ns;   /* the boundary they are split at */
+	size_t nsched, sched_cap;
+	uint32_t *sched_forget;
+	size_t sched_forget_cap;
 };
 
 void thread_times_start(struct thread_times *tt, pid_t pid, const struct probes *p);
@@ -26,11 +33,17 @@ void thread_times_start(struct thread_times *tt, pid_t pid, const struct probes 
 /* The threads running at attach: /proc's CPU time is their baseline. */
 void thread_times_baseline(struct thread_times *tt, struct stats *st);
 
-/* The target's threads now into *tids (sorted, reallocated), which held
- * those of the last update: from the kernel's rows of born and ended
- * threads when it accounts, else listed from /proc/PID/task. Returns the
- * count or -1. */
-int thread_times_live(struct thread_times *tt, pid_t **tids, size_t *ntids, size_t *cap);
+/* Reads the kernel's maps: the slices in progress, and later (split.h)
+ * the totals and the sched rows; the caller reads the boundary's time
+ * right after. 0 or -1. */
+int thread_times_read_running(struct thread_times *tt);
+int thread_times_read_totals(struct thread_times *tt);
+
+/* The target's threads at the boundary now_ns into *tids (sorted,
+ * reallocated), which held those of the last update: from the kernel's
+ * rows of born and ended threads when it accounts, else listed from
+ * /proc/PID/task. Returns the count or -1. */
+int thread_times_live(struct thread_times *tt, uint64_t now_ns, pid_t **tids, size_t *ntids, size_t *cap);
 
 /* After stats_update: the interval's CPU time and the names. 0 or -1. */
 int thread_times_update(struct thread_times *tt, struct stats *st);

@@ -7,141 +7,120 @@
 #include <stdint.h>
 #include <stdio.h>
 
-void verdict_totals(const struct verdict_input *in, double *threads_worth, double *pct)
+const char *verdict_kind_name(enum verdict_kind kind)
 {
-	double worth = 0;
+	static const char *const names[VERDICT_KINDS] = { "holder_blocked", "bottleneck", "cpu_starved",
+							  "convoy",	    "moderate",	  "none" };
 
-	for (size_t i = 0; i < in->nthreads; i++) {
-		struct row_figures f;
-		row_figures(in->threads[i], in->summary, in->seconds, &f);
-		worth += f.wait_pct / 100.0;
-	}
-	size_t threads = in->nthreads;
-
-	if (in->folded && in->seconds > 0) {
-		worth += (double)in->folded->run.gil.ns / 1e9 / in->seconds;
-		threads += in->folded->threads;
-	}
-	/* The share of the reported threads' time (those alive in the period). */
-	*threads_worth = worth;
-	*pct = threads ? 100.0 * worth / (double)threads : 0.0;
+	return kind < VERDICT_KINDS ? names[kind] : "none";
 }
 
-/* Threads waiting most of the time: GIL-bound. */
-static size_t bound_threads(const struct verdict_input *in, double *mean_wait_pct)
+/* Held most of the time with a queue: per process, so thread pools and
+ * thread-per-request servers qualify however short each thread's life.
+ * Without utilisation (--hold-rate 0, no holder layout) a full thread's
+ * worth waiting all the time says the same, less surely. */
+static bool saturated(const struct gil_model *m)
 {
-	double sum = 0;
-	size_t n = 0;
-
-	for (size_t i = 0; i < in->nthreads; i++) {
-		struct row_figures f;
-		row_figures(in->threads[i], in->summary, in->seconds, &f);
-		if (f.wait_pct >= VERDICT_BOUND_WAIT_PCT) {
-			sum += f.wait_pct;
-			n++;
-		}
-	}
-	*mean_wait_pct = n ? sum / (double)n : 0;
-	return n;
+	if (m->held >= 0)
+		return m->held >= VERDICT_SATURATED_HELD && m->queue >= VERDICT_SATURATED_QUEUE;
+	return m->queue >= VERDICT_SATURATED_QUEUE_BLIND;
 }
 
-/* Threads mostly off the CPU that still wait for the GIL at every wake-up,
- * about a switch interval each time: the convoy effect. */
-static size_t convoy_threads(const struct verdict_input *in, double *avg_wait_ms)
+/* Threads wait for CPUs more than for the GIL: the host, not the GIL.
+ * Only when the CPU wait is measured. */
+static bool cpu_starved(const struct gil_model *m)
 {
-	double sum = 0;
-	size_t n = 0;
-
-	for (size_t i = 0; i < in->nthreads; i++) {
-		struct row_figures f;
-		row_figures(in->threads[i], in->summary, in->seconds, &f);
-		/* A thread that ended mid-interval has no last CPU sample, and
-		 * one that lived between two samples none at all. */
-		bool cpu_known = in->threads[i]->cpu_sampled && (in->summary || in->threads[i]->alive);
-		if (cpu_known && f.cpu_pct < VERDICT_IO_CPU_PCT && f.wait_pct >= VERDICT_IO_WAIT_PCT &&
-		    f.avg_ns >= VERDICT_IO_AVG_WAIT_NS) {
-			sum += (double)f.avg_ns / 1e6;
-			n++;
-		}
-	}
-	*avg_wait_ms = n ? sum / (double)n : 0;
-	return n;
+	return m->cpu_queue >= VERDICT_IDLE_QUEUE && m->cpu_queue > m->queue;
 }
 
-/* The thread that held the GIL longest while blocked, if that stalled the
- * others for a noticeable share of the period. */
-static const struct thread_stats *culprit(const struct verdict_input *in, uint64_t *ns)
+enum verdict_kind verdict_decide(const struct gil_model *m, bool gil_enabled)
 {
-	const struct thread_stats *worst = NULL;
+	bool waited = m->queue >= VERDICT_IDLE_QUEUE;
 
-	*ns = 0;
-	if (!in->hold || !hold_blocked_known(in->hold))
-		return NULL;
-	for (size_t i = 0; i < in->nthreads; i++) {
-		uint64_t b = thread_figures_of(in->threads[i], in->summary)->blocked_ns;
-		if (b > *ns) {
-			*ns = b;
-			worst = in->threads[i];
-		}
-	}
-	if (!worst || in->seconds <= 0 || 100.0 * (double)*ns / 1e9 / in->seconds < VERDICT_CULPRIT_PCT)
-		return NULL;
-	return worst;
+	if (!gil_enabled)
+		return VERDICT_NONE;
+	if (m->culprit && waited)
+		return VERDICT_HOLDER_BLOCKED;
+	if (saturated(m))
+		return VERDICT_BOTTLENECK;
+	if (cpu_starved(m))
+		return VERDICT_CPU_STARVED;
+	if (m->convoy && waited)
+		return VERDICT_CONVOY;
+	return waited ? VERDICT_MODERATE : VERDICT_NONE;
 }
 
-static bool culprit_line(const struct verdict_input *in, char *buf, size_t len)
+/* "thread 7 (db-writer) held the GIL for 0.40 s while blocked in
+ * clock_nanosleep" */
+static int culprit_clause(const struct gil_model *m, const struct gil_model_input *in, char *buf, size_t len)
 {
 	const struct hold_stack *top[1];
-	const struct thread_stats *t;
-	char name[4 * sizeof t->name], where[256];
-	uint64_t ns;
-
-	if (!(t = culprit(in, &ns)))
-		return false;
-	/* The verdict is read on terminals: the target's names escaped. */
-	escape_text(name, sizeof name, t->name);
-	/* The system call says more than a wrapper frame (glibc 2.41+ blocks
-	 * in __syscall_cancel_arch whatever the call). */
-	if (hold_top_stacks(in->hold, t->tid, in->summary, top, 1) && (top[0]->syscall || top[0]->nframes)) {
-		escape_text(where, sizeof where, top[0]->syscall ? top[0]->syscall : top[0]->frames[0]);
-		snprintf(buf, len, "thread %d (%s) held the GIL for %.2f s while blocked in %s: every other thread stalled",
-			 (int)t->tid, name, (double)ns / 1e9, where);
-	} else {
-		snprintf(buf, len, "thread %d (%s) held the GIL for %.2f s while blocked: every other thread stalled",
-			 (int)t->tid, name, (double)ns / 1e9);
-	}
-	return true;
-}
-
-void verdict_line(const struct verdict_input *in, char *buf, size_t len)
-{
-	double worth, pct, bound_pct, convoy_ms;
-	size_t bound, convoy;
+	const struct thread_stats *t = m->culprit;
+	char name[4 * sizeof t->name], where[256] = "";
 	int n;
 
-	if (!in->gil_enabled) {
-		snprintf(buf, len, "free-threaded build: the GIL is disabled");
-		return;
-	}
-	verdict_totals(in, &worth, &pct);
-	if (worth < VERDICT_IDLE_THREADS) {
-		snprintf(buf, len, "GIL is not slowing this process down (%.1f%% waiting)", pct);
-		return;
-	}
-	if (culprit_line(in, buf, len))
-		return;
-	bound = bound_threads(in, &bound_pct);
-	convoy = convoy_threads(in, &convoy_ms);
-	if (bound >= VERDICT_BOUND_THREADS)
-		n = snprintf(buf, len, "GIL is the bottleneck: %zu threads spent %.0f%% of their time waiting for it",
-			     bound, bound_pct);
-	else if (convoy)
-		n = snprintf(buf, len, "I/O threads wait ~%.1f ms per wake-up behind CPU-bound threads (convoy effect)",
-			     convoy_ms);
+	/* The verdict is read on terminals: the target's names escaped. */
+	escape_text(name, sizeof name, t->name);
+	n = snprintf(buf, len, "thread %d (%s) held the GIL for %.2f s while blocked", (int)t->tid, name,
+		     (double)m->culprit_ns / 1e9);
+	/* The system call says more than a wrapper frame (glibc 2.41+ blocks
+	 * in __syscall_cancel_arch whatever the call). */
+	if (in->hold && hold_top_stacks(in->hold, t->tid, in->summary, top, 1) && (top[0]->syscall || top[0]->nframes))
+		escape_text(where, sizeof where, top[0]->syscall ? top[0]->syscall : top[0]->frames[0]);
+	if (where[0] && n > 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - (size_t)n, " in %s", where);
+	return n;
+}
+
+static void held_clause(const struct gil_model *m, char *buf, size_t len)
+{
+	if (m->held >= 0)
+		snprintf(buf, len, "held %.0f%% of the time, ", 100.0 * m->held);
 	else
-		n = snprintf(buf, len, "GIL contention is moderate: %.2f threads' worth waiting (%.1f%%)", worth, pct);
-	/* Both at once: the convoy is worth a clause. */
-	if (bound >= VERDICT_BOUND_THREADS && convoy && n > 0 && (size_t)n < len)
-		snprintf(buf + n, len - (size_t)n, "; %zu I/O thread%s ~%.1f ms per wake-up", convoy,
-			 convoy == 1 ? " waits" : "s wait", convoy_ms);
+		buf[0] = '\0';
+}
+
+enum verdict_kind verdict_line(const struct gil_model *m, const struct gil_model_input *in, char *buf, size_t len)
+{
+	enum verdict_kind kind = verdict_decide(m, in->gil_enabled);
+	char held[64];
+	int n;
+
+	held_clause(m, held, sizeof held);
+	switch (kind) {
+	case VERDICT_HOLDER_BLOCKED:
+		n = culprit_clause(m, in, buf, len);
+		if (n > 0 && (size_t)n < len)
+			snprintf(buf + n, len - (size_t)n, ": every other thread stalled");
+		break;
+	case VERDICT_BOTTLENECK:
+		snprintf(buf, len, "GIL is the bottleneck: %s%.2f threads' worth waiting for it", held, m->queue);
+		break;
+	case VERDICT_CPU_STARVED:
+		snprintf(buf, len, "threads wait for a CPU more than for the GIL: %.2f threads' worth runnable, %.2f "
+			 "waiting for the GIL (the host is short of CPUs)", m->cpu_queue, m->queue);
+		break;
+	case VERDICT_CONVOY:
+		snprintf(buf, len, "%zu thread%s mostly blocked on I/O or locks wait%s ~%.1f ms for the GIL per wake-up "
+			 "(convoy effect)", m->convoy, m->convoy == 1 ? "" : "s", m->convoy == 1 ? "s" : "",
+			 m->convoy_avg_ms);
+		break;
+	case VERDICT_MODERATE:
+		snprintf(buf, len, "GIL contention is moderate: %s%.2f threads' worth waiting (%.1f%%)", held, m->queue,
+			 100.0 * m->wait_share);
+		break;
+	default:
+		if (!in->gil_enabled) {
+			snprintf(buf, len, "free-threaded build: the GIL is disabled");
+			break;
+		}
+		n = snprintf(buf, len, "GIL is not slowing this process down (%.1f%% waiting)", 100.0 * m->wait_share);
+		/* No one waited, but a holder blocked: worth knowing before load comes. */
+		if (m->culprit && n > 0 && (size_t)n + 20 < len) {
+			n += snprintf(buf + n, len - (size_t)n, "; no one waited, but ");
+			culprit_clause(m, in, buf + n, len - (size_t)n);
+		}
+		break;
+	}
+	return kind;
 }

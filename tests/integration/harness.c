@@ -1049,6 +1049,41 @@ static void truth_at(const struct truth_thread *th, double t, double v[3], doubl
 	*gap = hi == 0 ? th->samples[0].t - t : hi == th->n ? 0 : b->t - a->t;
 }
 
+/* The kernel's run_delay grows only when a queue period ends (at the
+ * thread's arrival on a CPU, sched_info_arrive, or a migration), all at once. So at t it
+ * lacks the part before t of the period in progress: taken from the first
+ * jump after t, which is that period's length. With arrivals at b in
+ * (t[m-1], t[m]] and the jump J there (k arrivals: the later ones lie
+ * within the gap), the part before t is J - (b - t), bounded both ways. */
+static void queued_at(const struct truth_thread *th, double t, double *value, double *err)
+{
+	size_t i = 0, m;
+
+	while (i + 1 < th->n && th->samples[i + 1].t <= t)
+		i++;
+	const struct truth_sample *s = &th->samples[i];
+	*value = (double)s->st.run_delay_ns / 1e9;
+	*err = t > s->t ? t - s->t : s->t - t;
+	for (m = i + 1; m < th->n && th->samples[m].st.slices == s->st.slices; m++)
+		;
+	if (m == th->n) {
+		/* No arrival sampled after t: a period in progress until the
+		 * last sample at most. */
+		*err += th->samples[th->n - 1].t > t ? th->samples[th->n - 1].t - t : 0;
+		return;
+	}
+	/* From sample i: a queued task that migrates has its delay so far
+	 * added at the move (sched_info_dequeue), before its arrival. */
+	const struct truth_sample *a = &th->samples[m - 1], *b = &th->samples[m];
+	double jump = (double)(b->st.run_delay_ns - s->st.run_delay_ns) / 1e9, gap = b->t - a->t;
+	double lo = jump - gap - (b->t - t), hi = jump - (a->t - t);
+
+	lo = lo < 0 ? 0 : lo;
+	hi = hi < 0 ? 0 : hi > jump ? jump : hi;
+	*value += (lo + hi) / 2;
+	*err += (hi - lo) / 2;
+}
+
 void truth_of(struct kernel_truth *k, pid_t tid, double t0, double t1, struct thread_truth *out)
 {
 	double v0[3], v1[3], gap0, gap1;
@@ -1061,6 +1096,14 @@ void truth_of(struct kernel_truth *k, pid_t tid, double t0, double t1, struct th
 		      th->samples[0].t, t0);
 	truth_at(th, t0, v0, &gap0);
 	truth_at(th, t1, v1, &gap1);
+	/* run_delay with the queue periods in progress at either end. */
+	double q0, q1, e0, e1;
+	queued_at(th, t0, &q0, &e0);
+	queued_at(th, t1, &q1, &e1);
+	v0[1] = q0;
+	v1[1] = q1;
+	gap0 = gap0 > e0 ? gap0 : e0;
+	gap1 = gap1 > e1 ? gap1 : e1;
 	double last = th->samples[th->n - 1].t;
 	pthread_mutex_unlock(&k->lock);
 	/* Not sampled for a while before t1: the thread ended there, and had
@@ -1260,6 +1303,7 @@ size_t discover_interpreters(struct interpreter *out, size_t max)
 	snprintf(sid, sizeof sid, "%s/sid", targets);
 	n = add_interpreter(out, n, max, "trixie chroot python3.13", trixie, "/usr/bin/python3.13");
 	n = add_interpreter(out, n, max, "sid chroot python3.14", sid, "/usr/bin/python3.14");
+	n = add_interpreter(out, n, max, "sid chroot python3.15", sid, "/usr/bin/python3.15");
 	n = add_interpreter(out, n, max, "trixie chroot python3.13t", trixie, "/opt/python3.13t/bin/python3.13t");
 	struct interpreter on_path;
 
@@ -1298,4 +1342,19 @@ int promtool_check_metrics(const char *text, char **out)
 	*out = shell(cmd);
 	unlink(path);
 	return strstr(*out, "rc=0") ? 0 : 1;
+}
+
+void truth_run_queue(struct kernel_truth *k, pid_t tid, double t0, double t1, double *run_delay_s,
+		     double *uncertainty_s)
+{
+	double q0, e0, q1, e1;
+
+	pthread_mutex_lock(&k->lock);
+	const struct truth_thread *th = truth_thread(k, tid);
+	ck_assert_msg(th && th->n > 0, "thread %d was never sampled", (int)tid);
+	queued_at(th, t0, &q0, &e0);
+	queued_at(th, t1, &q1, &e1);
+	pthread_mutex_unlock(&k->lock);
+	*run_delay_s = q1 - q0;
+	*uncertainty_s = e0 + e1;
 }

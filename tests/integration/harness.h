@@ -155,6 +155,12 @@ struct thread_truth {
 };
 void truth_of(struct kernel_truth *k, pid_t tid, double t0, double t1, struct thread_truth *out);
 void truth_of_tids(struct kernel_truth *k, json_object *tids, double t0, double t1, struct thread_truth *out);
+/* A thread's time in a run queue over [t0, t1] from its schedstat
+ * run_delay, which grows only as each queue period ends: the part of the
+ * periods in progress at t0 and t1 is taken from the jumps after them.
+ * *uncertainty_s bounds the error (sampling gaps). */
+void truth_run_queue(struct kernel_truth *k, pid_t tid, double t0, double t1, double *run_delay_s,
+		     double *uncertainty_s);
 /* The window a gilstats JSON line measured: [monotonic_s - interval_s,
  * monotonic_s]. */
 void line_window(json_object *line, double *t0, double *t1);

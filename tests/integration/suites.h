@@ -15,6 +15,9 @@ Suite *view_suite(void);
 Suite *robust_suite(void);
 Suite *fleet_suite(void);
 Suite *escape_suite(void);
+Suite *realistic_suite(void);
+Suite *edges_suite(void);
+Suite *accounting_suite(void);
 Suite *hostile_suite(void);
 
 #endif

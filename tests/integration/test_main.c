@@ -22,8 +22,15 @@ int main(void)
 	srunner_add_suite(sr, robust_suite());
 	srunner_add_suite(sr, fleet_suite());
 	srunner_add_suite(sr, escape_suite());
+	srunner_add_suite(sr, realistic_suite());
+	srunner_add_suite(sr, edges_suite());
+	srunner_add_suite(sr, accounting_suite());
 	srunner_add_suite(sr, hostile_suite());
 	srunner_add_suite(sr, versions_suite());
+	/* GILSTATS_SUITE=NAME runs one suite of these only (libcheck's own
+	 * CK_RUN_SUITE would filter the unit tests too, under make check). */
+	if (getenv("GILSTATS_SUITE"))
+		setenv("CK_RUN_SUITE", getenv("GILSTATS_SUITE"), 1);
 	srunner_run_all(sr, CK_VERBOSE);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -67,13 +67,17 @@ static void assert_hold(const struct interpreter *py, struct kernel_truth *k, js
 		truth_of(k, tid, t0, t1, &kt);
 		exec_sum += kt.exec_s;
 		double held = field_double(th, "gil_hold_s"), share = held / t;
-		double sigma = sqrt(share * (1 - share) / (200 * t)) * t, slack = 3 * sigma + 0.02 + kt.uncertainty_s;
+		/* The sampling's error: of the samples actually taken (a busy
+		 * host starves the sampler), at the larger of the shares seen
+		 * and run. */
+		double p = fmax(share, kt.exec_s / t), samples = fmax(field_double(line, "gil_hold_samples"), 1);
+		double sigma = sqrt(p * (1 - p) / samples) * t, slack = 3 * sigma + 0.02 + kt.uncertainty_s;
 		fprintf(stderr, " %.3f/%.3f/%.3f", held, kt.exec_s, kt.run_delay_s);
 		ck_assert_msg(held >= floor * kt.exec_s - slack && held <= kt.exec_s + kt.run_delay_s + slack,
 			      "%s: a thread held the GIL %.3f s; the kernel saw it on a CPU %.3f s, runnable %.3f s",
 			      py->label, held, kt.exec_s, kt.run_delay_s);
 	}
-	fputc('\n', stderr);
+	fprintf(stderr, " (%.0f samples)\n", field_double(line, "gil_hold_samples"));
 	ck_assert_msg(sum >= floor * exec_sum - 0.05 && sum < 1.1 * t, "%s: hold times sum to %.3f s in %.3f s, "
 		      "on a CPU %.3f s", py->label, sum, t, exec_sum);
 	ck_assert_msg(held_pct >= 100 * (floor * exec_sum - 0.05) / t && held_pct <= 100,
@@ -132,12 +136,13 @@ static bool stack_sleeps(json_object *entry)
 START_TEST(held_while_blocked)
 {
 	const struct interpreter *py = &pythons[_i];
-	/* Holding starts once gilstats is surely attached; the run ends with
-	 * the workload. */
-	const char *args[] = { "--cpu-threads", "1", "--io-threads", "0", "--holders", "1", "--hold-delay", "3",
-			       "--hold-for", "3", "--seconds", "7", "--final-report", NULL };
+	/* Holding starts once gilstats has attached (SIGUSR1); the run ends
+	 * with the workload, half a second after the holder. */
+	const char *args[] = { "--cpu-threads", "1", "--io-threads", "0", "--holders", "1", "--hold-on-signal",
+			       "--hold-for", "3", "--final-report", NULL };
 	const char *env[] = { "PYTHON_GIL=1", NULL };
 	struct workload_options o = { .args = args, .env = py->free_threaded ? env : NULL };
+	struct tool_handle *h_tool;
 	struct workload w;
 	struct tool_run r;
 	char tid[16];
@@ -145,8 +150,11 @@ START_TEST(held_while_blocked)
 	workload_start(&w, py, &o);
 	int holder = json_object_get_int(json_object_array_get_idx(json_object_object_get(w.report, "holders"), 0));
 	int spinner = json_object_get_int(json_object_array_get_idx(json_object_object_get(w.report, "cpu"), 0));
-	tool_run(&r, (const char *[]){ "--json", workload_pid_arg(&w), "1", NULL }, 90, 0, 0);
-	json_object *truth = workload_final_report(&w, 30);
+	h_tool = tool_start((const char *[]){ "--json", workload_pid_arg(&w), "1", NULL });
+	ck_assert_msg(tool_wait_attached(h_tool, 90), "%s: gilstats never attached", py->label);
+	ck_assert_int_eq(kill(w.pid, SIGUSR1), 0);
+	json_object *truth = workload_final_report(&w, 60);
+	tool_wait(h_tool, &r, 60);
 	ck_assert_msg(r.exit_code == 0, "%s: exit %d, stderr: %s", py->label, r.exit_code, r.err);
 	snprintf(tid, sizeof tid, "%d", holder);
 	double measured = field_double(json_object_object_get(truth, "held_blocked_s"), tid);
@@ -157,7 +165,9 @@ START_TEST(held_while_blocked)
 	double got = field_double(h, "gil_held_blocked_s");
 	fprintf(stderr, "%s: held while blocked %.3f s, measured by the thread %.3f s; spinner %.3f s; %s\n", py->label,
 		got, measured, field_double(s, "gil_held_blocked_s"), field_string(summary, "verdict"));
-	ck_assert_msg(measured > 2.0, "%s: the holder slept only %.3f s", py->label, measured);
+	/* On a busy machine each hand-off back to the holder takes longer, so
+	 * it sleeps less of its 3 s: what it measured is the truth either way. */
+	ck_assert_msg(measured > 0.3, "%s: the holder slept only %.3f s", py->label, measured);
 	ck_assert_msg(got > 0.9 * measured && got < 1.1 * measured, "%s: held while blocked %.3f s, measured %.3f s",
 		      py->label, got, measured);
 	ck_assert_msg(field_double(s, "gil_held_blocked_s") < 0.02 * measured, "%s: the spinner held while blocked",

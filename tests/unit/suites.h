@@ -21,6 +21,8 @@ Suite *hold_suite(void);
 Suite *cpu_time_suite(void);
 Suite *metrics_suite(void);
 Suite *escape_suite(void);
+Suite *roles_suite(void);
+Suite *split_suite(void);
 
 /* Directory holding the test data the build made (libversioned.so). */
 const char *test_builddir(void);

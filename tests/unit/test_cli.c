@@ -77,6 +77,24 @@ START_TEST(bad_arguments)
 }
 END_TEST
 
+/* Whitespace is refused wherever it is in a number: strtol skips it
+ * before one, so " 22240" was a pid while "22240 " was not. */
+START_TEST(whitespace_in_numbers)
+{
+	assert_usage_error((const char *[]){ " 22240", NULL }, "invalid pid ' 22240': not a number");
+	assert_usage_error((const char *[]){ "22240 ", NULL }, "invalid pid '22240 ': not a number");
+	assert_usage_error((const char *[]){ "\t7", NULL }, "invalid pid '\t7': not a number");
+	assert_usage_error((const char *[]){ "-p", " 7", NULL }, "invalid pid ' 7': not a number");
+	assert_usage_error((const char *[]){ "7", " 1", NULL }, "invalid interval ' 1': not a number");
+	assert_usage_error((const char *[]){ "7", "1 ", NULL }, "invalid interval '1 ': not a number");
+	assert_usage_error((const char *[]){ "7", "1", " 2", NULL }, "invalid count ' 2': not a number");
+	assert_usage_error((const char *[]){ "7", "1", "2\t", NULL }, "invalid count '2\t': not a number");
+	assert_usage_error((const char *[]){ "--hold-rate", " 100", "7", NULL }, "invalid --hold-rate ' 100'");
+	assert_usage_error((const char *[]){ "--listen", "127.0.0.1: 9150", "7", NULL },
+			   "invalid --listen '127.0.0.1: 9150'");
+}
+END_TEST
+
 /* Several processes: -p repeatable, then INTERVAL and COUNT. */
 START_TEST(fleet_options)
 {
@@ -113,6 +131,22 @@ START_TEST(fleet_options)
 }
 END_TEST
 
+START_TEST(group_and_top)
+{
+	struct options o;
+	struct gs_error err;
+
+	ck_assert_int_eq(parse(&o, &err, (const char *[]){ "4242", NULL }), 0);
+	ck_assert(!o.group);
+	ck_assert_int_eq(o.top, 0);
+	ck_assert_int_eq(parse(&o, &err, (const char *[]){ "--group", "--top", "5", "4242", NULL }), 0);
+	ck_assert(o.group);
+	ck_assert_int_eq(o.top, 5);
+	assert_usage_error((const char *[]){ "--top", "0", "4242", NULL }, "invalid --top '0': must be a positive integer");
+	assert_usage_error((const char *[]){ "--top", "x", "4242", NULL }, "invalid --top 'x'");
+}
+END_TEST
+
 START_TEST(help_and_version)
 {
 	struct options o;
@@ -134,6 +168,45 @@ START_TEST(help_and_version)
 }
 END_TEST
 
+static char *version_of(struct options *o, struct gs_error *err)
+{
+	char *argv[] = { "gilstats", "--version", NULL }, *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+
+	ck_assert_int_eq(cli_parse(2, argv, o, out, err), 0);
+	fclose(out);
+	return buf;
+}
+
+/* $GILSTATS_CACHE_DIR: a cache of the tests' own, named by --version. */
+START_TEST(cache_dir_from_environment)
+{
+	struct options o;
+	struct gs_error err;
+	char *out;
+
+	setenv("GILSTATS_CACHE_DIR", "/tmp/gilstats-test-cache", 1);
+	out = version_of(&o, &err);
+	ck_assert_str_eq(o.cache_dir, "/tmp/gilstats-test-cache");
+	ck_assert_ptr_nonnull(strstr(out, "compiled probes cached in: /tmp/gilstats-test-cache\n"));
+	free(out);
+	setenv("GILSTATS_CACHE_DIR", "relative/cache", 1);
+	assert_usage_error((const char *[]){ "4242", NULL }, "cache directory $GILSTATS_CACHE_DIR is not an absolute path");
+	/* Empty or unset: the configured cache, or none. */
+	setenv("GILSTATS_CACHE_DIR", "", 1);
+	ck_assert_int_eq(parse(&o, &err, (const char *[]){ "4242", NULL }), 0);
+	if (GILSTATS_CACHE_DIR[0])
+		ck_assert_str_eq(o.cache_dir, GILSTATS_CACHE_DIR);
+	else
+		ck_assert_ptr_null(o.cache_dir);
+	unsetenv("GILSTATS_CACHE_DIR");
+	out = version_of(&o, &err);
+	ck_assert_ptr_nonnull(strstr(out, GILSTATS_CACHE_DIR[0] ? GILSTATS_CACHE_DIR : "(no cache)"));
+	free(out);
+}
+END_TEST
+
 Suite *cli_suite(void)
 {
 	Suite *s = suite_create("cli");
@@ -141,8 +214,11 @@ Suite *cli_suite(void)
 
 	tcase_add_test(tc, pid_interval_count);
 	tcase_add_test(tc, bad_arguments);
+	tcase_add_test(tc, whitespace_in_numbers);
 	tcase_add_test(tc, fleet_options);
+	tcase_add_test(tc, group_and_top);
 	tcase_add_test(tc, help_and_version);
+	tcase_add_test(tc, cache_dir_from_environment);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -229,6 +229,35 @@ START_TEST(debug_offsets_free_threaded_3_14)
 }
 END_TEST
 
+/* 3.15 moved thread_state.native_thread_id to 0xf8 (Debian sid's 3.15.2:
+ * 0xb8 in PyThreadState); the GIL is found as in 3.14. */
+START_TEST(debug_offsets_3_15)
+{
+	static struct fake_memory m = { .base = 0x200000 };
+	struct mem_reader mem = { fake_read, &m };
+	struct gil_location loc = location_for(3, 15);
+	uint64_t interp = m.base + 0x2000, gil = interp + 0x1e38;
+
+	make_debug_offsets(&m, 0x030f02f0, 0, 0x78);
+	poke64(&m, m.base + 0xe0, 0x58); /* 3.14's slot: last_profiled_frame now */
+	poke64(&m, m.base + 0xf8, 0xb8);
+	poke64(&m, m.base + 0x278, interp);
+	poke64(&m, interp + 0x10, gil);
+	make_gil(&m, gil, 1, 0);
+	ck_assert_int_eq(gil_from_runtime(&loc, m.base, &mem), 0);
+	ck_assert_uint_eq(loc.ngils, 1);
+	ck_assert_uint_eq(loc.gils[0].cond, gil + 0x20);
+	ck_assert_uint_eq(loc.gils[0].locked, gil + 0x10);
+	ck_assert_uint_eq(loc.gils[0].last_holder, gil + 0x08);
+	ck_assert_uint_eq(loc.tstate_tid_off, 0xb8);
+	ck_assert(!loc.py.free_threaded);
+	/* A 3.15 pre-release: another layout, not trusted. */
+	loc = location_for(3, 15);
+	make_debug_offsets(&m, 0x030f00a3, 0, 0x78);
+	ck_assert_int_eq(gil_from_runtime(&loc, m.base, &mem), -1);
+}
+END_TEST
+
 START_TEST(classify_and_watch)
 {
 	struct gil_location loc = location_for(3, 11);
@@ -311,6 +340,7 @@ Suite *gil_locate_suite(void)
 	tcase_add_test(tc, interpreter_cycle_is_bounded);
 	tcase_add_test(tc, debug_offsets_3_13);
 	tcase_add_test(tc, debug_offsets_free_threaded_3_14);
+	tcase_add_test(tc, debug_offsets_3_15);
 	tcase_add_test(tc, classify_and_watch);
 	tcase_add_test(tc, heuristic_picks_the_busiest_address);
 	suite_add_tcase(s, tc);

@@ -51,24 +51,6 @@ START_TEST(process_intervals)
 }
 END_TEST
 
-/* Waits counted before the run's first interval are its baseline. */
-START_TEST(restart_from_a_baseline)
-{
-	struct histograms h = { 0 };
-	struct hist_row first[] = { row(0, 13, 10) };
-	struct hist_row second[] = { row(0, 13, 14) };
-	const struct hist_series *p;
-
-	ck_assert_int_eq(histograms_update(&h, first, 1), 0);
-	histograms_restart(&h);
-	ck_assert_int_eq(histograms_update(&h, second, 1), 0);
-	p = histograms_find(&h, 0);
-	ck_assert_uint_eq(p->interval.slots[13], 4);
-	ck_assert_uint_eq(histogram_total(&p->run), 4);
-	histograms_free(&h);
-}
-END_TEST
-
 START_TEST(per_thread_sums_and_ended_threads)
 {
 	struct histograms h = { 0 };
@@ -119,7 +101,6 @@ Suite *histogram_suite(void)
 
 	tcase_add_test(tc, slot_ranges);
 	tcase_add_test(tc, process_intervals);
-	tcase_add_test(tc, restart_from_a_baseline);
 	tcase_add_test(tc, per_thread_sums_and_ended_threads);
 	tcase_add_test(tc, rendering);
 	suite_add_tcase(s, tc);

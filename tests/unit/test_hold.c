@@ -223,9 +223,9 @@ START_TEST(blocked_rows_by_stack)
 	struct hold_state h;
 	struct stats st = { 0 };
 	struct held_row rows[3] = {
-		{ { 7, 100, 1, 5 }, { 300, 3 } },
-		{ { 7, 100, 2, 5 }, { 900, 1 } },
-		{ { 7, 101, -14, 5 }, { 50, 1 } }, /* no stack: -EFAULT */
+		{ { 7, 100, 1, 5 }, { 300, 3, 0 } },
+		{ { 7, 100, 2, 5 }, { 900, 1, 0 } },
+		{ { 7, 101, -14, 5 }, { 50, 1, 0 } }, /* no stack: -EFAULT */
 	};
 	const struct hold_stack *top[HOLD_TOP_STACKS];
 
@@ -255,7 +255,7 @@ START_TEST(ended_threads_rows_are_forgotten)
 {
 	struct hold_state h;
 	struct stats st = { 0 };
-	struct held_row rows[2] = { { { 7, 100, 1, 5 }, { 300, 3 } }, { { 7, 101, 1, 5 }, { 30, 1 } } };
+	struct held_row rows[2] = { { { 7, 100, 1, 5 }, { 300, 3, 0 } }, { { 7, 101, 1, 5 }, { 30, 1, 0 } } };
 	struct gs_held_key *keys = NULL;
 	size_t cap = 0;
 	pid_t live[] = { 101 };

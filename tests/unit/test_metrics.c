@@ -29,7 +29,7 @@ START_TEST(process_counters)
 	struct stats st = { .threads = threads, .nthreads = 2 };
 	struct report_target target = { .pid = 10, .comm = "we\"ird\\name", .python_version = "3.11.2",
 					.gil_enabled = true };
-	struct metrics_process p = { &target, &st, NULL };
+	struct metrics_process p = { &target, &st, NULL, false, VERDICT_NONE };
 	char *text;
 
 	snprintf(threads[0].name, sizeof threads[0].name, "worker");
@@ -57,6 +57,30 @@ START_TEST(process_counters)
 }
 END_TEST
 
+/* One series per kind once an interval was decided: 1 for its kind. */
+START_TEST(verdict_gauge)
+{
+	struct thread_stats threads[1] = { { .tid = 11, .alive = true } };
+	struct stats st = { .threads = threads, .nthreads = 1 };
+	struct report_target target = { .pid = 10, .comm = "python3", .python_version = "3.12.3", .gil_enabled = true };
+	struct metrics_process p = { &target, &st, NULL, false, VERDICT_NONE };
+	char *text = exposition(&p, 1, false);
+
+	ck_assert_ptr_nonnull(strstr(text, "# TYPE gilstats_verdict gauge\n"));
+	ck_assert_ptr_null(strstr(text, "gilstats_verdict{"));
+	free(text);
+	p.verdict_known = true;
+	p.verdict = VERDICT_BOTTLENECK;
+	text = exposition(&p, 1, false);
+	ck_assert_msg(strstr(text, "gilstats_verdict{pid=\"10\",comm=\"python3\",python_version=\"3.12.3\","
+				   "kind=\"bottleneck\"} 1\n") != NULL, "%s", text);
+	ck_assert_ptr_nonnull(strstr(text, "kind=\"holder_blocked\"} 0\n"));
+	ck_assert_ptr_nonnull(strstr(text, "kind=\"none\"} 0\n"));
+	ck_assert_ptr_nonnull(strstr(text, "kind=\"cpu_starved\"} 0\n"));
+	free(text);
+}
+END_TEST
+
 /* Children, grandchildren, not the others; roots are not their own. */
 START_TEST(descendants)
 {
@@ -77,6 +101,7 @@ Suite *metrics_suite(void)
 	TCase *tc = tcase_create("metrics");
 
 	tcase_add_test(tc, process_counters);
+	tcase_add_test(tc, verdict_gauge);
 	tcase_add_test(tc, descendants);
 	suite_add_tcase(s, tc);
 	return s;

@@ -56,7 +56,11 @@ START_TEST(json_line_has_the_contract_fields)
 	struct thread_stats *order[] = { &a, &b };
 	struct report r = { .target = &target, .interval_s = 1.0, .elapsed_s = 2.0, .threads = order,
 			    .nthreads = 2, .probe_hits = 300 };
-	char *text = render_to_string(json_plain, &r);
+	char *text;
+
+	a.interval.alive_ns = 1000000000;
+	a.interval.cpu_ns = 200000000;
+	text = render_to_string(json_plain, &r);
 	json_object *obj, *threads, *t;
 
 	/* One line, newline-terminated. */
@@ -70,10 +74,17 @@ START_TEST(json_line_has_the_contract_fields)
 	ck_assert(!json_object_get_boolean(json_object_object_get(obj, "summary")));
 	ck_assert_double_eq_tol(json_object_get_double(json_object_object_get(obj, "interval_s")), 1.0, 1e-9);
 	ck_assert_double_eq_tol(json_object_get_double(json_object_object_get(obj, "elapsed_s")), 2.0, 1e-9);
+	/* The contract's version, the verdict's kind and the GIL's queue. */
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(obj, "schema_version")), RENDER_SCHEMA_VERSION);
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(obj, "verdict_kind")), "moderate");
+	ck_assert_double_eq_tol(json_object_get_double(json_object_object_get(obj, "gil_queue")), 0.734, 1e-6);
 	threads = json_object_object_get(obj, "threads");
 	ck_assert_uint_eq(json_object_array_length(threads), 2);
 	t = json_object_array_get_idx(threads, 0);
 	ck_assert_int_eq(json_object_get_int(json_object_object_get(t, "tid")), 4243);
+	/* 1 s alive - 0.734 s waiting - 0.2 s running - 1 ms switching. */
+	ck_assert_double_eq_tol(json_object_get_double(json_object_object_get(t, "blocked_other_s")), 0.065, 1e-6);
+	ck_assert_double_eq_tol(json_object_get_double(json_object_object_get(t, "alive_s")), 1.0, 1e-6);
 	ck_assert_str_eq(json_object_get_string(json_object_object_get(t, "name")), "worker-1");
 	ck_assert_double_eq_tol(json_object_get_double(json_object_object_get(t, "gil_wait_s")), 0.734, 1e-9);
 	ck_assert_int_eq(json_object_get_int(json_object_object_get(t, "gil_waits")), 147);
@@ -172,6 +183,8 @@ START_TEST(text_table_columns)
 
 	a.interval.cpu_ns = 250000000; /* 0.25 s of CPU in 1 s */
 	a.cpu_sampled = true;
+	a.interval.alive_ns = 1000000000;
+	b.interval.alive_ns = 500000000; /* ended half way */
 	text = render_to_string(render_text, &r);
 	header = strstr(text, "    TID NAME");
 	row = strstr(text, "   4243 a-very-long-thr ");
@@ -181,10 +194,13 @@ START_TEST(text_table_columns)
 	ck_assert_int_eq((int)(strstr(row, " 25.0 ") - row) + 5, (int)(strstr(header, "CPU%") - header) + 4);
 	ck_assert_int_eq((int)(strstr(row, " 73.4 ") - row) + 5, (int)(strstr(header, "GIL WAIT%") - header) + 9);
 	ck_assert_ptr_nonnull(strstr(text, "(ended)"));
-	ck_assert_ptr_nonnull(strstr(text, "waiting for the GIL: 0.73 threads' worth (36.7%)"));
-	/* What is traced, the totals, then the verdict. */
-	ck_assert_ptr_nonnull(strstr(text, "\npid 4242 (python3)  Python 3.11.2  GIL 0xa5b8c8 (exact, futex probe)\n"
-					   "GIL contention is moderate"));
+	/* The queue over the interval, the share over the 1.5 thread-seconds alive. */
+	ck_assert_ptr_nonnull(strstr(text, "threads 1 alive / 2 seen  waiting for the GIL: 0.73 threads' worth (48.9%)"));
+	/* What is traced first, the totals, then the verdict. */
+	ck_assert_msg(strncmp(text, "pid 4242 (python3)  Python 3.11.2  GIL 0xa5b8c8 (exact, futex probe)\n", 68) == 0,
+		      "%s", text);
+	ck_assert_ptr_nonnull(strstr(text, " seen  waiting for the GIL: 0.73 threads' worth (48.9%)\nGIL contention is "
+					   "moderate"));
 	ck_assert_ptr_null(strchr(text, '\033'));
 	free(text);
 }
@@ -227,6 +243,42 @@ START_TEST(several_gils_namespaces_and_a_disabled_gil)
 	free(text);
 	text = render_to_string(json_plain, &r);
 	ck_assert_ptr_nonnull(strstr(text, "\"gil_enabled\": false"));
+	free(text);
+}
+END_TEST
+
+/* --group: JSON has one object per role instead of the threads. */
+START_TEST(json_grouped_by_role)
+{
+	struct thread_stats a = thread(4243, "Thread-1 (handler)", 300000000, 60, true);
+	struct thread_stats b = thread(4244, "Thread-2 (handler)", 100000000, 20, false);
+	struct thread_stats c = thread(4245, "MainThread", 0, 0, true);
+	struct thread_stats *order[] = { &a, &b, &c };
+	struct report r = { .target = &target, .interval_s = 1.0, .elapsed_s = 1.0, .threads = order, .nthreads = 3,
+			    .group = true, .short_s = 0.5 };
+	json_object *obj, *roles, *g;
+	char *text;
+
+	a.interval.alive_ns = c.interval.alive_ns = 1000000000;
+	b.interval.alive_ns = 400000000;
+	a.interval.cpu_ns = 200000000;
+	text = render_to_string(json_plain, &r);
+	obj = json_tokener_parse(text);
+	ck_assert_msg(obj != NULL, "not JSON: %s", text);
+	ck_assert_ptr_null(json_object_object_get(obj, "threads"));
+	roles = json_object_object_get(obj, "roles");
+	ck_assert_uint_eq(json_object_array_length(roles), 2);
+	g = json_object_array_get_idx(roles, 0);
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(g, "role")), "Thread-* (handler)");
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(g, "threads")), 2);
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(g, "alive")), 1);
+	ck_assert_double_eq_tol(json_object_get_double(json_object_object_get(g, "gil_wait_s")), 0.4, 1e-6);
+	ck_assert_double_eq_tol(json_object_get_double(json_object_object_get(g, "alive_s")), 1.4, 1e-6);
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(g, "gil_waits")), 80);
+	/* Unknown holding is null, never 0. */
+	ck_assert(json_object_is_type(json_object_object_get(g, "gil_hold_s"), json_type_null));
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(obj, "threads_seen")), 3);
+	json_object_put(obj);
 	free(text);
 }
 END_TEST
@@ -298,6 +350,7 @@ Suite *render_suite(void)
 	tcase_add_test(tc, text_table_columns);
 	tcase_add_test(tc, several_gils_namespaces_and_a_disabled_gil);
 	tcase_add_test(tc, durations);
+	tcase_add_test(tc, json_grouped_by_role);
 	tcase_add_test(tc, json_hold_figures);
 	tcase_add_test(tc, selection_and_order);
 	suite_add_tcase(s, tc);

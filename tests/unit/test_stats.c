@@ -150,21 +150,36 @@ START_TEST(recreated_row_restarts_from_zero)
 }
 END_TEST
 
-/* What the maps held when the run began counts nowhere: the first
- * interval is what was added since. */
-START_TEST(baseline_before_the_first_interval)
+/* Alive time: the whole interval for a thread there at both ends; for one
+ * born or ended in it, what it was seen running or waiting; the run sums. */
+START_TEST(alive_time_per_interval)
 {
 	struct stats st = { 0 };
-	pid_t live[] = { 101 };
-	struct wait_row r = row(101, GIL_COND, 4000, 40, 100, 0, 100);
-	struct wait_rows rows = { &r, 1, 1 };
+	struct wait_rows rows = { 0 };
+	pid_t live1[] = { 10, 11 }, live2[] = { 10, 12 };
+	struct thread_stats *t;
 
-	ck_assert_int_eq(stats_baseline(&st, &rows), 0);
-	r = row(101, GIL_COND, 4300, 43, 100, 0, 100);
-	ck_assert_int_eq(stats_update(&st, &rows, 0, live, 1, classify, NULL), 0);
-	ck_assert_uint_eq(stats_find(&st, 101)->interval.gil.ns, 300);
-	ck_assert_uint_eq(stats_find(&st, 101)->interval.gil.count, 3);
-	ck_assert_uint_eq(stats_find(&st, 101)->run.gil.ns, 300);
+	ck_assert_int_eq(stats_update(&st, &rows, 0, live1, 2, classify, NULL), 0);
+	stats_close_interval(&st, 1000000000);
+	/* Listed for the first time at this update: born in the interval. */
+	ck_assert_uint_eq(stats_find(&st, 10)->interval.alive_ns, 0);
+	ck_assert_int_eq(stats_update(&st, &rows, 1, live2, 2, classify, NULL), 0);
+	stats_find(&st, 12)->interval.cpu_ns = 300000000;
+	stats_find(&st, 11)->interval.cpu_ns = 200000000;
+	stats_find(&st, 11)->interval.gil.ns = 100000000;
+	stats_close_interval(&st, 1000000000);
+	ck_assert_uint_eq(stats_find(&st, 10)->interval.alive_ns, 1000000000);
+	t = stats_find(&st, 11); /* ended in it */
+	ck_assert(t->ended_now);
+	ck_assert_uint_eq(t->interval.alive_ns, 300000000);
+	ck_assert_uint_eq(stats_find(&st, 12)->interval.alive_ns, 300000000);
+	/* Never more than the interval. */
+	ck_assert_int_eq(stats_update(&st, &rows, 2, live2, 2, classify, NULL), 0);
+	stats_find(&st, 12)->interval.cpu_ns = 900000000;
+	stats_close_interval(&st, 500000000);
+	ck_assert_uint_eq(stats_find(&st, 12)->interval.alive_ns, 500000000);
+	ck_assert_uint_eq(stats_find(&st, 12)->run.alive_ns, 800000000);
+	ck_assert_uint_eq(stats_find(&st, 10)->run.alive_ns, 1500000000);
 	stats_free(&st);
 }
 END_TEST
@@ -188,11 +203,11 @@ Suite *stats_suite(void)
 	TCase *tc = tcase_create("intervals");
 
 	tcase_add_test(tc, interval_deltas_and_run_totals);
-	tcase_add_test(tc, baseline_before_the_first_interval);
 	tcase_add_test(tc, maximum_of_a_finished_epoch_survives_the_next);
 	tcase_add_test(tc, ended_threads_are_kept_and_their_rows_forgotten);
 	tcase_add_test(tc, recreated_row_restarts_from_zero);
 	tcase_add_test(tc, figures_compare_three_way);
+	tcase_add_test(tc, alive_time_per_interval);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -92,6 +92,57 @@ START_TEST(busiest_threads_only_and_long_runs)
 }
 END_TEST
 
+/* The time axis' labels for a run of span seconds (one point per
+ * interval): distinct, increasing, round, from 0 to no more than one step
+ * short of the end. */
+static void assert_time_ticks(double span, double interval)
+{
+	struct history h = { 0 };
+	pid_t tid = 7;
+	char names[1][32] = { "t" };
+	double v = 50, ticks[16], step;
+	size_t len, n = 0;
+	char *svg;
+
+	for (double t = interval; t <= span + 1e-9; t += interval)
+		ck_assert_int_eq(history_add(&h, t, &tid, names, &v, 1), 0);
+	svg = svg_of(&h, "ticks", &len);
+	for (const char *p = svg; (p = strstr(p, "class=\"tick\"")); p++) {
+		const char *label = strchr(p, '>');
+		ck_assert_uint_lt(n, 16);
+		ck_assert_msg(label && sscanf(label + 1, "%lf s<", &ticks[n]) == 1, "tick without a time:\n%s", svg);
+		n++;
+	}
+	ck_assert_msg(n >= 2 && n <= 7, "%zu ticks for %g s:\n%s", n, span, svg);
+	ck_assert_double_eq(ticks[0], 0);
+	step = ticks[1] - ticks[0];
+	for (size_t i = 1; i < n; i++) {
+		ck_assert_msg(ticks[i] > ticks[i - 1], "ticks not increasing for %g s:\n%s", span, svg);
+		ck_assert_double_eq_tol(ticks[i] - ticks[i - 1], step, 1e-9);
+	}
+	ck_assert_double_le_tol(ticks[n - 1], span, 1e-9);
+	ck_assert_double_gt(ticks[n - 1] + step, span);
+	/* 1, 2 or 5 times a power of ten. */
+	double mantissa = step / pow(10, floor(log10(step) + 1e-9));
+	ck_assert_msg(fabs(mantissa - 1) < 1e-6 || fabs(mantissa - 2) < 1e-6 || fabs(mantissa - 5) < 1e-6,
+		      "step %g for %g s", step, span);
+	free(svg);
+	history_free(&h);
+}
+
+START_TEST(time_ticks_distinct_and_round)
+{
+	assert_time_ticks(2, 1);
+	assert_time_ticks(2, 0.5);
+	assert_time_ticks(1, 0.1);
+	assert_time_ticks(3, 1);
+	assert_time_ticks(7, 1);
+	assert_time_ticks(60, 1);
+	assert_time_ticks(3600, 15);
+}
+END_TEST
+
+
 Suite *svg_suite(void)
 {
 	Suite *s = suite_create("svg");
@@ -99,6 +150,7 @@ Suite *svg_suite(void)
 
 	tcase_add_test(tc, well_formed_one_series_per_thread);
 	tcase_add_test(tc, busiest_threads_only_and_long_runs);
+	tcase_add_test(tc, time_ticks_distinct_and_round);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -58,6 +58,11 @@ def cpu_bound(name, tids, ready, stop, pin, named=None):
             n += i * i
 
 
+# Set by SIGUSR1 with --hold-on-signal: the holders start once the test
+# knows gilstats is attached, however long attaching took.
+hold_go = threading.Event()
+
+
 def holder(name, tids, ready, stop, args, held):
     """Keeps the GIL while it sleeps in C: ctypes.PyDLL calls do not release
     it. Measures the time it spent so, the ground truth for gilstats: in C
@@ -74,7 +79,10 @@ def holder(name, tids, ready, stop, args, held):
             usleep(us)
             return (time.time() - start) * 1e9
     ready.release()
-    time.sleep(args.hold_delay)
+    if args.hold_on_signal:
+        hold_go.wait()
+    else:
+        time.sleep(args.hold_delay)
     end, total = time.time() + args.hold_for, 0.0
     while not stop.is_set() and time.time() < end:
         total += sleep_ns(ctypes.c_uint(args.hold_us)) / 1e9
@@ -153,6 +161,9 @@ def churn(total, work, batch=20):
 
 def forked_worker(parent):
     """A forked child: two CPU-bound threads of its own, until its parent ends."""
+    if args.hold_on_signal:
+        # Before the report: the test may signal as soon as it has read it.
+        signal.signal(signal.SIGUSR1, lambda *_: hold_go.set())
     stop = threading.Event()
     ready = threading.Semaphore(0)
     for i in range(2):
@@ -251,6 +262,8 @@ def main():
     ap.add_argument("--hold-us", type=int, default=20000, help="microseconds per usleep call")
     ap.add_argument("--hold-delay", type=float, default=0, help="seconds before the holders start")
     ap.add_argument("--hold-for", type=float, default=3600, help="seconds the holders keep at it")
+    ap.add_argument("--hold-on-signal", action="store_true",
+                    help="holders start at SIGUSR1 (not after --hold-delay); the workload ends 0.5 s after they do")
     ap.add_argument("--final-report", action="store_true",
                     help="at the end, one more JSON line: the time each holder spent sleeping holding the GIL")
     ap.add_argument("--fork", type=int, default=0,
@@ -272,6 +285,9 @@ def main():
 
     if args.check_interval and hasattr(sys, "setcheckinterval") and sys.version_info[0] == 2:
         sys.setcheckinterval(args.check_interval)
+    if args.hold_on_signal:
+        # Before the report: the test may signal as soon as it has read it.
+        signal.signal(signal.SIGUSR1, lambda *_: hold_go.set())
     stop = threading.Event()
     ready = threading.Semaphore(0)
     roles = {"cpu": [], "io": [], "holders": [], "named": {}}
@@ -313,6 +329,9 @@ def main():
     try:
         while deadline is None or time.time() < deadline:
             time.sleep(0.05)
+            if args.hold_on_signal and hold_go.is_set() and not any(t.is_alive() for t in holders):
+                time.sleep(0.5)
+                break
             if usr1:
                 on_usr1(args)
     except KeyboardInterrupt:

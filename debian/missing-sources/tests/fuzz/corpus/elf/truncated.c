@@ -1,0 +1,1 @@
+../../../../../../tests/data/versioned.c

@@ -1,0 +1,98 @@
+/* CPU wait apart from GIL wait. BPF only. Per target thread (struct
+ * gs_sched, keyed by tid): the time it is runnable but not running, from
+ * a wake-up (sched_wakeup, sched_wakeup_new) or a switch off the CPU that
+ * leaves it runnable (preempted) to its switch back on — what the
+ * kernel's schedstat run_delay counts — and the time it is blocked, from
+ * a blocking switch to its wake-up.
+ *
+ * A wake-up also ends the blocked piece of the thread's wait in flight
+ * (common.bpf.h): a GIL wait is the time from the block to the wake-up,
+ * and the run-queue tail after it is CPU wait, whichever back end started
+ * the wait. The switch that blocks a thread with a wait in flight starts
+ * a piece there, so a wait and the thread's CPU time never overlap. */
+
+BPF_HASH(sched, u32, struct gs_sched, GS_MAX_THREADS);
+
+static inline struct gs_sched *sched_row(u32 tgid, u32 tid)
+{
+	struct gs_sched fresh = { .tgid = tgid };
+	struct gs_sched *row = sched.lookup_or_try_init(&tid, &fresh);
+
+	if (!row)
+		count_event(GS_COUNT_SCHED_FULL);
+	return row;
+}
+
+/* The totals first, then the start cleared: the tool reads a row whole
+ * (one copy), and a period is either open or in the totals. */
+static inline void runq_close(struct gs_sched *row, u64 now)
+{
+	u64 since = row->runq_since;
+
+	if (since && now > since) {
+		row->cpu_wait_ns += now - since;
+		row->cpu_waits++;
+	}
+	row->runq_since = 0;
+}
+
+static inline void sleep_close(struct gs_sched *row, u64 now)
+{
+	u64 since = row->sleep_since;
+
+	if (since && now > since)
+		row->blocked_ns += now - since;
+	row->sleep_since = 0;
+}
+
+static inline void runq_switch(struct bpf_raw_tracepoint_args *ctx, struct gs_switch *who)
+{
+	struct gs_sched *row;
+
+	if (who->prev_tid && (row = sched_row(who->prev_tgid, who->prev_tid))) {
+		row->on_cpu = 0;
+		if (ctx->args[3] == 0) {
+			/* Still runnable (preempted, yielded): queued from now. */
+			row->runq_since = who->now;
+		} else {
+			/* A wake-up seen while it still ran was no wait. */
+			row->runq_since = 0;
+			row->sleep_since = who->now;
+			struct gs_inflight *w = inflight.lookup(&who->prev_tid);
+			if (w)
+				w->start_ns = who->now;
+		}
+	}
+	if (who->next_tid && (row = sched_row(who->next_tgid, who->next_tid))) {
+		runq_close(row, who->now);
+		/* Back without a wake-up seen (preempted while going to sleep). */
+		sleep_close(row, who->now);
+		row->on_cpu = 1;
+	}
+}
+
+/* Raw tracepoints sched_wakeup and sched_wakeup_new: args[0] is the task. */
+int gs_sched_wakeup(struct bpf_raw_tracepoint_args *ctx)
+{
+	int zero = 0;
+	struct gs_settings *cfg = settings.lookup(&zero);
+	void *task = (void *)ctx->args[0];
+	u32 tgid = 0, tid = 0;
+
+	if (!cfg || !cfg->task_tgid_off)
+		return 0;
+	bpf_probe_read_kernel(&tgid, sizeof tgid, task + cfg->task_tgid_off);
+	if (!tgid || !targets.lookup(&tgid))
+		return 0;
+	bpf_probe_read_kernel(&tid, sizeof tid, task + cfg->task_pid_off);
+	u64 now = bpf_ktime_get_ns();
+	wait_wake(tgid, tid, now);
+	struct gs_sched *row = sched_row(tgid, tid);
+	if (!row)
+		return 0;
+	sleep_close(row, now);
+	/* Woken while still on a CPU (before it could block): not queued. */
+	if (!row->runq_since && !row->on_cpu)
+		row->runq_since = now;
+	return 0;
+}

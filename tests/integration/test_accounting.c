@@ -1,0 +1,338 @@
+/* Interval-exact accounting and CPU wait apart from GIL wait, against the
+ * kernel's schedstat over the very window each JSON line covers: a pool
+ * oversubscribing the CPUs, a target stopped mid-interval, a slow attach,
+ * and a holder blocked before gilstats attached. */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "suites.h"
+
+/* What a figure may exceed its interval by: the clock's granularity and
+ * the moment between the maps' reads and the boundary's time, when a
+ * period that ends is credited up to the boundary (split.h; taken back
+ * at the next one). On a loaded host gilstats may be preempted there. */
+#define OVER_S 0.005
+
+/* A workload of tests/workloads/ other than contention.py: its first line
+ * on stdout is its JSON report. */
+struct script {
+	pid_t pid;
+	int out_fd;
+	json_object *report;
+};
+
+static json_object *read_report(int fd, double timeout_s)
+{
+	char buf[8192];
+	size_t len = 0;
+	double deadline = monotonic_now() + timeout_s;
+
+	while (len < sizeof buf - 1 && monotonic_now() < deadline) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		ssize_t n = read(fd, buf + len, 1);
+		if (n <= 0)
+			break;
+		if (buf[len] == '\n')
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	return json_tokener_parse(buf);
+}
+
+static void script_start(struct script *s, const char *name, const char *const *args)
+{
+	char path[2048];
+	const char *argv[24];
+	size_t argc = 0;
+	int out[2];
+
+	snprintf(path, sizeof path, "%s/tests/workloads/%s", getenv("GILSTATS_SRCDIR") ? getenv("GILSTATS_SRCDIR") : ".",
+		 name);
+	argv[argc++] = default_python.python;
+	argv[argc++] = "-u";
+	argv[argc++] = path;
+	for (const char *const *a = args; a && *a && argc < 23; a++)
+		argv[argc++] = *a;
+	argv[argc] = NULL;
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	s->pid = fork();
+	ck_assert_int_ge(s->pid, 0);
+	if (s->pid == 0) {
+		dup2(out[1], 1);
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(out[1]);
+	s->out_fd = out[0];
+	s->report = read_report(s->out_fd, 60);
+	ck_assert_msg(s->report != NULL, "%s under %s wrote no report", name, default_python.label);
+}
+
+static void script_stop(struct script *s)
+{
+	kill(s->pid, SIGKILL);
+	waitpid(s->pid, NULL, 0);
+	close(s->out_fd);
+	json_object_put(s->report);
+}
+
+static const char *pid_arg(pid_t pid)
+{
+	static char arg[16];
+
+	snprintf(arg, sizeof arg, "%d", (int)pid);
+	return arg;
+}
+
+/* CPU hogs in other processes: more runnable threads than CPUs. */
+static void hogs_start(pid_t *pids, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		pids[i] = fork();
+		ck_assert_int_ge(pids[i], 0);
+		if (pids[i] == 0)
+			for (volatile unsigned long x = 0;; x++)
+				;
+	}
+}
+
+static void hogs_stop(pid_t *pids, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		kill(pids[i], SIGKILL);
+		waitpid(pids[i], NULL, 0);
+	}
+}
+
+static size_t ncpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 ? (size_t)n : 1;
+}
+
+static double figure(json_object *t, const char *name)
+{
+	json_object *v = json_object_object_get(t, name);
+
+	return v && !json_object_is_type(v, json_type_null) ? json_object_get_double(v) : 0;
+}
+
+/* No thread's figure above its line's interval; and the states a thread
+ * is in one at a time (on a CPU, in a run queue, blocked waiting for the
+ * GIL or in drop_gil) add up to at most the interval. */
+static void assert_within_interval(const char *label, json_object *line)
+{
+	static const char *const each[] = { "gil_wait_s", "switch_wait_s", "cpu_s", "cpu_wait_s", "gil_hold_s",
+					    "gil_held_blocked_s", "gil_wait_max_s" };
+	double interval = field_double(line, "interval_s");
+	json_object *threads = json_object_object_get(line, "threads");
+
+	for (size_t i = 0; i < json_object_array_length(threads); i++) {
+		json_object *t = json_object_array_get_idx(threads, i);
+		int tid = json_object_get_int(json_object_object_get(t, "tid"));
+		for (size_t f = 0; f < sizeof each / sizeof each[0]; f++)
+			ck_assert_msg(figure(t, each[f]) <= interval + OVER_S, "%s: thread %d %s %.6f s in a %.6f s interval",
+				      label, tid, each[f], figure(t, each[f]), interval);
+		double states = figure(t, "gil_wait_s") + figure(t, "switch_wait_s") + figure(t, "cpu_s") +
+				figure(t, "cpu_wait_s");
+		/* cpu_s is rounded to the millisecond in the JSON. */
+		ck_assert_msg(states <= interval + OVER_S + 0.001,
+			      "%s: thread %d waited for the GIL, for a CPU and ran %.6f s in a %.6f s interval", label, tid,
+			      states, interval);
+	}
+}
+
+/* A pool hashing 1 MB buffers (hashlib releases the GIL) next to CPU hogs
+ * in other processes: its threads wait for CPUs, not for the GIL, and
+ * cpu_wait_s is the kernel's run_delay over the same window. */
+START_TEST(cpu_wait_is_the_run_queue)
+{
+	size_t nhogs = 2 * ncpus();
+	pid_t *hogs = calloc(nhogs, sizeof *hogs);
+	struct kernel_truth *k = truth_start();
+	struct script s;
+	struct tool_run r;
+	double queued = 0, gil = 0;
+
+	ck_assert_ptr_nonnull(hogs);
+	hogs_start(hogs, nhogs);
+	script_start(&s, "hashpool.py", (const char *[]){ "--threads", "4", NULL });
+	truth_watch(k, s.pid);
+	tool_run(&r, (const char *[]){ "--json", pid_arg(s.pid), "1", "4", NULL }, 120, 0, 0);
+	ck_assert_msg(r.exit_code == 0, "exit %d, stderr: %s", r.exit_code, r.err);
+	usleep(300 * 1000); /* the kernel's figures a moment past the last line */
+	ck_assert_uint_eq(r.nlines, 5);
+	json_object *pool = json_object_object_get(s.report, "pool");
+	for (size_t i = 0; i < r.nlines; i++) {
+		double t0, t1;
+		line_window(r.lines[i], &t0, &t1);
+		assert_within_interval("oversubscribed", r.lines[i]);
+		for (size_t p = 0; p < json_object_array_length(pool); p++) {
+			int tid = json_object_get_int(json_object_array_get_idx(pool, p));
+			json_object *t = find_thread(r.lines[i], tid);
+			double delay, err;
+			ck_assert_ptr_nonnull(t);
+			ck_assert_msg(!json_object_is_type(json_object_object_get(t, "cpu_wait_s"), json_type_null),
+				      "cpu_wait_s is null");
+			truth_run_queue(k, tid, t0, t1, &delay, &err);
+			double mine = field_double(t, "cpu_wait_s");
+			fprintf(stderr, "oversubscribed%s: thread %d cpu_wait_s %.4f s, kernel run_delay %.4f s (+-%.4f), "
+					"gil_wait_s %.4f, cpu_s %.3f in %.3f s\n",
+				field_bool(r.lines[i], "summary") ? " summary" : "", tid, mine, delay, err,
+				field_double(t, "gil_wait_s"), field_double(t, "cpu_s"), t1 - t0);
+			ck_assert_msg(fabs(mine - delay) <= 0.10 * delay + err + 0.001,
+				      "thread %d: cpu_wait_s %.4f s, the kernel's run_delay %.4f s (+-%.4f s)", tid, mine,
+				      delay, err);
+			if (field_bool(r.lines[i], "summary")) {
+				queued += mine;
+				gil += field_double(t, "gil_wait_s");
+			}
+		}
+	}
+	/* The case is real: the pool queued for CPUs, more than for the GIL. */
+	ck_assert_msg(queued > gil && queued > 1.0, "the pool waited %.3f s for CPUs and %.3f s for the GIL", queued, gil);
+	tool_run_free(&r);
+	truth_stop(k);
+	script_stop(&s);
+	hogs_stop(hogs, nhogs);
+	free(hogs);
+}
+END_TEST
+
+/* SIGSTOP for 2 s inside 1 s intervals, while a thread sleeps in C
+ * holding the GIL: it is blocked holding it all along (asleep, then
+ * stopped, then asleep again), and each interval counts its own part of
+ * those periods, the 2 s stop split over the intervals it spans; no figure
+ * of any interval exceeds the interval. */
+START_TEST(stopped_target_split_over_intervals)
+{
+	struct script s;
+	struct tool_run r;
+
+	script_start(&s, "blocked_holder.py", (const char *[]){ "--spinners", "2", "--hold", "60", NULL });
+	int holder = json_object_get_int(json_object_object_get(s.report, "holder"));
+	struct tool_handle *h = tool_start((const char *[]){ "--json", pid_arg(s.pid), "1", "5", NULL });
+	ck_assert_msg(tool_wait_lines(h, 1, 120), "gilstats wrote no interval");
+	usleep(400 * 1000); /* mid-interval */
+	kill(s.pid, SIGSTOP);
+	sleep(2);
+	kill(s.pid, SIGCONT);
+	tool_wait(h, &r, 60);
+	ck_assert_msg(r.exit_code == 0, "exit %d, stderr: %s", r.exit_code, r.err);
+	ck_assert_msg(r.nlines == 6, "%zu lines, exit %d, stderr: %s", r.nlines, r.exit_code, r.err);
+	for (size_t i = 0; i < r.nlines; i++) {
+		double interval = field_double(r.lines[i], "interval_s");
+		json_object *t = find_thread(r.lines[i], holder);
+		assert_within_interval("stopped", r.lines[i]);
+		ck_assert_ptr_nonnull(t);
+		double held = figure(t, "gil_held_blocked_s");
+		fprintf(stderr, "stopped%s: the holder held the GIL blocked %.3f s in %.3f s\n",
+			field_bool(r.lines[i], "summary") ? " summary" : "", held, interval);
+		ck_assert_msg(held >= 0.95 * interval, "the holder held the GIL blocked %.3f s of %.3f s", held, interval);
+	}
+	tool_run_free(&r);
+	script_stop(&s);
+}
+END_TEST
+
+/* gilstats slowed down (niced, behind CPU hogs): the first interval
+ * starts at the first baseline, and counts nothing from before it. */
+START_TEST(slow_attach_counts_nothing_before)
+{
+	const char *extra[] = { "--cpu-threads", "3", "--io-threads", "1", NULL };
+	const char *const nice[] = { "nice", "-n", "5", NULL };
+	size_t nhogs = 2 * ncpus();
+	pid_t *hogs = calloc(nhogs, sizeof *hogs);
+	struct kernel_truth *k = truth_start();
+	struct workload w;
+	struct workload_options o = { .args = extra };
+	struct tool_run r;
+
+	ck_assert_ptr_nonnull(hogs);
+	workload_start(&w, &default_python, &o);
+	truth_watch(k, w.pid);
+	hogs_start(hogs, nhogs);
+	struct tool_handle *h = tool_start_with(&(struct tool_options){ .wrapper = nice },
+						(const char *[]){ "--json", workload_pid_arg(&w), "1", "3", NULL });
+	tool_wait(h, &r, 180);
+	hogs_stop(hogs, nhogs);
+	ck_assert_msg(r.exit_code == 0, "exit %d, stderr: %s", r.exit_code, r.err);
+	ck_assert_msg(r.nlines == 4, "%zu lines, exit %d, stderr: %s", r.nlines, r.exit_code, r.err);
+	json_object *cpu = json_object_object_get(w.report, "cpu");
+	for (size_t i = 0; i < r.nlines; i++) {
+		assert_within_interval("slow attach", r.lines[i]);
+		assert_cpu_matches_kernel("slow attach", k, r.lines[i], cpu, 0.10);
+		assert_waits_match_kernel("slow attach", k, &r, i, cpu, 0.10);
+	}
+	tool_run_free(&r);
+	truth_stop(k);
+	workload_stop(&w);
+	free(hogs);
+}
+END_TEST
+
+/* A thread asleep in C holding the GIL since before gilstats attached is
+ * found at attach and reported blocked-holding from the first interval;
+ * the threads behind it wait for the GIL, not for CPUs. */
+START_TEST(holder_blocked_before_attach)
+{
+	struct kernel_truth *k = truth_start();
+	struct script s;
+	struct tool_run r;
+
+	script_start(&s, "blocked_holder.py", (const char *[]){ "--spinners", "2", "--hold", "60", NULL });
+	truth_watch(k, s.pid);
+	usleep(500 * 1000); /* asleep holding the GIL by now */
+	tool_run(&r, (const char *[]){ "--json", pid_arg(s.pid), "1", "2", NULL }, 120, 0, 0);
+	ck_assert_msg(r.exit_code == 0, "exit %d, stderr: %s", r.exit_code, r.err);
+	ck_assert_uint_eq(r.nlines, 3);
+	int holder = json_object_get_int(json_object_object_get(s.report, "holder"));
+	json_object *spinners = json_object_object_get(s.report, "spinners");
+	for (size_t i = 0; i < r.nlines; i++) {
+		double interval = field_double(r.lines[i], "interval_s");
+		json_object *t = find_thread(r.lines[i], holder);
+		assert_within_interval("blocked holder", r.lines[i]);
+		ck_assert_ptr_nonnull(t);
+		double blocked = figure(t, "gil_held_blocked_s");
+		fprintf(stderr, "blocked holder: %.3f s held while blocked in %.3f s; verdict: %s\n", blocked, interval,
+			field_string(r.lines[i], "verdict"));
+		ck_assert_msg(blocked >= 0.95 * interval, "holder blocked %.3f s of %.3f s", blocked, interval);
+		ck_assert_msg(strstr(field_string(r.lines[i], "verdict"), pid_arg(holder)) != NULL, "verdict: %s",
+			      field_string(r.lines[i], "verdict"));
+		/* Blocked only waiting for the GIL, as the kernel saw them. */
+		assert_waits_match_kernel("behind a blocked holder", k, &r, i, spinners, 0.10);
+	}
+	tool_run_free(&r);
+	truth_stop(k);
+	script_stop(&s);
+}
+END_TEST
+
+Suite *accounting_suite(void)
+{
+	Suite *s = suite_create("accounting");
+	TCase *tc = tcase_create("accounting");
+
+	tcase_set_timeout(tc, 600);
+	tcase_add_test(tc, cpu_wait_is_the_run_queue);
+	tcase_add_test(tc, stopped_target_split_over_intervals);
+	tcase_add_test(tc, slow_attach_counts_nothing_before);
+	tcase_add_test(tc, holder_blocked_before_attach);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,75 @@
+/* Interval-exact accounting: every duration (a GIL wait, a switch wait, a
+ * slice on a CPU, a held-while-blocked period, a run-queue or blocked
+ * period) counts in each interval for the part of it inside the interval.
+ * Pure logic.
+ *
+ * How. The BPF maps hold, per thread and kind, the total of the periods
+ * that ended (with the start of the last one added), and the period in
+ * progress with its start. At each boundary T the tool reads the periods
+ * in progress first, then the totals, then T = CLOCK_MONOTONIC (the clock
+ * of bpf_ktime_get_ns), and forms for each thread the value
+ *
+ *     V(T) = ended periods' total + sum over periods in progress (T - start)
+ *
+ * A period in progress that ended between the two reads is in the totals
+ * already: the total's last start is its start, or a later one's (more
+ * periods of the row ended since), and it is skipped.
+ * The interval's figure is V(T_k) - V(T_k-1). A period [s, e] adds
+ * min(T, e) - s to V(T) for T >= s, so it adds to interval k exactly
+ * |[s, e] ∩ [T_k-1, T_k]|: what is in progress at a boundary counts up to
+ * it there and the rest in the next interval, whatever the length of the
+ * period (a target stopped for seconds, a holder blocked for minutes),
+ * and the first baseline V(T_0), taken once the probes are attached,
+ * takes out whatever came before it. Figures can then only exceed their
+ * interval by what happens between the reads and T (microseconds), and
+ * that is taken back at the next boundary. */
+#ifndef GILSTATS_SPLIT_H
+#define GILSTATS_SPLIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../probes/gilstats.h"
+#include "hold.h"
+#include "snapshot.h"
+
+/* A row of the inflight map (keyed by tid). */
+struct inflight_row {
+	uint32_t tid;
+	uint32_t pad;
+	struct gs_inflight wait;
+};
+
+/* A row of the blocked map (keyed by the task's address) or of
+ * attach_blocked (keyed by tid). */
+struct blocked_row {
+	uint64_t key;
+	struct gs_blocked period;
+};
+
+/* A row of the sched map. */
+struct sched_row {
+	uint32_t tid;
+	uint32_t pad;
+	struct gs_sched sched;
+};
+
+/* The part of a period begun at start that lies before now (0 if none). */
+uint64_t split_part(uint64_t start, uint64_t now);
+
+/* Adds to rows the waits of process tgid in progress at now (the rows'
+ * totals become V(now)); a row is added for a thread without one (count
+ * 0). Returns 0 or -1 (no memory). */
+int split_waits(struct wait_rows *rows, const struct inflight_row *inflight, size_t n, uint32_t tgid,
+		uint64_t now);
+
+/* The same for the held-while-blocked rows (*rows has *cap slots,
+ * reallocated); *nrows is updated. */
+int split_held(struct held_row **rows, size_t *nrows, size_t *cap, const struct blocked_row *blocked, size_t n,
+	       uint32_t tgid, uint64_t now);
+
+/* A thread's CPU wait and blocked time V(now). */
+uint64_t split_cpu_wait(const struct gs_sched *s, uint64_t now);
+uint64_t split_blocked(const struct gs_sched *s, uint64_t now);
+
+#endif

@@ -161,9 +161,6 @@ def churn(total, work, batch=20):
 
 def forked_worker(parent):
     """A forked child: two CPU-bound threads of its own, until its parent ends."""
-    if args.hold_on_signal:
-        # Before the report: the test may signal as soon as it has read it.
-        signal.signal(signal.SIGUSR1, lambda *_: hold_go.set())
     stop = threading.Event()
     ready = threading.Semaphore(0)
     for i in range(2):

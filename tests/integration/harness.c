@@ -1358,3 +1358,33 @@ void truth_run_queue(struct kernel_truth *k, pid_t tid, double t0, double t1, do
 	*run_delay_s = q1 - q0;
 	*uncertainty_s = e0 + e1;
 }
+
+char *tool_cache_dir(void)
+{
+	char cmd[1024], *out, *dir;
+
+	snprintf(cmd, sizeof cmd, "%s --version", gilstats_binary());
+	out = shell(cmd);
+	dir = strstr(out, "cached in: ");
+	dir = dir && dir[11] == '/' ? strndup(dir + 11, strcspn(dir + 11, "\n")) : NULL;
+	free(out);
+	return dir;
+}
+
+char *tmux_wait_for(const char *session, const char *const *needles, double timeout_s)
+{
+	double until = now_s() + timeout_s;
+	char cmd[256];
+
+	snprintf(cmd, sizeof cmd, "tmux capture-pane -p -t %s", session);
+	for (;;) {
+		char *screen = shell(cmd);
+		bool all = screen != NULL;
+		for (size_t i = 0; all && needles[i]; i++)
+			all = strstr(screen, needles[i]) != NULL;
+		if (all || now_s() >= until)
+			return screen;
+		free(screen);
+		usleep(100000);
+	}
+}

@@ -168,6 +168,15 @@ void line_window(json_object *line, double *t0, double *t1);
 /* Runs a shell command, returns its output (callers free). */
 char *shell(const char *cmd);
 
+/* The cache directory gilstats --version names (callers free), or NULL
+ * when it was built without one (make distcheck). */
+char *tool_cache_dir(void);
+
+/* Polls a tmux pane until it shows every needle (NULL-terminated) or
+ * timeout_s passes: the last screen (callers free). No fixed sleeps, so a
+ * slow machine only takes longer. */
+char *tmux_wait_for(const char *session, const char *const *needles, double timeout_s);
+
 /* promtool check metrics on text: 0 when it passes; *out (callers free)
  * holds what promtool said. */
 int promtool_check_metrics(const char *text, char **out);

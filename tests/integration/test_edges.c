@@ -100,23 +100,6 @@ START_TEST(busy_listen_port_one_line)
 }
 END_TEST
 
-/* The cache directory gilstats was built with ("" when it has none). */
-static char *cache_dir(void)
-{
-	char cmd[600], *out, *dir;
-
-	snprintf(cmd, sizeof cmd, "%s --version", gilstats_binary());
-	out = shell(cmd);
-	dir = strstr(out, "cached in: ");
-	if (!dir || dir[11] != '/') {
-		free(out);
-		return NULL;
-	}
-	memmove(out, dir + 11, strlen(dir + 11) + 1);
-	out[strcspn(out, "\n")] = '\0';
-	return out;
-}
-
 /* gilstats with a cache of its own: private to this test, bind-mounted
  * over the real one in a mount namespace of the run (gilstats is exec'd
  * in the same process), so the machine's cache is never touched. */
@@ -248,7 +231,7 @@ static void assert_traces_despite_cache(const struct tool_options *o, const stru
 
 START_TEST(wrong_program_in_cache_is_replaced)
 {
-	char mine[] = "/tmp/gilstats-cache-XXXXXX", *real = cache_dir();
+	char mine[] = "/tmp/gilstats-cache-XXXXXX", *real = tool_cache_dir();
 	struct tool_options o = { 0 };
 	struct cache_entries e = { 0 };
 	struct workload w;
@@ -292,23 +275,6 @@ START_TEST(wrong_program_in_cache_is_replaced)
 }
 END_TEST
 
-/* Polls the tmux pane until it shows text (or timeout_s passes). */
-static char *pane_showing(const char *session, const char *text, double timeout_s)
-{
-	char cmd[128], *screen = NULL;
-	struct timespec nap = { 0, 100000000 };
-
-	snprintf(cmd, sizeof cmd, "tmux capture-pane -p -t %s", session);
-	for (double waited = 0; waited < timeout_s; waited += 0.1) {
-		free(screen);
-		screen = shell(cmd);
-		if (strstr(screen, text))
-			break;
-		nanosleep(&nap, NULL);
-	}
-	return screen;
-}
-
 /* A thread named in UTF-8 shows as itself in the live view of a UTF-8
  * terminal (before: "gr  n-" from ncurses in the C locale). */
 START_TEST(live_view_shows_utf8_names)
@@ -324,7 +290,7 @@ START_TEST(live_view_shows_utf8_names)
 		 "tmux new-session -d -s %s -x 150 -y 30 'sleep 0.5; LANG=C.UTF-8 LC_ALL= %s %s; sleep 60'", session,
 		 gilstats_binary(), workload_pid_arg(&w));
 	ck_assert_int_eq(system(cmd), 0);
-	screen = pane_showing(session, "gr\xc3\xbcn-\xce\xbb", 30);
+	screen = tmux_wait_for(session, (const char *[]){ "gr\xc3\xbcn-\xce\xbb", NULL }, 30);
 	snprintf(cmd, sizeof cmd, "tmux kill-session -t %s", session);
 	ck_assert_int_eq(system(cmd), 0);
 	ck_assert_msg(strstr(screen, "TID NAME") != NULL, "no live view:\n%s", screen);

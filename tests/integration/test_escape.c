@@ -86,23 +86,6 @@ static char *read_text_file(const char *path)
 	return shell(cmd);
 }
 
-/* Polls the tmux pane until it shows text (or timeout_s passes). */
-static char *pane_showing(const char *session, const char *text, double timeout_s)
-{
-	char cmd[128], *screen = NULL;
-	struct timespec nap = { 0, 100000000 };
-
-	snprintf(cmd, sizeof cmd, "tmux capture-pane -p -t %s", session);
-	for (double waited = 0; waited < timeout_s; waited += 0.1) {
-		free(screen);
-		screen = shell(cmd);
-		if (strstr(screen, text))
-			break;
-		nanosleep(&nap, NULL);
-	}
-	return screen;
-}
-
 /* Everything gilstats wrote to a real terminal, the live view and the
  * summary after q, recorded raw from the pane. */
 START_TEST(live_view_and_summary_escape_thread_names)
@@ -118,12 +101,12 @@ START_TEST(live_view_and_summary_escape_thread_names)
 		 "tmux pipe-pane -o -t %s 'cat > %s'",
 		 session, gilstats_binary(), workload_pid_arg(&w), session, log);
 	ck_assert_int_eq(system(cmd), 0);
-	screen = pane_showing(session, "TID NAME", 30);
+	screen = tmux_wait_for(session, (const char *[]){ "TID NAME", NULL }, 30);
 	ck_assert_msg(strstr(screen, "\\x1b[31mRED") != NULL, "live view:\n%s", screen);
 	free(screen);
 	snprintf(cmd, sizeof cmd, "tmux send-keys -t %s q", session);
 	ck_assert_int_eq(system(cmd), 0);
-	free(pane_showing(session, "EXIT=", 30));
+	free(tmux_wait_for(session, (const char *[]){ "EXIT=", NULL }, 30));
 	snprintf(cmd, sizeof cmd, "tmux kill-session -t %s", session);
 	ck_assert_int_eq(system(cmd), 0);
 	raw = read_text_file(log);

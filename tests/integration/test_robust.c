@@ -407,19 +407,6 @@ START_TEST(thread_churn_stays_bounded)
 }
 END_TEST
 
-/* The cache gilstats --version names, or "" when there is none. */
-static char *cache_dir(void)
-{
-	char cmd[1024], *out, *dir;
-
-	snprintf(cmd, sizeof cmd, "%s --version", gilstats_binary());
-	out = shell(cmd);
-	dir = strstr(out, "cached in: ");
-	dir = dir && dir[11] == '/' ? strndup(dir + 11, strcspn(dir + 11, "\n")) : strdup("");
-	free(out);
-	return dir;
-}
-
 static double attach_time(const struct workload *w)
 {
 	struct tool_run r;
@@ -440,14 +427,12 @@ START_TEST(compiled_probes_are_cached_privately)
 {
 	const char *args[] = { "--cpu-threads", "2", NULL };
 	struct workload_options o = { .args = args };
-	char *dir = cache_dir(), cmd[1200], *out;
+	char *dir = tool_cache_dir(), cmd[1200], *out;
 	double cold, warm, again;
 	struct workload w;
 
-	if (!dir[0]) { /* configured --with-cache-dir=no (make distcheck) */
-		free(dir);
+	if (!dir) /* configured --with-cache-dir=no (make distcheck) */
 		return;
-	}
 	workload_start(&w, &default_python, &o);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	ck_assert_int_eq(system(cmd), 0);

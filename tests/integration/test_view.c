@@ -28,24 +28,6 @@ static char *tmux_screen(const char *session)
 	return shell(cmd);
 }
 
-/* Polls the pane until it shows every needle (NULL-terminated) or
- * timeout_s passes: the last screen (callers free). No fixed sleeps, so a
- * slow machine only takes longer. */
-static char *tmux_wait_for(const char *session, const char *const *needles, double timeout_s)
-{
-	double until = monotonic_now() + timeout_s;
-
-	for (;;) {
-		char *screen = tmux_screen(session);
-		bool all = screen != NULL;
-		for (size_t i = 0; all && needles[i]; i++)
-			all = strstr(screen, needles[i]) != NULL;
-		if (all || monotonic_now() >= until)
-			return screen;
-		free(screen);
-		usleep(100000);
-	}
-}
 
 START_TEST(live_screen_in_a_terminal)
 {

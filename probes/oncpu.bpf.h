@@ -5,10 +5,12 @@
  * CPU's slot; the next switch on that CPU, which takes the same thread
  * off, adds the slice to the thread's row. A slice's length is the
  * kernel's own: the growth of the thread's se.sum_exec_runtime between the
- * two switches. The kernel starts a slice before the switch (at the rq
- * clock of the schedule() or of the wake-up that preempted) and ends it
- * before the next, so timing the switches lost microseconds per slice:
- * 15-40% of a thread that runs in many short slices. */
+ * two switches, what /proc/PID/task/TID/schedstat counts. The kernel's
+ * slices do not start and end at the switches: after a wake-up that
+ * preempts, schedule() skips its clock update (rq_clock_skip_update), so
+ * the woken thread's slice starts at the wake-up, tens of microseconds
+ * before its switch in, and the preempted one's ends there. Timing the
+ * switches lost 15-40% of a thread that runs in many short slices. */
 
 BPF_PERCPU_ARRAY(running, struct gs_running, 1);
 BPF_HASH(oncpu, u32, struct gs_cpu_time, GS_MAX_THREADS);

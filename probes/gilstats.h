@@ -53,6 +53,9 @@ struct gs_settings {
 	__u32 attach_blocked;   /* 1: attach_blocked has a holder blocked at attach */
 	__u32 runq;             /* 1: sched_switch and sched_wakeup are attached: a
 				 * wait counts from its block to its wake-up */
+	__u32 task_runtime_off; /* se.sum_exec_runtime in struct task_struct; 0:
+				 * slices are timed by the clock at the switches */
+	__u32 pad;
 };
 
 enum gs_histogram { GS_HIST_OFF = 0, GS_HIST_PROCESS = 1, GS_HIST_PER_THREAD = 2 };
@@ -139,11 +142,13 @@ struct gs_held_stats {
 };
 
 /* On-CPU time. Per CPU: the target thread running there since since_ns
- * (tid 0: none), so the tool can add the slice in progress. */
+ * (tid 0: none), so the tool can add the slice in progress, and its
+ * se.sum_exec_runtime then, which the slice's end subtracts. */
 struct gs_running {
 	__u64 since_ns;
 	__u32 tid;
 	__u32 tgid;
+	__u64 runtime_ns;
 };
 
 /* Per thread, keyed by tid: its finished slices on a CPU, and its name at

@@ -3,7 +3,14 @@
  * BPF only. A switch onto a CPU of a target thread (its tgid read from the
  * next task at offsets taken from the kernel's BTF) opens a slice in the
  * CPU's slot; the next switch on that CPU, which takes the same thread
- * off, adds the slice to the thread's row. */
+ * off, adds the slice to the thread's row. A slice's length is the
+ * kernel's own: the growth of the thread's se.sum_exec_runtime between the
+ * two switches, what /proc/PID/task/TID/schedstat counts. The kernel's
+ * slices do not start and end at the switches: after a wake-up that
+ * preempts, schedule() skips its clock update (rq_clock_skip_update), so
+ * the woken thread's slice starts at the wake-up, tens of microseconds
+ * before its switch in, and the preempted one's ends there. Timing the
+ * switches lost 15-40% of a thread that runs in many short slices. */
 
 BPF_PERCPU_ARRAY(running, struct gs_running, 1);
 BPF_HASH(oncpu, u32, struct gs_cpu_time, GS_MAX_THREADS);
@@ -19,7 +26,28 @@ struct gs_switch {
 	u32 next_tgid, next_tid;
 };
 
-static inline void slice_end(struct gs_running *slot, u64 now, u64 prev_state)
+/* The task's se.sum_exec_runtime; 0 where its offset is not known. */
+static inline u64 task_runtime(const struct gs_settings *cfg, void *task)
+{
+	u64 ns = 0;
+
+	if (cfg->task_runtime_off)
+		bpf_probe_read_kernel(&ns, sizeof ns, task + cfg->task_runtime_off);
+	return ns;
+}
+
+/* The slice's length: the kernel's (up to date at the switch, updated by
+ * put_prev_task or the dequeue), else the time between the switches. */
+static inline u64 slice_ran(const struct gs_settings *cfg, const struct gs_running *slot, void *prev, u64 now)
+{
+	u64 runtime_ns = task_runtime(cfg, prev);
+
+	if (!cfg->task_runtime_off)
+		return now - slot->since_ns;
+	return runtime_ns > slot->runtime_ns ? runtime_ns - slot->runtime_ns : 0;
+}
+
+static inline void slice_end(struct gs_running *slot, u64 prev_state, u64 ran)
 {
 	u32 tid = slot->tid;
 	struct gs_cpu_time fresh = { .tgid = slot->tgid };
@@ -30,7 +58,7 @@ static inline void slice_end(struct gs_running *slot, u64 now, u64 prev_state)
 		return;
 	}
 	/* Only the CPU that ran the thread writes its row at this moment. */
-	row->cpu_ns += now - slot->since_ns;
+	row->cpu_ns += ran;
 	row->last_since_ns = slot->since_ns;
 	row->ended = (prev_state & GS_TASK_DEAD) != 0;
 	bpf_get_current_comm(row->comm, sizeof row->comm);
@@ -49,7 +77,7 @@ static inline void account_cpu(struct bpf_raw_tracepoint_args *ctx, const struct
 		who->now = bpf_ktime_get_ns();
 		who->prev_tgid = slot->tgid;
 		who->prev_tid = slot->tid;
-		slice_end(slot, who->now, ctx->args[3]);
+		slice_end(slot, ctx->args[3], slice_ran(cfg, slot, (void *)ctx->args[1], who->now));
 	}
 	slot->tid = 0;
 	if (!cfg->task_tgid_off)
@@ -63,6 +91,7 @@ static inline void account_cpu(struct bpf_raw_tracepoint_args *ctx, const struct
 	if (!who->now)
 		who->now = bpf_ktime_get_ns();
 	slot->since_ns = who->now;
+	slot->runtime_ns = task_runtime(cfg, next);
 	slot->tgid = tgid;
 	slot->tid = tid;
 	who->next_tgid = tgid;

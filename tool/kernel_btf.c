@@ -31,6 +31,19 @@ static bool member_offset(const struct btf *btf, const struct btf_type *t, const
 	return false;
 }
 
+/* task_struct.se.sum_exec_runtime, in bytes; 0 if not found. */
+static uint32_t runtime_offset(const struct btf *btf, const struct btf_type *task)
+{
+	int id = btf__find_by_name_kind(btf, "sched_entity", BTF_KIND_STRUCT);
+	uint32_t se_bits, sum_bits;
+
+	if (id <= 0 || !member_offset(btf, task, "se", &se_bits) ||
+	    !member_offset(btf, btf__type_by_id(btf, (uint32_t)id), "sum_exec_runtime", &sum_bits) ||
+	    (se_bits + sum_bits) % 8 != 0)
+		return 0;
+	return (se_bits + sum_bits) / 8;
+}
+
 int kernel_task_layout(struct task_layout *out)
 {
 	struct btf *btf = btf__load_vmlinux_btf();
@@ -45,6 +58,7 @@ int kernel_task_layout(struct task_layout *out)
 	    tgid_bits % 8 == 0) {
 		out->pid_off = pid_bits / 8;
 		out->tgid_off = tgid_bits / 8;
+		out->runtime_off = runtime_offset(btf, btf__type_by_id(btf, (uint32_t)id));
 		rc = 0;
 	}
 	btf__free(btf);

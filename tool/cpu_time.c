@@ -20,7 +20,8 @@ static int compare_tids(const void *a, const void *b)
 static struct cpu_row *row_of(const struct cpu_update *u, uint32_t tid, size_t nsorted)
 {
 	struct cpu_row key = { .tid = tid };
-	struct cpu_row *r = bsearch(&key, u->rows, nsorted, sizeof key, compare_tids);
+	/* No rows yet: rows is NULL, which bsearch must not be given. */
+	struct cpu_row *r = nsorted ? bsearch(&key, u->rows, nsorted, sizeof key, compare_tids) : NULL;
 
 	for (size_t i = nsorted; !r && i < u->nrows; i++)
 		if (u->rows[i].tid == tid)
@@ -105,7 +106,8 @@ int cpu_time_live(const struct cpu_update *u, const pid_t *prev, size_t nprev, p
 	for (size_t i = 0; i < u->nrows; i++) {
 		const struct cpu_row *r = &u->rows[i];
 		pid_t tid = (pid_t)r->tid;
-		if (r->time.tgid == u->tgid && !r->time.ended && !bsearch(&tid, out, nkept, sizeof tid, target_compare_tids))
+		if (r->time.tgid == u->tgid && !r->time.ended &&
+		    (!nkept || !bsearch(&tid, out, nkept, sizeof tid, target_compare_tids)))
 			out[n++] = tid;
 	}
 	if (n)

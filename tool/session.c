@@ -331,7 +331,7 @@ static pid_t host_thread(const struct session *s, pid_t tid)
 {
 	char path[64];
 
-	if (bsearch(&tid, s->tids, s->ntids, sizeof tid, target_compare_tids))
+	if (s->ntids && bsearch(&tid, s->tids, s->ntids, sizeof tid, target_compare_tids))
 		return tid;
 	snprintf(path, sizeof path, "/proc/%d/task/%d", (int)s->target.pid, (int)tid);
 	return access(path, F_OK) == 0 ? tid : 0;

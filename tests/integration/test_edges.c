@@ -105,7 +105,7 @@ END_TEST
  * in the same process), so the machine's cache is never touched. */
 static const char *const *private_cache_wrapper(const char *real, const char *mine)
 {
-	static const char *argv[10];
+	static const char *argv[11]; /* ten and the NULL that ends them */
 	static char real_copy[512], mine_copy[512];
 
 	snprintf(real_copy, sizeof real_copy, "%s", real);

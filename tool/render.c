@@ -266,8 +266,8 @@ void render_json(FILE *out, const struct report *r, const struct histograms *his
 		fputs(", \"gil_address\": null", out);
 	fprintf(out, ", \"gil_method\": \"%s\", \"gil_enabled\": %s, \"probe\": \"%s\"", tg->gil_method,
 		tg->gil_enabled ? "true" : "false", tg->probe);
-	fprintf(out, ", \"interval_s\": %.6f, \"elapsed_s\": %.6f, \"monotonic_s\": %.6f, \"summary\": %s",
-		r->interval_s, r->elapsed_s, r->monotonic_s, r->summary ? "true" : "false");
+	fprintf(out, ", \"interval_s\": %.6f, \"elapsed_s\": %.6f, \"monotonic_s\": %.6f, \"read_s\": %.6f, \"summary\": %s",
+		r->interval_s, r->elapsed_s, r->monotonic_s, r->read_s, r->summary ? "true" : "false");
 	fprintf(out, ", \"attach_s\": %.6f, \"probe_hits\": %" PRIu64 ", \"lost_waits\": %" PRIu64,
 		tg->attach_s, r->probe_hits, r->lost_waits);
 	if (report_held_pct(r) >= 0)

@@ -41,6 +41,7 @@ struct report {
 	double interval_s; /* length of this interval, or of the whole run */
 	double elapsed_s;  /* since the probes were attached */
 	double monotonic_s; /* CLOCK_MONOTONIC when the figures were read (the end) */
+	double read_s;      /* how long the boundary's map reads took (split.h) */
 	bool summary;
 	time_t wall_clock; /* end of the interval, for the text header */
 	struct thread_stats **threads; /* in display order */

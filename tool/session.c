@@ -526,12 +526,16 @@ static int read_waits(struct session *s)
  * boundary): the totals are read last and together, to keep that short. */
 static int read_boundary(struct session *s, uint64_t *now_ns)
 {
+	uint64_t started;
+
 	if (!s->target_gone)
 		follow_gils(s);
+	started = monotonic_ns();
 	if (thread_times_read_running(&s->times) != 0 || read_inflight(s) != 0 || read_blocked(s) != 0 ||
 	    read_waits(s) != 0 || read_held(s) != 0 || thread_times_read_totals(&s->times) != 0)
 		return -1;
 	*now_ns = monotonic_ns();
+	s->read_s = (double)(*now_ns - started) / 1e9;
 	return 0;
 }
 
@@ -585,6 +589,7 @@ void session_emit(struct session *s, bool summary)
 		.interval_s = summary ? s->last_update - s->baseline_at : s->last_interval,
 		.elapsed_s = elapsed,
 		.monotonic_s = s->last_update,
+		.read_s = s->read_s,
 		.summary = summary,
 		.wall_clock = time(NULL),
 		.group = s->opt->group,

@@ -67,6 +67,7 @@ struct session {
 	double exec_at;
 	bool target_gone;
 	double attached, last_update, last_interval;
+	double read_s; /* the last boundary's map reads took this long */
 	bool verdict_known;         /* an interval was reported */
 	enum verdict_kind verdict;  /* its kind, for the metrics */
 	double baseline_at; /* the first boundary: the run's figures start there */

@@ -66,12 +66,13 @@ static void assert_hold(const struct interpreter *py, struct kernel_truth *k, js
 		ck_assert_ptr_nonnull(th);
 		truth_of(k, tid, t0, t1, &kt);
 		exec_sum += kt.exec_s;
-		double held = field_double(th, "gil_hold_s"), share = held / t;
+		double held = field_double(th, "gil_hold_s");
 		/* The sampling's error: of the samples actually taken (a busy
-		 * host starves the sampler), at the larger of the shares seen
-		 * and run. */
-		double p = fmax(share, kt.exec_s / t), samples = fmax(field_double(line, "gil_hold_samples"), 1);
-		double sigma = sqrt(p * (1 - p) / samples) * t, slack = 3 * sigma + 0.02 + kt.uncertainty_s;
+		 * host starves the sampler), at the largest variance a share
+		 * can have (a share seen in few samples says little of the
+		 * true one). */
+		double samples = fmax(field_double(line, "gil_hold_samples"), 1);
+		double sigma = sqrt(0.25 / samples) * t, slack = 3 * sigma + 0.02 + kt.uncertainty_s;
 		fprintf(stderr, " %.3f/%.3f/%.3f", held, kt.exec_s, kt.run_delay_s);
 		ck_assert_msg(held >= floor * kt.exec_s - slack && held <= kt.exec_s + kt.run_delay_s + slack,
 			      "%s: a thread held the GIL %.3f s; the kernel saw it on a CPU %.3f s, runnable %.3f s",

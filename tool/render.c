@@ -79,6 +79,7 @@ void report_role_row(const struct report *r, const struct role_row *row, char *b
 	roles_row_figures(row, r->interval_s, &f);
 	f.hold_known = r->hold && hold_time_known(r->hold) && r->target->gil_enabled;
 	f.blocked_known = r->hold && hold_blocked_known(r->hold) && r->target->gil_enabled;
+	f.cpu_wait_known = r->target->cpu_wait_known;
 	table_group_row(buf, len, row->threads, row->alive > 0, row->role, &f, width);
 }
 

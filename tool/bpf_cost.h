@@ -60,7 +60,7 @@ uint64_t bpf_cost_runs(const struct bpf_cost *c, bool summary);
  * null when unknown. */
 void bpf_cost_json(FILE *out, const struct bpf_cost *c, bool summary);
 
-/* One line for people: "gilstats' bpf programs: 2.31ms CPU in 1.00 s
+/* One line for people: "gilstats' bpf programs: 2.31 ms CPU in 1.00 s
  * (0.23% of a CPU), 12345 runs, 187 ns a run", or why it is unknown. */
 void bpf_cost_text(char *buf, size_t len, const struct bpf_cost *c, bool summary);
 

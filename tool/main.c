@@ -78,6 +78,7 @@ struct fleet {
 	size_t family_cap;
 	double next_lineage;
 	double start, attached;
+	struct bpf_cost cost; /* of the shared programs, host-wide */
 };
 
 static int fail_with(const struct gs_error *err)
@@ -407,13 +408,41 @@ static double lineage_due(const struct fleet *f)
 	return left > 0 ? left : 0;
 }
 
+/* The programs' run-time statistics: the first read is the baseline. A
+ * failed read makes the cost unknown from then on, not a figure short. */
+static void read_cost(struct fleet *f)
+{
+	struct bpf_prog_stat now[BPF_COST_MAX_PROGS];
+	int n = probes_costs(f->probes, now, BPF_COST_MAX_PROGS);
+
+	if (n < 0)
+		bpf_cost_start(&f->cost, false, errno);
+	else
+		bpf_cost_read(&f->cost, now, (size_t)n, monotonic_s());
+}
+
+static void start_cost(struct fleet *f)
+{
+	int why;
+	bool known = probes_cost_known(f->probes, &why);
+
+	bpf_cost_start(&f->cost, known, why);
+	read_cost(f);
+}
+
+/* The cost is the host's, shared by every process traced: it goes on the
+ * first process's line of a period only, so summing never counts it twice. */
 static void emit_intervals(struct fleet *f)
 {
+	const struct bpf_cost *cost = &f->cost;
+
 	output_frame_begin(f->out, f->nsessions);
 	for (size_t i = 0; i < f->nsessions; i++)
 		/* A run cut short mid-interval still reports what it saw. */
-		if (f->sessions[i]->last_interval >= 0.001)
-			session_emit(f->sessions[i], false);
+		if (f->sessions[i]->last_interval >= 0.001) {
+			session_emit(f->sessions[i], false, cost);
+			cost = NULL;
+		}
 	output_frame_end(f->out);
 }
 
@@ -536,6 +565,7 @@ static void publish_metrics(struct fleet *f)
 						     f->sessions[i]->verdict };
 	if ((mem = open_memstream(&text, &len))) {
 		metrics_write(mem, procs, f->nsessions, f->opt.per_thread_metrics);
+		bpf_cost_metrics(mem, &f->cost);
 		fclose(mem);
 		if (f->server)
 			metrics_publish(f->server, text, len);
@@ -553,6 +583,8 @@ static int update_all(struct fleet *f, bool last, struct gs_error *err)
 
 	if (probes_next_epoch(f->probes, &ended_epoch) != 0)
 		return gs_fail(err, GS_EXIT_FAILURE, "cannot write the bpf maps: %s", strerror(errno));
+	/* Just before the processes' maps: the same boundary, within read_s. */
+	read_cost(f);
 	for (size_t i = 0; i < f->nsessions; i++) {
 		if (session_update(f->sessions[i], ended_epoch, err) != 0)
 			return -1;
@@ -565,7 +597,7 @@ static int update_all(struct fleet *f, bool last, struct gs_error *err)
 		 * live screen keeps the terminal: it just leaves). */
 		if (!last && cli_fleet(&f->opt) && f->sessions[i]->target_gone) {
 			if (!output_is_live(&f->opt))
-				session_emit(f->sessions[i], true);
+				session_emit(f->sessions[i], true, NULL);
 			drop_session(f, i);
 		}
 	}
@@ -587,7 +619,7 @@ static int run(struct fleet *f, const sigset_t *during_wait, struct gs_error *er
 			discover(f);
 	}
 	for (size_t i = 0; i < f->nsessions; i++)
-		session_emit(f->sessions[i], true);
+		session_emit(f->sessions[i], true, i ? NULL : &f->cost);
 	return 0;
 }
 
@@ -625,6 +657,7 @@ static int trace(struct fleet *f, const sigset_t *during_wait, struct gs_error *
 		return -1;
 	if (privileges_check(err) != 0 || attach_first(f, err) != 0)
 		return -1;
+	start_cost(f);
 	if (!(f->out = output_open(&f->opt, err)))
 		return -1;
 	if (f->nsessions)

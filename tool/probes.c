@@ -28,6 +28,7 @@ struct probes {
 	int links[MAX_LINKS + 5]; /* and sched_switch, sched_wakeup, sched_wakeup_new, fork, exec */
 	size_t nlinks;
 	int settings_fd, watched_fd, targets_fd;
+	int stats_fd, stats_errno; /* BPF_ENABLE_STATS, or why not */
 	struct gs_settings settings;
 	bool holding;       /* held-while-blocked is measured */
 	bool switch_linked; /* the sched_switch program is attached */
@@ -372,6 +373,42 @@ static int load_backend(struct probes *p, const struct backend *b, const struct 
 	return 0;
 }
 
+/* Before anything is loaded, so a program's counters hold every run it
+ * made; kept on (the fd held) for the whole run. Where the kernel refuses,
+ * the cost is unknown, and tracing goes on. */
+static void enable_stats(struct probes *p)
+{
+	p->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	p->stats_errno = p->stats_fd < 0 ? errno : 0;
+}
+
+bool probes_cost_known(const struct probes *p, int *why)
+{
+	*why = p->stats_errno;
+	return p->stats_fd >= 0;
+}
+
+int probes_costs(const struct probes *p, struct bpf_prog_stat *out, size_t max)
+{
+	size_t n = max < BPF_OBJECT_MAX_PROGS ? max : BPF_OBJECT_MAX_PROGS;
+
+	for (size_t i = 0; i < n; i++) {
+		struct bpf_prog_info info = { 0 };
+		__u32 len = sizeof info;
+		memset(&out[i], 0, sizeof out[i]);
+		if (i < p->obj.h.nprogs)
+			snprintf(out[i].name, sizeof out[i].name, "%.*s", BPF_OBJECT_NAME - 1, p->obj.h.progs[i].name);
+		if (p->prog_fds[i] < 0)
+			continue;
+		if (bpf_obj_get_info_by_fd(p->prog_fds[i], &info, &len) != 0)
+			return -1;
+		out[i].loaded = true;
+		out[i].runs = info.run_cnt;
+		out[i].ns = info.run_time_ns;
+	}
+	return (int)n;
+}
+
 struct probes *probes_attach(const struct probe_plan *plan, struct gs_error *err)
 {
 	const struct backend *b = &backends[plan->backend];
@@ -386,6 +423,7 @@ struct probes *probes_attach(const struct probe_plan *plan, struct gs_error *err
 		p->prog_fds[i] = -1;
 	for (int i = 0; i < BPF_OBJECT_MAX_MAPS; i++)
 		p->map_fds[i] = -1;
+	enable_stats(p);
 	if (load_backend(p, b, plan, plan->cache_refresh, &cached, err) != 0) {
 		/* A cached copy that is not what it should be: compiled again,
 		 * and the cache repaired (missing privileges stay missing). */
@@ -430,6 +468,8 @@ void probes_detach(struct probes *p)
 	for (int i = 0; i < BPF_OBJECT_MAX_MAPS; i++)
 		if (p->map_fds[i] >= 0)
 			close(p->map_fds[i]);
+	if (p->stats_fd >= 0)
+		close(p->stats_fd);
 	bpf_object_free(&p->obj);
 	free(p);
 }

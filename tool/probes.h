@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "../probes/gilstats.h"
+#include "bpf_cost.h"
 #include "error.h"
 #include "kernel_headers.h"
 
@@ -57,6 +58,15 @@ struct probes *probes_attach(const struct probe_plan *plan, struct gs_error *err
 
 /* Detaches everything and frees p (NULL is fine). */
 void probes_detach(struct probes *p);
+
+/* Whether the kernel keeps run-time statistics of the programs for us
+ * (BPF_ENABLE_STATS, held from before the first program was loaded);
+ * else *why is the errno (EPERM without CAP_SYS_ADMIN, EINVAL before
+ * Linux 5.8). */
+bool probes_cost_known(const struct probes *p, int *why);
+/* Each program slot's run count and run time so far, in out[0..max);
+ * returns the slots filled, or -1 (errno) when they cannot be read. */
+int probes_costs(const struct probes *p, struct bpf_prog_stat *out, size_t max);
 
 /* Watches more addresses of a target (a GIL that appeared after attaching). */
 int probes_watch(struct probes *p, pid_t tgid, const struct watched_address *watch, size_t n);

@@ -271,6 +271,8 @@ void render_json(FILE *out, const struct report *r, const struct histograms *his
 		r->interval_s, r->elapsed_s, r->monotonic_s, r->read_s, r->summary ? "true" : "false");
 	fprintf(out, ", \"attach_s\": %.6f, \"probe_hits\": %" PRIu64 ", \"lost_waits\": %" PRIu64,
 		tg->attach_s, r->probe_hits, r->lost_waits);
+	if (r->bpf)
+		bpf_cost_json(out, r->bpf, r->summary);
 	if (report_held_pct(r) >= 0)
 		fprintf(out, ", \"gil_held_pct\": %.2f", report_held_pct(r));
 	else
@@ -348,6 +350,10 @@ void render_text(FILE *out, const struct report *r)
 	report_header(r, &lines);
 	/* Each block starts with the process it is about. */
 	fprintf(out, "%s%s\n%s\n%s\n", r->summary ? "\n" : "", lines.target, lines.totals, lines.verdict);
+	if (r->bpf) {
+		bpf_cost_text(row, sizeof row, r->bpf, r->summary);
+		fprintf(out, "%s\n", row);
+	}
 	if (r->target->gil_enabled && report_rows(r, 0, &rows) == 0) {
 		size_t shown = r->top > 0 && (size_t)r->top < rows.n ? (size_t)r->top : rows.n;
 		table_header(row, sizeof row, 0);

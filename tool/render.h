@@ -10,6 +10,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "bpf_cost.h"
 #include "escape.h"
 #include "gil_model.h"
 #include "histogram.h"
@@ -54,6 +55,9 @@ struct report {
 	bool group;     /* --group: rows by role always (and in JSON) */
 	double short_s; /* threads alive less than this fold into their role's row */
 	long top;       /* text and live view: at most this many rows (0: all) */
+	/* What gilstats' BPF programs cost the host in the period: shared by
+	 * every process, so on one line of a period only (NULL: not here). */
+	const struct bpf_cost *bpf;
 };
 
 /* A table row's figures, with what is known of holding the GIL. */

@@ -147,6 +147,12 @@ void screen_draw(struct screen *s, const struct report *r, const struct histogra
 	int y = s->y, bottom, hist_lines = 0;
 
 	report_header(r, &lines);
+	/* Host-wide, once: the line between the keys and the first process. */
+	if (r->bpf) {
+		char cost[160];
+		bpf_cost_text(cost, sizeof cost, r->bpf, r->summary);
+		put_line(1, cost, A_DIM);
+	}
 	put_line(y++, lines.target, A_BOLD);
 	put_line(y++, lines.totals, A_NORMAL);
 	put_line(y++, lines.verdict, A_BOLD);

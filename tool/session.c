@@ -581,7 +581,7 @@ void session_name_stacks(struct session *s)
 		symbolize_held_stacks(&s->sym, &s->hold, probes_stacks_fd(s->probes));
 }
 
-void session_emit(struct session *s, bool summary)
+void session_emit(struct session *s, bool summary, const struct bpf_cost *cost)
 {
 	double elapsed = s->last_update - s->attached;
 	struct report r = {
@@ -595,6 +595,7 @@ void session_emit(struct session *s, bool summary)
 		.group = s->opt->group,
 		.short_s = s->opt->interval_s / 2,
 		.top = s->opt->top,
+		.bpf = cost,
 	};
 	uint64_t counters[GS_COUNTERS];
 	struct thread_stats **grown = realloc(s->order, (s->stats.nthreads + 1) * sizeof *grown);

@@ -106,8 +106,9 @@ bool session_gone(struct session *s);
 /* Reads the maps for this process and folds the interval in. */
 int session_update(struct session *s, uint64_t ended_epoch, struct gs_error *err);
 
-/* After an update: the interval's report (or, summary, the whole run's). */
-void session_emit(struct session *s, bool summary);
+/* After an update: the interval's report (or, summary, the whole run's);
+ * with cost, the BPF programs' cost over the same period on its line. */
+void session_emit(struct session *s, bool summary, const struct bpf_cost *cost);
 
 /* Names held stacks while the target's maps can be read. */
 void session_name_stacks(struct session *s);

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -271,6 +272,219 @@ START_TEST(cpu_time_of_a_spinner_and_a_sleeper)
 }
 END_TEST
 
+/* What bpftool says gilstats' programs (by id) have run, read at some
+ * moment in [before, after]; false when one of them was not listed. */
+struct prog_sample {
+	double before, after;
+	uint64_t ns, runs;
+};
+
+static bool held(const struct bpf_ids *ids, unsigned id)
+{
+	for (size_t k = 0; k < ids->n; k++)
+		if (ids->ids[k] == id)
+			return true;
+	return false;
+}
+
+static bool bpftool_sample(const struct bpf_ids *ids, struct prog_sample *s)
+{
+	char *out;
+	json_object *all;
+	size_t found = 0;
+
+	s->before = monotonic_now();
+	out = shell("bpftool -j prog show 2>/dev/null");
+	s->after = monotonic_now();
+	all = json_tokener_parse(out);
+	s->ns = s->runs = 0;
+	for (size_t i = 0; all && i < json_object_array_length(all); i++) {
+		json_object *p = json_object_array_get_idx(all, i);
+		if (!held(ids, (unsigned)json_object_get_int64(json_object_object_get(p, "id"))))
+			continue;
+		found++;
+		/* bpftool leaves both out while they are 0. */
+		s->ns += (uint64_t)json_object_get_int64(json_object_object_get(p, "run_time_ns"));
+		s->runs += (uint64_t)json_object_get_int64(json_object_object_get(p, "run_cnt"));
+	}
+	json_object_put(all);
+	free(out);
+	return found == ids->n;
+}
+
+/* The kernel's counters only grow, so what gilstats read between a read
+ * at some moment in [a0, a1] and one in [b0, b1] lies between bpftool's
+ * difference over samples taken wholly inside (lo) and wholly outside
+ * (hi) those moments. false when no sample lies outside at either end. */
+static bool bracket(const struct prog_sample *s, size_t n, const double a[2], const double b[2],
+		    struct prog_sample *lo, struct prog_sample *hi)
+{
+	const struct prog_sample *in0 = NULL, *in1 = NULL, *out0 = NULL, *out1 = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i].after <= a[0])
+			out0 = &s[i];
+		if (!out1 && s[i].before >= b[1])
+			out1 = &s[i];
+		if (!in0 && s[i].before >= a[1])
+			in0 = &s[i];
+		if (s[i].after <= b[0])
+			in1 = &s[i];
+	}
+	if (!out0 || !out1)
+		return false;
+	*lo = (struct prog_sample){ 0 };
+	if (in0 && in1 && in1 > in0)
+		*lo = (struct prog_sample){ .ns = in1->ns - in0->ns, .runs = in1->runs - in0->runs };
+	*hi = (struct prog_sample){ .ns = out1->ns - out0->ns, .runs = out1->runs - out0->runs };
+	return true;
+}
+
+static uint64_t line_runs(json_object *line)
+{
+	json_object *progs = json_object_object_get(line, "bpf_programs");
+	uint64_t runs = 0;
+
+	for (size_t i = 0; i < json_object_array_length(progs); i++)
+		runs += (uint64_t)json_object_get_int64(
+			json_object_object_get(json_object_array_get_idx(progs, i), "runs"));
+	return runs;
+}
+
+/* gilstats reads the counters just before a line's maps: at a moment in
+ * [monotonic_s - read_s - slack, monotonic_s], slack for what runs between
+ * (the GIL's addresses checked, and on a loaded 2-vCPU machine a few
+ * scheduler periods of preemption). It only loosens the lower bound. */
+#define COST_READ_SLACK_S 0.2
+
+/* Lines i0..i1's figures, summed, against bpftool's over the same window;
+ * true when the samples bracketed it. */
+static bool cost_matches_bpftool(const struct tool_run *r, size_t i0, size_t i1, const struct prog_sample *s,
+				 size_t n)
+{
+	double a[2], b[2], end, cpu_s = 0;
+	struct prog_sample lo, hi;
+	uint64_t runs = 0;
+
+	for (size_t i = i0; i <= i1; i++) {
+		cpu_s += field_double(r->lines[i], "bpf_cpu_s");
+		runs += line_runs(r->lines[i]);
+	}
+	line_window(r->lines[i0], &a[1], &end);
+	line_window(r->lines[i1], &end, &b[1]);
+	a[0] = a[1] - field_double(r->lines[i0 - 1], "read_s") - COST_READ_SLACK_S;
+	b[0] = b[1] - field_double(r->lines[i1], "read_s") - COST_READ_SLACK_S;
+	if (!bracket(s, n, a, b, &lo, &hi))
+		return false;
+	fprintf(stderr, "bpf cost, lines %zu-%zu: gilstats %.6f s in %" PRIu64 " runs; bpftool %.6f-%.6f s, %" PRIu64
+		"-%" PRIu64 " runs\n", i0, i1, cpu_s, runs, (double)lo.ns / 1e9, (double)hi.ns / 1e9, lo.runs, hi.runs);
+	/* 1 ns a line of slack: bpf_cpu_s is printed to the nanosecond. */
+	ck_assert_msg(cpu_s * 1e9 >= (double)lo.ns - 1.0 * (double)(i1 - i0 + 1) &&
+			      cpu_s * 1e9 <= (double)hi.ns + 1.0 * (double)(i1 - i0 + 1),
+		      "lines %zu-%zu: bpf_cpu_s %.9f outside bpftool's %.9f-%.9f", i0, i1, cpu_s, (double)lo.ns / 1e9,
+		      (double)hi.ns / 1e9);
+	ck_assert_msg(runs >= lo.runs && runs <= hi.runs, "lines %zu-%zu: %" PRIu64 " runs outside bpftool's %" PRIu64
+		      "-%" PRIu64, i0, i1, runs, lo.runs, hi.runs);
+	return true;
+}
+
+/* Every line's cost is known and above 0, the programs listed are the
+ * ones the tool holds (no other program's counters), and the summary is
+ * the sum of the intervals. */
+static void assert_cost_lines(const struct tool_run *r, const struct bpf_ids *ids)
+{
+	double sum = 0;
+
+	for (size_t i = 0; i + 1 < r->nlines; i++) {
+		json_object *progs = json_object_object_get(r->lines[i], "bpf_programs");
+		ck_assert_msg(json_object_get_type(json_object_object_get(r->lines[i], "bpf_cpu_s")) == json_type_double,
+			      "line %zu: bpf_cpu_s is not a number", i);
+		ck_assert_msg(field_double(r->lines[i], "bpf_cpu_s") > 0, "line %zu: bpf_cpu_s is 0", i);
+		ck_assert_uint_eq(json_object_array_length(progs), ids->n);
+		for (size_t k = 0; k < ids->n; k++)
+			ck_assert(strncmp(field_string(json_object_array_get_idx(progs, k), "name"), "gs_", 3) == 0);
+		sum += field_double(r->lines[i], "bpf_cpu_s");
+	}
+	double total = field_double(r->lines[r->nlines - 1], "bpf_cpu_s");
+	ck_assert_msg(total > sum - 1e-6 && total < sum + 1e-6, "summary bpf_cpu_s %.9f, intervals %.9f", total, sum);
+}
+
+/* What gilstats says its own programs cost is what the kernel counted for
+ * exactly those programs (bpftool, by the ids the tool's fds hold), over
+ * the same windows: bracketed by bpftool samples taken wholly inside and
+ * wholly outside each window, so the only tolerance is the sampling's
+ * gap, which the bracket spells out. */
+START_TEST(bpf_cost_matches_bpftool)
+{
+	const char *extra[] = { "--cpu-threads", "4", "--io-threads", "1", NULL };
+	struct bpf_ids ids = { 0 };
+	struct prog_sample s[512];
+	size_t n = 0, first = 0, last = 0;
+	struct workload w;
+	struct tool_run r;
+	struct tool_handle *h;
+
+	start(&w, extra, false);
+	h = tool_start((const char *[]){ "--json", workload_pid_arg(&w), "1", "8", NULL });
+	ck_assert_msg(tool_wait_lines(h, 1, 90), "no first interval");
+	/* Every program is loaded before the first line. */
+	collect_bpf_ids(tool_pid(h), &ids, NULL);
+	ck_assert_uint_gt(ids.n, 0);
+	while (tool_lines_so_far(h) < 9 && n < sizeof s / sizeof s[0])
+		if (bpftool_sample(&ids, &s[n]))
+			n++;
+	tool_wait(h, &r, 60);
+	ck_assert_msg(r.exit_code == 0, "exit %d, stderr: %s", r.exit_code, r.err);
+	ck_assert_uint_eq(r.nlines, 9);
+	assert_cost_lines(&r, &ids);
+	/* Sampling starts after the first line and ends with gilstats: the
+	 * first and last intervals have no sample outside them. */
+	for (size_t i = 1; i + 1 < r.nlines; i++)
+		if (cost_matches_bpftool(&r, i, i, s, n)) {
+			first = first ? first : i;
+			last = i;
+		}
+	ck_assert_msg(first && last - first + 1 >= 4, "intervals %zu-%zu bracketed by %zu samples", first, last, n);
+	/* Over several intervals the sampling's gap weighs less. */
+	ck_assert(cost_matches_bpftool(&r, first, last, s, n));
+	free(ids.ids);
+	tool_run_free(&r);
+	workload_stop(&w);
+}
+END_TEST
+
+/* Root without CAP_SYS_ADMIN traces (CAP_BPF, CAP_PERFMON) but cannot turn
+ * the kernel's run-time statistics on: the cost is null, never 0, and the
+ * text says why. */
+START_TEST(bpf_cost_unknown_without_cap_sys_admin)
+{
+	const char *extra[] = { "--cpu-threads", "2", "--io-threads", "0", NULL };
+	const char *no_admin[] = { "setpriv", "--bounding-set=-all,+bpf,+perfmon,+sys_ptrace,+sys_resource,"
+				   "+dac_override,+dac_read_search,+ipc_lock", "--inh-caps=-all", NULL };
+	struct tool_options o = { .wrapper = no_admin };
+	struct workload w;
+	struct tool_run r;
+
+	start(&w, extra, false);
+	tool_run_with(&r, &o, (const char *[]){ "--json", workload_pid_arg(&w), "0.5", "2", NULL }, 60);
+	ck_assert_msg(r.exit_code == 0, "exit %d, stderr: %s", r.exit_code, r.err);
+	ck_assert_uint_eq(r.nlines, 3);
+	for (size_t i = 0; i < r.nlines; i++) {
+		json_object *v = NULL;
+		ck_assert(json_object_object_get_ex(r.lines[i], "bpf_cpu_s", &v) && v == NULL);
+		ck_assert(json_object_object_get_ex(r.lines[i], "bpf_programs", &v) && v == NULL);
+		/* It traced all the same. */
+		ck_assert(field_double(r.lines[i], "probe_hits") > 0);
+	}
+	tool_run_free(&r);
+	tool_run_with(&r, &o, (const char *[]){ "-C", workload_pid_arg(&w), "0.5", "1", NULL }, 60);
+	ck_assert_msg(strstr(r.out, "gilstats' bpf programs: cost unknown (cannot enable run-time statistics: "
+			      "Operation not permitted)\n") != NULL, "%s", r.out);
+	tool_run_free(&r);
+	workload_stop(&w);
+}
+END_TEST
+
 Suite *core_suite(void)
 {
 	Suite *s = suite_create("core");
@@ -284,6 +498,8 @@ Suite *core_suite(void)
 	tcase_add_test(tc, target_exit_ends_the_run);
 	tcase_add_test(tc, text_output_is_a_table);
 	tcase_add_test(tc, not_a_python_process);
+	tcase_add_test(tc, bpf_cost_matches_bpftool);
+	tcase_add_test(tc, bpf_cost_unknown_without_cap_sys_admin);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -63,6 +63,24 @@ static double gil_wait(json_object *line)
 	return sum;
 }
 
+/* The shared programs' cost is the host's: on the first line of each
+ * interval's pair only, known and above 0, and on one summary. */
+static void assert_cost_once(const struct tool_run *r, size_t intervals)
+{
+	size_t summaries = 0;
+
+	ck_assert_uint_eq(r->nlines, 2 * intervals + 2);
+	for (size_t i = 0; i < 2 * intervals; i += 2) {
+		ck_assert_msg(field_double(r->lines[i], "bpf_cpu_s") > 0, "line %zu: no bpf cost", i);
+		ck_assert_msg(!json_object_object_get_ex(r->lines[i + 1], "bpf_cpu_s", NULL), "line %zu: bpf cost twice",
+			      i + 1);
+		ck_assert(!json_object_object_get_ex(r->lines[i + 1], "bpf_programs", NULL));
+	}
+	for (size_t i = 2 * intervals; i < r->nlines; i++)
+		summaries += json_object_object_get_ex(r->lines[i], "bpf_cpu_s", NULL);
+	ck_assert_uint_eq(summaries, 1);
+}
+
 /* Two processes, one BPF program: each process's lines have its own
  * threads and its own waits, as if traced alone — what the kernel saw each
  * process's CPU threads blocked over the same window. */
@@ -92,6 +110,7 @@ START_TEST(two_processes_in_one_run)
 			assert_waits_match_kernel(p ? "second" : "first", k, &r, idx[p][i], cpu, 0.10);
 		}
 	}
+	assert_cost_once(&r, 3);
 	truth_stop(k);
 	tool_run_free(&r);
 	workload_stop(&w[0]);
@@ -247,6 +266,9 @@ START_TEST(metrics_over_http)
 		ck_assert(sample_of(second, "gilstats_thread_gil_wait_seconds_total", pid) >= 0);
 	}
 	ck_assert_ptr_nonnull(strstr(second, "gilstats_build_info{version=\"" PACKAGE_VERSION "\"} 1"));
+	/* gilstats' own cost: per program, host-wide (no pid). */
+	ck_assert_msg(strstr(second, "\ngilstats_bpf_seconds_total{program=\"gs_futex_enter\"} ") != NULL, "%s", second);
+	ck_assert_ptr_nonnull(strstr(second, "\ngilstats_bpf_runs_total{program=\"gs_futex_exit\"} "));
 	free(first);
 	free(second);
 	kill(tool_pid(h), SIGINT);

@@ -206,6 +206,44 @@ START_TEST(text_table_columns)
 }
 END_TEST
 
+/* The BPF programs' cost: on the line it is given to (one per period in a
+ * fleet), absent from the others; after the verdict in text. */
+START_TEST(bpf_cost_on_its_line_only)
+{
+	struct thread_stats a = thread(4243, "worker-1", 734000000, 147, true);
+	struct thread_stats *order[] = { &a };
+	struct report r = { .target = &target, .interval_s = 1.0, .elapsed_s = 1.0, .threads = order, .nthreads = 1 };
+	struct bpf_prog_stat s = { .name = "gs_futex_enter", .loaded = true };
+	struct bpf_cost cost;
+	json_object *obj, *v;
+	char *text;
+
+	bpf_cost_start(&cost, true, 0);
+	bpf_cost_read(&cost, &s, 1, 1.0);
+	s.runs = 1000;
+	s.ns = 150000;
+	bpf_cost_read(&cost, &s, 1, 2.0);
+	text = render_to_string(json_plain, &r);
+	obj = json_tokener_parse(text);
+	ck_assert(!json_object_object_get_ex(obj, "bpf_cpu_s", NULL));
+	ck_assert(!json_object_object_get_ex(obj, "bpf_programs", NULL));
+	json_object_put(obj);
+	free(text);
+	r.bpf = &cost;
+	text = render_to_string(json_plain, &r);
+	obj = json_tokener_parse(text);
+	ck_assert_msg(json_object_object_get_ex(obj, "bpf_cpu_s", &v), "%s", text);
+	ck_assert_double_eq_tol(json_object_get_double(v), 150e-6, 1e-12);
+	ck_assert_uint_eq(json_object_array_length(json_object_object_get(obj, "bpf_programs")), 1);
+	json_object_put(obj);
+	free(text);
+	text = render_to_string(render_text, &r);
+	ck_assert_msg(strstr(text, "\ngilstats' bpf programs: 0.15 ms CPU in 1.00 s (0.01% of a CPU), 1000 runs, 150 ns "
+				   "a run\n    TID NAME") != NULL, "%s", text);
+	free(text);
+}
+END_TEST
+
 START_TEST(several_gils_namespaces_and_a_disabled_gil)
 {
 	struct thread_stats a = thread(4243, "in-sub", 10, 1, true);
@@ -386,6 +424,7 @@ Suite *render_suite(void)
 	tcase_add_test(tc, json_line_has_the_contract_fields);
 	tcase_add_test(tc, summary_uses_whole_run_figures);
 	tcase_add_test(tc, text_table_columns);
+	tcase_add_test(tc, bpf_cost_on_its_line_only);
 	tcase_add_test(tc, several_gils_namespaces_and_a_disabled_gil);
 	tcase_add_test(tc, durations);
 	tcase_add_test(tc, json_grouped_by_role);

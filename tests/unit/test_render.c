@@ -321,6 +321,24 @@ START_TEST(json_grouped_by_role)
 }
 END_TEST
 
+/* The text CPU WAIT% column of the role row named role, of r. */
+static void group_row_cpu_wait(const struct report *r, const char *role, char *out, size_t len)
+{
+	char *text = render_to_string(render_text, r), *header = strstr(text, "    TID NAME"), *row = strstr(text, role);
+	int end;
+
+	ck_assert_msg(header && row, "%s", text);
+	while (row > text && row[-1] != '\n')
+		row--;
+	end = (int)(strstr(header, "CPU WAIT%") - header) + 9;
+	/* Right-aligned under its header: the word that ends there. */
+	int begin = end;
+	while (begin > 0 && row[begin - 1] != ' ')
+		begin--;
+	snprintf(out, len, "%.*s", end - begin, row + begin);
+	free(text);
+}
+
 /* A role row in text shows CPU WAIT% over the thread-seconds alive,
  * measured or '-' (never 0.0 for unknown). */
 START_TEST(text_group_row_cpu_wait)
@@ -331,31 +349,17 @@ START_TEST(text_group_row_cpu_wait)
 	struct report_target tg = target;
 	struct report r = { .target = &tg, .interval_s = 1.0, .elapsed_s = 1.0, .threads = order, .nthreads = 2,
 			    .group = true, .short_s = 0.5 };
-	char *text, *header, *row;
-	int column;
+	char figure[16];
 
 	a.interval.alive_ns = b.interval.alive_ns = 1000000000;
 	a.interval.cpu_wait_ns = 500000000;
 	b.interval.cpu_wait_ns = 100000000; /* 0.6 s of 2 thread-seconds */
 	tg.cpu_wait_known = true;
-	text = render_to_string(render_text, &r);
-	header = strstr(text, "    TID NAME");
-	row = strstr(text, "Thread-* (handl");
-	ck_assert_msg(header && row, "%s", text);
-	while (row > text && row[-1] != '\n')
-		row--;
-	column = (int)(strstr(header, "CPU WAIT%") - header) + 9;
-	ck_assert_msg(strncmp(row + column - 5, " 30.0", 5) == 0, "CPU WAIT%% not 30.0 under its header:\n%s", text);
-	free(text);
+	group_row_cpu_wait(&r, "Thread-* (handl", figure, sizeof figure);
+	ck_assert_str_eq(figure, "30.0");
 	tg.cpu_wait_known = false;
-	text = render_to_string(render_text, &r);
-	header = strstr(text, "    TID NAME");
-	row = strstr(text, "Thread-* (handl");
-	ck_assert_msg(header && row, "%s", text);
-	while (row > text && row[-1] != '\n')
-		row--;
-	ck_assert_msg(strncmp(row + column - 2, " -", 2) == 0, "unknown CPU WAIT%% not '-':\n%s", text);
-	free(text);
+	group_row_cpu_wait(&r, "Thread-* (handl", figure, sizeof figure);
+	ck_assert_str_eq(figure, "-");
 }
 END_TEST
 

@@ -4,42 +4,23 @@
  * resolve.c (symbols) -> gil_locate.c (the GIL) -> probes.c (load and
  * attach) -> snapshot.c (read the maps) -> stats.c (figures) -> render.c,
  * screen.c, svg.c through output.c, metrics.c for Prometheus. session.c
- * is one traced process; this file runs them over one BPF program,
- * finds new ones (discover.c) and runs a command to trace (launch.c). */
+ * is one traced process; fleet.c runs them over one BPF program and finds
+ * new ones (discover.c, lineage.c). This file reads the arguments, owns
+ * the signals and starts a command to trace (launch.c). */
 #include "config.h"
 
-#include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "array.h"
 #include "bpf_cache.h"
-#include "clock.h"
+#include "bpf_object.h"
 #include "cli.h"
-#include "discover.h"
+#include "clock.h"
 #include "error.h"
-#include "kernel_btf.h"
-#include "kernel_headers.h"
+#include "fleet.h"
 #include "launch.h"
-#include "lineage.h"
-#include "metrics.h"
-#include "metrics_http.h"
-#include "output.h"
 #include "privileges.h"
-#include "probes.h"
-#include "session.h"
-
-/* How long a launched command may take to start its interpreter. */
-#define LAUNCH_LOCATE_POLL_S 0.001
-/* How often the kernel's record of forks and execs is read. */
-#define LINEAGE_POLL_S 0.05
-/* How long after an exec the new image may take to start its interpreter. */
-#define EXEC_LOCATE_S 5.0
 
 static volatile sig_atomic_t stop_signal;
 static volatile sig_atomic_t forward_to;
@@ -56,30 +37,6 @@ static void on_stop_signal(int sig)
 		_exit(128 + sig);
 	stop_signal = sig;
 }
-
-/* Every process traced in one run, over one BPF program. */
-struct fleet {
-	struct options opt;
-	struct kernel_headers headers;
-	struct probes *probes;
-	struct output *out;
-	struct session **sessions;
-	size_t nsessions, sessions_cap;
-	struct launch launch;
-	bool launched;
-	/* Processes looked at and not traced (not CPython, or failed), so
-	 * --all does not look again: pid and start time. */
-	struct proc_entry *passed, *procs;
-	size_t npassed, passed_cap, procs_cap;
-	struct metrics_server *server;
-	struct pollfd *pfd; /* what wait_interval polls */
-	size_t pfd_cap;
-	struct lineage_entry *family; /* the kernel's forks and execs, last read */
-	size_t family_cap;
-	double next_lineage;
-	double start, attached;
-	struct bpf_cost cost; /* of the shared programs, host-wide */
-};
 
 static int fail_with(const struct gs_error *err)
 {
@@ -108,575 +65,15 @@ static void install_signal_handlers(sigset_t *during_wait, bool launch)
 	sigprocmask(SIG_BLOCK, &blocked, during_wait);
 }
 
-/* What every target shares: kernel headers, the cache, the histogram
- * mode, the kernel's task_struct layout. */
-static int plan_shared(struct fleet *f, struct probe_plan *plan, struct gs_error *err)
-{
-	struct kh_roots roots;
-	char release[128];
-	struct task_layout task;
-
-	kh_system_roots(&roots, release, sizeof release);
-	if (kernel_headers_find(&roots, f->opt.kernel_headers, &f->headers, err) != 0)
-		return -1;
-	plan->headers = &f->headers;
-	if (kernel_task_layout(&task) == 0) {
-		plan->task_pid_off = task.pid_off;
-		plan->task_tgid_off = task.tgid_off;
-		plan->task_runtime_off = task.runtime_off;
-	}
-	/* --no-cache: compile afresh and replace what the cache holds. */
-	plan->cache_dir = f->opt.cache_dir;
-	plan->cache_refresh = f->opt.no_cache;
-	/* The live screen shows the histogram on h: collect it there anyway. */
-	plan->histogram = f->opt.per_thread				    ? GS_HIST_PER_THREAD
-			  : f->opt.histogram || output_is_live(&f->opt) ? GS_HIST_PROCESS
-									 : GS_HIST_OFF;
-	return 0;
-}
-
-static struct session *add_session(struct fleet *f)
-{
-	struct session *s;
-
-	if (array_reserve((void **)&f->sessions, &f->sessions_cap, f->nsessions + 1, sizeof *f->sessions, 8) != 0)
-		return NULL;
-	if (!(s = calloc(1, sizeof *s)))
-		return NULL;
-	f->sessions[f->nsessions++] = s;
-	return s;
-}
-
-static void drop_session(struct fleet *f, size_t i)
-{
-	struct session *s = f->sessions[i];
-	struct watched_address watch[GS_MAX_WATCHED];
-	size_t n = gil_watch_list(&s->gil, 0, watch, GS_MAX_WATCHED);
-
-	if (f->probes) {
-		probes_remove_target(f->probes, s->target.pid, watch, n);
-		/* Its threads' rows went as they ended; the process's own
-		 * histogram is left. */
-		snapshot_forget_histogram(probes_histogram_fd(f->probes), (uint32_t)s->target.pid, 0);
-	}
-	session_release(s);
-	free(s);
-	memmove(&f->sessions[i], &f->sessions[i + 1], (f->nsessions - i - 1) * sizeof *f->sessions);
-	f->nsessions--;
-}
-
-/* Several processes share the in-kernel back end: its filter is a set of
- * tgids; uprobes would be one set of probes per process. */
-static int check_fleet_backend(const struct fleet *f, const struct session *s, struct gs_error *err)
-{
-	if (!cli_fleet(&f->opt) || s->plan.backend == PROBE_FUTEX)
-		return 0;
-	return gs_fail(err, GS_EXIT_NOT_PYTHON,
-		       "pid %d: python %s gives no exact gil address, and several processes are traced with "
-		       "--probe=futex only",
-		       (int)s->target.pid, s->gil.py.version);
-}
-
-/* The first process: its plan compiles and attaches the program. With
- * --all alone there is none yet: the program starts with no target. */
-static int attach_first(struct fleet *f, struct gs_error *err)
-{
-	struct probe_plan empty = { .backend = PROBE_FUTEX };
-	struct session *s;
-
-	if (!f->opt.command && !f->opt.npids) {
-		if (plan_shared(f, &empty, err) != 0 || !(f->probes = probes_attach(&empty, err)))
-			return -1;
-		f->attached = monotonic_s();
-		return 0;
-	}
-	if (!(s = add_session(f)))
-		return gs_fail(err, GS_EXIT_FAILURE, "out of memory");
-	if (f->opt.command) {
-		if (f->opt.probe && strcmp(f->opt.probe, "futex") != 0)
-			return gs_fail(err, GS_EXIT_USAGE, "launch mode (-- COMMAND) traces with --probe=futex only");
-		if (launch_prepare(f->opt.command, &f->launch, err) != 0)
-			return -1;
-		f->launched = true;
-		session_prepare_launched(s, &f->opt, f->launch.pid, f->opt.command[0]);
-	} else if (session_prepare(s, &f->opt, f->opt.pids[0], err) != 0 || check_fleet_backend(f, s, err) != 0) {
-		return -1;
-	}
-	if (plan_shared(f, &s->plan, err) != 0 || !(f->probes = probes_attach(&s->plan, err)))
-		return -1;
-	f->attached = monotonic_s();
-	return 0;
-}
-
-/* Into the kernel's family map (lineage.bpf.h): its execs are seen, and
- * with --children its forks, even after it exited. */
-static void lineage_join(struct fleet *f, struct session *s)
-{
-	int fd = probes_family_fd(f->probes);
-
-	if (fd >= 0 && !s->in_lineage && s->located && !s->target_gone)
-		s->in_lineage = lineage_add(fd, s->target.pid, f->opt.children, &s->execs_seen) == 0;
-}
-
-/* One more process while running; failures are reported, not fatal. */
-static bool attach_more(struct fleet *f, pid_t pid, bool quiet)
-{
-	struct session *s = add_session(f);
-	struct gs_error err = { 0 };
-	double begun = monotonic_s();
-
-	if (!s)
-		return false;
-	if (session_prepare(s, &f->opt, pid, &err) == 0 && check_fleet_backend(f, s, &err) == 0) {
-		if (probes_add_target(f->probes, pid, s->plan.watch, s->plan.nwatch) == 0) {
-			session_start(s, f->probes, f->out, monotonic_s(), begun);
-			lineage_join(f, s);
-			return true;
-		}
-		/* Said even with --all: a python process left out. */
-		int why = errno;
-		quiet = false;
-		probes_remove_target(f->probes, pid, s->plan.watch, s->plan.nwatch);
-		gs_fail(&err, GS_EXIT_FAILURE, "pid %d not traced: %s (at most %d processes at once)", (int)pid,
-			strerror(why), GS_MAX_TARGETS);
-	}
-	if (!quiet && err.msg[0])
-		gs_error_print(&err);
-	session_release(s);
-	free(s);
-	f->nsessions--;
-	return false;
-}
-
-static bool traced(const struct fleet *f, pid_t pid)
-{
-	for (size_t i = 0; i < f->nsessions; i++)
-		if (f->sessions[i]->target.pid == pid)
-			return true;
-	return false;
-}
-
-static bool passed_before(const struct fleet *f, const struct proc_entry *p)
-{
-	for (size_t i = 0; i < f->npassed; i++)
-		if (f->passed[i].pid == p->pid && f->passed[i].start_time == p->start_time &&
-		    f->passed[i].exe_ino == p->exe_ino)
-			return true;
-	return false;
-}
-
-static void remember_passed(struct fleet *f, const struct proc_entry *p)
-{
-	if (array_reserve((void **)&f->passed, &f->passed_cap, f->npassed + 1, sizeof *f->passed, 256) != 0)
-		return;
-	f->passed[f->npassed++] = *p;
-}
-
-/* Forgets the passed processes that exited (pids get reused). */
-static void prune_passed(struct fleet *f, size_t nprocs)
-{
-	size_t kept = 0;
-
-	for (size_t i = 0; i < f->npassed; i++)
-		for (size_t k = 0; k < nprocs; k++)
-			if (f->procs[k].pid == f->passed[i].pid && f->procs[k].start_time == f->passed[i].start_time &&
-			    f->procs[k].exe_ino == f->passed[i].exe_ino) {
-				f->passed[kept++] = f->passed[i];
-				break;
-			}
-	f->npassed = kept;
-}
-
-/* Is p wanted: a descendant (--children) or CPython (--all)? */
-static bool wanted(const struct fleet *f, const struct proc_entry *p, const pid_t *descendants, size_t ndesc)
-{
-	if (f->opt.children)
-		for (size_t i = 0; i < ndesc; i++)
-			if (descendants[i] == p->pid)
-				return true;
-	return f->opt.all && discover_may_be_python(p->pid);
-}
-
-/* Descendants found in /proc are followed in the kernel too: their
- * children stay known when they exit. */
-static void lineage_adopt(struct fleet *f, const pid_t *pids, size_t n)
-{
-	int fd = probes_family_fd(f->probes);
-
-	for (size_t i = 0; fd >= 0 && i < n; i++)
-		lineage_add(fd, pids[i], true, NULL);
-}
-
-/* --children and --all: the processes that started since the last look. */
-static void discover(struct fleet *f)
-{
-	int n = discover_processes(&f->procs, &f->procs_cap);
-	pid_t *descendants;
-	size_t ndesc = 0;
-
-	if (n <= 0 || !(descendants = malloc((size_t)n * sizeof *descendants)))
-		return;
-	if (f->opt.children)
-		ndesc = discover_descendants(f->procs, (size_t)n, f->opt.pids, f->opt.npids, descendants);
-	lineage_adopt(f, descendants, ndesc);
-	prune_passed(f, (size_t)n);
-	for (int i = 0; i < n; i++) {
-		const struct proc_entry *p = &f->procs[i];
-		if (p->pid == getpid() || traced(f, p->pid) || passed_before(f, p))
-			continue;
-		if (!wanted(f, p, descendants, ndesc) || !attach_more(f, p->pid, f->opt.all))
-			remember_passed(f, p);
-	}
-	free(descendants);
-}
-
-static struct session *session_of(const struct fleet *f, pid_t pid)
-{
-	for (size_t i = 0; i < f->nsessions; i++)
-		if (f->sessions[i]->target.pid == pid)
-			return f->sessions[i];
-	return NULL;
-}
-
-/* An exec the kernel saw: the process is located again once its new
- * interpreter is up, or leaves with one line saying why (and is not
- * looked at again as it is now). */
-static void follow_exec(struct fleet *f, struct session *s, uint64_t execs)
-{
-	struct gs_error err = { 0 };
-	struct proc_entry now;
-
-	if (s->target_gone)
-		return;
-	if (execs != s->execs_seen) {
-		s->execs_seen = execs;
-		session_exec_begin(s);
-	}
-	/* Uprobes sit in the old image: no use waiting for the new one. */
-	if (!s->exec_pending || session_exec_locate(s, &err) == 0 ||
-	    (s->plan.backend == PROBE_FUTEX && monotonic_s() - s->exec_at < EXEC_LOCATE_S))
-		return;
-	gs_error_print(&err);
-	s->target_gone = true;
-	if (discover_entry(s->target.pid, &now) == 0)
-		remember_passed(f, &now);
-}
-
-/* A process the kernel saw forked by a followed one (--children): traced
- * even when its parent has exited already. */
-static void follow_child(struct fleet *f, const struct lineage_entry *e)
-{
-	struct proc_entry p;
-
-	if (!f->opt.children || !e->parent || discover_entry(e->pid, &p) != 0 || passed_before(f, &p))
-		return;
-	if (!attach_more(f, e->pid, f->opt.all))
-		remember_passed(f, &p);
-}
-
-/* The kernel's record of forks and execs (lineage.bpf.h); entries of
- * processes that ended, or no longer traced and not followed, go. */
-static void follow_lineage(struct fleet *f)
-{
-	int fd = probes_family_fd(f->probes), n;
-
-	f->next_lineage = monotonic_s() + LINEAGE_POLL_S;
-	if (fd < 0)
-		return;
-	for (size_t i = 0; i < f->nsessions; i++)
-		lineage_join(f, f->sessions[i]);
-	n = lineage_read(fd, &f->family, &f->family_cap);
-	for (int i = 0; i < n; i++) {
-		const struct lineage_entry *e = &f->family[i];
-		struct session *s = session_of(f, e->pid);
-		if (s && s->in_lineage)
-			follow_exec(f, s, e->execs);
-		else if ((kill(e->pid, 0) != 0 && errno == ESRCH) || (!s && !e->follow))
-			lineage_remove(fd, e->pid);
-		else if (!s)
-			follow_child(f, e);
-	}
-}
-
-/* Seconds until the kernel's record of forks and execs is read again. */
-static double lineage_due(const struct fleet *f)
-{
-	double left = f->next_lineage - monotonic_s();
-
-	if (!probes_lineage(f->probes))
-		return 1e9;
-	return left > 0 ? left : 0;
-}
-
-/* The programs' run-time statistics: the first read is the baseline. A
- * failed read makes the cost unknown from then on, not a figure short. */
-static void read_cost(struct fleet *f)
-{
-	struct bpf_prog_stat now[BPF_COST_MAX_PROGS];
-	int n = probes_costs(f->probes, now, BPF_COST_MAX_PROGS);
-
-	if (n < 0)
-		bpf_cost_start(&f->cost, false, errno);
-	else
-		bpf_cost_read(&f->cost, now, (size_t)n, monotonic_s());
-}
-
-static void start_cost(struct fleet *f)
-{
-	int why;
-	bool known = probes_cost_known(f->probes, &why);
-
-	bpf_cost_start(&f->cost, known, why);
-	read_cost(f);
-}
-
-/* The cost is the host's, shared by every process traced: it goes on the
- * first process's line of a period only, so summing never counts it twice. */
-static void emit_intervals(struct fleet *f)
-{
-	const struct bpf_cost *cost = &f->cost;
-
-	output_frame_begin(f->out, f->nsessions);
-	for (size_t i = 0; i < f->nsessions; i++)
-		/* A run cut short mid-interval still reports what it saw. */
-		if (f->sessions[i]->last_interval >= 0.001) {
-			session_emit(f->sessions[i], false, cost);
-			cost = NULL;
-		}
-	output_frame_end(f->out);
-}
-
-/* The live screen's keys: true when the user quits. */
-static bool handle_keys(struct fleet *f)
-{
-	switch (output_keys(f->out)) {
-	case SCREEN_QUIT:
-		return true;
-	case SCREEN_REDRAW:
-		emit_intervals(f);
-		return false;
-	default:
-		return false;
-	}
-}
-
-/* Whether every process is gone and none can come: then the run ends. */
-static bool all_gone(struct fleet *f)
-{
-	bool gone = true;
-
-	for (size_t i = 0; i < f->nsessions; i++)
-		gone = session_gone(f->sessions[i]) && gone;
-	return gone && !f->opt.all && !f->opt.children;
-}
-
-/* The keyboard, and each process's pidfd (readable when it exits); how
- * long to wait at most for exits no pidfd tells (old kernels). */
-static size_t poll_set(struct fleet *f, double *recheck)
-{
-	size_t n = 0;
-
-	*recheck = 1e9;
-	if (array_reserve((void **)&f->pfd, &f->pfd_cap, f->nsessions + 1, sizeof *f->pfd, 8) != 0)
-		return 0;
-	f->pfd[n++] = (struct pollfd){ .fd = output_input_fd(f->out), .events = POLLIN };
-	for (size_t i = 0; i < f->nsessions; i++) {
-		if (f->sessions[i]->target_gone) /* its pidfd stays readable */
-			continue;
-		if (f->sessions[i]->pidfd >= 0)
-			f->pfd[n++] = (struct pollfd){ .fd = f->sessions[i]->pidfd, .events = POLLIN };
-		else
-			*recheck = 0.1;
-	}
-	return n;
-}
-
-/* The first session of a launched command until its interpreter is up. */
-static bool launch_pending(const struct fleet *f)
-{
-	return f->launched && f->nsessions && !f->sessions[0]->located;
-}
-
-/* Samples the holders; returns the seconds to the next sample. */
-static double sample_holders(struct fleet *f)
-{
-	double next = 1e9, now = monotonic_s();
-
-	for (size_t i = 0; i < f->nsessions; i++) {
-		double in = session_sample(f->sessions[i], now);
-		next = in < next ? in : next;
-	}
-	return next;
-}
-
-/* Waits for the end of the interval, a stop signal, a key, or the
- * targets' exit. Returns true when the run must end after this interval. */
-static bool wait_interval(struct fleet *f, double deadline, const sigset_t *during_wait)
-{
-	bool keys = output_input_fd(f->out) >= 0, fixed = !f->opt.all && !f->opt.children;
-
-	for (;;) {
-		double left = deadline - monotonic_s(), to_sample = sample_holders(f), recheck;
-		size_t n = poll_set(f, &recheck);
-		struct timespec ts;
-		if (stop_signal) {
-			/* From now on a second stop signal ends gilstats at once. */
-			sigprocmask(SIG_SETMASK, during_wait, NULL);
-			return true;
-		}
-		if (left <= 0)
-			return false;
-		if (launch_pending(f))
-			left = left < LAUNCH_LOCATE_POLL_S ? left : LAUNCH_LOCATE_POLL_S;
-		double to_lineage = lineage_due(f);
-		left = left < to_sample ? left : to_sample;
-		left = left < recheck ? left : recheck;
-		left = left < to_lineage ? left : to_lineage;
-		ts.tv_sec = (time_t)left;
-		ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
-		/* The keyboard's slot is skipped (fd -1) when there is none. */
-		ppoll(f->pfd, n, &ts, during_wait);
-		if (lineage_due(f) <= 0)
-			follow_lineage(f);
-		if ((fixed && f->nsessions == 0) || (f->nsessions && all_gone(f)))
-			return true;
-		if (launch_pending(f))
-			session_locate_launched(f->sessions[0]);
-		/* Keys, and a resize (SIGWINCH interrupts the wait). */
-		if (keys && handle_keys(f))
-			return true;
-	}
-}
-
-/* The metrics of every traced process, to the server and the textfile. */
-static void publish_metrics(struct fleet *f)
-{
-	struct metrics_process *procs;
-	struct gs_error err;
-	char *text = NULL;
-	size_t len = 0;
-	FILE *mem;
-
-	if ((!f->server && !f->opt.textfile) || !(procs = calloc(f->nsessions + 1, sizeof *procs)))
-		return;
-	for (size_t i = 0; i < f->nsessions; i++)
-		procs[i] = (struct metrics_process){ &f->sessions[i]->report_target, &f->sessions[i]->stats,
-						     &f->sessions[i]->hold, f->sessions[i]->verdict_known,
-						     f->sessions[i]->verdict };
-	if ((mem = open_memstream(&text, &len))) {
-		metrics_write(mem, procs, f->nsessions, f->opt.per_thread_metrics);
-		bpf_cost_metrics(mem, &f->cost);
-		fclose(mem);
-		if (f->server)
-			metrics_publish(f->server, text, len);
-		if (f->opt.textfile && metrics_write_textfile(f->opt.textfile, text, len, &err) != 0)
-			gs_error_print(&err);
-	}
-	free(text);
-	free(procs);
-}
-
-/* One interval of every process; ended ones report their summary and go. */
-static int update_all(struct fleet *f, bool last, struct gs_error *err)
-{
-	uint64_t ended_epoch;
-
-	if (probes_next_epoch(f->probes, &ended_epoch) != 0)
-		return gs_fail(err, GS_EXIT_FAILURE, "cannot write the bpf maps: %s", strerror(errno));
-	/* Just before the processes' maps: the same boundary, within read_s. */
-	read_cost(f);
-	for (size_t i = 0; i < f->nsessions; i++) {
-		if (session_update(f->sessions[i], ended_epoch, err) != 0)
-			return -1;
-		session_name_stacks(f->sessions[i]);
-	}
-	emit_intervals(f);
-	publish_metrics(f);
-	for (size_t i = f->nsessions; i-- > 0;) {
-		/* In a fleet an ended process leaves with its summary (the
-		 * live screen keeps the terminal: it just leaves). */
-		if (!last && cli_fleet(&f->opt) && f->sessions[i]->target_gone) {
-			if (!output_is_live(&f->opt))
-				session_emit(f->sessions[i], true, NULL);
-			drop_session(f, i);
-		}
-	}
-	if (output_error(f->out))
-		return gs_fail(err, GS_EXIT_FAILURE, "cannot write the output: %s", strerror(output_error(f->out)));
-	return 0;
-}
-
-static int run(struct fleet *f, const sigset_t *during_wait, struct gs_error *err)
-{
-	bool last = false;
-
-	for (long k = 1; !last; k++) {
-		last = wait_interval(f, f->attached + (double)k * f->opt.interval_s, during_wait) ||
-		       (f->opt.count && k >= f->opt.count);
-		if (update_all(f, last, err) != 0)
-			return -1;
-		if (!last && (f->opt.children || f->opt.all))
-			discover(f);
-	}
-	for (size_t i = 0; i < f->nsessions; i++)
-		session_emit(f->sessions[i], true, i ? NULL : &f->cost);
-	return 0;
-}
-
-static void release(struct fleet *f)
-{
-	metrics_stop(f->server);
-	while (f->nsessions)
-		drop_session(f, f->nsessions - 1);
-	probes_detach(f->probes);
-	free(f->sessions);
-	free(f->passed);
-	free(f->procs);
-	free(f->pfd);
-	free(f->family);
-	output_close(f->out);
-}
-
-/* The live view's header at once, not after the first interval. */
-static void show_attached(struct fleet *f)
-{
-	const struct report_target **targets = calloc(f->nsessions + 1, sizeof *targets);
-
-	if (!targets)
-		return;
-	for (size_t i = 0; i < f->nsessions; i++)
-		targets[i] = &f->sessions[i]->report_target;
-	output_attached(f->out, targets, f->nsessions, f->opt.interval_s);
-	free(targets);
-}
-
+/* The processes from start to their summaries. Launch mode: stop signals
+ * go to the command once it runs. */
 static int trace(struct fleet *f, const sigset_t *during_wait, struct gs_error *err)
 {
-	if (output_check_paths(&f->opt, err) != 0 ||
-	    (f->opt.textfile && metrics_check_textfile(f->opt.textfile, err) != 0))
+	if (fleet_start(f, err) != 0)
 		return -1;
-	if (privileges_check(err) != 0 || attach_first(f, err) != 0)
-		return -1;
-	start_cost(f);
-	if (!(f->out = output_open(&f->opt, err)))
-		return -1;
-	if (f->nsessions)
-		session_start(f->sessions[0], f->probes, f->out, f->attached, f->start);
-	for (size_t i = 1; i < f->opt.npids; i++)
-		attach_more(f, f->opt.pids[i], false);
-	if (f->opt.children || f->opt.all)
-		discover(f);
-	follow_lineage(f);
-	if (f->opt.listen && !(f->server = metrics_serve(f->opt.listen, err)))
-		return -1;
-	publish_metrics(f);
-	show_attached(f);
-	if (f->launched) {
-		if (launch_go(&f->launch, err) != 0)
-			return -1;
+	if (f->launched)
 		forward_to = f->launch.pid;
-	}
-	return run(f, during_wait, err);
+	return fleet_run(f, during_wait, &stop_signal, err);
 }
 
 /* --compile-only: both back ends into the cache, nothing attached. */
@@ -687,7 +84,7 @@ static int compile_only(struct fleet *f, struct gs_error *err)
 	struct bpf_object obj;
 	bool cached;
 
-	if (privileges_check(err) != 0 || plan_shared(f, &plan, err) != 0)
+	if (privileges_check(err) != 0 || fleet_plan_shared(f, &plan, err) != 0)
 		return -1;
 	if (!plan.cache_dir)
 		return gs_fail(err, GS_EXIT_USAGE, "--compile-only needs the cache, and it is off");
@@ -715,13 +112,13 @@ int main(int argc, char **argv)
 		return GS_EXIT_OK;
 	if (f.opt.compile_only) {
 		rc = compile_only(&f, &err) == 0 ? GS_EXIT_OK : fail_with(&err);
-		release(&f);
+		fleet_release(&f);
 		return rc;
 	}
 	install_signal_handlers(&during_wait, f.opt.command != NULL);
 	if (trace(&f, &during_wait, &err) != 0)
 		rc = fail_with(&err);
-	release(&f);
+	fleet_release(&f);
 	/* Launch mode passes the command's exit status through. */
 	if (f.launched && f.launch.pid > 0) {
 		int status = launch_finish(&f.launch);

@@ -1,5 +1,5 @@
 /* One traced process: where its GIL is, what the shared probes recorded
- * for it at each interval, and its report. main.c runs one session per
+ * for it at each interval, and its report. fleet.c runs one session per
  * process (several with -p, --children, --all) over one BPF program. */
 #ifndef GILSTATS_SESSION_H
 #define GILSTATS_SESSION_H

@@ -24,6 +24,7 @@ Suite *escape_suite(void);
 Suite *roles_suite(void);
 Suite *split_suite(void);
 Suite *bpf_cost_suite(void);
+Suite *fleet_suite(void);
 
 /* Directory holding the test data the build made (libversioned.so). */
 const char *test_builddir(void);

@@ -1,0 +1,103 @@
+/* The fleet's pure decisions (fleet_rules.h). */
+#include "config.h"
+
+#include "fleet_rules.h"
+
+#include <stdlib.h>
+
+#include "array.h"
+
+void fleet_rules_init(struct fleet_rules *r, const struct options *opt, pid_t self)
+{
+	r->children = opt->children;
+	r->all = opt->all;
+	r->several = cli_fleet(opt);
+	r->self = self;
+}
+
+void fleet_rules_free(struct fleet_rules *r)
+{
+	free(r->passed);
+	r->passed = NULL;
+	r->npassed = r->passed_cap = 0;
+}
+
+/* A pid alone may be reused; with its start time and executable it is
+ * one process (a shell that execs python is a new one). */
+static bool same_process(const struct proc_entry *a, const struct proc_entry *b)
+{
+	return a->pid == b->pid && a->start_time == b->start_time && a->exe_ino == b->exe_ino;
+}
+
+bool fleet_rules_passed(const struct fleet_rules *r, const struct proc_entry *p)
+{
+	for (size_t i = 0; i < r->npassed; i++)
+		if (same_process(&r->passed[i], p))
+			return true;
+	return false;
+}
+
+void fleet_rules_pass(struct fleet_rules *r, const struct proc_entry *p)
+{
+	if (array_reserve((void **)&r->passed, &r->passed_cap, r->npassed + 1, sizeof *r->passed, 256) != 0)
+		return;
+	r->passed[r->npassed++] = *p;
+}
+
+void fleet_rules_prune(struct fleet_rules *r, const struct proc_entry *now, size_t n)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < r->npassed; i++)
+		for (size_t k = 0; k < n; k++)
+			if (same_process(&now[k], &r->passed[i])) {
+				r->passed[kept++] = r->passed[i];
+				break;
+			}
+	r->npassed = kept;
+}
+
+static bool listed(const pid_t *v, size_t n, pid_t pid)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == pid)
+			return true;
+	return false;
+}
+
+bool fleet_rules_new(const struct fleet_rules *r, const struct proc_entry *p, const pid_t *traced, size_t ntraced)
+{
+	return p->pid != r->self && !listed(traced, ntraced, p->pid) && !fleet_rules_passed(r, p);
+}
+
+bool fleet_rules_descendant(const struct fleet_rules *r, pid_t pid, const pid_t *descendants, size_t ndesc)
+{
+	return r->children && listed(descendants, ndesc, pid);
+}
+
+enum fleet_lineage_step fleet_rules_lineage(const struct fleet_rules *r, bool traced, bool in_map, bool alive,
+					    bool followed, pid_t parent)
+{
+	if (traced && in_map)
+		return FLEET_LINEAGE_EXEC;
+	/* An entry the tool added for a process it no longer traces is
+	 * kept only while its children are followed. */
+	if (!alive || (!traced && !followed))
+		return FLEET_LINEAGE_FORGET;
+	/* Forked by a followed process: traced even when its parent has
+	 * exited already (the kernel kept the link). */
+	if (!traced && r->children && parent)
+		return FLEET_LINEAGE_ADOPT;
+	return FLEET_LINEAGE_KEEP;
+}
+
+bool fleet_rules_ends(const struct fleet_rules *r, size_t ntraced, size_t ngone)
+{
+	return !r->children && !r->all && ngone >= ntraced;
+}
+
+bool fleet_rules_leaves(const struct fleet_rules *r, bool gone, bool last)
+{
+	/* A single process stays: its summary ends the run as it always did. */
+	return r->several && gone && !last;
+}

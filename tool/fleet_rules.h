@@ -1,0 +1,66 @@
+/* The fleet's decisions that need no BPF and no live process (fleet.c
+ * acts on them): which processes found in /proc are looked at, which were
+ * passed over already, what to do with a fork or exec the kernel saw, and
+ * when a process or the run ends. Kept apart so they are unit-tested. */
+#ifndef GILSTATS_FLEET_RULES_H
+#define GILSTATS_FLEET_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "cli.h"
+#include "discover.h"
+
+struct fleet_rules {
+	bool children, all; /* --children, --all: processes may come */
+	bool several;       /* more than one process may be traced */
+	pid_t self;         /* gilstats itself: never traced */
+	/* Processes looked at and not traced (not CPython, or failed), so
+	 * --all does not look again: pid, start time and executable. */
+	struct proc_entry *passed;
+	size_t npassed, passed_cap;
+};
+
+/* What to do with an entry of the kernel's family map (lineage.h). */
+enum fleet_lineage_step {
+	FLEET_LINEAGE_KEEP,   /* nothing now (traced, not in the map yet) */
+	FLEET_LINEAGE_EXEC,   /* a traced process: see whether it exec'd */
+	FLEET_LINEAGE_FORGET, /* ended, or neither traced nor followed */
+	FLEET_LINEAGE_ADOPT,  /* a child forked by a followed process */
+};
+
+void fleet_rules_init(struct fleet_rules *r, const struct options *opt, pid_t self);
+void fleet_rules_free(struct fleet_rules *r);
+
+/* Whether p was passed over already (the same pid, start and executable). */
+bool fleet_rules_passed(const struct fleet_rules *r, const struct proc_entry *p);
+
+/* Remembers p as passed over; out of memory, it is looked at again. */
+void fleet_rules_pass(struct fleet_rules *r, const struct proc_entry *p);
+
+/* Forgets the passed processes not among the n now running (pids get reused). */
+void fleet_rules_prune(struct fleet_rules *r, const struct proc_entry *now, size_t n);
+
+/* Whether a process found in /proc is to be looked at: not gilstats, not
+ * traced already (traced: ntraced pids), not passed over before. */
+bool fleet_rules_new(const struct fleet_rules *r, const struct proc_entry *p, const pid_t *traced, size_t ntraced);
+
+/* Whether pid is wanted as a descendant of a traced process (--children);
+ * --all wants it too when it may be python, which fleet.c asks /proc. */
+bool fleet_rules_descendant(const struct fleet_rules *r, pid_t pid, const pid_t *descendants, size_t ndesc);
+
+/* The step for a family map entry: traced (in_map: and joined the map),
+ * alive, followed (its children are), parent (0: added by gilstats). */
+enum fleet_lineage_step fleet_rules_lineage(const struct fleet_rules *r, bool traced, bool in_map, bool alive,
+					    bool followed, pid_t parent);
+
+/* Whether the run ends: ngone of ntraced processes are gone, and none can
+ * come (no --children, no --all). */
+bool fleet_rules_ends(const struct fleet_rules *r, size_t ntraced, size_t ngone);
+
+/* Whether a gone process leaves at this interval with its summary: in a
+ * fleet, and not at the last interval (which reports every process). */
+bool fleet_rules_leaves(const struct fleet_rules *r, bool gone, bool last);
+
+#endif

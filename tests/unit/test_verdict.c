@@ -30,7 +30,8 @@ static enum verdict_kind decide(struct thread_stats *v, size_t n, double held_pc
 				struct gil_model *m, char *buf, size_t len)
 {
 	struct thread_stats *ptrs[64];
-	struct gil_model_input in = { ptrs, n, false, 1.0, true, held_pct, NULL, hold };
+	struct gil_model_input in = { .threads = ptrs, .nthreads = n, .seconds = 1.0, .gil_enabled = true,
+				      .held_pct = held_pct, .hold = hold };
 
 	for (size_t i = 0; i < n; i++)
 		ptrs[i] = &v[i];
@@ -213,7 +214,7 @@ START_TEST(moderate_none_and_disabled)
 {
 	struct thread_stats v[] = { thread(1, 30, 60, 0.5), thread(2, 10, 80, 0.5) };
 	struct thread_stats *ptrs[] = { &v[0], &v[1] };
-	struct gil_model_input in = { ptrs, 2, false, 1.0, false, -1, NULL, NULL };
+	struct gil_model_input in = { .threads = ptrs, .nthreads = 2, .seconds = 1.0, .held_pct = -1 };
 	struct gil_model m;
 	char buf[256];
 
@@ -263,7 +264,8 @@ START_TEST(summary_same_rule)
 	struct thread_stats v[] = { thread(1, 0, 0, 0), thread(2, 0, 0, 0) };
 	struct thread_stats *ptrs[] = { &v[0], &v[1] };
 	struct folded_threads folded = { .threads = 30 };
-	struct gil_model_input in = { ptrs, 2, true, 10.0, true, 85, &folded, NULL };
+	struct gil_model_input in = { .threads = ptrs, .nthreads = 2, .summary = true, .seconds = 10.0,
+				      .gil_enabled = true, .held_pct = 85, .folded = &folded };
 	struct gil_model m;
 	char buf[256];
 

@@ -36,7 +36,8 @@ static unsigned char *next_row(struct row_sink *s)
 		*s->rows = grown;
 		*s->cap = ncap;
 	}
-	return (unsigned char *)*s->rows + s->n * s->row_size;
+	/* A row's fields beyond the map's key and value start at zero. */
+	return memset((unsigned char *)*s->rows + s->n * s->row_size, 0, s->row_size);
 }
 
 /* One syscall per BATCH_ROWS rows (kernel 5.6+). -1 with EINVAL or

@@ -11,6 +11,7 @@
 struct wait_row {
 	struct gs_wait_key key;
 	struct gs_wait_stats stats;
+	uint64_t inflight_ns; /* the row's wait in progress at the read, so far (split.c); 0: none */
 };
 
 struct wait_rows {

@@ -47,6 +47,7 @@ int split_waits(struct wait_rows *rows, const struct inflight_row *inflight, siz
 			row->key = key;
 		}
 		row->stats.total_ns += part;
+		row->inflight_ns = part;
 	}
 	return 0;
 }

@@ -207,7 +207,7 @@ static int account_row(struct stats *st, const struct wait_row *row, uint64_t en
 	struct thread_stats *t = find_or_add_thread(st, (pid_t)row->key.tid);
 	struct wait_figures delta;
 	enum gs_wait_kind kind;
-	uint64_t interval_max, gil = 0;
+	uint64_t interval_max, gil = 0, run_max = row->stats.max_ns > row->inflight_ns ? row->stats.max_ns : row->inflight_ns;
 
 	if (!t || take_delta(st, row, &delta) != 0)
 		return -1;
@@ -215,6 +215,10 @@ static int account_row(struct stats *st, const struct wait_row *row, uint64_t en
 	interval_max = row->stats.epoch[ended_epoch & 1] == ended_epoch && delta.count
 			       ? row->stats.epoch_max_ns[ended_epoch & 1]
 			       : 0;
+	/* A wait in progress at the boundary is one of the interval's too:
+	 * without it a thread stuck waiting would show no longest wait. */
+	if (row->inflight_ns > interval_max)
+		interval_max = row->inflight_ns;
 	/* A wait that began in an earlier interval counts here for its part
 	 * in this one only, and so does its length as this interval's longest. */
 	if (interval_max > delta.ns)
@@ -223,10 +227,10 @@ static int account_row(struct stats *st, const struct wait_row *row, uint64_t en
 		t->gil_address = gil;
 	if (kind == GS_KIND_GIL_COND || kind == GS_KIND_GIL_MUTEX) {
 		add_figures(&t->interval.gil, &delta, interval_max);
-		add_figures(&t->run.gil, &delta, row->stats.max_ns);
+		add_figures(&t->run.gil, &delta, run_max);
 	} else if (kind == GS_KIND_SWITCH_COND || kind == GS_KIND_SWITCH_MUTEX) {
 		add_figures(&t->interval.sw, &delta, interval_max);
-		add_figures(&t->run.sw, &delta, row->stats.max_ns);
+		add_figures(&t->run.sw, &delta, run_max);
 	}
 	return 0;
 }

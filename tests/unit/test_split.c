@@ -66,6 +66,9 @@ START_TEST(long_wait_split_at_boundaries)
 	stats_zero(&st);
 	t = boundary(&st, 0, 0, 0, start, 11 * SEC);
 	ck_assert_uint_eq(t->interval.gil.ns, SEC);
+	/* Still waiting: the interval's longest wait is this one's part. */
+	ck_assert_uint_eq(t->interval.gil.max_ns, SEC);
+	ck_assert_uint_eq(t->run.gil.max_ns, SEC + SEC / 2);
 	t = boundary(&st, 0, 0, 0, start, 12 * SEC);
 	ck_assert_uint_eq(t->interval.gil.ns, SEC);
 	ck_assert_uint_eq(t->interval.gil.count, 0);

@@ -48,7 +48,7 @@ static inline void blocked_end(struct gs_blocked *b)
 	struct gs_held_stats *row = held.lookup_or_try_init(&key, &fresh);
 
 	if (!row) {
-		count_event(GS_COUNT_HELD_FULL);
+		count_event(b->tgid, GS_COUNT_HELD_FULL);
 		return;
 	}
 	row->last_start_ns = b->start_ns;
@@ -88,7 +88,7 @@ static inline void hold_switch(struct bpf_raw_tracepoint_args *ctx, const struct
 	struct gs_holder *h = holders.lookup(&tgid);
 	if (!h)
 		return;
-	count_event(GS_COUNT_SWITCH_HITS);
+	count_event(tgid, GS_COUNT_SWITCH_HITS);
 	/* Most blocking of a traced thread is waiting for the GIL, or in
 	 * drop_gil for a taker: not holding it, known without reading memory. */
 	u32 tid = (u32)id;
@@ -103,7 +103,7 @@ static inline void hold_switch(struct bpf_raw_tracepoint_args *ctx, const struct
 	 * frame, often a syscall wrapper: the kernel's stack names the call. */
 	start.kstackid = stacks.get_stackid(ctx, 0);
 	if (blocked.update(&prev, &start) != 0)
-		count_event(GS_COUNT_HELD_FULL);
+		count_event(tgid, GS_COUNT_HELD_FULL);
 	else
 		__sync_fetch_and_add(open, 1);
 }

@@ -18,6 +18,7 @@
 
 #include "bpf_cache.h"
 #include "bpf_object.h"
+#include "snapshot.h"
 
 #define MAX_LINKS (PROBE_MAX_POINTS * 2)
 
@@ -130,7 +131,7 @@ int probes_add_target(struct probes *p, pid_t tgid, const struct watched_address
 
 	/* The addresses first: the target's waits count from the moment
 	 * the tgid is in the set. */
-	if (probes_watch(p, tgid, watch, n) != 0)
+	if (probes_watch(p, tgid, watch, n) != 0 || snapshot_counters_add(map_fd(p, "counters"), key) != 0)
 		return -1;
 	return bpf_update_elem(p->targets_fd, &key, &one, BPF_ANY);
 }
@@ -141,6 +142,7 @@ void probes_remove_target(struct probes *p, pid_t tgid, const struct watched_add
 	int holders = map_fd(p, "holders");
 
 	bpf_delete_elem(p->targets_fd, &key);
+	snapshot_counters_remove(map_fd(p, "counters"), key);
 	if (holders >= 0)
 		bpf_delete_elem(holders, &key);
 	for (size_t i = 0; i < n; i++) {

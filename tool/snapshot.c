@@ -162,20 +162,48 @@ static unsigned possible_cpus(void)
 	return cached;
 }
 
-int snapshot_counters(int fd, uint64_t out[GS_COUNTERS])
+/* One process's row of the per-CPU counters, zeroed on every CPU. */
+static struct gs_counts *counts_buffer(unsigned *ncpu)
 {
-	unsigned ncpu = possible_cpus();
-	uint64_t *per_cpu;
+	*ncpu = possible_cpus();
+	return *ncpu ? calloc(*ncpu, sizeof(struct gs_counts)) : NULL;
+}
+
+int snapshot_counters_add(int fd, uint32_t tgid)
+{
+	unsigned ncpu;
+	struct gs_counts *zero = counts_buffer(&ncpu);
+	int rc;
+
+	if (!zero)
+		return -1;
+	/* Not over a row already there: an exec re-adds the same process,
+	 * whose counts go on. */
+	rc = bpf_update_elem(fd, &tgid, zero, BPF_NOEXIST);
+	free(zero);
+	return rc == 0 || errno == EEXIST ? 0 : -1;
+}
+
+void snapshot_counters_remove(int fd, uint32_t tgid)
+{
+	bpf_delete_elem(fd, &tgid);
+}
+
+int snapshot_counters(int fd, uint32_t tgid, uint64_t out[GS_COUNTERS])
+{
+	unsigned ncpu;
+	struct gs_counts *per_cpu = counts_buffer(&ncpu);
 
 	memset(out, 0, GS_COUNTERS * sizeof *out);
-	if (ncpu == 0 || !(per_cpu = calloc(ncpu, sizeof *per_cpu)))
+	if (!per_cpu)
 		return -1;
-	for (__u32 i = 0; i < GS_COUNTERS; i++) {
-		if (bpf_lookup_elem(fd, &i, per_cpu) != 0)
-			continue;
-		for (unsigned c = 0; c < ncpu; c++)
-			out[i] += per_cpu[c];
+	if (bpf_lookup_elem(fd, &tgid, per_cpu) != 0) {
+		free(per_cpu);
+		return -1;
 	}
+	for (unsigned c = 0; c < ncpu; c++)
+		for (int i = 0; i < GS_COUNTERS; i++)
+			out[i] += per_cpu[c].n[i];
 	free(per_cpu);
 	return 0;
 }

@@ -72,7 +72,11 @@ int snapshot_running(int map_fd, struct gs_running **slots, size_t *n);
  * process, in order; returns how many. The maps hold every traced one's. */
 size_t snapshot_keep_tgid(void *rows, size_t n, size_t row_size, size_t tgid_offset, uint32_t tgid);
 
-/* Sums the per-CPU counters into out[GS_COUNTERS]. */
-int snapshot_counters(int map_fd, uint64_t out[GS_COUNTERS]);
+/* A traced process's row of the per-CPU counters (keyed by tgid): added
+ * with the process (kept if there), removed with it. */
+int snapshot_counters_add(int map_fd, uint32_t tgid);
+void snapshot_counters_remove(int map_fd, uint32_t tgid);
+/* Sums one process's per-CPU counters into out[GS_COUNTERS]; -1: no row. */
+int snapshot_counters(int map_fd, uint32_t tgid, uint64_t out[GS_COUNTERS]);
 
 #endif

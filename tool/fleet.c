@@ -460,7 +460,7 @@ static void publish_metrics(struct fleet *f)
 	for (size_t i = 0; i < f->nsessions; i++)
 		procs[i] = (struct metrics_process){ &f->sessions[i]->report_target, &f->sessions[i]->stats,
 						     &f->sessions[i]->hold, f->sessions[i]->verdict_known,
-						     f->sessions[i]->verdict };
+						     f->sessions[i]->verdict, &f->sessions[i]->counts };
 	if ((mem = open_memstream(&text, &len))) {
 		metrics_write(mem, procs, f->nsessions, f->opt.per_thread_metrics);
 		bpf_cost_metrics(mem, &f->cost);

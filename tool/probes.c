@@ -528,6 +528,11 @@ int probes_blocked_fd(const struct probes *p)
 	return map_fd(p, "blocked");
 }
 
+int probes_open_periods_fd(const struct probes *p)
+{
+	return map_fd(p, "open_periods");
+}
+
 int probes_oncpu_fd(const struct probes *p)
 {
 	return map_fd(p, "oncpu");

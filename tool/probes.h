@@ -91,6 +91,7 @@ int probes_inflight_fd(const struct probes *p);
 int probes_held_fd(const struct probes *p);
 int probes_stacks_fd(const struct probes *p);
 int probes_blocked_fd(const struct probes *p);
+int probes_open_periods_fd(const struct probes *p); /* -1: no hold program */
 int probes_oncpu_fd(const struct probes *p);
 int probes_running_fd(const struct probes *p);
 int probes_sched_fd(const struct probes *p);

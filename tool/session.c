@@ -487,7 +487,8 @@ static void forget_ended(struct session *s)
 			continue;
 		snapshot_forget_inflight(probes_inflight_fd(s->probes), (uint32_t)t->tid);
 		if (s->hold.blocked_available)
-			snapshot_forget_blocked(probes_blocked_fd(s->probes), (uint32_t)t->tid);
+			snapshot_forget_blocked(probes_blocked_fd(s->probes), probes_open_periods_fd(s->probes),
+						(uint32_t)t->tid);
 		if (s->plan.histogram == GS_HIST_PER_THREAD)
 			snapshot_forget_histogram(probes_histogram_fd(s->probes), (uint32_t)s->target.pid,
 						  (uint32_t)t->tid);

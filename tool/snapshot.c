@@ -234,19 +234,32 @@ size_t snapshot_stack(int fd, int64_t stackid, uint64_t *ips, size_t max)
 }
 
 /* A task that ended while blocked holding the GIL is never switched in
- * again: its entry would outlive it. */
-void snapshot_forget_blocked(int fd, uint32_t tid)
+ * again: its entry would outlive it. Each entry deleted here is counted
+ * in open_periods' slot 1, which only the tool writes (the kernel adds
+ * and takes off in slot 0 atomically): a plain read and write of it races
+ * with nothing, and the kernel's count of open periods stays exact. */
+size_t snapshot_forget_blocked(int fd, int open_fd, uint32_t tid)
 {
 	uint64_t key, next;
 	struct gs_blocked b;
 	bool first = true;
+	size_t forgotten = 0;
 
 	while (bpf_get_next_key(fd, first ? NULL : &key, &next) == 0) {
 		first = false;
 		key = next;
-		if (bpf_lookup_elem(fd, &key, &b) == 0 && b.tid == tid)
-			bpf_delete_elem(fd, &key);
+		if (bpf_lookup_elem(fd, &key, &b) == 0 && b.tid == tid && bpf_delete_elem(fd, &key) == 0)
+			forgotten++;
 	}
+	if (forgotten && open_fd >= 0) {
+		__u32 one = 1;
+		int64_t closed = 0;
+		if (bpf_lookup_elem(open_fd, &one, &closed) == 0) {
+			closed += (int64_t)forgotten;
+			bpf_update_elem(open_fd, &one, &closed, BPF_ANY);
+		}
+	}
+	return forgotten;
 }
 
 int snapshot_cpu(int fd, struct cpu_row **rows, size_t *cap)

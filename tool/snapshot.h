@@ -41,7 +41,9 @@ void snapshot_forget_inflight(int map_fd, uint32_t tid);
 struct held_row;
 int snapshot_held(int map_fd, struct held_row **rows, size_t *cap);
 void snapshot_forget_held(int map_fd, const struct gs_held_key *keys, size_t n);
-void snapshot_forget_blocked(int map_fd, uint32_t tid);
+/* Deletes an ended thread's periods in progress, counted as closed in
+ * the open_periods map (open_fd; -1: none); returns how many. */
+size_t snapshot_forget_blocked(int map_fd, int open_fd, uint32_t tid);
 
 /* The user stack stackid names, innermost first; returns the depth. */
 #define SNAPSHOT_STACK_DEPTH 127 /* PERF_MAX_STACK_DEPTH */

@@ -445,30 +445,32 @@ static long long array_slot(unsigned id, unsigned slot)
  * unbalanced by the tool's deletions would be left above 0. */
 START_TEST(open_periods_stay_exact)
 {
+	/* The holders from 12 s after the start to 15 s (gilstats attached by
+	 * then on a loaded host), the maps read at 18 s, the end at 22 s. */
 	const char *args[] = { "--cpu-threads", "0", "--io-threads", "1", "--holders", "2", "--hold-us", "2000",
-			       "--hold-delay", "4", "--hold-for", "3", NULL };
+			       "--hold-delay", "12", "--hold-for", "3", "--seconds", "22", NULL };
 	struct workload_options o = { .args = args };
 	struct workload w;
 	struct tool_handle *h;
 	struct tool_run r;
-	double held = 0;
+	double held = 0, begun;
 
 	workload_start(&w, &default_python, &o);
-	h = tool_start((const char *[]){ "--json", workload_pid_arg(&w), "0.5", "24", NULL });
+	begun = monotonic_now();
+	h = tool_start((const char *[]){ "--json", workload_pid_arg(&w), "0.5", NULL });
 	ck_assert_msg(tool_wait_lines(h, 1, 60), "gilstats never attached");
+	ck_assert_msg(monotonic_now() - begun < 11, "attached after %.1f s: the holders ran before", monotonic_now() - begun);
 	unsigned open = tool_map_named(h, "open_periods"), blocked = tool_map_named(h, "blocked");
 	ck_assert_msg(open && blocked, "gilstats holds no map open_periods or blocked");
-	sleep(8); /* the holders have started, held, and ended */
+	usleep((useconds_t)((18 - (monotonic_now() - begun)) * 1e6));
 	long long mine = array_slot(open, 0), forgotten = array_slot(open, 1);
 	size_t rows = rows_in_map(blocked);
 	tool_wait(h, &r, 60);
 	ck_assert_msg(r.exit_code == 0, "exit %d: %s", r.exit_code, r.err);
-	for (size_t i = 0; i + 1 < r.nlines; i++) {
-		json_object *threads = json_object_object_get(r.lines[i], "threads");
-		for (size_t k = 0; k < json_object_array_length(threads); k++) {
-			json_object *v = json_object_object_get(json_object_array_get_idx(threads, k), "gil_held_blocked_s");
-			held += v ? json_object_get_double(v) : 0;
-		}
+	json_object *threads = json_object_object_get(r.lines[r.nlines - 1], "threads");
+	for (size_t k = 0; k < json_object_array_length(threads); k++) {
+		json_object *v = json_object_object_get(json_object_array_get_idx(threads, k), "gil_held_blocked_s");
+		held += v ? json_object_get_double(v) : 0;
 	}
 	fprintf(stderr, "open_periods: kernel %lld, forgotten %lld, blocked rows %zu; %.3f s held blocked\n", mine,
 		forgotten, rows, held);

@@ -142,13 +142,18 @@ void probes_remove_target(struct probes *p, pid_t tgid, const struct watched_add
 	int holders = map_fd(p, "holders");
 
 	bpf_delete_elem(p->targets_fd, &key);
-	snapshot_counters_remove(map_fd(p, "counters"), key);
 	if (holders >= 0)
 		bpf_delete_elem(holders, &key);
 	for (size_t i = 0; i < n; i++) {
 		struct gs_watch_key where = { .addr = watch[i].addr, .tgid = key };
 		bpf_delete_elem(p->watched_fd, &where);
 	}
+}
+
+void probes_drop_target(struct probes *p, pid_t tgid, const struct watched_address *watch, size_t n)
+{
+	probes_remove_target(p, tgid, watch, n);
+	snapshot_counters_remove(map_fd(p, "counters"), (__u32)tgid);
 }
 
 /* Fills targets, watched and settings before anything is attached. */

@@ -7,15 +7,23 @@ BPF_HASH(watched, struct gs_watch_key, struct gs_watch, GS_MAX_WATCHED_ALL);
 BPF_ARRAY(settings, struct gs_settings, 1);
 BPF_HASH(inflight, u32, struct gs_inflight, GS_MAX_THREADS);
 BPF_HASH(waits, struct gs_wait_key, struct gs_wait_stats, GS_MAX_WAIT_ROWS);
-BPF_PERCPU_ARRAY(counters, u64, GS_COUNTERS);
+/* Keyed by tgid: each traced process's own counts, not the host's. A
+ * per-CPU hash costs one lookup per event and no atomic add; an array
+ * indexed by a slot of the target would be cheaper to look up, but most
+ * sites know only the tgid (a switch, a wake-up, the slice's owner) and
+ * would need a hash lookup to find the slot anyway. The tool creates a
+ * process's row when it adds the process and deletes it when it drops
+ * it: the kernel never inserts, so no count is lost to a full map and no
+ * row outlives its process. */
+BPF_PERCPU_HASH(counters, u32, struct gs_counts, GS_MAX_TARGETS);
 BPF_HISTOGRAM(hist, struct gs_hist_key, GS_MAX_HIST_ROWS);
 
-static inline void count_event(int which)
+static inline void count_event(u32 tgid, u32 which)
 {
-	u64 *slot = counters.lookup(&which);
+	struct gs_counts *c = counters.lookup(&tgid);
 
-	if (slot)
-		(*slot)++;
+	if (c && which < GS_COUNTERS)
+		c->n[which]++;
 }
 
 /* A traced thread starts waiting on addr. Watched addresses are recorded
@@ -43,7 +51,7 @@ static inline void wait_begin(u64 pid_tgid, u64 addr)
 	u64 begun = cfg && cfg->runq ? 0 : bpf_ktime_get_ns();
 	struct gs_inflight start = { .start_ns = begun, .addr = addr, .kind = kind, .tgid = where.tgid };
 	if (inflight.update(&tid, &start) != 0)
-		count_event(GS_COUNT_INFLIGHT_FULL);
+		count_event(where.tgid, GS_COUNT_INFLIGHT_FULL);
 }
 
 /* A wait ended: counted, and its length for the maxima. Its time is in
@@ -81,7 +89,7 @@ static inline struct gs_wait_stats *wait_row(u32 tgid, u32 tid, u64 addr)
 	struct gs_wait_stats *row = waits.lookup_or_try_init(&key, &fresh);
 
 	if (!row)
-		count_event(GS_COUNT_ROWS_FULL);
+		count_event(tgid, GS_COUNT_ROWS_FULL);
 	return row;
 }
 
@@ -121,7 +129,7 @@ static inline void wait_end(u64 pid_tgid)
 	struct gs_inflight *w = inflight.lookup(&tid);
 	if (!w)
 		return;
-	count_event(GS_COUNT_RETURN_HITS);
+	count_event(tgid, GS_COUNT_RETURN_HITS);
 	wait_piece(w, tgid, tid, bpf_ktime_get_ns());
 	u64 waited = w->waited_ns, addr = w->addr;
 	bool gil_wait = w->kind == GS_KIND_GIL_COND || w->kind == GS_KIND_GIL_MUTEX;

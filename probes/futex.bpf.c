@@ -40,7 +40,7 @@ int gs_futex_enter(struct bpf_raw_tracepoint_args *ctx)
 	bpf_probe_read_kernel(&op, sizeof op, &PT_REGS_PARM2(regs));
 	if (!is_wait(op))
 		return 0;
-	count_event(GS_COUNT_ENTRY_HITS);
+	count_event(tgid, GS_COUNT_ENTRY_HITS);
 	wait_begin(id, uaddr);
 	return 0;
 }

@@ -185,7 +185,8 @@ struct gs_family {
 	__u64 execs;  /* execs since it was added */
 };
 
-/* Per-CPU counters, so the cost of tracing can be reported. */
+/* Events counted per traced process, so the cost of tracing and what was
+ * lost can be reported for each one (struct gs_counts, keyed by tgid). */
 enum gs_counter {
 	GS_COUNT_ENTRY_HITS = 0,  /* waits started in the target (calls or futex waits) */
 	GS_COUNT_RETURN_HITS = 1, /* waits that ended */
@@ -196,6 +197,11 @@ enum gs_counter {
 	GS_COUNT_CPU_FULL = 6,      /* on-CPU slices lost: the oncpu map was full */
 	GS_COUNT_SCHED_FULL = 7,    /* run-queue periods lost: the sched map was full */
 	GS_COUNTERS = 8,
+};
+
+/* One process's counters: a row of the per-CPU hash "counters". */
+struct gs_counts {
+	__u64 n[GS_COUNTERS];
 };
 
 #endif

@@ -12,8 +12,20 @@ BPF_HASH(attach_blocked, u32, struct gs_blocked, GS_MAX_TARGETS);
 BPF_HASH(held, struct gs_held_key, struct gs_held_stats, GS_MAX_HELD_ROWS);
 BPF_STACK_TRACE(stacks, GS_MAX_STACKS);
 /* Periods begun and not yet ended: while there are none, which is nearly
- * always, a switch costs an array read instead of a hash lookup. */
-BPF_ARRAY(open_periods, s64, 1);
+ * always, a switch costs two array reads instead of a hash lookup. Slot 0
+ * is the kernel's (+1 at a period's start, -1 when it ends it), slot 1
+ * counts the entries the tool deleted (threads that ended blocked): each
+ * slot has one writer, so the tool's deletions cannot unbalance the
+ * kernel's atomic adds, and slot 0 - slot 1 is exact. */
+BPF_ARRAY(open_periods, s64, 2);
+
+static inline s64 periods_open(s64 *mine)
+{
+	int one = 1;
+	s64 *forgotten = open_periods.lookup(&one);
+
+	return *mine - (forgotten ? *forgotten : 0);
+}
 
 /* Runs in the thread going off-CPU, so its memory is the current one. */
 static inline bool holds_gil(const struct gs_holder *h, u32 tid)
@@ -48,7 +60,7 @@ static inline void blocked_end(struct gs_blocked *b)
 	struct gs_held_stats *row = held.lookup_or_try_init(&key, &fresh);
 
 	if (!row) {
-		count_event(GS_COUNT_HELD_FULL);
+		count_event(b->tgid, GS_COUNT_HELD_FULL);
 		return;
 	}
 	row->last_start_ns = b->start_ns;
@@ -73,7 +85,7 @@ static inline void hold_switch(struct bpf_raw_tracepoint_args *ctx, const struct
 			attach_blocked.delete(&tid);
 		}
 	}
-	if (*open > 0) {
+	if (periods_open(open) > 0) {
 		struct gs_blocked *b = blocked.lookup(&next);
 		if (b) {
 			blocked_end(b);
@@ -88,7 +100,7 @@ static inline void hold_switch(struct bpf_raw_tracepoint_args *ctx, const struct
 	struct gs_holder *h = holders.lookup(&tgid);
 	if (!h)
 		return;
-	count_event(GS_COUNT_SWITCH_HITS);
+	count_event(tgid, GS_COUNT_SWITCH_HITS);
 	/* Most blocking of a traced thread is waiting for the GIL, or in
 	 * drop_gil for a taker: not holding it, known without reading memory. */
 	u32 tid = (u32)id;
@@ -103,7 +115,7 @@ static inline void hold_switch(struct bpf_raw_tracepoint_args *ctx, const struct
 	 * frame, often a syscall wrapper: the kernel's stack names the call. */
 	start.kstackid = stacks.get_stackid(ctx, 0);
 	if (blocked.update(&prev, &start) != 0)
-		count_event(GS_COUNT_HELD_FULL);
+		count_event(tgid, GS_COUNT_HELD_FULL);
 	else
 		__sync_fetch_and_add(open, 1);
 }

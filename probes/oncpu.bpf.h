@@ -54,7 +54,7 @@ static inline void slice_end(struct gs_running *slot, u64 prev_state, u64 ran)
 	struct gs_cpu_time *row = oncpu.lookup_or_try_init(&tid, &fresh);
 
 	if (!row) {
-		count_event(GS_COUNT_CPU_FULL);
+		count_event(slot->tgid, GS_COUNT_CPU_FULL);
 		return;
 	}
 	/* Only the CPU that ran the thread writes its row at this moment. */

@@ -19,7 +19,7 @@ static inline struct gs_sched *sched_row(u32 tgid, u32 tid)
 	struct gs_sched *row = sched.lookup_or_try_init(&tid, &fresh);
 
 	if (!row)
-		count_event(GS_COUNT_SCHED_FULL);
+		count_event(tgid, GS_COUNT_SCHED_FULL);
 	return row;
 }
 

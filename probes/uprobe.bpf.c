@@ -10,7 +10,7 @@ int gs_wait_enter(struct pt_regs *ctx)
 
 	if (!targets.lookup(&tgid))
 		return 0;
-	count_event(GS_COUNT_ENTRY_HITS);
+	count_event(tgid, GS_COUNT_ENTRY_HITS);
 	wait_begin(id, PT_REGS_PARM1(ctx));
 	return 0;
 }

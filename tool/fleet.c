@@ -68,7 +68,7 @@ static void drop_session(struct fleet *f, size_t i)
 	size_t n = gil_watch_list(&s->gil, 0, watch, GS_MAX_WATCHED);
 
 	if (f->probes) {
-		probes_remove_target(f->probes, s->target.pid, watch, n);
+		probes_drop_target(f->probes, s->target.pid, watch, n);
 		/* Its threads' rows went as they ended; the process's own
 		 * histogram is left. */
 		snapshot_forget_histogram(probes_histogram_fd(f->probes), (uint32_t)s->target.pid, 0);
@@ -150,7 +150,7 @@ static bool attach_more(struct fleet *f, pid_t pid, bool quiet)
 		/* Said even with --all: a python process left out. */
 		int why = errno;
 		quiet = false;
-		probes_remove_target(f->probes, pid, s->plan.watch, s->plan.nwatch);
+		probes_drop_target(f->probes, pid, s->plan.watch, s->plan.nwatch);
 		gs_fail(&err, GS_EXIT_FAILURE, "pid %d not traced: %s (at most %d processes at once)", (int)pid,
 			strerror(why), GS_MAX_TARGETS);
 	}
@@ -460,7 +460,7 @@ static void publish_metrics(struct fleet *f)
 	for (size_t i = 0; i < f->nsessions; i++)
 		procs[i] = (struct metrics_process){ &f->sessions[i]->report_target, &f->sessions[i]->stats,
 						     &f->sessions[i]->hold, f->sessions[i]->verdict_known,
-						     f->sessions[i]->verdict };
+						     f->sessions[i]->verdict, &f->sessions[i]->counts };
 	if ((mem = open_memstream(&text, &len))) {
 		metrics_write(mem, procs, f->nsessions, f->opt.per_thread_metrics);
 		bpf_cost_metrics(mem, &f->cost);

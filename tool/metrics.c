@@ -198,6 +198,28 @@ static void write_verdicts(FILE *out, const struct metrics_process *procs, size_
 	}
 }
 
+/* The BPF programs' counters of each process, one series per counter
+ * it has (the JSON's names): probe hits, and events lost to full maps. */
+static void write_events(FILE *out, const struct metrics_process *procs, size_t n)
+{
+	fputs("# HELP gilstats_bpf_events_total Events the BPF programs counted for the process "
+	      "(probe hits; waits, periods and slices lost to a full map).\n"
+	      "# TYPE gilstats_bpf_events_total counter\n",
+	      out);
+	for (size_t i = 0; i < n; i++) {
+		if (!procs[i].counts)
+			continue;
+		for (size_t k = 0; k < report_ncounters; k++) {
+			uint64_t v;
+			if (!report_counter_value(procs[i].counts, &report_counters[k], false, &v))
+				continue;
+			fputs("gilstats_bpf_events_total", out);
+			process_labels(out, &procs[i]);
+			fprintf(out, ",event=\"%s\"} %" PRIu64 "\n", report_counters[k].name, v);
+		}
+	}
+}
+
 void metrics_write(FILE *out, const struct metrics_process *procs, size_t n, bool per_thread)
 {
 	fputs("# HELP gilstats_build_info gilstats' version.\n# TYPE gilstats_build_info gauge\n", out);
@@ -207,6 +229,7 @@ void metrics_write(FILE *out, const struct metrics_process *procs, size_t n, boo
 	for (size_t i = 0; i < sizeof families / sizeof families[0]; i++)
 		write_family(out, &families[i], procs, n);
 	write_verdicts(out, procs, n);
+	write_events(out, procs, n);
 	if (!per_thread)
 		return;
 	for (size_t i = 0; i < sizeof families / sizeof families[0]; i++)

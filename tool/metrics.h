@@ -20,6 +20,7 @@ struct metrics_process {
 	const struct hold_state *hold; /* NULL: holding not measured */
 	bool verdict_known;            /* an interval was decided */
 	enum verdict_kind verdict;     /* the last interval's kind */
+	const struct report_counts *counts; /* its BPF counters; NULL: none read */
 };
 
 /* Writes the exposition of n processes; per_thread adds the live threads'

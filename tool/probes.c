@@ -18,6 +18,7 @@
 
 #include "bpf_cache.h"
 #include "bpf_object.h"
+#include "snapshot.h"
 
 #define MAX_LINKS (PROBE_MAX_POINTS * 2)
 
@@ -130,7 +131,7 @@ int probes_add_target(struct probes *p, pid_t tgid, const struct watched_address
 
 	/* The addresses first: the target's waits count from the moment
 	 * the tgid is in the set. */
-	if (probes_watch(p, tgid, watch, n) != 0)
+	if (probes_watch(p, tgid, watch, n) != 0 || snapshot_counters_add(map_fd(p, "counters"), key) != 0)
 		return -1;
 	return bpf_update_elem(p->targets_fd, &key, &one, BPF_ANY);
 }
@@ -147,6 +148,12 @@ void probes_remove_target(struct probes *p, pid_t tgid, const struct watched_add
 		struct gs_watch_key where = { .addr = watch[i].addr, .tgid = key };
 		bpf_delete_elem(p->watched_fd, &where);
 	}
+}
+
+void probes_drop_target(struct probes *p, pid_t tgid, const struct watched_address *watch, size_t n)
+{
+	probes_remove_target(p, tgid, watch, n);
+	snapshot_counters_remove(map_fd(p, "counters"), (__u32)tgid);
 }
 
 /* Fills targets, watched and settings before anything is attached. */
@@ -524,6 +531,11 @@ int probes_stacks_fd(const struct probes *p)
 int probes_blocked_fd(const struct probes *p)
 {
 	return map_fd(p, "blocked");
+}
+
+int probes_open_periods_fd(const struct probes *p)
+{
+	return map_fd(p, "open_periods");
 }
 
 int probes_oncpu_fd(const struct probes *p)

@@ -75,6 +75,9 @@ int probes_watch(struct probes *p, pid_t tgid, const struct watched_address *wat
  * (its addresses and holder forgotten). */
 int probes_add_target(struct probes *p, pid_t tgid, const struct watched_address *watch, size_t n);
 void probes_remove_target(struct probes *p, pid_t tgid, const struct watched_address *watch, size_t n);
+/* The process is no longer traced at all: removed, and its counters
+ * (kept by probes_remove_target: an exec re-adds the same process). */
+void probes_drop_target(struct probes *p, pid_t tgid, const struct watched_address *watch, size_t n);
 
 /* Whether waits on addresses not watched are recorded too. */
 int probes_record_unwatched(struct probes *p, bool on);
@@ -91,6 +94,7 @@ int probes_inflight_fd(const struct probes *p);
 int probes_held_fd(const struct probes *p);
 int probes_stacks_fd(const struct probes *p);
 int probes_blocked_fd(const struct probes *p);
+int probes_open_periods_fd(const struct probes *p); /* -1: no hold program */
 int probes_oncpu_fd(const struct probes *p);
 int probes_running_fd(const struct probes *p);
 int probes_sched_fd(const struct probes *p);

@@ -31,6 +31,59 @@ void report_model(const struct report *r, struct gil_model_input *in, struct gil
 	gil_model_compute(in, m);
 }
 
+#define COUNTER(which) (1u << (which))
+#define LOST_WAITS (COUNTER(GS_COUNT_ROWS_FULL) | COUNTER(GS_COUNT_INFLIGHT_FULL))
+
+const struct report_counter report_counters[] = {
+	{ "probe_hits", COUNTER(GS_COUNT_ENTRY_HITS) },
+	{ "return_hits", COUNTER(GS_COUNT_RETURN_HITS) },
+	{ "switch_hits", COUNTER(GS_COUNT_SWITCH_HITS) },
+	{ "lost_waits", LOST_WAITS },
+	{ "lost_waits_rows_full", COUNTER(GS_COUNT_ROWS_FULL) },
+	{ "lost_waits_inflight_full", COUNTER(GS_COUNT_INFLIGHT_FULL) },
+	{ "lost_held_periods", COUNTER(GS_COUNT_HELD_FULL) },
+	{ "lost_cpu_slices", COUNTER(GS_COUNT_CPU_FULL) },
+	{ "lost_runq_periods", COUNTER(GS_COUNT_SCHED_FULL) },
+};
+const size_t report_ncounters = sizeof report_counters / sizeof report_counters[0];
+
+bool report_counter_value(const struct report_counts *c, const struct report_counter *k, bool period,
+			  uint64_t *value)
+{
+	*value = 0;
+	if (k->mask & ~c->counted)
+		return false;
+	for (int i = 0; i < GS_COUNTERS; i++)
+		if (k->mask & COUNTER(i))
+			*value += period ? c->period[i] : c->total[i];
+	return true;
+}
+
+/* One warning line for whatever the period lost, or "". */
+static void lost_line(const struct report_counts *c, char *buf, size_t size)
+{
+	static const struct {
+		unsigned mask;
+		const char *what;
+	} kinds[] = {
+		{ LOST_WAITS, "waits (map full)" },
+		{ COUNTER(GS_COUNT_HELD_FULL), "held-while-blocked periods" },
+		{ COUNTER(GS_COUNT_CPU_FULL), "CPU slices" },
+		{ COUNTER(GS_COUNT_SCHED_FULL), "run-queue periods" },
+	};
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+		struct report_counter k = { NULL, kinds[i].mask };
+		uint64_t n;
+		if (!report_counter_value(c, &k, true, &n) || !n || used >= size)
+			continue;
+		used += (size_t)snprintf(buf + used, size - used, "%s%" PRIu64 " %s", used ? ", " : "warning: lost: ",
+					 n, kinds[i].what);
+	}
+}
+
 void report_header(const struct report *r, struct report_lines *lines)
 {
 	const struct report_target *tg = r->target;
@@ -57,6 +110,7 @@ void report_header(const struct report *r, struct report_lines *lines)
 		 when, r->elapsed_s, m->threads_alive, m->threads_seen, m->queue, 100.0 * m->wait_share,
 		 m->held >= 0 ? held : "");
 	lines->kind = verdict_line(m, &in, lines->verdict, sizeof lines->verdict);
+	lost_line(&r->counts, lines->lost, sizeof lines->lost);
 }
 
 int report_rows(const struct report *r, int screen_rows, struct roles *rows)
@@ -155,6 +209,19 @@ static void json_seconds_or_null(FILE *out, const char *name, bool known, uint64
 		fprintf(out, ", \"%s\": %.6f", name, seconds(ns));
 	else
 		fprintf(out, ", \"%s\": null", name);
+}
+
+/* Every counter since attach, the process's own; null where the back end
+ * does not count it. */
+static void json_counters(FILE *out, const struct report_counts *c)
+{
+	for (size_t i = 0; i < report_ncounters; i++) {
+		uint64_t n;
+		if (report_counter_value(c, &report_counters[i], false, &n))
+			fprintf(out, ", \"%s\": %" PRIu64, report_counters[i].name, n);
+		else
+			fprintf(out, ", \"%s\": null", report_counters[i].name);
+	}
 }
 
 /* The stacks a thread blocked with while holding the GIL, most time first. */
@@ -269,8 +336,8 @@ void render_json(FILE *out, const struct report *r, const struct histograms *his
 		tg->gil_enabled ? "true" : "false", tg->probe);
 	fprintf(out, ", \"interval_s\": %.6f, \"elapsed_s\": %.6f, \"monotonic_s\": %.6f, \"read_s\": %.6f, \"summary\": %s",
 		r->interval_s, r->elapsed_s, r->monotonic_s, r->read_s, r->summary ? "true" : "false");
-	fprintf(out, ", \"attach_s\": %.6f, \"probe_hits\": %" PRIu64 ", \"lost_waits\": %" PRIu64,
-		tg->attach_s, r->probe_hits, r->lost_waits);
+	fprintf(out, ", \"attach_s\": %.6f", tg->attach_s);
+	json_counters(out, &r->counts);
 	if (r->bpf)
 		bpf_cost_json(out, r->bpf, r->summary);
 	if (report_held_pct(r) >= 0)
@@ -370,8 +437,8 @@ void render_text(FILE *out, const struct report *r)
 		fprintf(out, "...and %" PRIu64 " more ended threads, %.3f s waiting for the GIL in all\n", r->folded->threads,
 			seconds(r->folded->run.gil.ns));
 	text_held_stacks(out, r);
-	if (r->lost_waits)
-		fprintf(out, "warning: %" PRIu64 " waits were lost because a bpf map was full\n", r->lost_waits);
+	if (lines.lost[0])
+		fprintf(out, "%s\n", lines.lost);
 	fputc('\n', out);
 	fflush(out);
 }

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "../probes/gilstats.h"
 #include "bpf_cost.h"
 #include "escape.h"
 #include "gil_model.h"
@@ -37,6 +38,28 @@ struct report_target {
 	double attach_s;        /* from start to probes attached */
 };
 
+/* One process's BPF event counters (enum gs_counter): since attach, and
+ * in the period reported (the summary's is the run). Bit i of counted:
+ * counter i is counted at all (the sched_switch programs may be absent). */
+struct report_counts {
+	uint64_t total[GS_COUNTERS];
+	uint64_t period[GS_COUNTERS];
+	unsigned counted;
+};
+
+/* A counter as JSON and the metrics name it: the sum of the counters in
+ * mask (lost_waits: both full maps that lose a wait). */
+struct report_counter {
+	const char *name;
+	unsigned mask;
+};
+extern const struct report_counter report_counters[];
+extern const size_t report_ncounters;
+/* The counter's value since attach (period: in the period); false when
+ * the back end does not count it. */
+bool report_counter_value(const struct report_counts *c, const struct report_counter *k, bool period,
+			  uint64_t *value);
+
 struct report {
 	const struct report_target *target;
 	double interval_s; /* length of this interval, or of the whole run */
@@ -47,8 +70,7 @@ struct report {
 	time_t wall_clock; /* end of the interval, for the text header */
 	struct thread_stats **threads; /* in display order */
 	size_t nthreads;
-	uint64_t probe_hits;  /* wait-function calls seen in the target */
-	uint64_t lost_waits;  /* waits dropped because a map was full */
+	struct report_counts counts; /* the process's BPF event counters */
 	enum sort_key sort;
 	const struct folded_threads *folded; /* summary: ended threads folded together */
 	const struct hold_state *hold;       /* who held the GIL; NULL: not measured */
@@ -80,6 +102,7 @@ struct report_lines {
 	char target[256];
 	char totals[256];
 	char verdict[256];
+	char lost[256]; /* "warning: lost: ..." when the period lost events; else "" */
 	enum verdict_kind kind;
 	struct gil_model model;
 };

@@ -156,6 +156,8 @@ void screen_draw(struct screen *s, const struct report *r, const struct histogra
 	put_line(y++, lines.target, A_BOLD);
 	put_line(y++, lines.totals, A_NORMAL);
 	put_line(y++, lines.verdict, A_BOLD);
+	if (lines.lost[0])
+		put_line(y++, lines.lost, A_BOLD);
 	/* Each process a share of what is left of the screen. */
 	bottom = y + (LINES - y) / (int)s->left;
 	if (s->left > 1)

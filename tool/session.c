@@ -487,7 +487,8 @@ static void forget_ended(struct session *s)
 			continue;
 		snapshot_forget_inflight(probes_inflight_fd(s->probes), (uint32_t)t->tid);
 		if (s->hold.blocked_available)
-			snapshot_forget_blocked(probes_blocked_fd(s->probes), (uint32_t)t->tid);
+			snapshot_forget_blocked(probes_blocked_fd(s->probes), probes_open_periods_fd(s->probes),
+						(uint32_t)t->tid);
 		if (s->plan.histogram == GS_HIST_PER_THREAD)
 			snapshot_forget_histogram(probes_histogram_fd(s->probes), (uint32_t)s->target.pid,
 						  (uint32_t)t->tid);
@@ -581,6 +582,38 @@ void session_name_stacks(struct session *s)
 		symbolize_held_stacks(&s->sym, &s->hold, probes_stacks_fd(s->probes));
 }
 
+/* Which counters the back ends count for this process. */
+static unsigned counted_here(const struct session *s)
+{
+	unsigned mask = 1u << GS_COUNT_ENTRY_HITS | 1u << GS_COUNT_RETURN_HITS | 1u << GS_COUNT_ROWS_FULL |
+			1u << GS_COUNT_INFLIGHT_FULL;
+
+	if (s->hold.blocked_available)
+		mask |= 1u << GS_COUNT_SWITCH_HITS | 1u << GS_COUNT_HELD_FULL;
+	if (probes_accounting_cpu(s->probes))
+		mask |= 1u << GS_COUNT_CPU_FULL;
+	if (probes_accounting_runq(s->probes))
+		mask |= 1u << GS_COUNT_SCHED_FULL;
+	return mask;
+}
+
+/* The process's own counters since attach, and since the last report
+ * (the summary's period is the run); a process gone keeps its last. */
+static void read_counts(struct session *s, bool summary)
+{
+	struct report_counts *c = &s->counts;
+	uint64_t total[GS_COUNTERS];
+
+	if (snapshot_counters(probes_counters_fd(s->probes), (uint32_t)s->target.pid, total) != 0)
+		memcpy(total, c->total, sizeof total);
+	else
+		c->counted = counted_here(s);
+	for (int i = 0; i < GS_COUNTERS; i++) {
+		c->period[i] = summary || total[i] < c->total[i] ? total[i] : total[i] - c->total[i];
+		c->total[i] = total[i];
+	}
+}
+
 void session_emit(struct session *s, bool summary, const struct bpf_cost *cost)
 {
 	double elapsed = s->last_update - s->attached;
@@ -597,7 +630,6 @@ void session_emit(struct session *s, bool summary, const struct bpf_cost *cost)
 		.top = s->opt->top,
 		.bpf = cost,
 	};
-	uint64_t counters[GS_COUNTERS];
 	struct thread_stats **grown = realloc(s->order, (s->stats.nthreads + 1) * sizeof *grown);
 	struct gs_error err;
 
@@ -609,10 +641,8 @@ void session_emit(struct session *s, bool summary, const struct bpf_cost *cost)
 	r.hold = &s->hold;
 	r.sort = output_sort(s->out);
 	report_select(&r, &s->stats, false);
-	if (snapshot_counters(probes_counters_fd(s->probes), counters) == 0) {
-		r.probe_hits = counters[GS_COUNT_ENTRY_HITS];
-		r.lost_waits = counters[GS_COUNT_ROWS_FULL] + counters[GS_COUNT_INFLIGHT_FULL];
-	}
+	read_counts(s, summary);
+	r.counts = s->counts;
 	if (!summary) {
 		struct gil_model_input in;
 		struct gil_model m;

@@ -33,6 +33,7 @@ struct session {
 	bool located;
 	struct probe_plan plan;
 	struct report_target report_target;
+	struct report_counts counts; /* its BPF counters at the last report */
 	const char *comm; /* launch mode: the command; else the target's */
 	struct stats stats;
 	struct thread_times times;

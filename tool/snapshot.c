@@ -163,20 +163,48 @@ static unsigned possible_cpus(void)
 	return cached;
 }
 
-int snapshot_counters(int fd, uint64_t out[GS_COUNTERS])
+/* One process's row of the per-CPU counters, zeroed on every CPU. */
+static struct gs_counts *counts_buffer(unsigned *ncpu)
 {
-	unsigned ncpu = possible_cpus();
-	uint64_t *per_cpu;
+	*ncpu = possible_cpus();
+	return *ncpu ? calloc(*ncpu, sizeof(struct gs_counts)) : NULL;
+}
+
+int snapshot_counters_add(int fd, uint32_t tgid)
+{
+	unsigned ncpu;
+	struct gs_counts *zero = counts_buffer(&ncpu);
+	int rc;
+
+	if (!zero)
+		return -1;
+	/* Not over a row already there: an exec re-adds the same process,
+	 * whose counts go on. */
+	rc = bpf_update_elem(fd, &tgid, zero, BPF_NOEXIST);
+	free(zero);
+	return rc == 0 || errno == EEXIST ? 0 : -1;
+}
+
+void snapshot_counters_remove(int fd, uint32_t tgid)
+{
+	bpf_delete_elem(fd, &tgid);
+}
+
+int snapshot_counters(int fd, uint32_t tgid, uint64_t out[GS_COUNTERS])
+{
+	unsigned ncpu;
+	struct gs_counts *per_cpu = counts_buffer(&ncpu);
 
 	memset(out, 0, GS_COUNTERS * sizeof *out);
-	if (ncpu == 0 || !(per_cpu = calloc(ncpu, sizeof *per_cpu)))
+	if (!per_cpu)
 		return -1;
-	for (__u32 i = 0; i < GS_COUNTERS; i++) {
-		if (bpf_lookup_elem(fd, &i, per_cpu) != 0)
-			continue;
-		for (unsigned c = 0; c < ncpu; c++)
-			out[i] += per_cpu[c];
+	if (bpf_lookup_elem(fd, &tgid, per_cpu) != 0) {
+		free(per_cpu);
+		return -1;
 	}
+	for (unsigned c = 0; c < ncpu; c++)
+		for (int i = 0; i < GS_COUNTERS; i++)
+			out[i] += per_cpu[c].n[i];
 	free(per_cpu);
 	return 0;
 }
@@ -207,19 +235,32 @@ size_t snapshot_stack(int fd, int64_t stackid, uint64_t *ips, size_t max)
 }
 
 /* A task that ended while blocked holding the GIL is never switched in
- * again: its entry would outlive it. */
-void snapshot_forget_blocked(int fd, uint32_t tid)
+ * again: its entry would outlive it. Each entry deleted here is counted
+ * in open_periods' slot 1, which only the tool writes (the kernel adds
+ * and takes off in slot 0 atomically): a plain read and write of it races
+ * with nothing, and the kernel's count of open periods stays exact. */
+size_t snapshot_forget_blocked(int fd, int open_fd, uint32_t tid)
 {
 	uint64_t key, next;
 	struct gs_blocked b;
 	bool first = true;
+	size_t forgotten = 0;
 
 	while (bpf_get_next_key(fd, first ? NULL : &key, &next) == 0) {
 		first = false;
 		key = next;
-		if (bpf_lookup_elem(fd, &key, &b) == 0 && b.tid == tid)
-			bpf_delete_elem(fd, &key);
+		if (bpf_lookup_elem(fd, &key, &b) == 0 && b.tid == tid && bpf_delete_elem(fd, &key) == 0)
+			forgotten++;
 	}
+	if (forgotten && open_fd >= 0) {
+		__u32 one = 1;
+		int64_t closed = 0;
+		if (bpf_lookup_elem(open_fd, &one, &closed) == 0) {
+			closed += (int64_t)forgotten;
+			bpf_update_elem(open_fd, &one, &closed, BPF_ANY);
+		}
+	}
+	return forgotten;
 }
 
 int snapshot_cpu(int fd, struct cpu_row **rows, size_t *cap)

@@ -42,7 +42,9 @@ void snapshot_forget_inflight(int map_fd, uint32_t tid);
 struct held_row;
 int snapshot_held(int map_fd, struct held_row **rows, size_t *cap);
 void snapshot_forget_held(int map_fd, const struct gs_held_key *keys, size_t n);
-void snapshot_forget_blocked(int map_fd, uint32_t tid);
+/* Deletes an ended thread's periods in progress, counted as closed in
+ * the open_periods map (open_fd; -1: none); returns how many. */
+size_t snapshot_forget_blocked(int map_fd, int open_fd, uint32_t tid);
 
 /* The user stack stackid names, innermost first; returns the depth. */
 #define SNAPSHOT_STACK_DEPTH 127 /* PERF_MAX_STACK_DEPTH */
@@ -73,7 +75,11 @@ int snapshot_running(int map_fd, struct gs_running **slots, size_t *n);
  * process, in order; returns how many. The maps hold every traced one's. */
 size_t snapshot_keep_tgid(void *rows, size_t n, size_t row_size, size_t tgid_offset, uint32_t tgid);
 
-/* Sums the per-CPU counters into out[GS_COUNTERS]. */
-int snapshot_counters(int map_fd, uint64_t out[GS_COUNTERS]);
+/* A traced process's row of the per-CPU counters (keyed by tgid): added
+ * with the process (kept if there), removed with it. */
+int snapshot_counters_add(int map_fd, uint32_t tgid);
+void snapshot_counters_remove(int map_fd, uint32_t tgid);
+/* Sums one process's per-CPU counters into out[GS_COUNTERS]; -1: no row. */
+int snapshot_counters(int map_fd, uint32_t tgid, uint64_t out[GS_COUNTERS]);
 
 #endif

@@ -416,6 +416,73 @@ START_TEST(thread_churn_stays_bounded)
 }
 END_TEST
 
+/* Slot i of an array map of 8-byte values, from the bytes bpftool shows
+ * (little-endian); -1 when not there. */
+static long long array_slot(unsigned id, unsigned slot)
+{
+	char cmd[96];
+	char *dump;
+	json_object *rows, *value;
+	long long v = -1;
+
+	snprintf(cmd, sizeof cmd, "bpftool -j map lookup id %u key %u 0 0 0 2>/dev/null", id, slot);
+	dump = shell(cmd);
+	rows = json_tokener_parse(dump);
+	if (rows && json_object_object_get_ex(rows, "value", &value)) {
+		v = 0;
+		for (int i = (int)json_object_array_length(value) - 1; i >= 0; i--)
+			v = v << 8 | strtoll(json_object_get_string(json_object_array_get_idx(value, (size_t)i)), NULL, 16);
+	}
+	json_object_put(rows);
+	free(dump);
+	return v;
+}
+
+/* open_periods stays exact: after hundreds of held-while-blocked periods
+ * and the end of the threads that held them, the periods open (the
+ * kernel's slot 0 less the tool's deletions in slot 1) are 0, and the
+ * blocked map is empty, as the tool's own JSON and the map say. A count
+ * unbalanced by the tool's deletions would be left above 0. */
+START_TEST(open_periods_stay_exact)
+{
+	/* The holders from 12 s after the start to 15 s (gilstats attached by
+	 * then on a loaded host), the maps read at 18 s, the end at 22 s. */
+	const char *args[] = { "--cpu-threads", "0", "--io-threads", "1", "--holders", "2", "--hold-us", "2000",
+			       "--hold-delay", "12", "--hold-for", "3", "--seconds", "22", NULL };
+	struct workload_options o = { .args = args };
+	struct workload w;
+	struct tool_handle *h;
+	struct tool_run r;
+	double held = 0, begun;
+
+	workload_start(&w, &default_python, &o);
+	begun = monotonic_now();
+	h = tool_start((const char *[]){ "--json", workload_pid_arg(&w), "0.5", NULL });
+	ck_assert_msg(tool_wait_lines(h, 1, 60), "gilstats never attached");
+	ck_assert_msg(monotonic_now() - begun < 11, "attached after %.1f s: the holders ran before", monotonic_now() - begun);
+	unsigned open = tool_map_named(h, "open_periods"), blocked = tool_map_named(h, "blocked");
+	ck_assert_msg(open && blocked, "gilstats holds no map open_periods or blocked");
+	usleep((useconds_t)((18 - (monotonic_now() - begun)) * 1e6));
+	long long mine = array_slot(open, 0), forgotten = array_slot(open, 1);
+	size_t rows = rows_in_map(blocked);
+	tool_wait(h, &r, 60);
+	ck_assert_msg(r.exit_code == 0, "exit %d: %s", r.exit_code, r.err);
+	json_object *threads = json_object_object_get(r.lines[r.nlines - 1], "threads");
+	for (size_t k = 0; k < json_object_array_length(threads); k++) {
+		json_object *v = json_object_object_get(json_object_array_get_idx(threads, k), "gil_held_blocked_s");
+		held += v ? json_object_get_double(v) : 0;
+	}
+	fprintf(stderr, "open_periods: kernel %lld, forgotten %lld, blocked rows %zu; %.3f s held blocked\n", mine,
+		forgotten, rows, held);
+	ck_assert_msg(held > 0.2, "only %.3f s held blocked: no periods to count", held);
+	ck_assert_msg(mine >= 0 && forgotten >= 0, "open_periods unreadable");
+	ck_assert_int_eq(mine - forgotten, 0);
+	ck_assert_uint_eq(rows, 0);
+	tool_run_free(&r);
+	workload_stop(&w);
+}
+END_TEST
+
 static double attach_time(const struct workload *w)
 {
 	struct tool_run r;
@@ -487,6 +554,7 @@ Suite *robust_suite(void)
 	tcase_add_test(tc, errors_after_attach_leave_nothing);
 	tcase_add_test(tc, two_at_once);
 	tcase_add_test(tc, thread_churn_stays_bounded);
+	tcase_add_test(tc, open_periods_stay_exact);
 	tcase_add_test(tc, compiled_probes_are_cached_privately);
 	suite_add_tcase(s, tc);
 	return s;

@@ -29,7 +29,7 @@ START_TEST(process_counters)
 	struct stats st = { .threads = threads, .nthreads = 2 };
 	struct report_target target = { .pid = 10, .comm = "we\"ird\\name", .python_version = "3.11.2",
 					.gil_enabled = true };
-	struct metrics_process p = { &target, &st, NULL, false, VERDICT_NONE };
+	struct metrics_process p = { &target, &st, NULL, false, VERDICT_NONE, NULL };
 	char *text;
 
 	snprintf(threads[0].name, sizeof threads[0].name, "worker");
@@ -57,13 +57,43 @@ START_TEST(process_counters)
 }
 END_TEST
 
+/* The BPF counters: one series per counter the process's back end counts,
+ * by the JSON's names; none without counters. */
+START_TEST(event_counters)
+{
+	struct stats st = { 0 };
+	struct report_target target = { .pid = 10, .comm = "python3", .python_version = "3.12.3", .gil_enabled = true };
+	struct report_counts counts = { .counted = 1u << GS_COUNT_ENTRY_HITS | 1u << GS_COUNT_ROWS_FULL |
+						   1u << GS_COUNT_INFLIGHT_FULL };
+	struct metrics_process p = { &target, &st, NULL, false, VERDICT_NONE, NULL };
+	char *text = exposition(&p, 1, false);
+
+	ck_assert_ptr_nonnull(strstr(text, "# TYPE gilstats_bpf_events_total counter\n"));
+	ck_assert_ptr_null(strstr(text, "gilstats_bpf_events_total{"));
+	free(text);
+	counts.total[GS_COUNT_ENTRY_HITS] = 1234;
+	counts.total[GS_COUNT_ROWS_FULL] = 2;
+	counts.total[GS_COUNT_INFLIGHT_FULL] = 3;
+	counts.total[GS_COUNT_CPU_FULL] = 7; /* not counted: no series */
+	p.counts = &counts;
+	text = exposition(&p, 1, false);
+	ck_assert_msg(strstr(text, "gilstats_bpf_events_total{pid=\"10\",comm=\"python3\",python_version=\"3.12.3\","
+				   "event=\"probe_hits\"} 1234\n") != NULL, "%s", text);
+	ck_assert_ptr_nonnull(strstr(text, "event=\"lost_waits\"} 5\n"));
+	ck_assert_ptr_nonnull(strstr(text, "event=\"lost_waits_rows_full\"} 2\n"));
+	ck_assert_ptr_null(strstr(text, "event=\"lost_cpu_slices\""));
+	ck_assert_ptr_null(strstr(text, "event=\"switch_hits\""));
+	free(text);
+}
+END_TEST
+
 /* One series per kind once an interval was decided: 1 for its kind. */
 START_TEST(verdict_gauge)
 {
 	struct thread_stats threads[1] = { { .tid = 11, .alive = true } };
 	struct stats st = { .threads = threads, .nthreads = 1 };
 	struct report_target target = { .pid = 10, .comm = "python3", .python_version = "3.12.3", .gil_enabled = true };
-	struct metrics_process p = { &target, &st, NULL, false, VERDICT_NONE };
+	struct metrics_process p = { &target, &st, NULL, false, VERDICT_NONE, NULL };
 	char *text = exposition(&p, 1, false);
 
 	ck_assert_ptr_nonnull(strstr(text, "# TYPE gilstats_verdict gauge\n"));
@@ -102,6 +132,7 @@ Suite *metrics_suite(void)
 
 	tcase_add_test(tc, process_counters);
 	tcase_add_test(tc, verdict_gauge);
+	tcase_add_test(tc, event_counters);
 	tcase_add_test(tc, descendants);
 	suite_add_tcase(s, tc);
 	return s;

@@ -55,7 +55,8 @@ START_TEST(json_line_has_the_contract_fields)
 	struct thread_stats b = thread(4244, "we\"ird\\\n\xff", 5, 1, false);
 	struct thread_stats *order[] = { &a, &b };
 	struct report r = { .target = &target, .interval_s = 1.0, .elapsed_s = 2.0, .threads = order,
-			    .nthreads = 2, .probe_hits = 300 };
+			    .nthreads = 2, 
+			    .counts = { .total = { [GS_COUNT_ENTRY_HITS] = 300 }, .counted = 1u << GS_COUNT_ENTRY_HITS } };
 	char *text;
 
 	a.interval.alive_ns = 1000000000;
@@ -94,6 +95,76 @@ START_TEST(json_line_has_the_contract_fields)
 	ck_assert_str_eq(json_object_get_string(json_object_object_get(t, "name")), "we\"ird\\\n\xef\xbf\xbd");
 	ck_assert(!json_object_get_boolean(json_object_object_get(t, "alive")));
 	json_object_put(obj);
+	free(text);
+}
+END_TEST
+
+/* Every counter, the process's own since attach: lost_waits sums both
+ * full maps; one the back end does not count is null, never 0. */
+START_TEST(json_counters)
+{
+	struct thread_stats a = thread(4243, "worker-1", 1000, 1, true);
+	struct thread_stats *order[] = { &a };
+	struct report r = { .target = &target, .interval_s = 1.0, .elapsed_s = 1.0, .threads = order, .nthreads = 1 };
+	char *text;
+	json_object *obj;
+
+	r.counts.counted = 1u << GS_COUNT_ENTRY_HITS | 1u << GS_COUNT_RETURN_HITS | 1u << GS_COUNT_ROWS_FULL |
+			   1u << GS_COUNT_INFLIGHT_FULL | 1u << GS_COUNT_CPU_FULL;
+	r.counts.total[GS_COUNT_ENTRY_HITS] = 300;
+	r.counts.total[GS_COUNT_RETURN_HITS] = 298;
+	r.counts.total[GS_COUNT_ROWS_FULL] = 3;
+	r.counts.total[GS_COUNT_INFLIGHT_FULL] = 4;
+	r.counts.total[GS_COUNT_CPU_FULL] = 5;
+	r.counts.total[GS_COUNT_HELD_FULL] = 9; /* not counted here: not shown */
+	text = render_to_string(json_plain, &r);
+	obj = json_tokener_parse(text);
+	ck_assert_msg(obj != NULL, "not JSON: %s", text);
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(obj, "probe_hits")), 300);
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(obj, "return_hits")), 298);
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(obj, "lost_waits")), 7);
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(obj, "lost_waits_rows_full")), 3);
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(obj, "lost_waits_inflight_full")), 4);
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(obj, "lost_cpu_slices")), 5);
+	for (const char *const *name = (const char *const[]){ "switch_hits", "lost_held_periods", "lost_runq_periods",
+								 NULL };
+	     *name; name++) {
+		json_object *v = NULL;
+		ck_assert_msg(json_object_object_get_ex(obj, *name, &v) && v == NULL, "%s not null: %s", *name, text);
+	}
+	json_object_put(obj);
+	free(text);
+}
+END_TEST
+
+/* One warning line for what the period lost, kinds that lost nothing left
+ * out; losses of earlier periods only (in the totals) warn no more. */
+START_TEST(text_lost_warning)
+{
+	struct thread_stats a = thread(4243, "worker-1", 1000, 1, true);
+	struct thread_stats *order[] = { &a };
+	struct report r = { .target = &target, .interval_s = 1.0, .elapsed_s = 1.0, .threads = order, .nthreads = 1 };
+	char *text;
+
+	r.counts.counted = (1u << GS_COUNTERS) - 1;
+	r.counts.total[GS_COUNT_ROWS_FULL] = r.counts.period[GS_COUNT_ROWS_FULL] = 2;
+	r.counts.total[GS_COUNT_INFLIGHT_FULL] = r.counts.period[GS_COUNT_INFLIGHT_FULL] = 1;
+	r.counts.total[GS_COUNT_SCHED_FULL] = r.counts.period[GS_COUNT_SCHED_FULL] = 6;
+	r.counts.total[GS_COUNT_HELD_FULL] = 4;
+	text = render_to_string(render_text, &r);
+	ck_assert_msg(strstr(text, "\nwarning: lost: 3 waits (map full), 6 run-queue periods\n") != NULL, "%s", text);
+	/* One line only. */
+	ck_assert_ptr_null(strstr(strstr(text, "warning") + 1, "warning"));
+	free(text);
+	memset(r.counts.period, 0, sizeof r.counts.period);
+	text = render_to_string(render_text, &r);
+	ck_assert_msg(strstr(text, "warning") == NULL, "%s", text);
+	free(text);
+	/* Not counted by the back end: nothing to warn of, whatever the slot. */
+	r.counts.period[GS_COUNT_CPU_FULL] = 8;
+	r.counts.counted &= ~(1u << GS_COUNT_CPU_FULL);
+	text = render_to_string(render_text, &r);
+	ck_assert_msg(strstr(text, "warning") == NULL, "%s", text);
 	free(text);
 }
 END_TEST
@@ -434,6 +505,8 @@ Suite *render_suite(void)
 	tcase_add_test(tc, json_grouped_by_role);
 	tcase_add_test(tc, text_group_row_cpu_wait);
 	tcase_add_test(tc, json_hold_figures);
+	tcase_add_test(tc, json_counters);
+	tcase_add_test(tc, text_lost_warning);
 	tcase_add_test(tc, selection_and_order);
 	suite_add_tcase(s, tc);
 	return s;

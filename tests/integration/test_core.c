@@ -492,7 +492,7 @@ Suite *core_suite(void)
 	Suite *s = suite_create("core");
 	TCase *tc = tcase_create("core");
 
-	tcase_set_timeout(tc, 120);
+	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, cpu_threads_wait_n_minus_one);
 	tcase_add_test(tc, cpu_time_of_a_spinner_and_a_sleeper);
 	tcase_add_test(tc, decoy_condvar_is_not_the_gil);

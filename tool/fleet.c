@@ -504,12 +504,23 @@ static int update_all(struct fleet *f, bool last, struct gs_error *err)
 	return 0;
 }
 
+/* When the intervals are counted from: the first process's first
+ * baseline, not the attach. Reading the figures of thousands of threads
+ * at the start takes a while, by which the first interval would be short. */
+static double schedule_origin(const struct fleet *f)
+{
+	if (f->nsessions && f->sessions[0]->baseline_at > f->attached)
+		return f->sessions[0]->baseline_at;
+	return f->attached;
+}
+
 int fleet_run(struct fleet *f, const sigset_t *during_wait, const volatile sig_atomic_t *stop, struct gs_error *err)
 {
+	double origin = schedule_origin(f);
 	bool last = false;
 
 	for (long k = 1; !last; k++) {
-		last = wait_interval(f, f->attached + (double)k * f->opt.interval_s, during_wait, stop) ||
+		last = wait_interval(f, origin + (double)k * f->opt.interval_s, during_wait, stop) ||
 		       (f->opt.count && k >= f->opt.count);
 		if (update_all(f, last, err) != 0)
 			return -1;

@@ -520,23 +520,24 @@ static int read_waits(struct session *s)
 	return 0;
 }
 
-/* Every map this process's figures come from: the periods in progress
- * first, then the totals, then the boundary's time, which all of them are
- * split at (split.h). A period that ends between its totals' read and that
- * time is credited a moment past its end (taken back at the next
- * boundary): the totals are read last and together, to keep that short. */
+/* Every map this process's figures come from: the boundary's time first,
+ * which all of them are split at (split.h), then the periods in progress,
+ * then the totals. What happens during the reads (a period that ends or
+ * begins there) can only be credited to this interval, past the boundary
+ * by at most the reads' time (read_s), and is taken back at the next one.
+ * Timed after the reads, a period begun during them would be missed here
+ * and counted whole in the next interval, from before its start; and a
+ * slow read (a loaded host preempting gilstats, thousands of rows) would
+ * push the boundary late and make the next interval short. */
 static int read_boundary(struct session *s, uint64_t *now_ns)
 {
-	uint64_t started;
-
 	if (!s->target_gone)
 		follow_gils(s);
-	started = monotonic_ns();
+	*now_ns = monotonic_ns();
 	if (thread_times_read_running(&s->times) != 0 || read_inflight(s) != 0 || read_blocked(s) != 0 ||
 	    read_waits(s) != 0 || read_held(s) != 0 || thread_times_read_totals(&s->times) != 0)
 		return -1;
-	*now_ns = monotonic_ns();
-	s->read_s = (double)(*now_ns - started) / 1e9;
+	s->read_s = (double)(monotonic_ns() - *now_ns) / 1e9;
 	return 0;
 }
 

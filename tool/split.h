@@ -5,12 +5,13 @@
  *
  * How. The BPF maps hold, per thread and kind, the total of the periods
  * that ended (with the start of the last one added), and the period in
- * progress with its start. At each boundary T the tool reads the periods
- * in progress first, then the totals, then T = CLOCK_MONOTONIC (the clock
- * of bpf_ktime_get_ns), and forms for each thread the value
+ * progress with its start. At each boundary the tool takes T =
+ * CLOCK_MONOTONIC (the clock of bpf_ktime_get_ns), then reads the periods
+ * in progress, then the totals, and forms for each thread the value
  *
  *     V(T) = ended periods' total + sum over periods in progress (T - start)
  *
+ * (a period in progress begun after T adds nothing).
  * A period in progress that ended between the two reads is in the totals
  * already: the total's last start is its start, or a later one's (more
  * periods of the row ended since), and it is skipped.
@@ -20,9 +21,13 @@
  * it there and the rest in the next interval, whatever the length of the
  * period (a target stopped for seconds, a holder blocked for minutes),
  * and the first baseline V(T_0), taken once the probes are attached,
- * takes out whatever came before it. Figures can then only exceed their
- * interval by what happens between the reads and T (microseconds), and
- * that is taken back at the next boundary. */
+ * takes out whatever came before it. What happens during the reads can
+ * only add to V(T): a period that ends, or begins and ends, between T and
+ * the totals' read is in the totals whole. So a figure can exceed its
+ * interval by at most the reads' time (read_s), which the next boundary
+ * takes back, and the next interval is never above its own: were T taken
+ * after the reads, a period begun during them would be missed there and
+ * counted whole in the next interval, from before that interval began. */
 #ifndef GILSTATS_SPLIT_H
 #define GILSTATS_SPLIT_H
 

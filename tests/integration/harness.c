@@ -116,12 +116,14 @@ static void copy_file(const char *from, const char *to)
 	close(out);
 }
 
-/* The workload's files as the interpreter sees them: copied into a chroot. */
-static void workload_files(const struct interpreter *py, char *script, char *decoy, size_t len)
+/* The workload's files as the interpreter sees them: copied into a chroot
+ * (the decoy library for contention.py only). */
+static void workload_files(const struct interpreter *py, const char *name, char *script, char *decoy, size_t len)
 {
 	char dir[1024], host_script[1024], host_decoy[1024];
+	bool contention = strcmp(name, "contention.py") == 0;
 
-	snprintf(host_script, sizeof host_script, "%s/tests/workloads/contention.py", srcdir());
+	snprintf(host_script, sizeof host_script, "%s/tests/workloads/%s", srcdir(), name);
 	snprintf(host_decoy, sizeof host_decoy, "%s/tests/libdecoy.so", builddir());
 	if (!py->root[0]) {
 		snprintf(script, len, "%s", host_script);
@@ -130,11 +132,13 @@ static void workload_files(const struct interpreter *py, char *script, char *dec
 	}
 	snprintf(dir, sizeof dir, "%s/tmp/gilstats-tests", py->root);
 	mkdir(dir, 0755);
-	snprintf(script, len, "%s/contention.py", dir);
+	snprintf(script, len, "%s/%s", dir, name);
 	copy_file(host_script, script);
-	snprintf(decoy, len, "%s/libdecoy.so", dir);
-	copy_file(host_decoy, decoy);
-	snprintf(script, len, "/tmp/gilstats-tests/contention.py");
+	if (contention) {
+		snprintf(decoy, len, "%s/libdecoy.so", dir);
+		copy_file(host_decoy, decoy);
+	}
+	snprintf(script, len, "/tmp/gilstats-tests/%s", name);
 	snprintf(decoy, len, "/tmp/gilstats-tests/libdecoy.so");
 }
 
@@ -158,7 +162,7 @@ static void exec_workload(const struct interpreter *py, const struct workload_op
 	const char *argv[48];
 	size_t argc = 0;
 
-	workload_files(py, script, decoy, sizeof script);
+	workload_files(py, o->script ? o->script : "contention.py", script, decoy, sizeof script);
 	if (o->pid_namespace) {
 		argv[argc++] = "unshare";
 		argv[argc++] = "--pid";
@@ -171,10 +175,12 @@ static void exec_workload(const struct interpreter *py, const struct workload_op
 	argv[argc++] = py->python;
 	argv[argc++] = "-u";
 	argv[argc++] = script;
-	argv[argc++] = "--report";
-	argv[argc++] = "--native-lib";
-	argv[argc++] = decoy;
-	if (o->decoy) {
+	if (!o->script) {
+		argv[argc++] = "--report";
+		argv[argc++] = "--native-lib";
+		argv[argc++] = decoy;
+	}
+	if (o->decoy && !o->script) {
 		argv[argc++] = "--decoy";
 		argv[argc++] = decoy;
 	}
@@ -202,7 +208,7 @@ void workload_start(struct workload *w, const struct interpreter *py, const stru
 	close(out[1]);
 	line = read_line(out[0], 60);
 	w->out_fd = out[0];
-	ck_assert_msg(line != NULL, "workload under %s did not report its threads", py->label);
+	ck_assert_msg(line != NULL, "%s under %s did not report", o->script ? o->script : "contention.py", py->label);
 	w->report = json_tokener_parse(line);
 	ck_assert_msg(w->report != NULL, "workload report is not JSON: %s", line);
 	free(line);
@@ -736,6 +742,96 @@ bool field_bool(json_object *obj, const char *key)
 
 	ck_assert_msg(v != NULL, "field %s missing", key);
 	return json_object_get_boolean(v);
+}
+
+/* A figure, 0 when null (not measured). */
+static double figure_or_0(json_object *t, const char *name)
+{
+	json_object *v = json_object_object_get(t, name);
+
+	return v && !json_object_is_type(v, json_type_null) ? json_object_get_double(v) : 0;
+}
+
+/* What a figure may exceed its interval by besides read_s: the clock's
+ * granularity and the moment between the maps' reads and the boundary's
+ * time, when a period that ends is credited up to the boundary (split.h;
+ * taken back at the next one). */
+#define OVER_S 0.005
+
+static void assert_thread_within(const char *label, json_object *t, double interval)
+{
+	static const char *const each[] = { "gil_wait_s",	  "switch_wait_s",  "cpu_s",	 "cpu_wait_s",
+					    "gil_hold_s",	  "gil_held_blocked_s", "gil_wait_max_s", "blocked_other_s",
+					    "alive_s" };
+	int tid = json_object_get_int(json_object_object_get(t, "tid"));
+
+	for (size_t f = 0; f < sizeof each / sizeof each[0]; f++)
+		ck_assert_msg(figure_or_0(t, each[f]) <= interval + OVER_S, "%s: thread %d %s %.6f s in a %.6f s interval",
+			      label, tid, each[f], figure_or_0(t, each[f]), interval);
+	double states = figure_or_0(t, "gil_wait_s") + figure_or_0(t, "switch_wait_s") + figure_or_0(t, "cpu_s") +
+			figure_or_0(t, "cpu_wait_s");
+	/* cpu_s is rounded to the millisecond in the JSON; and cpu_s is the
+	 * kernel's sum_exec_runtime, whose slice of a woken thread starts at
+	 * the clock read at its wake-up (the scheduler skips the next update),
+	 * tens of microseconds before the switch-in where its waits end: up
+	 * to 50 us of overlap per wake-up. */
+	double wakeups = figure_or_0(t, "gil_waits") + figure_or_0(t, "switch_waits");
+	ck_assert_msg(states <= interval + OVER_S + 0.001 + 50e-6 * wakeups,
+		      "%s: thread %d waited for the GIL, for a CPU and ran %.6f s in a %.6f s interval", label, tid, states,
+		      interval);
+}
+
+void assert_figures_within_interval(const char *label, json_object *line)
+{
+	/* A period that ended while gilstats read the maps is credited up to
+	 * the boundary, past its end by at most the reads' time (read_s; a
+	 * loaded host preempts gilstats there), and taken back next time. */
+	double interval = field_double(line, "interval_s") + figure_or_0(line, "read_s");
+	json_object *threads = json_object_object_get(line, "threads");
+	int seen = json_object_get_int(json_object_object_get(line, "threads_seen"));
+
+	ck_assert_msg(field_double(line, "gil_queue") <= (double)seen + 0.05, "%s: gil_queue %.2f above the %d threads seen",
+		      label, field_double(line, "gil_queue"), seen);
+	for (size_t i = 0; threads && i < json_object_array_length(threads); i++)
+		assert_thread_within(label, json_object_array_get_idx(threads, i), interval);
+}
+
+/* The summary's kind is want (or, with want2, either), and so is that of
+ * at least two thirds of the intervals after the first. */
+void assert_verdict_kinds(const char *label, const struct tool_run *r, pid_t pid, const char *want,
+			    const char *want2, bool negate)
+{
+	size_t idx[64], n = lines_of_pid(r, pid, idx, 64), matching = 0, intervals = 0;
+	json_object *summary = NULL;
+
+	ck_assert_msg(n >= 4, "%s: %zu lines for pid %d: %s", label, n, (int)pid, r->err);
+	for (size_t k = 0; k < n; k++) {
+		json_object *line = r->lines[idx[k]];
+		const char *kind = field_string(line, "verdict_kind");
+		bool match = strcmp(kind, want) == 0 || (want2 && strcmp(kind, want2) == 0);
+		ck_assert_int_eq(json_object_get_int(json_object_object_get(line, "schema_version")), 2);
+		assert_figures_within_interval(label, line);
+		fprintf(stderr, "%s: %s %.2f s: %s (queue %.2f, held %s%%): %s\n", label,
+			field_bool(line, "summary") ? "summary" : "interval", field_double(line, "interval_s"), kind,
+			field_double(line, "gil_queue"),
+			json_object_to_json_string(json_object_object_get(line, "gil_held_pct")),
+			field_string(line, "verdict"));
+		if (field_bool(line, "summary")) {
+			summary = line;
+			continue;
+		}
+		if (k == 0)
+			continue; /* the first interval may have begun as the program did */
+		intervals++;
+		matching += negate ? !match : match;
+	}
+	ck_assert_msg(summary != NULL, "%s: no summary", label);
+	bool summary_match = strcmp(field_string(summary, "verdict_kind"), want) == 0 ||
+			     (want2 && strcmp(field_string(summary, "verdict_kind"), want2) == 0);
+	ck_assert_msg(negate ? !summary_match : summary_match, "%s: the summary is %s: %s", label,
+		      field_string(summary, "verdict_kind"), field_string(summary, "verdict"));
+	ck_assert_msg(intervals >= 3 && 3 * matching >= 2 * intervals, "%s: %zu of %zu intervals %s%s", label,
+		      matching, intervals, negate ? "not " : "", want);
 }
 
 double monotonic_now(void)

@@ -33,7 +33,11 @@ size_t discover_interpreters(struct interpreter *out, size_t max);
 bool default_interpreter(struct interpreter *out);
 
 struct workload_options {
-	const char *const *args;  /* contention.py arguments, NULL-terminated */
+	/* A workload of tests/workloads/ other than contention.py (its first
+	 * line on stdout is its report; no --report, --native-lib or decoy);
+	 * NULL: contention.py. */
+	const char *script;
+	const char *const *args;  /* the script's arguments, NULL-terminated */
 	const char *const *env;   /* extra NAME=VALUE, NULL-terminated */
 	bool pid_namespace;       /* in a new PID namespace (unshare --pid) */
 	bool decoy;               /* load the native decoy library */
@@ -46,7 +50,8 @@ struct workload {
 	int out_fd;          /* its stdout */
 };
 
-/* Starts contention.py --report under py and waits for its report. */
+/* Starts contention.py --report (or o->script) under py, inside its
+ * chroot if it has one, and waits for its report (its first line). */
 void workload_start(struct workload *w, const struct interpreter *py, const struct workload_options *o);
 void workload_stop(struct workload *w);
 /* The line contention.py --final-report writes as it ends (the caller
@@ -205,6 +210,18 @@ void assert_waits_match_kernel(const char *label, struct kernel_truth *k, const 
  * cpu_s's rounding (1 ms). */
 void assert_cpu_matches_kernel(const char *label, struct kernel_truth *k, json_object *line, json_object *tids,
 			       double tolerance);
+/* No thread's figure above its line's interval: split at the boundaries,
+ * a figure exceeds it by at most the map reads' time (read_s) and the
+ * clock's granularity; the states a thread is in one at a time (on a CPU,
+ * in a run queue, blocked waiting for the GIL or in drop_gil) add up to
+ * at most the interval; the queue is at most the threads seen. */
+void assert_figures_within_interval(const char *label, json_object *line);
+/* The verdict_kind of pid's summary in r is want (or, with want2,
+ * either; with negate: neither), and so is that of at least two thirds
+ * of the intervals after the first (which may have begun as the program
+ * did); every line's figures within its interval. Logs the verdicts. */
+void assert_verdict_kinds(const char *label, const struct tool_run *r, pid_t pid, const char *want, const char *want2,
+			  bool negate);
 /* The lines of process pid in r, in order (fleet runs mix several). */
 size_t lines_of_pid(const struct tool_run *r, pid_t pid, size_t *idx, size_t max);
 

@@ -6,9 +6,7 @@
 
 #include <check.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,76 +16,11 @@
 
 #include "suites.h"
 
-/* What a figure may exceed its interval by: the clock's granularity and
- * the moment between the maps' reads and the boundary's time, when a
- * period that ends is credited up to the boundary (split.h; taken back
- * at the next one). On a loaded host gilstats may be preempted there. */
-#define OVER_S 0.005
-
-/* A workload of tests/workloads/ other than contention.py: its first line
- * on stdout is its JSON report. */
-struct script {
-	pid_t pid;
-	int out_fd;
-	json_object *report;
-};
-
-static json_object *read_report(int fd, double timeout_s)
+/* A workload of tests/workloads/ other than contention.py under the
+ * default python; its first line is its report. */
+static void script_start(struct workload *w, const char *name, const char *const *args)
 {
-	char buf[8192];
-	size_t len = 0;
-	double deadline = monotonic_now() + timeout_s;
-
-	while (len < sizeof buf - 1 && monotonic_now() < deadline) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		if (poll(&p, 1, 100) <= 0)
-			continue;
-		ssize_t n = read(fd, buf + len, 1);
-		if (n <= 0)
-			break;
-		if (buf[len] == '\n')
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	return json_tokener_parse(buf);
-}
-
-static void script_start(struct script *s, const char *name, const char *const *args)
-{
-	char path[2048];
-	const char *argv[24];
-	size_t argc = 0;
-	int out[2];
-
-	snprintf(path, sizeof path, "%s/tests/workloads/%s", getenv("GILSTATS_SRCDIR") ? getenv("GILSTATS_SRCDIR") : ".",
-		 name);
-	argv[argc++] = default_python.python;
-	argv[argc++] = "-u";
-	argv[argc++] = path;
-	for (const char *const *a = args; a && *a && argc < 23; a++)
-		argv[argc++] = *a;
-	argv[argc] = NULL;
-	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
-	s->pid = fork();
-	ck_assert_int_ge(s->pid, 0);
-	if (s->pid == 0) {
-		dup2(out[1], 1);
-		execvp(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(out[1]);
-	s->out_fd = out[0];
-	s->report = read_report(s->out_fd, 60);
-	ck_assert_msg(s->report != NULL, "%s under %s wrote no report", name, default_python.label);
-}
-
-static void script_stop(struct script *s)
-{
-	kill(s->pid, SIGKILL);
-	waitpid(s->pid, NULL, 0);
-	close(s->out_fd);
-	json_object_put(s->report);
+	workload_start(w, &default_python, &(struct workload_options){ .script = name, .args = args });
 }
 
 static const char *pid_arg(pid_t pid)
@@ -132,39 +65,6 @@ static double figure(json_object *t, const char *name)
 	return v && !json_object_is_type(v, json_type_null) ? json_object_get_double(v) : 0;
 }
 
-/* No thread's figure above its line's interval; and the states a thread
- * is in one at a time (on a CPU, in a run queue, blocked waiting for the
- * GIL or in drop_gil) add up to at most the interval. */
-static void assert_within_interval(const char *label, json_object *line)
-{
-	static const char *const each[] = { "gil_wait_s", "switch_wait_s", "cpu_s", "cpu_wait_s", "gil_hold_s",
-					    "gil_held_blocked_s", "gil_wait_max_s" };
-	/* A period that ended while gilstats read the maps is credited up to
-	 * the boundary, past its end by at most the reads' time (read_s; a
-	 * loaded host preempts gilstats there), and taken back next time. */
-	double interval = field_double(line, "interval_s") + field_double(line, "read_s");
-	json_object *threads = json_object_object_get(line, "threads");
-
-	for (size_t i = 0; i < json_object_array_length(threads); i++) {
-		json_object *t = json_object_array_get_idx(threads, i);
-		int tid = json_object_get_int(json_object_object_get(t, "tid"));
-		for (size_t f = 0; f < sizeof each / sizeof each[0]; f++)
-			ck_assert_msg(figure(t, each[f]) <= interval + OVER_S, "%s: thread %d %s %.6f s in a %.6f s interval",
-				      label, tid, each[f], figure(t, each[f]), interval);
-		double states = figure(t, "gil_wait_s") + figure(t, "switch_wait_s") + figure(t, "cpu_s") +
-				figure(t, "cpu_wait_s");
-		/* cpu_s is rounded to the millisecond in the JSON; and cpu_s is
-		 * the kernel's sum_exec_runtime, whose slice of a woken thread
-		 * starts at the clock read at its wake-up (the scheduler skips
-		 * the next update), tens of microseconds before the switch-in
-		 * where its waits end: up to 50 us of overlap per wake-up. */
-		double wakeups = figure(t, "gil_waits") + figure(t, "switch_waits");
-		ck_assert_msg(states <= interval + OVER_S + 0.001 + 50e-6 * wakeups,
-			      "%s: thread %d waited for the GIL, for a CPU and ran %.6f s in a %.6f s interval", label, tid,
-			      states, interval);
-	}
-}
-
 /* A pool hashing 1 MB buffers (hashlib releases the GIL) next to CPU hogs
  * in other processes: its threads wait for CPUs, not for the GIL, and
  * cpu_wait_s is the kernel's run_delay over the same window. */
@@ -173,7 +73,7 @@ START_TEST(cpu_wait_is_the_run_queue)
 	size_t nhogs = 2 * ncpus();
 	pid_t *hogs = calloc(nhogs, sizeof *hogs);
 	struct kernel_truth *k = truth_start();
-	struct script s;
+	struct workload s;
 	struct tool_run r;
 	double queued = 0, gil = 0;
 
@@ -189,7 +89,7 @@ START_TEST(cpu_wait_is_the_run_queue)
 	for (size_t i = 0; i < r.nlines; i++) {
 		double t0, t1;
 		line_window(r.lines[i], &t0, &t1);
-		assert_within_interval("oversubscribed", r.lines[i]);
+		assert_figures_within_interval("oversubscribed", r.lines[i]);
 		for (size_t p = 0; p < json_object_array_length(pool); p++) {
 			int tid = json_object_get_int(json_object_array_get_idx(pool, p));
 			json_object *t = find_thread(r.lines[i], tid);
@@ -216,7 +116,7 @@ START_TEST(cpu_wait_is_the_run_queue)
 	ck_assert_msg(queued > gil && queued > 1.0, "the pool waited %.3f s for CPUs and %.3f s for the GIL", queued, gil);
 	tool_run_free(&r);
 	truth_stop(k);
-	script_stop(&s);
+	workload_stop(&s);
 	hogs_stop(hogs, nhogs);
 	free(hogs);
 }
@@ -229,7 +129,7 @@ END_TEST
  * of any interval exceeds the interval. */
 START_TEST(stopped_target_split_over_intervals)
 {
-	struct script s;
+	struct workload s;
 	struct tool_run r;
 
 	script_start(&s, "blocked_holder.py", (const char *[]){ "--spinners", "2", "--hold", "60", NULL });
@@ -246,7 +146,7 @@ START_TEST(stopped_target_split_over_intervals)
 	for (size_t i = 0; i < r.nlines; i++) {
 		double interval = field_double(r.lines[i], "interval_s");
 		json_object *t = find_thread(r.lines[i], holder);
-		assert_within_interval("stopped", r.lines[i]);
+		assert_figures_within_interval("stopped", r.lines[i]);
 		ck_assert_ptr_nonnull(t);
 		double held = figure(t, "gil_held_blocked_s");
 		fprintf(stderr, "stopped%s: the holder held the GIL blocked %.3f s in %.3f s\n",
@@ -254,7 +154,7 @@ START_TEST(stopped_target_split_over_intervals)
 		ck_assert_msg(held >= 0.95 * interval, "the holder held the GIL blocked %.3f s of %.3f s", held, interval);
 	}
 	tool_run_free(&r);
-	script_stop(&s);
+	workload_stop(&s);
 }
 END_TEST
 
@@ -283,7 +183,7 @@ START_TEST(slow_attach_counts_nothing_before)
 	ck_assert_msg(r.nlines == 4, "%zu lines, exit %d, stderr: %s", r.nlines, r.exit_code, r.err);
 	json_object *cpu = json_object_object_get(w.report, "cpu");
 	for (size_t i = 0; i < r.nlines; i++) {
-		assert_within_interval("slow attach", r.lines[i]);
+		assert_figures_within_interval("slow attach", r.lines[i]);
 		assert_cpu_matches_kernel("slow attach", k, r.lines[i], cpu, 0.10);
 		assert_waits_match_kernel("slow attach", k, &r, i, cpu, 0.10);
 	}
@@ -300,7 +200,7 @@ END_TEST
 START_TEST(holder_blocked_before_attach)
 {
 	struct kernel_truth *k = truth_start();
-	struct script s;
+	struct workload s;
 	struct tool_run r;
 
 	script_start(&s, "blocked_holder.py", (const char *[]){ "--spinners", "2", "--hold", "60", NULL });
@@ -314,7 +214,7 @@ START_TEST(holder_blocked_before_attach)
 	for (size_t i = 0; i < r.nlines; i++) {
 		double interval = field_double(r.lines[i], "interval_s");
 		json_object *t = find_thread(r.lines[i], holder);
-		assert_within_interval("blocked holder", r.lines[i]);
+		assert_figures_within_interval("blocked holder", r.lines[i]);
 		ck_assert_ptr_nonnull(t);
 		double blocked = figure(t, "gil_held_blocked_s");
 		fprintf(stderr, "blocked holder: %.3f s held while blocked in %.3f s; verdict: %s\n", blocked, interval,
@@ -327,7 +227,7 @@ START_TEST(holder_blocked_before_attach)
 	}
 	tool_run_free(&r);
 	truth_stop(k);
-	script_stop(&s);
+	workload_stop(&s);
 }
 END_TEST
 

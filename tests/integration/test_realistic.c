@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,186 +18,21 @@
 #include "suites.h"
 
 #define INTERVALS "7"
-/* Clock granularity, and the time between reading the maps and the clock. */
-#define FIGURE_TOLERANCE_S 0.05
-#define FIGURE_TOLERANCE_REL 0.05
 
-struct program {
-	pid_t pid;
-	int out_fd;
-	json_object *report; /* its first line: {"pid": ..., "port": ...} */
-};
-
-/* One line from fd within timeout_s, or NULL. */
-static char *read_line_from(int fd, double timeout_s)
+/* Starts py on realistic.py (copied into its chroot if it has one) with
+ * args; its first line is its report: {"pid": ..., "port": ...}. */
+static void program_start_with(struct workload *p, const struct interpreter *py, const char *const *args)
 {
-	char buf[4096];
-	size_t n = 0;
-	double end = monotonic_now() + timeout_s;
-
-	while (n + 1 < sizeof buf) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		int ms = (int)((end - monotonic_now()) * 1000);
-		ssize_t got;
-		if (ms <= 0 || poll(&p, 1, ms) <= 0)
-			return NULL;
-		if ((got = read(fd, buf + n, 1)) <= 0)
-			return NULL;
-		if (buf[n] == '\n') {
-			buf[n] = '\0';
-			return strdup(buf);
-		}
-		n++;
-	}
-	return NULL;
+	workload_start(p, py, &(struct workload_options){ .script = "realistic.py", .args = args });
 }
 
-static const char *script(void)
-{
-	static char path[1024];
-
-	snprintf(path, sizeof path, "%s/tests/workloads/realistic.py", getenv("GILSTATS_SRCDIR") ?: ".");
-	return path;
-}
-
-/* realistic.py as py sees it: inside a chroot, a copy in its /tmp. */
-static void script_for(const struct interpreter *py, char *path, size_t len)
-{
-	char dir[1100], cmd[3200];
-
-	if (!py->root[0]) {
-		snprintf(path, len, "%s", script());
-		return;
-	}
-	snprintf(dir, sizeof dir, "%s/tmp/gilstats-tests", py->root);
-	snprintf(cmd, sizeof cmd, "mkdir -p '%.1000s' && cp '%.1000s' '%.1000s/realistic.py'", dir, script(), dir);
-	ck_assert_int_eq(system(cmd), 0);
-	snprintf(path, len, "/tmp/gilstats-tests/realistic.py");
-}
-
-/* Starts py on realistic.py with args; waits for its first line. */
-static void program_start_with(struct program *p, const struct interpreter *py, const char *const *args)
-{
-	char path[1100];
-	const char *argv[20];
-	size_t argc = 0;
-	int out[2];
-	char *line;
-
-	script_for(py, path, sizeof path);
-	if (py->root[0]) {
-		argv[argc++] = "chroot";
-		argv[argc++] = py->root;
-	}
-	argv[argc++] = py->python;
-	argv[argc++] = "-u";
-	argv[argc++] = path;
-	for (; *args && argc < 19; args++)
-		argv[argc++] = *args;
-	argv[argc] = NULL;
-	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
-	p->pid = fork();
-	ck_assert_int_ge(p->pid, 0);
-	if (p->pid == 0) {
-		dup2(out[1], 1);
-		execvp(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(out[1]);
-	p->out_fd = out[0];
-	line = read_line_from(p->out_fd, 60);
-	ck_assert_msg(line != NULL, "%s %s did not start", py->label, args[0]);
-	p->report = json_tokener_parse(line);
-	ck_assert_msg(p->report != NULL, "not JSON: %s", line);
-	free(line);
-}
-
-static void program_start(struct program *p, const char *python, const char *const *args)
+static void program_start(struct workload *p, const char *python, const char *const *args)
 {
 	struct interpreter py = { .root = "" };
 
 	snprintf(py.label, sizeof py.label, "%.90s", python);
 	snprintf(py.python, sizeof py.python, "%s", python);
 	program_start_with(p, &py, args);
-}
-
-static void program_stop(struct program *p)
-{
-	if (p->pid > 0) {
-		kill(p->pid, SIGKILL);
-		waitpid(p->pid, NULL, 0);
-	}
-	json_object_put(p->report);
-	close(p->out_fd);
-	memset(p, 0, sizeof *p);
-}
-
-static void assert_within(const char *label, const char *what, double v, double bound)
-{
-	ck_assert_msg(v <= bound * (1 + FIGURE_TOLERANCE_REL) + FIGURE_TOLERANCE_S, "%s: %s %.3f s, at most %.3f s",
-		      label, what, v, bound);
-}
-
-/* No thread's figure above its line's interval; the queue at most the
- * threads seen. */
-static void assert_figures_within_interval(const char *label, json_object *line)
-{
-	static const char *const fields[] = { "gil_wait_s", "switch_wait_s", "cpu_s", "cpu_wait_s", "gil_hold_s",
-					      "gil_held_blocked_s", "blocked_other_s", "alive_s" };
-	/* Split at the boundaries: above the interval by at most the time the
-	 * map reads took (read_s). */
-	double interval = field_double(line, "interval_s") + field_double(line, "read_s");
-	json_object *threads = json_object_object_get(line, "threads");
-
-	ck_assert_msg(field_double(line, "gil_queue") <= (double)json_object_get_int(json_object_object_get(line, "threads_seen")) + 0.05,
-		      "%s: gil_queue %.2f above the %d threads seen", label, field_double(line, "gil_queue"),
-		      json_object_get_int(json_object_object_get(line, "threads_seen")));
-	for (size_t i = 0; threads && i < json_object_array_length(threads); i++) {
-		json_object *t = json_object_array_get_idx(threads, i);
-		for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++) {
-			json_object *v = json_object_object_get(t, fields[f]);
-			if (v && !json_object_is_type(v, json_type_null))
-				assert_within(label, fields[f], json_object_get_double(v), interval);
-		}
-	}
-}
-
-/* The summary's kind is want (or, with want2, either), and so is that of
- * at least two thirds of the intervals after the first. */
-static void assert_verdicts(const char *label, const struct tool_run *r, pid_t pid, const char *want,
-			    const char *want2, bool negate)
-{
-	size_t idx[64], n = lines_of_pid(r, pid, idx, 64), matching = 0, intervals = 0;
-	json_object *summary = NULL;
-
-	ck_assert_msg(n >= 4, "%s: %zu lines for pid %d: %s", label, n, (int)pid, r->err);
-	for (size_t k = 0; k < n; k++) {
-		json_object *line = r->lines[idx[k]];
-		const char *kind = field_string(line, "verdict_kind");
-		bool match = strcmp(kind, want) == 0 || (want2 && strcmp(kind, want2) == 0);
-		ck_assert_int_eq(json_object_get_int(json_object_object_get(line, "schema_version")), 2);
-		assert_figures_within_interval(label, line);
-		fprintf(stderr, "%s: %s %.2f s: %s (queue %.2f, held %s%%): %s\n", label,
-			field_bool(line, "summary") ? "summary" : "interval", field_double(line, "interval_s"), kind,
-			field_double(line, "gil_queue"),
-			json_object_to_json_string(json_object_object_get(line, "gil_held_pct")),
-			field_string(line, "verdict"));
-		if (field_bool(line, "summary")) {
-			summary = line;
-			continue;
-		}
-		if (k == 0)
-			continue; /* the first interval may have begun as the program did */
-		intervals++;
-		matching += negate ? !match : match;
-	}
-	ck_assert_msg(summary != NULL, "%s: no summary", label);
-	bool summary_match = strcmp(field_string(summary, "verdict_kind"), want) == 0 ||
-			     (want2 && strcmp(field_string(summary, "verdict_kind"), want2) == 0);
-	ck_assert_msg(negate ? !summary_match : summary_match, "%s: the summary is %s: %s", label,
-		      field_string(summary, "verdict_kind"), field_string(summary, "verdict"));
-	ck_assert_msg(intervals >= 3 && 3 * matching >= 2 * intervals, "%s: %zu of %zu intervals %s%s", label,
-		      matching, intervals, negate ? "not " : "", want);
 }
 
 static void trace_json(struct tool_run *r, pid_t pid, const char *const *extra)
@@ -222,28 +56,28 @@ static void trace_json(struct tool_run *r, pid_t pid, const char *const *extra)
  * for buffers this small, and eight threads queue for it. */
 START_TEST(thread_pool_hashing_small_buffers)
 {
-	struct program p;
+	struct workload p;
 	struct tool_run r;
 
 	program_start(&p, default_python.python, (const char *[]){ "pool-hash", "--seconds", "60", NULL });
 	trace_json(&r, p.pid, NULL);
-	assert_verdicts("pool-hash", &r, p.pid, "bottleneck", NULL, false);
+	assert_verdict_kinds("pool-hash", &r, p.pid, "bottleneck", NULL, false);
 	tool_run_free(&r);
-	program_stop(&p);
+	workload_stop(&p);
 }
 END_TEST
 
 /* Pure-Python loops in 4 threads: the GIL saturated. */
 START_TEST(pure_python_cpu_loop)
 {
-	struct program p;
+	struct workload p;
 	struct tool_run r;
 
 	program_start(&p, default_python.python, (const char *[]){ "cpu-loop", "--seconds", "60", NULL });
 	trace_json(&r, p.pid, NULL);
-	assert_verdicts("cpu-loop", &r, p.pid, "bottleneck", NULL, false);
+	assert_verdict_kinds("cpu-loop", &r, p.pid, "bottleneck", NULL, false);
 	tool_run_free(&r);
-	program_stop(&p);
+	workload_stop(&p);
 }
 END_TEST
 
@@ -270,7 +104,7 @@ static size_t group_rows(const char *text, long *largest)
  * GIL saturated; the grouped view shows the handlers as one role row. */
 START_TEST(threading_http_server_under_load)
 {
-	struct program server, load;
+	struct workload server, load;
 	struct tool_run r, text;
 	char port[16], pid_arg[16];
 	long largest;
@@ -282,7 +116,7 @@ START_TEST(threading_http_server_under_load)
 	program_start(&load, default_python.python,
 		      (const char *[]){ "http-load", "--port", port, "--seconds", "40", "--concurrency", "16", NULL });
 	trace_json(&r, server.pid, NULL);
-	assert_verdicts("http-server", &r, server.pid, "bottleneck", NULL, false);
+	assert_verdict_kinds("http-server", &r, server.pid, "bottleneck", NULL, false);
 	tool_run(&text, (const char *[]){ "-C", "--group", pid_arg, "1", "2", NULL }, 60, 0, 0);
 	ck_assert_msg(text.exit_code == 0, "exit %d: %s", text.exit_code, text.err);
 	fprintf(stderr, "http-server grouped:\n%s\n", text.out);
@@ -294,15 +128,15 @@ START_TEST(threading_http_server_under_load)
 		      text.out);
 	tool_run_free(&text);
 	tool_run_free(&r);
-	program_stop(&load);
-	program_stop(&server);
+	workload_stop(&load);
+	workload_stop(&server);
 }
 END_TEST
 
 /* Debian's python3 with numpy: matrix products release the GIL. */
 START_TEST(numpy_matmul_is_never_bottleneck)
 {
-	struct program p;
+	struct workload p;
 	struct tool_run r;
 
 	if (system("/usr/bin/python3 -c 'import numpy' 2>/dev/null") != 0) {
@@ -311,9 +145,9 @@ START_TEST(numpy_matmul_is_never_bottleneck)
 	}
 	program_start(&p, "/usr/bin/python3", (const char *[]){ "numpy-matmul", "--seconds", "60", NULL });
 	trace_json(&r, p.pid, NULL);
-	assert_verdicts("numpy-matmul", &r, p.pid, "bottleneck", NULL, true);
+	assert_verdict_kinds("numpy-matmul", &r, p.pid, "bottleneck", NULL, true);
 	tool_run_free(&r);
-	program_stop(&p);
+	workload_stop(&p);
 }
 END_TEST
 
@@ -351,7 +185,7 @@ START_TEST(gunicorn_threads_workers_children)
 {
 	char dir[1024], port[16], master_arg[16];
 	struct master m;
-	struct program load;
+	struct workload load;
 	struct tool_run r;
 	pid_t kids[8];
 
@@ -378,10 +212,10 @@ START_TEST(gunicorn_threads_workers_children)
 	ck_assert_uint_eq(children_of(m.pid, kids, 8), 2);
 	tool_run(&r, (const char *[]){ "--json", "--children", "-p", master_arg, "1", INTERVALS, NULL }, 90, 0, 0);
 	ck_assert_msg(r.exit_code == 0, "exit %d: %s", r.exit_code, r.err);
-	assert_verdicts("gunicorn worker 1", &r, kids[0], "bottleneck", NULL, false);
-	assert_verdicts("gunicorn worker 2", &r, kids[1], "bottleneck", NULL, false);
+	assert_verdict_kinds("gunicorn worker 1", &r, kids[0], "bottleneck", NULL, false);
+	assert_verdict_kinds("gunicorn worker 2", &r, kids[1], "bottleneck", NULL, false);
 	tool_run_free(&r);
-	program_stop(&load);
+	workload_stop(&load);
 	kill(m.pid, SIGTERM);
 	waitpid(m.pid, NULL, 0);
 }
@@ -411,7 +245,7 @@ static char *screen_with(const char *session, const char *needle, double timeout
 START_TEST(live_view_of_a_thread_pool)
 {
 	char cmd[1024], session[48], head[32];
-	struct program p;
+	struct workload p;
 	char *screen;
 
 	program_start(&p, default_python.python, (const char *[]){ "pool-hash", "--seconds", "60", NULL });
@@ -441,7 +275,7 @@ START_TEST(live_view_of_a_thread_pool)
 	free(screen);
 	snprintf(cmd, sizeof cmd, "tmux kill-session -t %s", session);
 	ck_assert_int_eq(system(cmd), 0);
-	program_stop(&p);
+	workload_stop(&p);
 }
 END_TEST
 
@@ -471,15 +305,15 @@ START_TEST(stdlib_workloads_across_versions)
 		if (!wanted_interpreter(&pythons[i]))
 			continue;
 		for (size_t w = 0; w < sizeof workloads / sizeof workloads[0]; w++) {
-			struct program p;
+			struct workload p;
 			struct tool_run r;
 			char label[160];
 			snprintf(label, sizeof label, "%.96s %.32s", pythons[i].label, workloads[w]);
 			program_start_with(&p, &pythons[i], (const char *[]){ workloads[w], "--seconds", "60", NULL });
 			trace_json(&r, p.pid, NULL);
-			assert_verdicts(label, &r, p.pid, "bottleneck", NULL, false);
+			assert_verdict_kinds(label, &r, p.pid, "bottleneck", NULL, false);
 			tool_run_free(&r);
-			program_stop(&p);
+			workload_stop(&p);
 		}
 		tried++;
 	}

@@ -67,6 +67,36 @@ START_TEST(thread_pool_hashing_small_buffers)
 }
 END_TEST
 
+/* A ThreadPoolExecutor(8) hashing 1 MB buffers: hashlib releases the GIL
+ * for buffers this large, so the pool hardly waits for it (on a host with
+ * fewer CPUs than threads it waits for CPUs): neither a bottleneck nor a
+ * convoy. The figures that make the case against the kernel's over each
+ * line's window: the pool's CPU time, and its time blocked, which is all
+ * GIL wait (the threads neither sleep nor do I/O). */
+START_TEST(thread_pool_hashing_large_buffers)
+{
+	struct kernel_truth *k = truth_start();
+	struct workload p;
+	struct tool_run r;
+
+	workload_start(&p, &default_python,
+		       &(struct workload_options){ .script = "hashpool.py",
+						   .args = (const char *[]){ "--threads", "8", NULL } });
+	truth_watch(k, p.pid);
+	trace_json(&r, p.pid, NULL);
+	usleep(300 * 1000); /* the kernel's figures a moment past the last line */
+	assert_verdict_kinds("pool-hash 1 MB", &r, p.pid, "bottleneck", "convoy", true);
+	json_object *pool = json_object_object_get(p.report, "pool");
+	for (size_t i = 0; i < r.nlines; i++) {
+		assert_cpu_matches_kernel("pool-hash 1 MB", k, r.lines[i], pool, 0.10);
+		assert_waits_match_kernel("pool-hash 1 MB", k, &r, i, pool, 0.10);
+	}
+	tool_run_free(&r);
+	truth_stop(k);
+	workload_stop(&p);
+}
+END_TEST
+
 /* Pure-Python loops in 4 threads: the GIL saturated. */
 START_TEST(pure_python_cpu_loop)
 {
@@ -329,6 +359,7 @@ Suite *realistic_suite(void)
 
 	tcase_set_timeout(tc, 400);
 	tcase_add_test(tc, thread_pool_hashing_small_buffers);
+	tcase_add_test(tc, thread_pool_hashing_large_buffers);
 	tcase_add_test(tc, pure_python_cpu_loop);
 	tcase_add_test(tc, threading_http_server_under_load);
 	tcase_add_test(tc, numpy_matmul_is_never_bottleneck);

@@ -237,6 +237,55 @@ START_TEST(holder_blocked_before_attach)
 }
 END_TEST
 
+/* 1,500 threads, each waking twice a second to take the GIL behind two
+ * CPU-bound ones: the intervals stay regular (within 5% of the second
+ * asked, by their own length and by the time between lines), no thread's
+ * figure is above its interval, and the CPU time reported is at most what
+ * the kernel counted over a window that holds the run. */
+START_TEST(many_threads_regular_intervals)
+{
+	const char *args[] = { "--cpu-threads", "2", "--io-threads", "1500", "--io-nap", "0.5", NULL };
+	struct workload_options o = { .args = args };
+	struct workload w;
+	struct tool_run r;
+	double cpu = 0;
+
+	workload_start(&w, &default_python, &o);
+	uint64_t exec_before = process_exec_ns(w.pid);
+	tool_run(&r, (const char *[]){ "--json", workload_pid_arg(&w), "1", "4", NULL }, 180, 0, 0);
+	uint64_t exec_after = process_exec_ns(w.pid);
+	ck_assert_msg(r.exit_code == 0, "exit %d, stderr: %s", r.exit_code, r.err);
+	ck_assert_msg(r.nlines == 5, "%zu lines, exit %d, stderr: %s", r.nlines, r.exit_code, r.err);
+	for (size_t i = 0; i < r.nlines; i++) {
+		json_object *threads = json_object_object_get(r.lines[i], "threads");
+		double interval = field_double(r.lines[i], "interval_s");
+		size_t n = json_object_array_length(threads);
+		bool summary = field_bool(r.lines[i], "summary");
+		fprintf(stderr, "1,500 threads%s: %zu threads in %.4f s (read %.4f s), queue %.2f: %s\n",
+			summary ? " summary" : "", n, interval, field_double(r.lines[i], "read_s"),
+			field_double(r.lines[i], "gil_queue"), field_string(r.lines[i], "verdict_kind"));
+		ck_assert_msg(n >= 1500, "%zu threads listed", n);
+		assert_figures_within_interval("1,500 threads", r.lines[i]);
+		if (summary) {
+			for (size_t t = 0; t < n; t++)
+				cpu += figure(json_object_array_get_idx(threads, t), "cpu_s");
+			continue;
+		}
+		ck_assert_msg(fabs(interval - 1.0) <= 0.05, "line %zu: an interval of %.4f s", i, interval);
+		if (i > 0) {
+			double between = field_double(r.lines[i], "monotonic_s") - field_double(r.lines[i - 1], "monotonic_s");
+			ck_assert_msg(fabs(between - 1.0) <= 0.05, "lines %zu and %zu %.4f s apart", i - 1, i, between);
+		}
+	}
+	double kernel = (double)(exec_after - exec_before) / 1e9;
+	fprintf(stderr, "1,500 threads: cpu_s %.3f s in the run, the kernel's %.3f s around it\n", cpu, kernel);
+	/* cpu_s is rounded to the millisecond per thread. */
+	ck_assert_msg(cpu <= kernel * 1.02 + 0.0005 * 1500, "cpu_s %.3f s, the kernel counted %.3f s", cpu, kernel);
+	tool_run_free(&r);
+	workload_stop(&w);
+}
+END_TEST
+
 Suite *accounting_suite(void)
 {
 	Suite *s = suite_create("accounting");
@@ -247,6 +296,7 @@ Suite *accounting_suite(void)
 	tcase_add_test(tc, stopped_target_split_over_intervals);
 	tcase_add_test(tc, slow_attach_counts_nothing_before);
 	tcase_add_test(tc, holder_blocked_before_attach);
+	tcase_add_test(tc, many_threads_regular_intervals);
 	suite_add_tcase(s, tc);
 	return s;
 }

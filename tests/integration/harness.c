@@ -206,7 +206,7 @@ void workload_start(struct workload *w, const struct interpreter *py, const stru
 	if (w->pid == 0)
 		exec_workload(py, o, out[1]);
 	close(out[1]);
-	line = read_line(out[0], 60);
+	line = read_line(out[0], o->report_s > 0 ? o->report_s : 60);
 	w->out_fd = out[0];
 	ck_assert_msg(line != NULL, "%s under %s did not report", o->script ? o->script : "contention.py", py->label);
 	w->report = json_tokener_parse(line);
@@ -262,7 +262,8 @@ struct capture {
 
 static bool capture_more(struct capture *c)
 {
-	char chunk[4096];
+	/* A pipe's worth at a time: a line of 1,500 threads is ~450 kB. */
+	static _Thread_local char chunk[65536];
 	ssize_t n = read(c->fd, chunk, sizeof chunk);
 
 	if (n <= 0)
@@ -388,7 +389,12 @@ static void *drain(void *arg)
 	struct tool_handle *h = arg;
 	double signal_at = 0;
 	bool out_open = true, err_open = true;
+	struct sched_param prio = { .sched_priority = 1 };
 
+	/* Real-time, as gilstats' own loop: a reader starved by a target's
+	 * hundreds of runnable threads would block gilstats' writes, and
+	 * delay its intervals. It sleeps nearly all the time. */
+	pthread_setschedparam(pthread_self(), SCHED_FIFO, &prio);
 	while (out_open || err_open) {
 		struct pollfd pfd[2] = { { .fd = out_open ? h->out.fd : -1, .events = POLLIN },
 					 { .fd = err_open ? h->err.fd : -1, .events = POLLIN } };

@@ -41,6 +41,7 @@ struct workload_options {
 	const char *const *env;   /* extra NAME=VALUE, NULL-terminated */
 	bool pid_namespace;       /* in a new PID namespace (unshare --pid) */
 	bool decoy;               /* load the native decoy library */
+	double report_s;          /* how long its report may take (0: 60 s) */
 };
 
 struct workload {

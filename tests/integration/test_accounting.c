@@ -245,7 +245,9 @@ END_TEST
 START_TEST(many_threads_regular_intervals)
 {
 	const char *args[] = { "--cpu-threads", "2", "--io-threads", "1500", "--io-nap", "0.5", NULL };
-	struct workload_options o = { .args = args };
+	/* Each thread's start waits for the GIL behind the CPU-bound ones:
+	 * over a minute for all of them on a busy host. */
+	struct workload_options o = { .args = args, .report_s = 300 };
 	struct workload w;
 	struct tool_run r;
 	double cpu = 0;

@@ -105,7 +105,10 @@ static inline void hold_switch(struct bpf_raw_tracepoint_args *ctx, const struct
 	 * drop_gil for a taker: not holding it, known without reading memory. */
 	u32 tid = (u32)id;
 	struct gs_inflight *waiting = inflight.lookup(&tid);
-	if (waiting && (waiting->kind == GS_KIND_GIL_COND || waiting->kind == GS_KIND_SWITCH_COND))
+	/* A holder blocked on the GIL's own mutexes is handing it over
+	 * (drop_gil locks the mutex a preempted waiter holds): the GIL's
+	 * machinery, not code that blocks holding it. */
+	if (waiting && waiting->kind != GS_KIND_OTHER)
 		return;
 	if (!holds_gil(h, tid))
 		return;

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #define BPF_OBJECT_MAGIC 0x67696c62u /* "gilb" */
-#define BPF_OBJECT_VERSION 6
+#define BPF_OBJECT_VERSION 7
 #define BPF_OBJECT_MAX_MAPS 24
 #define BPF_OBJECT_MAX_PROGS 6
 #define BPF_OBJECT_MAX_INSNS 16384

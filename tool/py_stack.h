@@ -1,0 +1,77 @@
+/* Reading Python state out of a live CPython's memory: the layout of its
+ * objects for the target's version, its strings, the frames of a thread
+ * state and what a code object names (function, file, line). Pure logic
+ * over a mem_reader: the target is not stopped, so every pointer and type
+ * is checked and a walk that fails a check is "torn", never guessed. */
+#ifndef GILSTATS_PY_STACK_H
+#define GILSTATS_PY_STACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "gil_locate.h"
+#include "line_table.h"
+
+#define PY_STACK_MAX 64
+
+/* Offsets of one CPython version (x86_64): from per-version tables before
+ * 3.13, from _Py_DebugOffsets at run time after. Filled by py_layout_for. */
+struct py_layout;
+
+/* The layout for the located interpreter (loc->py, loc->runtime), checked
+ * against the target; -1 with err ("python stacks: ...") when there is none
+ * or the target does not match it. *out is allocated; py_layout_free. */
+int py_layout_for(const struct gil_location *loc, const struct mem_reader *mem, struct py_layout **out,
+		  struct gs_error *err);
+void py_layout_free(struct py_layout *l);
+
+/* A str object (2.7: str) as UTF-8, NUL-terminated, truncated to size - 1.
+ * Returns its length in buf, or -1 when obj is not a readable str. */
+ssize_t py_read_str(const struct py_layout *l, const struct mem_reader *mem, uint64_t obj, char *buf,
+		    size_t size);
+
+/* One frame: its code object and the byte offset of its current
+ * instruction in the bytecode (what line_table_line takes). */
+struct py_frame_ref {
+	uint64_t code;
+	uint32_t offset;
+};
+
+struct py_stack {
+	struct py_frame_ref frames[PY_STACK_MAX]; /* innermost first */
+	uint32_t depth;
+	bool truncated; /* deeper than PY_STACK_MAX */
+};
+
+/* The Python frames of a thread state. 0; -1 when the walk was torn (a
+ * pointer or type check failed: the thread moved under the reader). A
+ * thread running no Python code has depth 0. */
+int py_stack_read(const struct py_layout *l, const struct mem_reader *mem, uint64_t tstate, struct py_stack *out);
+
+/* What a code object names. */
+struct py_code_info {
+	char *function; /* co_qualname (3.11+), else co_name */
+	char *file;     /* co_filename */
+	int first_line;
+	uint8_t *line_table;
+	size_t line_table_len;
+};
+
+/* Code objects by address, read once: code objects live as long as their
+ * functions, and an address reused by another is caught by a cheap
+ * fingerprint check. */
+struct py_code_cache;
+struct py_code_cache *py_code_cache_new(void);
+void py_code_cache_free(struct py_code_cache *c);
+
+/* The code object at code (cached); NULL when it is not a readable code object. */
+const struct py_code_info *py_code_lookup(struct py_code_cache *c, const struct py_layout *l,
+					  const struct mem_reader *mem, uint64_t code);
+
+/* The line of a frame in its code object (0 unknown). */
+int py_frame_line(const struct py_layout *l, const struct py_code_info *ci, uint32_t offset);
+
+#endif

@@ -86,7 +86,14 @@ struct py_code_cache;
 struct py_code_cache *py_code_cache_new(void);
 void py_code_cache_free(struct py_code_cache *c);
 
-/* The code object at code (cached); NULL when it is not a readable code object. */
+/* Forgets which address holds which code object (the target exec'd a new
+ * image) while keeping what was read: pointers returned stay valid until
+ * py_code_cache_free. */
+void py_code_cache_retire(struct py_code_cache *c);
+
+/* The code object at code (cached); NULL when it is not a readable code
+ * object. The pointer stays valid until py_code_cache_free, even when the
+ * address is later found to hold another code object. */
 const struct py_code_info *py_code_lookup(struct py_code_cache *c, const struct py_layout *l,
 					  const struct mem_reader *mem, uint64_t code);
 

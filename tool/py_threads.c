@@ -11,7 +11,6 @@
  * name longer, an int of more digits is not what we look for. */
 #define DICT_MAX_ENTRIES 65536
 #define ENTRY_BATCH 128
-#define TYPE_NAME_MAX 16
 
 /* glibc x86_64: struct pthread's tid (pthread_t is its address); the same
  * constant gil_locate.c uses for PyThreadState.thread_id. */
@@ -134,7 +133,7 @@ struct walk {
 	const struct names_layout *nl;
 	const struct py_layout *l;
 	const struct mem_reader *mem;
-	uint64_t dict_type, int_type; /* 0: not seen yet */
+	uint64_t dict_type, int_type, module_type; /* 0: not seen yet */
 };
 
 static int read_u64(const struct walk *w, uint64_t addr, uint64_t *v)
@@ -142,25 +141,12 @@ static int read_u64(const struct walk *w, uint64_t addr, uint64_t *v)
 	return addr ? w->mem->read(w->mem->ctx, addr, v, sizeof *v) : -1;
 }
 
-/* Whether obj's type is named name (its tp_name, as the target has it);
- * the type's address is remembered in *seen once it matched. */
-static bool has_type(const struct walk *w, uint64_t obj, const char *name, uint64_t *seen)
+/* Whether obj's type is the one named name (*known remembers it). */
+static bool has_type(const struct walk *w, uint64_t obj, const char *name, uint64_t *known)
 {
-	char buf[TYPE_NAME_MAX];
-	size_t len = strlen(name) + 1;
-	uint64_t type, tp_name;
+	uint64_t type;
 
-	if (read_u64(w, obj + w->nl->ob_type, &type) != 0 || !type)
-		return false;
-	if (seen && *seen)
-		return type == *seen;
-	/* The name and its NUL: a longer name differs at the NUL. */
-	if (len > sizeof buf || read_u64(w, type + w->nl->tp_name, &tp_name) != 0 || !tp_name ||
-	    w->mem->read(w->mem->ctx, tp_name, buf, len) != 0 || memcmp(buf, name, len) != 0)
-		return false;
-	if (seen)
-		*seen = type;
-	return true;
+	return read_u64(w, obj + w->nl->ob_type, &type) == 0 && py_type_is(w->l, w->mem, type, known, name);
 }
 
 /* The slots of a dict, or of a split table: n entries stride bytes apart
@@ -518,7 +504,7 @@ static int find_active(struct walk *w, uint64_t tstate, uint64_t *active)
 	if ((r = dict_find(w, modules, "threading", &threading)) <= 0)
 		return r;
 	/* A module (sys.modules may hold anything: then no threading). */
-	if (!has_type(w, threading, "module", NULL))
+	if (!has_type(w, threading, "module", &w->module_type))
 		return 0;
 	if (read_u64(w, threading + w->nl->md_dict, &md) != 0)
 		return -1;

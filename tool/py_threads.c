@@ -7,10 +7,11 @@
 
 #include "py_layout.h"
 
-/* Bounds on what the target's memory may claim: a dict of more entries, a
- * name longer, an int of more digits is not what we look for. */
+/* Bounds on what the target's memory may claim: a dict of more entries is
+ * not one we look for. Entries are read a batch at a time. */
 #define DICT_MAX_ENTRIES 65536
 #define ENTRY_BATCH 128
+#define KEY_CACHE 64
 
 /* glibc x86_64: struct pthread's tid (pthread_t is its address); the same
  * constant gil_locate.c uses for PyThreadState.thread_id. */
@@ -101,8 +102,8 @@ static bool names_layout_init(struct names_layout *nl, int major, int minor, boo
 		.tp_dictoffset = 0x120 + shift,
 		.ht_cached_keys = version_offsets[i].ht_cached_keys,
 		.md_dict = 0x10 + shift,
-		.dict_keys = major == 2 ? 0x20 : 0x20 + shift,
-		.dict_values = major == 2 ? 0x28 : 0x28 + shift,
+		.dict_keys = 0x20 + shift,
+		.dict_values = 0x28 + shift,
 		.values_prefix = major == 3 && minor >= 13 ? 8 : 0,
 		/* 3.13t keeps only the dict pointer before the object. */
 		.managed_dict = free_threaded ? -8 : -24,
@@ -128,12 +129,21 @@ static int names_layout_of(const struct py_layout *l, struct names_layout *nl)
 	return 0;
 }
 
-/* One walk: the reader, the layouts, and the types already checked. */
+enum attr { ATTR_NAME, ATTR_IDENT, ATTR_NATIVE, ATTR_OTHER, ATTR_COUNT = ATTR_OTHER };
+
+/* One walk: the reader, the layouts, the types already checked, and the
+ * attribute names met (Threads share interned key objects: each is read
+ * once, not once per Thread). */
 struct walk {
 	const struct names_layout *nl;
 	const struct py_layout *l;
 	const struct mem_reader *mem;
 	uint64_t dict_type, int_type, module_type; /* 0: not seen yet */
+	struct {
+		uint64_t key;
+		enum attr attr;
+	} keys[KEY_CACHE];
+	size_t nkeys;
 };
 
 static int read_u64(const struct walk *w, uint64_t addr, uint64_t *v)
@@ -261,16 +271,33 @@ static int dict_slots(struct walk *w, uint64_t dict, struct slots *s)
 	return keys_slots(w, a, b ? b + w->nl->values_prefix : 0, DICT_MAX_ENTRIES, s);
 }
 
-/* Whether obj is the str name (a longer str is read one character too
- * long to differ; a key that is no str is no match). */
-static bool str_equals(const struct walk *w, uint64_t obj, const char *name)
+/* A str's length as its header says (2.7: bytes; else code points, as
+ * many as bytes for the ASCII names looked for): one read rules out most
+ * keys before their text is read. -1 when it does not read. */
+static int64_t str_length(const struct walk *w, uint64_t obj)
+{
+	uint64_t len;
+
+	if (read_u64(w, obj + (w->l->str_is_bytes ? w->l->ob_size : w->l->uni_length), &len) != 0)
+		return -1;
+	return (int64_t)len;
+}
+
+/* Whether obj is the str name, of length len (a longer str is read one
+ * character too long to differ; a key that is no str is no match). */
+static bool str_is(const struct walk *w, uint64_t obj, int64_t len, const char *name)
 {
 	char buf[32];
-	size_t len = strlen(name);
+	size_t n = strlen(name);
 
-	if (len + 2 > sizeof buf)
+	if ((int64_t)n != len || n + 2 > sizeof buf)
 		return false;
-	return py_read_str(w->l, w->mem, obj, buf, len + 2) == (ssize_t)len && memcmp(buf, name, len) == 0;
+	return py_read_str(w->l, w->mem, obj, buf, n + 2) == (ssize_t)n && memcmp(buf, name, n) == 0;
+}
+
+static bool str_equals(const struct walk *w, uint64_t obj, const char *name)
+{
+	return str_is(w, obj, str_length(w, obj), name);
 }
 
 struct find_arg {
@@ -432,20 +459,37 @@ static void trim_partial_utf8(char *s, size_t len)
 }
 
 struct thread_attrs {
-	const struct names_layout *nl;
-	uint64_t name, ident, native;
+	uint64_t found[ATTR_COUNT]; /* the values of _name, _ident, _native_id */
 };
+
+/* Which of the attributes looked for key names (remembered by address). */
+static enum attr attr_of(struct walk *w, uint64_t key)
+{
+	const char *names[ATTR_COUNT] = { w->nl->name_attr, w->nl->ident_attr, w->nl->native_attr };
+	enum attr attr = ATTR_OTHER;
+	int64_t len;
+
+	for (size_t i = 0; i < w->nkeys; i++)
+		if (w->keys[i].key == key)
+			return w->keys[i].attr;
+	if ((len = str_length(w, key)) >= 0)
+		for (int i = 0; i < ATTR_COUNT && attr == ATTR_OTHER; i++)
+			if (names[i] && str_is(w, key, len, names[i]))
+				attr = (enum attr)i;
+	if (w->nkeys < KEY_CACHE) {
+		w->keys[w->nkeys].key = key;
+		w->keys[w->nkeys++].attr = attr;
+	}
+	return attr;
+}
 
 static int collect_attr(struct walk *w, uint64_t key, uint64_t value, void *arg)
 {
-	struct thread_attrs *a = arg;
+	uint64_t *found = ((struct thread_attrs *)arg)->found;
+	enum attr attr = attr_of(w, key);
 
-	if (!a->name && str_equals(w, key, a->nl->name_attr))
-		a->name = value;
-	else if (!a->ident && str_equals(w, key, a->nl->ident_attr))
-		a->ident = value;
-	else if (a->nl->native_attr && !a->native && str_equals(w, key, a->nl->native_attr))
-		a->native = value;
+	if (attr != ATTR_OTHER && !found[attr])
+		found[attr] = value;
 	return 0;
 }
 
@@ -453,21 +497,22 @@ static int collect_attr(struct walk *w, uint64_t key, uint64_t value, void *arg)
  * 0, or -1 when it is not a readable Thread. */
 static int thread_entry(struct walk *w, uint64_t key, uint64_t thread, struct py_thread_name *out)
 {
-	struct thread_attrs a = { .nl = w->nl };
+	struct thread_attrs a = { { 0 } };
+	uint64_t *found = a.found, ident = 0, native = 0;
 	struct slots s;
-	uint64_t ident = 0, native = 0;
 	ssize_t len;
 
-	if (attrs_slots(w, thread, &s) != 0 || slots_each(w, &s, collect_attr, &a) != 0 || !a.name ||
-	    (len = py_read_str(w->l, w->mem, a.name, out->name, sizeof out->name)) < 0)
+	if (attrs_slots(w, thread, &s) != 0 || slots_each(w, &s, collect_attr, &a) != 0 || !found[ATTR_NAME] ||
+	    (len = py_read_str(w->l, w->mem, found[ATTR_NAME], out->name, sizeof out->name)) < 0)
 		return -1;
 	trim_partial_utf8(out->name, (size_t)len);
 	/* The native id is the tid (3.8+); else the ident, a pthread_t. */
-	if (a.native && read_int(w, a.native, &native) == 0 && native > 0 && native <= 0x3fffffff) {
+	if (found[ATTR_NATIVE] && read_int(w, found[ATTR_NATIVE], &native) == 0 && native > 0 &&
+	    native <= 0x3fffffff) {
 		out->tid = (pid_t)native;
 		return 0;
 	}
-	if ((!a.ident || read_int(w, a.ident, &ident) != 0) && read_int(w, key, &ident) != 0)
+	if ((!found[ATTR_IDENT] || read_int(w, found[ATTR_IDENT], &ident) != 0) && read_int(w, key, &ident) != 0)
 		return -1;
 	out->tid = pthread_tid(w, ident);
 	return out->tid ? 0 : -1;

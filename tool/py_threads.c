@@ -58,8 +58,8 @@ struct names_layout {
 };
 
 /* tstate->interp, interp->modules (3.12+: imports.modules) and
- * PyHeapTypeObject.ht_cached_keys of a default build: DWARF of pyenv's
- * builds up to 3.13, then measured in Debian's 3.14.10 and 3.15.2 (a live
+ * PyHeapTypeObject.ht_cached_keys: DWARF of pyenv's builds up to 3.13,
+ * then measured in Debian's 3.14.10 and 3.15.2 (a live
  * interpreter's own addresses, ctypes). Debian's 3.11.2 matches 3.11.7. */
 static const struct {
 	int major, minor;
@@ -70,6 +70,8 @@ static const struct {
 	{ 3, 8, false, 0x10, 0x38, 0 },	      { 3, 9, false, 0x10, 0x358, 0 },	     { 3, 10, false, 0x10, 0x358, 0 },
 	{ 3, 11, false, 0x10, 0x378, 0x368 }, { 3, 12, false, 0x10, 0x3b0, 0x370 }, { 3, 13, false, 0x10, 0x1de8, 0x370 },
 	{ 3, 14, false, 0x10, 0x1e08, 0x370 }, { 3, 15, false, 0x10, 0x1da8, 0x378 },
+	/* Free-threaded 3.13 (trixie's source, --disable-gil): DWARF. */
+	{ 3, 13, true, 0x10, 0x1df0, 0x380 },
 };
 
 /* The layout of major.minor; false for a version without one. */

@@ -19,20 +19,21 @@ struct version_table {
 	uint16_t co_filename, co_name, co_firstlineno, co_linetable, co_code_adaptive;
 	int16_t co_qualname;
 	uint16_t uni_ascii_size, uni_compact_size;
+	uint16_t ts_chunk;
 };
 
 static const struct version_table versions[] = {
-	{ 2, 7, 0, 8, 16, -1, 0, 8, 24, 32, 120, -1, 80, 88, 96, 104, 0, -1, 0, 0 },
-	{ 3, 6, 8, 16, 24, -1, 0, 8, 24, 32, 120, -1, 96, 104, 36, 112, 0, -1, 48, 72 },
-	{ 3, 7, 8, 16, 24, -1, 24, 8, 24, 32, 104, -1, 96, 104, 36, 112, 0, -1, 48, 72 },
-	{ 3, 8, 8, 16, 24, -1, 32, 8, 24, 32, 104, -1, 104, 112, 40, 120, 0, -1, 48, 72 },
-	{ 3, 9, 8, 16, 24, -1, 32, 8, 24, 32, 104, -1, 104, 112, 40, 120, 0, -1, 48, 72 },
-	{ 3, 10, 8, 16, 24, -1, 32, 8, 24, 32, 96, -1, 104, 112, 40, 120, 0, -1, 48, 72 },
+	{ 2, 7, 0, 8, 16, -1, 0, 8, 24, 32, 120, -1, 80, 88, 96, 104, 0, -1, 0, 0, 0 },
+	{ 3, 6, 8, 16, 24, -1, 0, 8, 24, 32, 120, -1, 96, 104, 36, 112, 0, -1, 48, 72, 0 },
+	{ 3, 7, 8, 16, 24, -1, 24, 8, 24, 32, 104, -1, 96, 104, 36, 112, 0, -1, 48, 72, 0 },
+	{ 3, 8, 8, 16, 24, -1, 32, 8, 24, 32, 104, -1, 104, 112, 40, 120, 0, -1, 48, 72, 0 },
+	{ 3, 9, 8, 16, 24, -1, 32, 8, 24, 32, 104, -1, 104, 112, 40, 120, 0, -1, 48, 72, 0 },
+	{ 3, 10, 8, 16, 24, -1, 32, 8, 24, 32, 96, -1, 104, 112, 40, 120, 0, -1, 48, 72, 0 },
 	/* 3.11: tstate->cframe->current_frame; _PyInterpreterFrame {f_code
 	 * 32, previous 48, prev_instr 56, owner 69}. */
-	{ 3, 11, 8, 16, 56, 8, 40, 16, 48, 32, 56, 69, 112, 120, 72, 136, 184, 128, 48, 72 },
+	{ 3, 11, 8, 16, 56, 8, 40, 16, 48, 32, 56, 69, 112, 120, 72, 136, 184, 128, 48, 72, 296 },
 	/* 3.12: {f_code 0, previous 8, prev_instr 56, owner 70}. */
-	{ 3, 12, 8, 16, 56, 0, 40, 72, 8, 0, 56, 70, 112, 120, 68, 136, 192, 128, 40, 56 },
+	{ 3, 12, 8, 16, 56, 0, 40, 72, 8, 0, 56, 70, 112, 120, 68, 136, 192, 128, 40, 56, 232 },
 };
 
 /* From 3.13, where the fields gilstats reads are inside _Py_DebugOffsets
@@ -42,7 +43,7 @@ static const struct version_table versions[] = {
 struct debug_table {
 	int minor;
 	uint16_t interpreters_head, interp_next, threads_head;
-	uint16_t ts_size, ts_next, ts_interp, ts_current_frame;
+	uint16_t ts_size, ts_next, ts_interp, ts_current_frame, ts_chunk;
 	uint16_t fr_size, fr_previous, fr_executable, fr_instr_ptr, fr_owner;
 	uint16_t co_size, co_filename, co_name, co_qualname, co_linetable, co_firstlineno, co_code_adaptive;
 	uint16_t ob_size, ob_type, ty_size, tp_name;
@@ -51,9 +52,9 @@ struct debug_table {
 };
 
 static const struct debug_table debug_tables[] = {
-	{ 13, 40, 64, 72, 152, 168, 176, 184, 224, 232, 240, 248, 264, 272, 280, 288, 296, 304, 312, 344, 352, 360,
+	{ 13, 40, 64, 72, 152, 168, 176, 184, 208, 224, 232, 240, 248, 264, 272, 280, 288, 296, 304, 312, 344, 352, 360,
 	  368, 376, 512, 520, 528, 536, 544, 552, 560 },
-	{ 14, 40, 64, 72, 176, 192, 200, 208, 248, 256, 264, 272, 288, 312, 320, 328, 336, 344, 352, 384, 400, 408,
+	{ 14, 40, 64, 72, 176, 192, 200, 208, 232, 248, 256, 264, 272, 288, 312, 320, 328, 336, 344, 352, 384, 400, 408,
 	  416, 424, 592, 600, 608, 616, 624, 632, 640 },
 };
 
@@ -94,6 +95,7 @@ static void from_version_table(struct py_layout *l, const struct version_table *
 	l->co_firstlineno = v->co_firstlineno;
 	l->co_linetable = v->co_linetable;
 	l->co_code_adaptive = v->co_code_adaptive;
+	l->ts_chunk = v->ts_chunk;
 }
 
 static uint32_t max_u32(uint32_t a, uint32_t b)
@@ -132,6 +134,7 @@ static int from_debug_offsets(struct py_layout *l, const struct debug_table *t, 
 	FIELD(l->ts_next, t->ts_next, ts_size);
 	FIELD(l->ts_interp, t->ts_interp, ts_size);
 	FIELD(l->ts_frame, t->ts_current_frame, ts_size);
+	FIELD(l->ts_chunk, t->ts_chunk, ts_size);
 	FIELD(l->f_back, t->fr_previous, fr_size);
 	FIELD(l->f_code, t->fr_executable, fr_size);
 	FIELD(l->f_instr, t->fr_instr_ptr, fr_size);

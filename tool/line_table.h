@@ -9,9 +9,12 @@
 #include <stdint.h>
 
 enum line_table_format {
-	LINE_TABLE_LNOTAB,   /* 2.7, 3.6-3.9: (byte increment, line increment) pairs */
+	LINE_TABLE_LNOTAB,   /* 3.6-3.9: (byte increment, signed line increment) pairs */
 	LINE_TABLE_3_10,     /* 3.10: (start delta, line delta) pairs, -128: no line */
 	LINE_TABLE_LOCATION, /* 3.11+: the location table, code units of 2 bytes */
+	/* 2.7 (and 3.0-3.5): co_lnotab with unsigned line increments (2.7
+	 * writes a jump of 200 lines as one pair, 3.6 as two) */
+	LINE_TABLE_LNOTAB_UNSIGNED,
 };
 
 /* The format a CPython major.minor uses. */

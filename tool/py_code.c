@@ -61,6 +61,11 @@ static void cache_clear(struct py_code_cache *c)
 	c->n = 0;
 }
 
+void py_code_cache_retire(struct py_code_cache *c)
+{
+	cache_clear(c);
+}
+
 void py_code_cache_free(struct py_code_cache *c)
 {
 	if (!c)

@@ -87,8 +87,11 @@ struct py_code_cache;
 struct py_code_cache *py_code_cache_new(void);
 void py_code_cache_free(struct py_code_cache *c);
 
+/* Forgets every code object read (the target exec'd a new image). */
+void py_code_cache_retire(struct py_code_cache *c);
+
 /* The code object at code (cached); NULL when it is not a readable code
- * object. Valid until the next lookup. */
+ * object. The pointer is valid until the next lookup or retire. */
 const struct py_code_info *py_code_lookup(struct py_code_cache *c, const struct py_layout *l,
 					  const struct mem_reader *mem, uint64_t code);
 

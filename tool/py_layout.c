@@ -39,9 +39,11 @@ static const struct version_table versions[] = {
 /* From 3.13, where the fields gilstats reads are inside _Py_DebugOffsets
  * (every one a u64), per minor version: 3.14 inserted fields in the
  * interpreter state (threads_main, ...), the frame (stackpointer,
- * tlbc_index), the code object (co_tlbc) and a set_object block. */
+ * tlbc_index), the code object (co_tlbc) and a set_object block.
+ * Checked on pyenv's 3.13.0 (DWARF), trixie's 3.13.5, sid's 3.14.10. */
 struct debug_table {
 	int minor;
+	uint32_t first_hex; /* pre-releases before had other layouts */
 	uint16_t interpreters_head, interp_next, threads_head;
 	uint16_t ts_size, ts_next, ts_interp, ts_current_frame, ts_chunk;
 	uint16_t fr_size, fr_previous, fr_executable, fr_instr_ptr, fr_owner;
@@ -52,10 +54,16 @@ struct debug_table {
 };
 
 static const struct debug_table debug_tables[] = {
-	{ 13, 40, 64, 72, 152, 168, 176, 184, 208, 224, 232, 240, 248, 264, 272, 280, 288, 296, 304, 312, 344, 352, 360,
+	{ 13, 0x030d00c2, 40, 64, 72, 152, 168, 176, 184, 208, 224, 232, 240, 248, 264, 272, 280, 288, 296, 304, 312, 344, 352, 360,
 	  368, 376, 512, 520, 528, 536, 544, 552, 560 },
-	{ 14, 40, 64, 72, 176, 192, 200, 208, 232, 248, 256, 264, 272, 288, 312, 320, 328, 336, 344, 352, 384, 400, 408,
+	{ 14, 0x030e00b2, 40, 64, 72, 176, 192, 200, 208, 232, 248, 256, 264, 272, 288, 312, 320, 328, 336, 344, 352, 384, 400, 408,
 	  416, 424, 592, 600, 608, 616, 624, 632, 640 },
+	/* 3.15: thread_state gained base_frame, last_profiled_frame and a
+	 * third frame pointer before thread_id, and holds_gil, gil_requested
+	 * and more after status; the type object, tuple (ob_hash) grew. Read
+	 * from Debian sid's 3.15.2 (_PyRuntime in its executable). */
+	{ 15, 0x030f00f0, 40, 64, 72, 176, 192, 200, 208, 256, 312, 320, 328, 336, 352, 376, 384, 392, 400, 408, 416,
+	  448, 464, 472, 480, 488, 688, 696, 704, 712, 720, 728, 736 },
 };
 
 #define DEBUG_READ 1024
@@ -178,7 +186,8 @@ static int layout_from_debug(struct py_layout *l, const struct gil_location *loc
 		return -1;
 	version = u64_at(dbg, 8);
 	free_threaded = u64_at(dbg, 16);
-	if ((version >> 16) != (uint64_t)(0x0300 | loc->py.minor) || from_debug_offsets(l, &debug_tables[i], dbg) != 0)
+	if ((version >> 16) != (uint64_t)(0x0300 | loc->py.minor) || version < debug_tables[i].first_hex ||
+	    from_debug_offsets(l, &debug_tables[i], dbg) != 0)
 		return -1;
 	l->free_threaded = free_threaded != 0;
 	l->str_is_bytes = false;

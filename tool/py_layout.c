@@ -191,9 +191,9 @@ static int layout_from_debug(struct py_layout *l, const struct gil_location *loc
 		return -1;
 	l->free_threaded = free_threaded != 0;
 	l->str_is_bytes = false;
-	/* Free-threaded builds make "interned" a byte of its own: the
-	 * bit-fields after it start at bit 8. */
-	l->uni_kind_shift = l->free_threaded ? 8 : 2;
+	/* Free-threaded 3.14+ make "interned" a byte of its own: the
+	 * bit-fields after it start at bit 8 (3.13t: still 2 bits, checked). */
+	l->uni_kind_shift = l->free_threaded && loc->py.minor >= 14 ? 8 : 2;
 	l->ts_cframe = -1;
 	l->owner_cstack = 3; /* C stack (3.13), interpreter and C stack (3.14+) */
 	l->frame_typed = false;

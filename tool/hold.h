@@ -80,7 +80,7 @@ struct hold_state {
 	uint64_t last_sample_tstate;
 	pid_t last_sample_tid;
 	bool python_stacks; /* profile is being filled */
-	char python_stacks_why[160]; /* else why not ("" : not tried) */
+	char python_stacks_why[512]; /* else why not ("": not tried) */
 	struct py_profile profile;
 };
 

@@ -7,6 +7,98 @@
 #include <stdlib.h>
 #include <string.h>
 
+static uint64_t fnv(uint64_t h, const char *s)
+{
+	for (; s && *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return (h ^ 0xff) * 1099511628211ull;
+}
+
+static uint64_t names_hash(const struct py_code_info *c)
+{
+	return fnv(fnv(1469598103934665603ull, c->function), c->file);
+}
+
+static bool same_text(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static int grow_name_slots(struct py_profile_names *pn)
+{
+	size_t nslots = pn->nslots ? 2 * pn->nslots : 256;
+	uint32_t *slots = calloc(nslots, sizeof *slots);
+
+	if (!slots)
+		return -1;
+	for (size_t i = 0; i < pn->n; i++) {
+		size_t at = names_hash(pn->names[i]) & (nslots - 1);
+		while (slots[at])
+			at = (at + 1) & (nslots - 1);
+		slots[at] = (uint32_t)i + 1;
+	}
+	free(pn->slots);
+	pn->slots = slots;
+	pn->nslots = nslots;
+	return 0;
+}
+
+static struct py_code_info *copy_names(const struct py_code_info *c)
+{
+	struct py_code_info *copy = calloc(1, sizeof *copy);
+
+	if (!copy)
+		return NULL;
+	copy->first_line = c->first_line;
+	if ((c->function && !(copy->function = strdup(c->function))) || (c->file && !(copy->file = strdup(c->file)))) {
+		free(copy->function);
+		free(copy);
+		return NULL;
+	}
+	return copy;
+}
+
+/* The profile's own copy of a code object's names (NULL: no memory). */
+static const struct py_code_info *intern(struct py_profile_names *pn, const struct py_code_info *c)
+{
+	uint64_t hash = names_hash(c);
+	struct py_code_info *copy;
+	size_t at;
+
+	if (pn->nslots)
+		for (at = hash & (pn->nslots - 1); pn->slots[at]; at = (at + 1) & (pn->nslots - 1)) {
+			const struct py_code_info *have = pn->names[pn->slots[at] - 1];
+			if (have == c || (same_text(have->function, c->function) && same_text(have->file, c->file)))
+				return have;
+		}
+	if ((2 * (pn->n + 1) > pn->nslots && grow_name_slots(pn) != 0) ||
+	    array_reserve((void **)&pn->names, &pn->cap, pn->n + 1, sizeof *pn->names, 64) != 0 ||
+	    !(copy = copy_names(c)))
+		return NULL;
+	for (at = hash & (pn->nslots - 1); pn->slots[at]; at = (at + 1) & (pn->nslots - 1))
+		;
+	pn->names[pn->n] = copy;
+	pn->slots[at] = (uint32_t)pn->n + 1;
+	pn->n++;
+	return copy;
+}
+
+const struct py_code_info *py_profile_keep(struct py_profile *p, const struct py_code_info *code)
+{
+	return intern(&p->names, code);
+}
+
+static void names_free(struct py_profile_names *pn)
+{
+	for (size_t i = 0; i < pn->n; i++) {
+		free(pn->names[i]->function);
+		free(pn->names[i]->file);
+		free(pn->names[i]);
+	}
+	free(pn->names);
+	free(pn->slots);
+}
+
 /* FNV-1a over the frames' identities, from seed. */
 static uint64_t stack_hash(uint64_t h, const struct py_profile_frame *frames, uint32_t depth)
 {
@@ -90,12 +182,26 @@ static struct py_profile_entry *py_profile_find(struct py_profile *p, pid_t tid,
 	return NULL;
 }
 
-int py_profile_add(struct py_profile *p, pid_t tid, const struct py_profile_frame *frames, uint32_t depth,
+int py_profile_add(struct py_profile *p, pid_t tid, const struct py_profile_frame *given, uint32_t depth,
 		   bool truncated, bool blocked)
 {
-	uint64_t hash = entry_hash(tid, frames, depth, truncated);
-	struct py_profile_entry *e = py_profile_find(p, tid, frames, depth, truncated);
+	struct py_profile_frame frames[PY_STACK_MAX];
+	struct py_profile_entry *e;
+	uint64_t hash;
 	size_t at;
+
+	if (depth > PY_STACK_MAX)
+		depth = PY_STACK_MAX, truncated = true;
+	for (uint32_t i = 0; i < depth; i++)
+		if (!(frames[i] = (struct py_profile_frame){ given[i].code ? intern(&p->names, given[i].code) : NULL,
+							     given[i].line })
+			     .code &&
+		    given[i].code) {
+			p->dropped++;
+			return -1;
+		}
+	hash = entry_hash(tid, frames, depth, truncated);
+	e = py_profile_find(p, tid, frames, depth, truncated);
 
 	if (!e) {
 		if (!(e = new_entry(p, hash, tid, frames, depth, truncated))) {
@@ -110,6 +216,8 @@ int py_profile_add(struct py_profile *p, pid_t tid, const struct py_profile_fram
 	e->blocked_n += blocked;
 	return 0;
 }
+
+static void entries_free(struct py_profile *p);
 
 static void entry_merge(struct py_profile_entry *into, const struct py_profile_entry *from)
 {
@@ -134,11 +242,13 @@ int py_profile_fold_threads(struct py_profile *p, bool (*keep)(pid_t tid, void *
 		any = p->entries[i].tid && !keep(p->entries[i].tid, ctx);
 	if (!any)
 		return 0;
+	/* The names move over: the frames already point to them. */
+	rebuilt.names = p->names;
 	for (size_t i = 0; i < p->n; i++) {
 		struct py_profile_entry *e = &p->entries[i], *into;
 		pid_t tid = e->tid && keep(e->tid, ctx) ? e->tid : 0;
 		if (py_profile_add(&rebuilt, tid, e->frames, e->depth, e->truncated, false) != 0) {
-			py_profile_free(&rebuilt);
+			entries_free(&rebuilt);
 			return -1;
 		}
 		into = py_profile_find(&rebuilt, tid, e->frames, e->depth, e->truncated);
@@ -148,7 +258,7 @@ int py_profile_fold_threads(struct py_profile *p, bool (*keep)(pid_t tid, void *
 	rebuilt.torn = p->torn, rebuilt.dropped = p->dropped;
 	rebuilt.last_torn = p->last_torn, rebuilt.last_dropped = p->last_dropped;
 	rebuilt.run_torn = p->run_torn, rebuilt.run_dropped = p->run_dropped;
-	py_profile_free(p);
+	entries_free(p);
 	*p = rebuilt;
 	return 0;
 }
@@ -308,11 +418,18 @@ bool py_profile_same_stack(const struct py_profile_entry *a, const struct py_pro
 	return true;
 }
 
-void py_profile_free(struct py_profile *p)
+/* The entries only: the names may have moved to a rebuilt profile. */
+static void entries_free(struct py_profile *p)
 {
 	for (size_t i = 0; i < p->n; i++)
 		free(p->entries[i].frames);
 	free(p->entries);
 	free(p->slots);
+}
+
+void py_profile_free(struct py_profile *p)
+{
+	entries_free(p);
+	names_free(&p->names);
 	memset(p, 0, sizeof *p);
 }

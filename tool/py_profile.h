@@ -20,8 +20,9 @@
 #define PY_PROFILE_MAX_ENTRIES 16384
 #define PY_PROFILE_TOP 5
 
-/* One frame, resolved: the code object's names (owned by the code cache,
- * which outlives the profile) and the line. */
+/* One frame, resolved: the code object's names and the line. Added with
+ * the code cache's names; kept with the profile's own copy (the cache
+ * forgets code objects, the profile keeps them for the run). */
 struct py_profile_frame {
 	const struct py_code_info *code;
 	int line;
@@ -40,7 +41,16 @@ struct py_profile_entry {
 	double blocked_interval_s, blocked_run_s;
 };
 
+/* The names of code objects, each once. */
+struct py_profile_names {
+	struct py_code_info **names;
+	size_t n, cap;
+	uint32_t *slots; /* index + 1, 0 empty */
+	size_t nslots;
+};
+
 struct py_profile {
+	struct py_profile_names names;
 	struct py_profile_entry *entries;
 	size_t n, cap;
 	uint32_t *slots; /* open addressing: entry index + 1, 0 empty */
@@ -49,6 +59,10 @@ struct py_profile {
 	uint64_t last_torn, last_dropped;
 	uint64_t run_torn, run_dropped;
 };
+
+/* The profile's own copy of a code object's names, for a frame to add:
+ * the code cache may forget the object at its next lookup. NULL: no memory. */
+const struct py_code_info *py_profile_keep(struct py_profile *p, const struct py_code_info *code);
 
 /* A sample of the holder tid running stack s (resolved in frames, s->depth
  * of them). blocked: the holder was off its CPU. 0, or -1 (no memory:

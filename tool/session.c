@@ -124,8 +124,8 @@ void session_prepare_launched(struct session *s, const struct options *opt, pid_
 static int read_target_memory(void *ctx, uint64_t addr, void *buf, size_t len);
 
 /* The holder's Python stacks: the layout of the interpreter's frames,
- * checked against the target. A new image (exec) has a layout of its own;
- * the code objects read from the old one stay for the profile's names. */
+ * checked against the target. A new image (exec) has a layout and code
+ * objects of its own; the profile keeps its copies of the old names. */
 static void start_python_stacks(struct session *s)
 {
 	struct mem_reader mem = { read_target_memory, &s->target.pid };
@@ -404,12 +404,16 @@ static void sample_python_stack(struct session *s, const struct mem_reader *mem)
 		return;
 	}
 	for (uint32_t i = 0; i < stack.depth; i++) {
+		/* The cache's entry lasts until its next lookup: kept at once. */
 		const struct py_code_info *code = py_code_lookup(s->codes, s->py, mem, stack.frames[i].code);
 		if (!code) {
 			py_profile_torn(&h->profile);
 			return;
 		}
-		frames[i] = (struct py_profile_frame){ code, py_frame_line(s->py, code, stack.frames[i].offset) };
+		frames[i] = (struct py_profile_frame){ py_profile_keep(&h->profile, code),
+						       py_frame_line(s->py, code, stack.frames[i].offset) };
+		if (!frames[i].code)
+			return;
 	}
 	py_profile_add(&h->profile, h->last_sample_tid, frames, stack.depth, stack.truncated,
 		       thread_blocked(s->target.pid, h->last_sample_tid));

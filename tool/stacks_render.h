@@ -10,7 +10,7 @@
 #include "stats.h"
 
 #define STACKS_TEXT_TOP 5
-#define STACKS_TEXT_FRAMES 4 /* frames of a stack on a text line */
+#define STACKS_TEXT_FRAMES 3 /* frames of a stack on a text line */
 #define STACKS_JSON_TOP 20
 
 /* "GIL held in:" and its top stacks, merged over threads, as shares of the

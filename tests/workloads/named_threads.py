@@ -9,7 +9,6 @@ Prints one JSON line once all are running:
 {"pid": ..., "python_version": "...", "threads": [{"tid": tid, "name": "..."}]}
 and then waits until killed.
 """
-import ctypes
 import json
 import os
 import platform
@@ -32,6 +31,16 @@ else:
     def name_of(text):
         return text
 
+def thread_id_function():
+    """The calling thread's tid: threading.get_native_id (3.8+), else
+    gettid through ctypes (a build without ctypes is 3.8+)."""
+    if hasattr(threading, "get_native_id"):
+        return threading.get_native_id
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    return lambda: libc.syscall(SYS_GETTID)
+
+
 NAMES = [
     u"worker-1",
     u"\u00fcn\u00efcode-2",
@@ -41,14 +50,14 @@ NAMES = [
 
 
 def main():
-    libc = ctypes.CDLL(None, use_errno=True)
+    gettid = thread_id_function()
     lock = threading.Lock()
     tids = {}
     stop = threading.Event()
     started = []
 
     def record():
-        tid = libc.syscall(SYS_GETTID)
+        tid = gettid()
         with lock:
             tids[threading.current_thread()] = tid
 

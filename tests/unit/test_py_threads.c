@@ -9,15 +9,15 @@
 
 /* A fake target: sys.modules, the threading module, threading._active
  * and its Threads, built object by object in 3.12's layout (values of a
- * split table tagged before the object) and 2.7's (ma_table, instance
- * dicts at tp_dictoffset), for the walks the live interpreters cannot
+ * split table tagged before the object), 3.13's (values after it) and
+ * 2.7's (ma_table, instance dicts at tp_dictoffset), for the walks the live interpreters cannot
  * show: what hostile or torn memory does. */
 #define BASE 0x100000
 #define ARENA 0x10000
 
 static unsigned char arena[ARENA];
 static uint64_t next_free;
-static int major;
+static int major, minor;
 
 static int fake_read(void *ctx, uint64_t addr, void *buf, size_t len)
 {
@@ -141,10 +141,11 @@ static uint64_t make_dict(const uint64_t *keys, const uint64_t *values, size_t n
 }
 
 /* A Thread: 2.7 with its dict at tp_dictoffset, 3.12 with its values
- * tagged before it and the keys its type shares. name_obj 0: none. */
+ * tagged before it, 3.13 with them after it (capacity, size, embedded,
+ * valid, then the values), with the keys its type shares. */
 static uint64_t make_thread(uint64_t name_obj, uint64_t ident, uint64_t native)
 {
-	uint64_t obj = alloc(64) + 32;
+	uint64_t obj = alloc(96) + 32;
 	uint64_t keys[3], values[3] = { name_obj, make_int(ident), make_int(native) };
 
 	put(obj + 8, thread_type);
@@ -152,6 +153,12 @@ static uint64_t make_thread(uint64_t name_obj, uint64_t ident, uint64_t native)
 		keys[0] = make_str("_Thread__name");
 		keys[1] = make_str("_Thread__ident");
 		put(obj + 16, make_dict(keys, values, 2, 0));
+		return obj;
+	}
+	if (minor == 13) {
+		put(obj + 16, 3 | 3 << 8 | 1 << 16 | 1 << 24);
+		for (size_t i = 0; i < 3; i++)
+			put(obj + 24 + 8 * i, values[i]);
 		return obj;
 	}
 	uint64_t v = alloc(3 * 8);
@@ -168,16 +175,17 @@ static uint64_t thread_objs[4];
 
 /* sys.modules {"sys", "threading"} -> _active {ident: Thread} of 3
  * threads: "MainThread" (tid 100), "worker-1" (101), a long name (102). */
-static void build(int version_major)
+static void build(int version_major, int version_minor)
 {
 	static const char long_name[] = "a-very-long-thread-name-that-goes-on-and-on-well-past-sixty-four-bytes";
 	uint64_t interp, threading, names[3], idents[3], mkeys[2], mvals[2], k;
 
 	major = version_major;
+	minor = version_minor;
 	memset(arena, 0, sizeof arena);
 	next_free = BASE + 0x100;
 	memset(&types, 0, sizeof types);
-	layout = (struct py_layout){ .major = major, .minor = major == 2 ? 7 : 12, .ob_type = 8, .tp_name = 24,
+	layout = (struct py_layout){ .major = major, .minor = minor, .ob_type = 8, .tp_name = 24,
 				     .ob_size = 16, .str_is_bytes = major == 2, .str_sval = 36, .uni_length = 16,
 				     .uni_state = 32, .uni_ascii_size = 40, .uni_compact_size = 56,
 				     .uni_kind_shift = 2, .ts_interp = major == 2 ? 8 : 16, .types = &types };
@@ -198,7 +206,9 @@ static void build(int version_major)
 	if (major == 2) {
 		put(thread_type + 0x120, 16);
 	} else {
-		put(thread_type + 0xa8, 1u << 4); /* Py_TPFLAGS_MANAGED_DICT */
+		/* Py_TPFLAGS_MANAGED_DICT, 3.13: and Py_TPFLAGS_INLINE_VALUES. */
+		put(thread_type + 0xa8, minor == 13 ? 1u << 4 | 1u << 2 : 1u << 4);
+		put(thread_type + 0x20, 16);
 		uint64_t attr_keys[3] = { make_str("_name"), make_str("_ident"), make_str("_native_id") };
 		put(thread_type + 0x370, make_keys(attr_keys, NULL, 3, 2));
 	}
@@ -209,8 +219,8 @@ static void build(int version_major)
 	mkeys[0] = make_str("sys"), mvals[0] = object(module_type, 48);
 	mkeys[1] = make_str("threading"), mvals[1] = threading;
 	modules = make_dict(mkeys, mvals, 2, 1);
-	interp = alloc(0x400);
-	put(interp + (major == 2 ? 0x10 : 0x3b0), modules);
+	interp = alloc(0x2000);
+	put(interp + (major == 2 ? 0x10 : minor == 12 ? 0x3b0 : 0x1de8), modules);
 	tstate = alloc(0x100);
 	put(tstate + layout.ts_interp, interp);
 }
@@ -248,10 +258,32 @@ static void assert_three(void)
 
 START_TEST(names_and_tids)
 {
-	build(3);
+	build(3, 12);
 	assert_three();
-	build(2);
+	build(3, 13);
 	assert_three();
+	build(2, 7);
+	assert_three();
+}
+END_TEST
+
+/* 3.13: values no longer valid (moved to a dict) are not read; a dict
+ * at the managed offset is. */
+START_TEST(inline_values)
+{
+	struct py_thread_name out[8];
+	uint64_t key, value;
+
+	build(3, 13);
+	arena[thread_objs[0] + 16 + 3 - BASE] = 0;
+	ck_assert_int_eq(names_of(out, 8), 2);
+	ck_assert_str_eq(out[0].name, "worker-1");
+	key = make_str("_name"), value = make_str("moved");
+	put(thread_objs[0] - 24, make_dict(&key, &value, 1, 1));
+	/* No _ident or _native_id there: the tid from _active's key. */
+	ck_assert_int_eq(names_of(out, 8), 3);
+	ck_assert_str_eq(out[0].name, "moved");
+	ck_assert_int_eq(out[0].tid, 100);
 }
 END_TEST
 
@@ -261,7 +293,7 @@ START_TEST(instance_dict)
 	struct py_thread_name out[8];
 	uint64_t keys[3], values[3];
 
-	build(3);
+	build(3, 12);
 	keys[0] = make_str("_name"), values[0] = make_str("from-a-dict");
 	keys[1] = make_str("_native_id"), values[1] = make_int(4242);
 	put(thread_objs[1] - 24, make_dict(keys, values, 2, 1));
@@ -275,12 +307,12 @@ START_TEST(no_threading_yet)
 {
 	struct py_thread_name out[8];
 
-	build(3);
+	build(3, 12);
 	/* No "threading" among the modules: not imported, 0 threads. */
 	put(get(modules + 0x20) + 40 + 16, make_str("threadinG"));
 	ck_assert_int_eq(names_of(out, 8), 0);
 	/* "threading" that is no module (sys.modules holds anything). */
-	build(3);
+	build(3, 12);
 	put(get(get(modules + 0x20) + 40 + 16 + 8) + 8, dict_type);
 	ck_assert_int_eq(names_of(out, 8), 0);
 }
@@ -290,7 +322,7 @@ START_TEST(bounded_by_max)
 {
 	struct py_thread_name out[2];
 
-	build(3);
+	build(3, 12);
 	ck_assert_int_eq(names_of(out, 2), 2);
 	ck_assert_int_eq(names_of(out, 0), 0);
 }
@@ -301,7 +333,7 @@ END_TEST
 START_TEST(bad_threads_skipped)
 {
 	struct py_thread_name out[8];
-	build(3);
+	build(3, 12);
 	put(get(thread_objs[1] - 24) + 1, make_int(7)); /* _name an int */
 	put(get(thread_objs[2] - 24) + 1 + 16, make_int(0)); /* no native id: the ident's pthread */
 	ck_assert_int_eq(names_of(out, 8), 2);
@@ -317,24 +349,24 @@ START_TEST(hostile_dicts)
 	struct py_thread_name out[8];
 	uint64_t keys;
 
-	build(3);
+	build(3, 12);
 	put(modules + 8, str_type); /* sys.modules not a dict */
 	ck_assert_int_eq(names_of(out, 8), -1);
-	build(3);
+	build(3, 12);
 	keys = get(active + 0x20);
 	put(keys + 8, 30 | 33 << 8); /* 2^30 slots */
 	ck_assert_int_eq(names_of(out, 8), -1);
-	build(3);
+	build(3, 12);
 	put(get(active + 0x20) + 24, (uint64_t)1 << 40); /* nentries beyond the table */
 	ck_assert_int_eq(names_of(out, 8), -1);
-	build(3);
+	build(3, 12);
 	put(active + 0x20, 0xdead0000); /* keys nowhere */
 	ck_assert_int_eq(names_of(out, 8), -1);
-	build(3);
+	build(3, 12);
 	ck_assert_int_eq(py_thread_names(&layout, &mem, 0, out, 8), -1);
 	layout.major = 4;
 	ck_assert_int_eq(names_of(out, 8), -1);
-	build(2);
+	build(2, 7);
 	put(modules + 0x20, 6); /* 2.7: a mask that is no table size */
 	ck_assert_int_eq(names_of(out, 8), -1);
 }
@@ -346,18 +378,23 @@ START_TEST(random_damage)
 {
 	struct py_thread_name out[4];
 	unsigned seed = 14;
+	int whole = 0, torn = 0;
 
 	for (int round = 0; round < 3000; round++) {
-		build(round % 2 ? 3 : 2);
+		build(round % 3 ? 3 : 2, round % 3 == 2 ? 13 : round % 3 ? 12 : 7);
 		for (int k = 0; k < 1 + round % 8; k++) {
 			uint64_t at = (uint64_t)rand_r(&seed) % (next_free - BASE);
 			arena[at] = (unsigned char)rand_r(&seed);
 		}
 		ssize_t n = names_of(out, 4);
 		ck_assert(n >= -1 && n <= 4);
+		whole += n == 3;
+		torn += n == -1;
 		for (ssize_t i = 0; i < n; i++)
 			ck_assert(memchr(out[i].name, '\0', sizeof out[i].name) != NULL);
 	}
+	/* The damage reached the walks' every depth, not only their start. */
+	ck_assert_msg(whole > 300 && torn > 30, "%d rounds read whole, %d torn", whole, torn);
 }
 END_TEST
 
@@ -368,6 +405,7 @@ Suite *py_threads_suite(void)
 
 	tcase_add_test(tc, names_and_tids);
 	tcase_add_test(tc, instance_dict);
+	tcase_add_test(tc, inline_values);
 	tcase_add_test(tc, no_threading_yet);
 	tcase_add_test(tc, bounded_by_max);
 	tcase_add_test(tc, bad_threads_skipped);

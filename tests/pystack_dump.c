@@ -5,7 +5,7 @@
  * frame, innermost first: "  function (file:line)"; "  torn" when the
  * walk failed. With REPEAT, every stack is read that many more times and
  * the mean cost of one read (frames and code lookups) is printed:
- * "cost_us N frames M". */
+ * "cost_us N frames M calls K" (K: system calls per stack). */
 #include "config.h"
 
 #include <inttypes.h>
@@ -21,9 +21,18 @@
 
 #define MAX_THREADS 1024
 
+static unsigned long calls; /* system calls that read the target */
+
 static int read_target(void *ctx, uint64_t addr, void *buf, size_t len)
 {
+	calls++;
 	return target_read_memory(*(pid_t *)ctx, addr, buf, len);
+}
+
+static size_t read_spans(void *ctx, const struct mem_span *spans, size_t n)
+{
+	calls++;
+	return target_read_spans(*(pid_t *)ctx, spans, n);
 }
 
 static double now_us(void)
@@ -37,15 +46,16 @@ static double now_us(void)
 static void print_stack(const struct py_layout *l, const struct mem_reader *mem, struct py_code_cache *cache,
 			uint64_t tstate, pid_t tid)
 {
+	const struct py_code_info *code[PY_STACK_MAX];
 	struct py_stack st;
 
 	printf("thread %d\n", (int)tid);
-	if (py_stack_read(l, mem, tstate, &st) != 0) {
+	if (py_stack_read(l, mem, tstate, &st) != 0 || py_code_lookup_stack(cache, l, mem, &st, code) < 0) {
 		printf("  torn\n");
 		return;
 	}
 	for (uint32_t i = 0; i < st.depth; i++) {
-		const struct py_code_info *ci = py_code_lookup(cache, l, mem, st.frames[i].code);
+		const struct py_code_info *ci = code[i];
 		if (!ci)
 			printf("  ? (code 0x%" PRIx64 ")\n", st.frames[i].code);
 		else
@@ -60,21 +70,23 @@ static void print_stack(const struct py_layout *l, const struct mem_reader *mem,
 static void measure(const struct py_layout *l, const struct mem_reader *mem, struct py_code_cache *cache,
 		    const uint64_t *tstates, size_t n, int repeat)
 {
+	const struct py_code_info *code[PY_STACK_MAX];
 	uint64_t frames = 0, reads = 0;
+	unsigned long calls0 = calls;
 	double t0 = now_us();
 
 	for (int r = 0; r < repeat; r++)
 		for (size_t i = 0; i < n; i++) {
 			struct py_stack st;
-			if (py_stack_read(l, mem, tstates[i], &st) != 0)
+			int found;
+			if (py_stack_read(l, mem, tstates[i], &st) != 0 ||
+			    (found = py_code_lookup_stack(cache, l, mem, &st, code)) < 0)
 				continue;
 			reads++;
-			for (uint32_t f = 0; f < st.depth; f++)
-				if (py_code_lookup(cache, l, mem, st.frames[f].code))
-					frames++;
+			frames += (uint64_t)found;
 		}
-	printf("cost_us %.1f frames %.1f\n", reads ? (now_us() - t0) / (double)reads : 0.0,
-	       reads ? (double)frames / (double)reads : 0.0);
+	printf("cost_us %.1f frames %.1f calls %.1f\n", reads ? (now_us() - t0) / (double)reads : 0.0,
+	       reads ? (double)frames / (double)reads : 0.0, reads ? (double)(calls - calls0) / (double)reads : 0.0);
 }
 
 static int dump(pid_t pid, int repeat)
@@ -103,6 +115,7 @@ static int dump(pid_t pid, int repeat)
 		fprintf(stderr, "pystack_dump: the thread states do not read\n");
 		return 1;
 	}
+	py_code_cache_use_spans(cache, read_spans, &pid);
 	for (ssize_t i = 0; i < n; i++) {
 		struct gs_holder w = { .tstate_tid_off = loc.tstate_tid_off, .pthread_tid_off = loc.pthread_tid_off };
 		print_stack(l, &mem, cache, tstates[i], hold_tstate_tid(&w, &mem, tstates[i]));

@@ -8,6 +8,7 @@
 #define CODE_CACHE_FIRST 256   /* slots, a power of two */
 #define CODE_CACHE_MAX 8192    /* entries; beyond, the cache starts over */
 #define NAME_BYTES 1024        /* function and file names kept, UTF-8 */
+#define CODE_HEAD 512          /* bytes of a code object read, at most */
 
 /* What identifies a code object's contents without reading them: its
  * type and the objects it points to. Code objects are immutable; an
@@ -27,6 +28,8 @@ struct code_entry {
 struct py_code_cache {
 	struct code_entry *slots;
 	size_t cap, n;
+	mem_spans_fn read_spans; /* NULL: one read per code object */
+	void *spans_ctx;
 };
 
 struct py_code_cache *py_code_cache_new(void)
@@ -145,33 +148,109 @@ static int read_code(const struct py_layout *l, const struct mem_reader *mem, co
 	return 0;
 }
 
+/* Room for n more entries without moving any (pointers handed out stay
+ * valid for the whole of a lookup). -1: out of memory. */
+static int make_room(struct py_code_cache *c, size_t n)
+{
+	if (c->n + n > CODE_CACHE_MAX)
+		cache_clear(c);
+	while ((c->n + n) * 2 > c->cap)
+		if (grow(c) != 0)
+			return -1;
+	return 0;
+}
+
+/* The entry of the code object at code whose first bytes are head: the
+ * cached one if its fingerprint still matches, else read again in place.
+ * A slot whose object no longer reads stays, with a fingerprint nothing
+ * matches (a free slot would break the probe chains through it). */
+static const struct py_code_info *lookup_head(struct py_code_cache *c, const struct py_layout *l,
+					      const struct mem_reader *mem, uint64_t code, const unsigned char *head)
+{
+	struct code_fingerprint fp;
+	struct code_entry *e = find_slot(c, code);
+
+	fingerprint_of(l, head, &fp);
+	if (e->addr && e->info.file && memcmp(&e->fp, &fp, sizeof fp) == 0)
+		return &e->info;
+	if (e->addr)
+		entry_clear(e);
+	else
+		c->n++;
+	e->addr = code;
+	if (read_code(l, mem, &fp, &e->info) != 0)
+		return NULL;
+	e->fp = fp;
+	return &e->info;
+}
+
+static bool code_addr_ok(const struct py_layout *l, uint64_t code)
+{
+	return code >= 0x1000 && code < (1ull << 47) && !(code & 7) && l->code_read <= CODE_HEAD;
+}
+
 const struct py_code_info *py_code_lookup(struct py_code_cache *c, const struct py_layout *l,
 					  const struct mem_reader *mem, uint64_t code)
 {
-	unsigned char head[512];
-	struct code_fingerprint fp;
-	struct code_entry *e;
+	unsigned char head[CODE_HEAD];
 
-	if (!code || (code & 7) || l->code_read > sizeof head || mem->read(mem->ctx, code, head, l->code_read) != 0)
+	if (!code_addr_ok(l, code) || mem->read(mem->ctx, code, head, l->code_read) != 0 || make_room(c, 1) != 0)
 		return NULL;
-	fingerprint_of(l, head, &fp);
-	e = find_slot(c, code);
-	if (e->addr && memcmp(&e->fp, &fp, sizeof fp) == 0)
-		return &e->info;
-	/* Another code object at a reused address: the cache starts over
-	 * (removing one entry would break the probe chains after it). Rare:
-	 * functions live long. */
-	if (e->addr || c->n + 1 > CODE_CACHE_MAX)
-		cache_clear(c);
-	if ((c->n + 1) * 2 > c->cap && grow(c) != 0)
-		return NULL;
-	e = find_slot(c, code);
-	if (read_code(l, mem, &fp, &e->info) != 0)
-		return NULL;
-	e->addr = code;
-	e->fp = fp;
-	c->n++;
-	return &e->info;
+	return lookup_head(c, l, mem, code, head);
+}
+
+void py_code_cache_use_spans(struct py_code_cache *c, mem_spans_fn read_spans, void *ctx)
+{
+	c->read_spans = read_spans;
+	c->spans_ctx = ctx;
+}
+
+/* The first bytes of each code object, in one call when the cache has a
+ * span reader; how many, from the first, were read. */
+static size_t read_heads(struct py_code_cache *c, const struct py_layout *l, const struct mem_reader *mem,
+			 const uint64_t *codes, size_t n, unsigned char (*heads)[CODE_HEAD])
+{
+	struct mem_span spans[PY_STACK_MAX];
+	size_t i;
+
+	if (!c->read_spans) {
+		for (i = 0; i < n && mem->read(mem->ctx, codes[i], heads[i], l->code_read) == 0; i++)
+			;
+		return i;
+	}
+	for (i = 0; i < n; i++)
+		spans[i] = (struct mem_span){ codes[i], heads[i], l->code_read };
+	return c->read_spans(c->spans_ctx, spans, n);
+}
+
+int py_code_lookup_stack(struct py_code_cache *c, const struct py_layout *l, const struct mem_reader *mem,
+			 const struct py_stack *st, const struct py_code_info **out)
+{
+	uint64_t codes[PY_STACK_MAX];
+	unsigned char heads[PY_STACK_MAX][CODE_HEAD];
+	const struct py_code_info *info[PY_STACK_MAX];
+	size_t n = 0, got, i, j;
+	int found = 0;
+
+	/* Each code object once (recursion repeats one). */
+	for (i = 0; i < st->depth; i++) {
+		for (j = 0; j < n && codes[j] != st->frames[i].code; j++)
+			;
+		if (j == n && code_addr_ok(l, st->frames[i].code))
+			codes[n++] = st->frames[i].code;
+	}
+	if (make_room(c, n) != 0)
+		return -1;
+	got = read_heads(c, l, mem, codes, n, heads);
+	for (j = 0; j < n; j++)
+		info[j] = j < got ? lookup_head(c, l, mem, codes[j], heads[j]) : py_code_lookup(c, l, mem, codes[j]);
+	for (i = 0; i < st->depth; i++) {
+		for (j = 0; j < n && codes[j] != st->frames[i].code; j++)
+			;
+		out[i] = j < n ? info[j] : NULL;
+		found += out[i] != NULL;
+	}
+	return found;
 }
 
 int py_frame_line(const struct py_layout *l, const struct py_code_info *ci, uint32_t offset)

@@ -19,30 +19,33 @@ struct version_table {
 	uint16_t co_filename, co_name, co_firstlineno, co_linetable, co_code_adaptive;
 	int16_t co_qualname;
 	uint16_t uni_ascii_size, uni_compact_size;
+	uint16_t ts_chunk;
 };
 
 static const struct version_table versions[] = {
-	{ 2, 7, 0, 8, 16, -1, 0, 8, 24, 32, 120, -1, 80, 88, 96, 104, 0, -1, 0, 0 },
-	{ 3, 6, 8, 16, 24, -1, 0, 8, 24, 32, 120, -1, 96, 104, 36, 112, 0, -1, 48, 72 },
-	{ 3, 7, 8, 16, 24, -1, 24, 8, 24, 32, 104, -1, 96, 104, 36, 112, 0, -1, 48, 72 },
-	{ 3, 8, 8, 16, 24, -1, 32, 8, 24, 32, 104, -1, 104, 112, 40, 120, 0, -1, 48, 72 },
-	{ 3, 9, 8, 16, 24, -1, 32, 8, 24, 32, 104, -1, 104, 112, 40, 120, 0, -1, 48, 72 },
-	{ 3, 10, 8, 16, 24, -1, 32, 8, 24, 32, 96, -1, 104, 112, 40, 120, 0, -1, 48, 72 },
+	{ 2, 7, 0, 8, 16, -1, 0, 8, 24, 32, 120, -1, 80, 88, 96, 104, 0, -1, 0, 0, 0 },
+	{ 3, 6, 8, 16, 24, -1, 0, 8, 24, 32, 120, -1, 96, 104, 36, 112, 0, -1, 48, 72, 0 },
+	{ 3, 7, 8, 16, 24, -1, 24, 8, 24, 32, 104, -1, 96, 104, 36, 112, 0, -1, 48, 72, 0 },
+	{ 3, 8, 8, 16, 24, -1, 32, 8, 24, 32, 104, -1, 104, 112, 40, 120, 0, -1, 48, 72, 0 },
+	{ 3, 9, 8, 16, 24, -1, 32, 8, 24, 32, 104, -1, 104, 112, 40, 120, 0, -1, 48, 72, 0 },
+	{ 3, 10, 8, 16, 24, -1, 32, 8, 24, 32, 96, -1, 104, 112, 40, 120, 0, -1, 48, 72, 0 },
 	/* 3.11: tstate->cframe->current_frame; _PyInterpreterFrame {f_code
 	 * 32, previous 48, prev_instr 56, owner 69}. */
-	{ 3, 11, 8, 16, 56, 8, 40, 16, 48, 32, 56, 69, 112, 120, 72, 136, 184, 128, 48, 72 },
+	{ 3, 11, 8, 16, 56, 8, 40, 16, 48, 32, 56, 69, 112, 120, 72, 136, 184, 128, 48, 72, 296 },
 	/* 3.12: {f_code 0, previous 8, prev_instr 56, owner 70}. */
-	{ 3, 12, 8, 16, 56, 0, 40, 72, 8, 0, 56, 70, 112, 120, 68, 136, 192, 128, 40, 56 },
+	{ 3, 12, 8, 16, 56, 0, 40, 72, 8, 0, 56, 70, 112, 120, 68, 136, 192, 128, 40, 56, 232 },
 };
 
 /* From 3.13, where the fields gilstats reads are inside _Py_DebugOffsets
  * (every one a u64), per minor version: 3.14 inserted fields in the
  * interpreter state (threads_main, ...), the frame (stackpointer,
- * tlbc_index), the code object (co_tlbc) and a set_object block. */
+ * tlbc_index), the code object (co_tlbc) and a set_object block.
+ * Checked on pyenv's 3.13.0 (DWARF), trixie's 3.13.5, sid's 3.14.10. */
 struct debug_table {
 	int minor;
+	uint32_t first_hex; /* pre-releases before had other layouts */
 	uint16_t interpreters_head, interp_next, threads_head;
-	uint16_t ts_size, ts_next, ts_interp, ts_current_frame;
+	uint16_t ts_size, ts_next, ts_interp, ts_current_frame, ts_chunk;
 	uint16_t fr_size, fr_previous, fr_executable, fr_instr_ptr, fr_owner;
 	uint16_t co_size, co_filename, co_name, co_qualname, co_linetable, co_firstlineno, co_code_adaptive;
 	uint16_t ob_size, ob_type, ty_size, tp_name;
@@ -51,10 +54,16 @@ struct debug_table {
 };
 
 static const struct debug_table debug_tables[] = {
-	{ 13, 40, 64, 72, 152, 168, 176, 184, 224, 232, 240, 248, 264, 272, 280, 288, 296, 304, 312, 344, 352, 360,
+	{ 13, 0x030d00c2, 40, 64, 72, 152, 168, 176, 184, 208, 224, 232, 240, 248, 264, 272, 280, 288, 296, 304, 312, 344, 352, 360,
 	  368, 376, 512, 520, 528, 536, 544, 552, 560 },
-	{ 14, 40, 64, 72, 176, 192, 200, 208, 248, 256, 264, 272, 288, 312, 320, 328, 336, 344, 352, 384, 400, 408,
+	{ 14, 0x030e00b2, 40, 64, 72, 176, 192, 200, 208, 232, 248, 256, 264, 272, 288, 312, 320, 328, 336, 344, 352, 384, 400, 408,
 	  416, 424, 592, 600, 608, 616, 624, 632, 640 },
+	/* 3.15: thread_state gained base_frame, last_profiled_frame and a
+	 * third frame pointer before thread_id, and holds_gil, gil_requested
+	 * and more after status; the type object, tuple (ob_hash) grew. Read
+	 * from Debian sid's 3.15.2 (_PyRuntime in its executable). */
+	{ 15, 0x030f00f0, 40, 64, 72, 176, 192, 200, 208, 256, 312, 320, 328, 336, 352, 376, 384, 392, 400, 408, 416,
+	  448, 464, 472, 480, 488, 688, 696, 704, 712, 720, 728, 736 },
 };
 
 #define DEBUG_READ 1024
@@ -94,6 +103,7 @@ static void from_version_table(struct py_layout *l, const struct version_table *
 	l->co_firstlineno = v->co_firstlineno;
 	l->co_linetable = v->co_linetable;
 	l->co_code_adaptive = v->co_code_adaptive;
+	l->ts_chunk = v->ts_chunk;
 }
 
 static uint32_t max_u32(uint32_t a, uint32_t b)
@@ -132,6 +142,7 @@ static int from_debug_offsets(struct py_layout *l, const struct debug_table *t, 
 	FIELD(l->ts_next, t->ts_next, ts_size);
 	FIELD(l->ts_interp, t->ts_interp, ts_size);
 	FIELD(l->ts_frame, t->ts_current_frame, ts_size);
+	FIELD(l->ts_chunk, t->ts_chunk, ts_size);
 	FIELD(l->f_back, t->fr_previous, fr_size);
 	FIELD(l->f_code, t->fr_executable, fr_size);
 	FIELD(l->f_instr, t->fr_instr_ptr, fr_size);
@@ -175,13 +186,14 @@ static int layout_from_debug(struct py_layout *l, const struct gil_location *loc
 		return -1;
 	version = u64_at(dbg, 8);
 	free_threaded = u64_at(dbg, 16);
-	if ((version >> 16) != (uint64_t)(0x0300 | loc->py.minor) || from_debug_offsets(l, &debug_tables[i], dbg) != 0)
+	if ((version >> 16) != (uint64_t)(0x0300 | loc->py.minor) || version < debug_tables[i].first_hex ||
+	    from_debug_offsets(l, &debug_tables[i], dbg) != 0)
 		return -1;
 	l->free_threaded = free_threaded != 0;
 	l->str_is_bytes = false;
-	/* Free-threaded builds make "interned" a byte of its own: the
-	 * bit-fields after it start at bit 8. */
-	l->uni_kind_shift = l->free_threaded ? 8 : 2;
+	/* Free-threaded 3.14+ make "interned" a byte of its own: the
+	 * bit-fields after it start at bit 8 (3.13t: still 2 bits, checked). */
+	l->uni_kind_shift = l->free_threaded && loc->py.minor >= 14 ? 8 : 2;
 	l->ts_cframe = -1;
 	l->owner_cstack = 3; /* C stack (3.13), interpreter and C stack (3.14+) */
 	l->frame_typed = false;

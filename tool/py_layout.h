@@ -52,6 +52,9 @@ struct py_layout {
 	 * tstate->current_frame (3.13+). */
 	uint32_t ts_frame;
 	int32_t ts_cframe;
+	/* 3.11+: tstate->datastack_chunk, where the thread's frames are laid
+	 * out one after the other (0: unknown): read at once. */
+	uint32_t ts_chunk;
 
 	/* A frame: PyFrameObject (<= 3.10, a typed object) or
 	 * _PyInterpreterFrame (3.11+). f_owner < 0: none; frames owned by

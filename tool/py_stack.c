@@ -10,6 +10,8 @@
 #define MAX_LINE_TABLE (1u << 20)  /* bytes */
 #define MAX_CODE_BYTES (1u << 24)  /* an instruction offset beyond: not a frame */
 #define STR_CHUNK 1024             /* bytes of string data read at a time */
+#define FRAME_WINDOW 16384         /* bytes of a data stack chunk read at once */
+#define MAX_CHUNK (1u << 26)       /* a frame further from its chunk is not in it */
 
 /* A user-space address of an object or frame (8-aligned on x86_64). */
 static bool addr_ok(uint64_t a)
@@ -188,13 +190,24 @@ int py_read_bytes(const struct py_layout *l, const struct mem_reader *mem, uint6
 	return 0;
 }
 
-/* The first frame of a thread state (0: none), or -1. */
-static int first_frame(const struct py_layout *l, const struct mem_reader *mem, uint64_t tstate, uint64_t *frame)
+/* Where a thread's frames are: its first frame (0: none) and, 3.11+,
+ * the data stack chunk its frames are laid out in (0: unknown). One read
+ * of the thread state covers both. -1 when it does not read. */
+static int first_frame(const struct py_layout *l, const struct mem_reader *mem, uint64_t tstate, uint64_t *frame,
+		       uint64_t *chunk)
 {
+	unsigned char ts[512];
+	uint32_t lo = l->ts_frame, hi = l->ts_frame;
 	uint64_t p;
 
-	if (!addr_ok(tstate) || read_u64(mem, tstate + l->ts_frame, &p) != 0)
+	if (l->ts_chunk) {
+		lo = l->ts_chunk < lo ? l->ts_chunk : lo;
+		hi = l->ts_chunk > hi ? l->ts_chunk : hi;
+	}
+	if (!addr_ok(tstate) || hi + 8 - lo > sizeof ts || mem->read(mem->ctx, tstate + lo, ts, hi + 8 - lo) != 0)
 		return -1;
+	p = u64_in(ts, l->ts_frame - lo);
+	*chunk = l->ts_chunk ? u64_in(ts, l->ts_chunk - lo) : 0;
 	if (l->ts_cframe >= 0 && p) {
 		/* 3.11, 3.12: the frame is in the thread's current _PyCFrame. */
 		if (!addr_ok(p) || read_u64(mem, p + (uint32_t)l->ts_cframe, &p) != 0)
@@ -204,16 +217,53 @@ static int first_frame(const struct py_layout *l, const struct mem_reader *mem, 
 	return p && !addr_ok(p) ? -1 : 0;
 }
 
+/* A copy of the part of the data stack chunk that ends with the first
+ * frame: 3.11+ push frames one after the other there, so the frames of a
+ * stack are read at once (generators' and the C stack's are not: read
+ * one by one). */
+struct frame_window {
+	uint64_t start, end;
+	unsigned char buf[FRAME_WINDOW];
+};
+
+#define CHUNK_HEADER 24 /* _PyStackChunk: previous, size, top */
+
+static void window_fill(struct frame_window *w, const struct py_layout *l, const struct mem_reader *mem,
+			uint64_t chunk, uint64_t frame)
+{
+	uint64_t end = frame + l->frame_read, start = chunk;
+
+	w->start = w->end = 0;
+	if (!addr_ok(chunk) || frame < chunk + CHUNK_HEADER || frame - chunk > MAX_CHUNK)
+		return;
+	if (end - start > FRAME_WINDOW)
+		start = end - FRAME_WINDOW;
+	if (mem->read(mem->ctx, start, w->buf, end - start) == 0) {
+		w->start = start;
+		w->end = end;
+	}
+}
+
+static int frame_bytes(const struct frame_window *w, const struct mem_reader *mem, uint64_t frame, void *f,
+		       size_t len)
+{
+	if (frame >= w->start && frame + len <= w->end) {
+		memcpy(f, w->buf + (frame - w->start), len);
+		return 0;
+	}
+	return mem->read(mem->ctx, frame, f, len);
+}
+
 /* One frame read: its code and offset; *skip when it runs no code of its
  * own (owned by the C stack, or not started yet). -1: not a frame. */
-static int read_frame(const struct py_layout *l, const struct mem_reader *mem, uint64_t frame, uint64_t *next,
-		      struct py_frame_ref *ref, bool *skip)
+static int read_frame(const struct py_layout *l, const struct mem_reader *mem, const struct frame_window *w,
+		      uint64_t frame, uint64_t *next, struct py_frame_ref *ref, bool *skip)
 {
 	unsigned char f[512];
 	uint64_t code, start, instr;
 	int32_t lasti;
 
-	if (l->frame_read > sizeof f || mem->read(mem->ctx, frame, f, l->frame_read) != 0)
+	if (l->frame_read > sizeof f || frame_bytes(w, mem, frame, f, l->frame_read) != 0)
 		return -1;
 	if (l->frame_typed && !py_type_is(l, mem, u64_in(f, l->ob_type), &l->types->frame, "frame"))
 		return -1;
@@ -244,13 +294,15 @@ static int read_frame(const struct py_layout *l, const struct mem_reader *mem, u
 
 int py_stack_read(const struct py_layout *l, const struct mem_reader *mem, uint64_t tstate, struct py_stack *out)
 {
-	uint64_t frame, seen[PY_STACK_MAX * 2];
+	struct frame_window w;
+	uint64_t frame, chunk, seen[PY_STACK_MAX * 2];
 	size_t nseen = 0;
 
 	out->depth = 0;
 	out->truncated = false;
-	if (first_frame(l, mem, tstate, &frame) != 0)
+	if (first_frame(l, mem, tstate, &frame, &chunk) != 0)
 		return -1;
+	window_fill(&w, l, mem, chunk, frame);
 	while (frame) {
 		struct py_frame_ref ref;
 		uint64_t next;
@@ -265,7 +317,7 @@ int py_stack_read(const struct py_layout *l, const struct mem_reader *mem, uint6
 			return 0;
 		}
 		seen[nseen++] = frame;
-		if (read_frame(l, mem, frame, &next, &ref, &skip) != 0)
+		if (read_frame(l, mem, &w, frame, &next, &ref, &skip) != 0)
 			return -1;
 		if (!skip)
 			out->frames[out->depth++] = ref;

@@ -15,6 +15,7 @@
 #include "gil_locate.h"
 #include "line_table.h"
 #include "py_layout.h"
+#include "target.h"
 
 #define PY_STACK_MAX 64
 
@@ -93,6 +94,18 @@ void py_code_cache_retire(struct py_code_cache *c);
  * object. The pointer is valid until the next lookup or retire. */
 const struct py_code_info *py_code_lookup(struct py_code_cache *c, const struct py_layout *l,
 					  const struct mem_reader *mem, uint64_t code);
+
+/* The code objects of a whole stack: out[i] for st->frames[i] (NULL when
+ * not readable), valid until the next lookup. The cached ones are checked
+ * in one read when the cache has a span reader. Returns how many were
+ * found, -1 when out of memory. */
+int py_code_lookup_stack(struct py_code_cache *c, const struct py_layout *l, const struct mem_reader *mem,
+			 const struct py_stack *st, const struct py_code_info **out);
+
+/* Many reads of the target at once (target_read_spans): how many spans,
+ * from the first, were read whole. */
+typedef size_t (*mem_spans_fn)(void *ctx, const struct mem_span *spans, size_t n);
+void py_code_cache_use_spans(struct py_code_cache *c, mem_spans_fn read_spans, void *ctx);
 
 /* The line of a frame in its code object (0 unknown). */
 int py_frame_line(const struct py_layout *l, const struct py_code_info *ci, uint32_t offset);

@@ -179,6 +179,33 @@ int target_read_memory(pid_t pid, uint64_t addr, void *buf, size_t len)
 	return process_vm_readv(pid, &local, 1, &remote, 1, 0) == (ssize_t)len ? 0 : -1;
 }
 
+#define SPANS_PER_CALL 64 /* well under IOV_MAX (1024) */
+
+size_t target_read_spans(pid_t pid, const struct mem_span *spans, size_t n)
+{
+	struct iovec local[SPANS_PER_CALL], remote[SPANS_PER_CALL];
+	size_t done = 0;
+
+	while (done < n) {
+		size_t k = n - done < SPANS_PER_CALL ? n - done : SPANS_PER_CALL, whole = 0;
+		ssize_t got;
+		for (size_t i = 0; i < k; i++) {
+			local[i] = (struct iovec){ spans[done + i].buf, spans[done + i].len };
+			remote[i] = (struct iovec){ (void *)(uintptr_t)spans[done + i].addr, spans[done + i].len };
+		}
+		/* A partial read stops at the first span that failed. */
+		got = process_vm_readv(pid, local, k, remote, k, 0);
+		for (size_t i = 0; got > 0 && i < k && (size_t)got >= spans[done + i].len; i++) {
+			got -= (ssize_t)spans[done + i].len;
+			whole++;
+		}
+		done += whole;
+		if (whole < k)
+			break;
+	}
+	return done;
+}
+
 bool target_is_same_process(const struct target *t)
 {
 	struct proc_stat now;

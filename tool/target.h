@@ -39,6 +39,15 @@ int target_open_in_root(pid_t pid, const char *path);
 /* Copies len bytes from the target's address space. 0 when all were read. */
 int target_read_memory(pid_t pid, uint64_t addr, void *buf, size_t len);
 
+/* Many reads in one system call (a read costs ~10 us on some VMs, most
+ * of it the call): how many spans, from the first, were read whole. */
+struct mem_span {
+	uint64_t addr;
+	void *buf;
+	size_t len;
+};
+size_t target_read_spans(pid_t pid, const struct mem_span *spans, size_t n);
+
 /* True while PID still names the process we inspected (same start time). */
 bool target_is_same_process(const struct target *t);
 

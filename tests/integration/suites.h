@@ -20,5 +20,6 @@ Suite *edges_suite(void);
 Suite *accounting_suite(void);
 Suite *hostile_suite(void);
 Suite *profile_suite(void);
+Suite *names_suite(void);
 
 #endif

@@ -12,7 +12,6 @@ markers below.
 import json
 import os
 import platform
-import re
 import sys
 import threading
 import time
@@ -25,9 +24,9 @@ def marker_lines():
     lines = {}
     with open(__file__) as f:
         for number, text in enumerate(f, 1):
-            found = re.search(r"# @(\w+)$", text.rstrip())
-            if found:
-                lines[found.group(1)] = number
+            code, mark, name = text.rstrip().rpartition("  # @")
+            if mark and code.strip() and name.replace("_", "").isalnum():
+                lines[name] = number
     return lines
 
 

@@ -108,6 +108,21 @@ static void check_code(const char *label, enum line_table_format fmt, char *line
 	free(t);
 }
 
+static const char *format_name(enum line_table_format fmt)
+{
+	switch (fmt) {
+	case LINE_TABLE_LNOTAB_UNSIGNED:
+		return "co_lnotab, unsigned";
+	case LINE_TABLE_LNOTAB:
+		return "co_lnotab";
+	case LINE_TABLE_3_10:
+		return "3.10 co_linetable";
+	case LINE_TABLE_LOCATION:
+		return "location table";
+	}
+	return "?";
+}
+
 START_TEST(every_instruction_agrees)
 {
 	const struct interpreter *py = &pythons[_i];
@@ -134,9 +149,9 @@ START_TEST(every_instruction_agrees)
 	}
 	free(line);
 	fclose(f);
-	fprintf(stderr, "%s (%s, format %d): %lu of %d sampled files (%d in its library, %lu not compiled): "
+	fprintf(stderr, "%s (%s, %s): %lu of %d sampled files (%d in its library, %lu not compiled): "
 		"%zu code objects, %zu instructions, %zu offsets, %zu disagree\n", py->label,
-		field_string(w.report, "version"), (int)fmt, compiled, (int)field_double(w.report, "files_sampled"),
+		field_string(w.report, "version"), format_name(fmt), compiled, (int)field_double(w.report, "files_sampled"),
 		(int)field_double(w.report, "files_total"), skipped, n.codes, n.instructions, n.offsets,
 		n.mismatches);
 	workload_stop(&w);

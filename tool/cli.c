@@ -18,6 +18,8 @@ enum {
 	OPT_USAGE,
 	OPT_PROBE,
 	OPT_SVG,
+	OPT_FOLDED,
+	OPT_FLAMEGRAPH,
 	OPT_NO_CACHE,
 	OPT_COMPILE_ONLY,
 	OPT_HOLD_RATE,
@@ -47,6 +49,7 @@ static const char doc[] =
 	"    gilstats --json 4242 1 10  # JSON Lines, one object per interval\n"
 	"    gilstats -H -T 4242        # with histograms of the waits, per thread\n"
 	"    gilstats --svg gil.svg -o gil.txt 4242 1 60   # a chart after a minute\n"
+	"    gilstats --flamegraph held.svg --folded held.txt 4242 1 30  # where the GIL goes\n"
 	"    gilstats -- python3 app.py # run app.py and trace it from the start\n"
 	"    gilstats --probe=uprobe 4242   # time the libc wait functions instead\n"
 	"    gilstats --hold-rate 100 4242  # sample the GIL's holder less often\n"
@@ -77,6 +80,10 @@ static const struct argp_option option_table[] = {
 	  "Rows by role (the thread name with its numbers as *), one row per role; in JSON too", 0 },
 	{ "top", OPT_TOP, "N", 0, "Show at most N rows per process (text and live view)", 0 },
 	{ "svg", OPT_SVG, "FILE", 0, "At the end, write a chart of GIL wait over time to FILE", 0 },
+	{ "folded", OPT_FOLDED, "FILE", 0,
+	  "At the end, write the GIL holders' Python stacks to FILE, folded (pid;thread;outer;...;inner samples) "
+	  "for flamegraph.pl, speedscope or inferno", 0 },
+	{ "flamegraph", OPT_FLAMEGRAPH, "FILE", 0, "At the end, write a flame graph (SVG) of the GIL holders' Python stacks to FILE", 0 },
 	{ "hold-rate", OPT_HOLD_RATE, "HZ", 0,
 	  "Sample who holds the GIL HZ times a second (default 200; 0: off)", 0 },
 	{ "kernel-headers", OPT_KERNEL_HEADERS, "DIR", 0,
@@ -266,6 +273,12 @@ static error_t parse_option(int key, char *arg, struct argp_state *state)
 		return 0;
 	case OPT_SVG:
 		ps->o->svg = arg;
+		return 0;
+	case OPT_FOLDED:
+		ps->o->folded = arg;
+		return 0;
+	case OPT_FLAMEGRAPH:
+		ps->o->flamegraph = arg;
 		return 0;
 	case OPT_NO_CACHE:
 		ps->o->no_cache = true;

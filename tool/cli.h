@@ -32,6 +32,8 @@ struct options {
 	long top;           /* text and live view: at most this many rows; 0: all */
 	const char *output; /* -o FILE, or NULL for stdout */
 	const char *svg;    /* --svg FILE, or NULL */
+	const char *folded;     /* --folded FILE: the holders' stacks, folded; or NULL */
+	const char *flamegraph; /* --flamegraph FILE: the same as an SVG flame graph; or NULL */
 	const char *kernel_headers;
 	const char *probe;  /* "futex", "uprobe", or NULL for the default */
 	bool no_cache;      /* compile the probes even if they are cached */

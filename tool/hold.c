@@ -80,6 +80,7 @@ int hold_sample(struct hold_state *h, const struct mem_reader *mem, thread_check
 	if (!w->locked_addr)
 		locked = tstate != 0;
 	h->samples++;
+	h->last_sample_held = false;
 	/* The last holder names a thread even while the GIL is free: enough
 	 * to confirm the layout. */
 	/* A holder that names no thread of the target is counted, not attributed. */
@@ -88,6 +89,9 @@ int hold_sample(struct hold_state *h, const struct mem_reader *mem, thread_check
 	if (!locked)
 		return 0;
 	h->held++;
+	h->last_sample_held = true;
+	h->last_sample_tstate = tstate;
+	h->last_sample_tid = tid;
 	return tid ? count_holder(h, tid) : 0;
 }
 
@@ -169,10 +173,17 @@ static void prune_stacks(struct hold_state *h, struct stats *st)
 	h->nstacks = kept;
 }
 
+static bool thread_kept(pid_t tid, void *st)
+{
+	return stats_find(st, tid) != NULL;
+}
+
 int hold_update(struct hold_state *h, struct stats *st, const struct held_row *rows, size_t nrows,
 		double interval_s)
 {
 	prune_stacks(h, st);
+	if (py_profile_fold_threads(&h->profile, thread_kept, st) != 0)
+		return -1;
 	for (size_t i = 0; i < st->nthreads; i++) {
 		st->threads[i].interval.hold_ns = 0;
 		st->threads[i].interval.blocked_ns = 0;
@@ -185,6 +196,7 @@ int hold_update(struct hold_state *h, struct stats *st, const struct held_row *r
 		t->interval.hold_ns = (uint64_t)((double)h->per[i].n / (double)h->samples * interval_s * 1e9);
 		t->run.hold_ns += t->interval.hold_ns;
 	}
+	py_profile_close_interval(&h->profile, h->samples, interval_s);
 	h->last_samples = h->samples;
 	h->last_held = h->held;
 	h->samples_run += h->samples;
@@ -274,5 +286,6 @@ void hold_free(struct hold_state *h)
 		hold_stack_free(&h->stacks[i]);
 	free(h->stacks);
 	free(h->per);
+	py_profile_free(&h->profile);
 	memset(h, 0, sizeof *h);
 }

@@ -15,6 +15,7 @@
 
 #include "../probes/gilstats.h"
 #include "gil_locate.h"
+#include "py_profile.h"
 #include "stats.h"
 
 #define HOLD_TSTATE_CACHE 64
@@ -72,6 +73,15 @@ struct hold_state {
 	size_t nper, per_cap;
 	struct hold_stack *stacks;
 	size_t nstacks, stacks_cap;
+	/* The last sample: the holder's thread state and host tid (0: none
+	 * of the target's) while the GIL was held; the caller reads its
+	 * Python stack into profile. */
+	bool last_sample_held;
+	uint64_t last_sample_tstate;
+	pid_t last_sample_tid;
+	bool python_stacks; /* profile is being filled */
+	char python_stacks_why[512]; /* else why not ("": not tried) */
+	struct py_profile profile;
 };
 
 /* What the sampler and the BPF program need to know, from the located

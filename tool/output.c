@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "flamegraph.h"
+#include "stacks_render.h"
 #include "svg.h"
 
 struct output {
@@ -22,6 +24,9 @@ struct output {
 	struct screen *screen; /* the live view, or NULL */
 	enum sort_key sort;
 	struct history history; /* for --svg */
+	FILE *folded;           /* every process's stacks so far, for --folded and --flamegraph */
+	char *folded_text;
+	size_t folded_len;
 	int write_errno;        /* why writing failed, 0 while it works */
 };
 
@@ -54,6 +59,10 @@ int output_check_paths(const struct options *opt, struct gs_error *err)
 		return -1;
 	if (opt->svg && check_writable(opt->svg, "the chart to", err) != 0)
 		return -1;
+	if (opt->folded && check_writable(opt->folded, "the folded stacks to", err) != 0)
+		return -1;
+	if (opt->flamegraph && check_writable(opt->flamegraph, "the flame graph to", err) != 0)
+		return -1;
 	return 0;
 }
 
@@ -67,6 +76,11 @@ struct output *output_open(const struct options *opt, struct gs_error *err)
 	}
 	out->opt = opt;
 	out->file = stdout;
+	if ((opt->folded || opt->flamegraph) && !(out->folded = open_memstream(&out->folded_text, &out->folded_len))) {
+		gs_fail(err, GS_EXIT_FAILURE, "out of memory");
+		free(out);
+		return NULL;
+	}
 	if (opt->output) {
 		/* The user's own file: created private to them, never followed if a link. */
 		int fd = open(opt->output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
@@ -170,19 +184,63 @@ void output_interval(struct output *out, struct report *r, const struct histogra
 	write_report(out, r, h);
 }
 
-static int write_svg(struct output *out, const char *title, struct gs_error *err)
+/* A file written at the end, whole: created, never followed if a link. */
+static FILE *open_result(const char *path, struct gs_error *err)
 {
-	int fd = open(out->opt->svg, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 
 	if (!f) {
 		if (fd >= 0)
 			close(fd);
-		return gs_fail(err, GS_EXIT_FAILURE, "cannot write %s: %s", out->opt->svg, strerror(errno));
+		gs_fail(err, GS_EXIT_FAILURE, "cannot write %s: %s", path, strerror(errno));
 	}
+	return f;
+}
+
+static int close_result(FILE *f, const char *path, struct gs_error *err)
+{
+	if (ferror(f) | fclose(f))
+		return gs_fail(err, GS_EXIT_FAILURE, "cannot write %s: %s", path, strerror(errno ? errno : EIO));
+	return 0;
+}
+
+static int write_svg(struct output *out, const char *title, struct gs_error *err)
+{
+	FILE *f = open_result(out->opt->svg, err);
+
+	if (!f)
+		return -1;
 	svg_write(f, &out->history, title);
-	if (fclose(f) != 0)
-		return gs_fail(err, GS_EXIT_FAILURE, "cannot write %s: %s", out->opt->svg, strerror(errno));
+	return close_result(f, out->opt->svg, err);
+}
+
+/* The stacks of every process summarised so far: with several processes
+ * the last summary writes them all. */
+static int write_stacks(struct output *out, const struct report *r, struct gs_error *err)
+{
+	FILE *f;
+
+	if (!out->folded)
+		return 0;
+	if (r->hold && r->hold->python_stacks)
+		stacks_write_folded(out->folded, r->hold, r->target->pid, r->threads, r->nthreads, false);
+	if (fflush(out->folded) != 0)
+		return gs_fail(err, GS_EXIT_FAILURE, "out of memory");
+	if (out->opt->folded) {
+		if (!(f = open_result(out->opt->folded, err)))
+			return -1;
+		fwrite(out->folded_text, 1, out->folded_len, f);
+		if (close_result(f, out->opt->folded, err) != 0)
+			return -1;
+	}
+	if (out->opt->flamegraph) {
+		if (!(f = open_result(out->opt->flamegraph, err)))
+			return -1;
+		flamegraph_write(f, out->folded_text, out->folded_len, "Where the GIL goes: its holders' Python stacks");
+		if (close_result(f, out->opt->flamegraph, err) != 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -196,6 +254,8 @@ int output_summary(struct output *out, struct report *r, const struct histograms
 		out->screen = NULL;
 	}
 	write_report(out, r, h);
+	if (write_stacks(out, r, err) != 0)
+		return -1;
 	if (!out->opt->svg)
 		return 0;
 	report_header(r, &lines);
@@ -230,5 +290,8 @@ void output_close(struct output *out)
 	if (out->own_file)
 		fclose(out->file);
 	history_free(&out->history);
+	if (out->folded)
+		fclose(out->folded);
+	free(out->folded_text);
 	free(out);
 }

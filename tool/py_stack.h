@@ -14,11 +14,13 @@
 #include "error.h"
 #include "gil_locate.h"
 #include "line_table.h"
+#include "py_layout.h"
 
 #define PY_STACK_MAX 64
 
 /* Offsets of one CPython version (x86_64): from per-version tables before
- * 3.13, from _Py_DebugOffsets at run time after. Filled by py_layout_for. */
+ * 3.13, from _Py_DebugOffsets at run time after. Filled by py_layout_for;
+ * defined in py_layout.h. */
 struct py_layout;
 
 /* The layout for the located interpreter (loc->py, loc->runtime), checked
@@ -46,6 +48,23 @@ struct py_stack {
 	bool truncated; /* deeper than PY_STACK_MAX */
 };
 
+/* A bytes object's contents (2.7: a str), allocated (free); -1 when obj
+ * is not one or is longer than 1 MB. */
+int py_read_bytes(const struct py_layout *l, const struct mem_reader *mem, uint64_t obj, uint8_t **data, size_t *len);
+
+/* Whether type (an object's ob_type) is the type named name ("str");
+ * *known (one of l->types) remembers it once its name matched: types are
+ * static objects of the interpreter. */
+bool py_type_is(const struct py_layout *l, const struct mem_reader *mem, uint64_t type, uint64_t *known,
+		const char *name);
+
+/* The thread states of the target, into out (up to max): every
+ * interpreter's from _PyRuntime (runtime, 3.7+), else those of tstate's
+ * interpreter (tstate->interp's list). Returns how many, -1 when a list
+ * does not read (torn). */
+ssize_t py_thread_states(const struct py_layout *l, const struct mem_reader *mem, uint64_t runtime, uint64_t tstate,
+			 uint64_t *out, size_t max);
+
 /* The Python frames of a thread state. 0; -1 when the walk was torn (a
  * pointer or type check failed: the thread moved under the reader). A
  * thread running no Python code has depth 0. */
@@ -67,7 +86,11 @@ struct py_code_cache;
 struct py_code_cache *py_code_cache_new(void);
 void py_code_cache_free(struct py_code_cache *c);
 
-/* The code object at code (cached); NULL when it is not a readable code object. */
+/* Forgets every code object read (the target exec'd a new image). */
+void py_code_cache_retire(struct py_code_cache *c);
+
+/* The code object at code (cached); NULL when it is not a readable code
+ * object. The pointer is valid until the next lookup or retire. */
 const struct py_code_info *py_code_lookup(struct py_code_cache *c, const struct py_layout *l,
 					  const struct mem_reader *mem, uint64_t code);
 

@@ -121,6 +121,30 @@ void session_prepare_launched(struct session *s, const struct options *opt, pid_
 	s->comm = command;
 }
 
+static int read_target_memory(void *ctx, uint64_t addr, void *buf, size_t len);
+
+/* The holder's Python stacks: the layout of the interpreter's frames,
+ * checked against the target. A new image (exec) has a layout and code
+ * objects of its own; the profile keeps its copies of the old names. */
+static void start_python_stacks(struct session *s)
+{
+	struct mem_reader mem = { read_target_memory, &s->target.pid };
+	struct gs_error err;
+
+	py_layout_free(s->py);
+	s->py = NULL;
+	s->hold.python_stacks = false;
+	if (s->codes)
+		py_code_cache_retire(s->codes);
+	else if (!(s->codes = py_code_cache_new()))
+		return;
+	if (py_layout_for(&s->gil, &mem, &s->py, &err) != 0) {
+		snprintf(s->hold.python_stacks_why, sizeof s->hold.python_stacks_why, "%s", err.msg);
+		return;
+	}
+	s->hold.python_stacks = true;
+}
+
 /* Who holds the GIL: the sampler, and held-while-blocked in the kernel. */
 static void start_holding(struct session *s)
 {
@@ -131,6 +155,8 @@ static void start_holding(struct session *s)
 	s->hold.where = s->plan.holder;
 	s->hold.sampling = s->opt->hold_rate_hz > 0;
 	s->hold.blocked_available = probes_track_holder(s->probes, s->target.pid, &s->plan.holder);
+	if (s->hold.sampling)
+		start_python_stacks(s);
 }
 
 bool session_locate_launched(struct session *s)
@@ -169,8 +195,6 @@ static void baseline_threads(struct session *s)
 	thread_times_start(&s->times, s->target.pid, s->probes);
 	thread_times_baseline(&s->times, &s->stats);
 }
-
-static int read_target_memory(void *ctx, uint64_t addr, void *buf, size_t len);
 
 /* Whether a thread of the target is off its CPU, blocked (asleep,
  * uninterruptible, stopped). */
@@ -290,7 +314,7 @@ void session_exec_begin(struct session *s)
 
 	/* The old image's addresses mean nothing now; nor do its thread states. */
 	probes_remove_target(s->probes, s->target.pid, old, nold);
-	s->hold.sampling = s->hold.blocked_available = false;
+	s->hold.sampling = s->hold.blocked_available = s->hold.python_stacks = false;
 	s->hold.ncache = 0;
 	s->nns_tids = 0;
 	s->exec_pending = true;
@@ -365,6 +389,36 @@ static pid_t is_target_thread(pid_t tid, const void *ctx)
 	return s->other_pidns ? host_thread_of_ns(s, tid) : host_thread(s, tid);
 }
 
+/* The Python stack of the holder the last sample found, resolved now:
+ * a code object may be gone by the interval's end. */
+static void sample_python_stack(struct session *s, const struct mem_reader *mem)
+{
+	struct hold_state *h = &s->hold;
+	struct py_profile_frame frames[PY_STACK_MAX];
+	struct py_stack stack;
+
+	if (!h->python_stacks || !h->last_sample_held || !h->last_sample_tid)
+		return;
+	if (py_stack_read(s->py, mem, h->last_sample_tstate, &stack) != 0) {
+		py_profile_torn(&h->profile);
+		return;
+	}
+	for (uint32_t i = 0; i < stack.depth; i++) {
+		/* The cache's entry lasts until its next lookup: kept at once. */
+		const struct py_code_info *code = py_code_lookup(s->codes, s->py, mem, stack.frames[i].code);
+		if (!code) {
+			py_profile_torn(&h->profile);
+			return;
+		}
+		frames[i] = (struct py_profile_frame){ py_profile_keep(&h->profile, code),
+						       py_frame_line(s->py, code, stack.frames[i].offset) };
+		if (!frames[i].code)
+			return;
+	}
+	py_profile_add(&h->profile, h->last_sample_tid, frames, stack.depth, stack.truncated,
+		       thread_blocked(s->target.pid, h->last_sample_tid));
+}
+
 double session_sample(struct session *s, double now)
 {
 	double period = 1.0 / (double)s->opt->hold_rate_hz;
@@ -373,7 +427,8 @@ double session_sample(struct session *s, double now)
 	if (!s->hold.sampling || s->target_gone)
 		return 1e9;
 	if (now >= s->next_sample) {
-		hold_sample(&s->hold, &mem, is_target_thread, s);
+		if (hold_sample(&s->hold, &mem, is_target_thread, s) == 0)
+			sample_python_stack(s, &mem);
 		/* Late (a busy host): skip what was missed rather than burst. */
 		s->next_sample = s->next_sample + period > now ? s->next_sample + period : now + period;
 	}
@@ -670,6 +725,8 @@ void session_release(struct session *s)
 	free(s->tids);
 	free(s->order);
 	hold_free(&s->hold);
+	py_layout_free(s->py);
+	py_code_cache_free(s->codes);
 	symbolizer_free(&s->sym);
 	free(s->held_rows);
 	free(s->held_forget);

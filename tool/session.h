@@ -17,6 +17,7 @@
 #include "probes.h"
 #include "render.h"
 #include "resolve.h"
+#include "py_stack.h"
 #include "snapshot.h"
 #include "stats.h"
 #include "symbolize.h"
@@ -44,6 +45,8 @@ struct session {
 	pid_t *tids; /* the target's threads at the last update, sorted */
 	size_t ntids, tids_cap;
 	struct hold_state hold;
+	struct py_layout *py;         /* the interpreter's layout for Python stacks; NULL: none */
+	struct py_code_cache *codes;  /* code objects read, for the run (the profile names them) */
 	struct symbolizer sym;
 	struct held_row *held_rows;
 	size_t held_cap, nheld;

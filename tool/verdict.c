@@ -3,6 +3,7 @@
 #include "verdict.h"
 
 #include "escape.h"
+#include "stacks_render.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -50,8 +51,23 @@ enum verdict_kind verdict_decide(const struct gil_model *m, bool gil_enabled)
 	return waited ? VERDICT_MODERATE : VERDICT_NONE;
 }
 
+/* ", called from flush (app/db.py:42)": the innermost Python frame the
+ * sampler saw the thread in while it was blocked holding the GIL. */
+static int python_caller(const struct gil_model_input *in, pid_t tid, char *buf, size_t len)
+{
+	const struct py_profile_entry *top[1];
+	char name[512], escaped[1024];
+
+	if (!in->hold || !in->hold->python_stacks ||
+	    py_profile_top(&in->hold->profile, tid, in->summary, true, top, 1) != 1 || !top[0]->depth)
+		return 0;
+	stacks_frame_short_name(&top[0]->frames[0], name, sizeof name);
+	escape_text(escaped, sizeof escaped, name);
+	return snprintf(buf, len, ", called from %s", escaped);
+}
+
 /* "thread 7 (db-writer) held the GIL for 0.40 s while blocked in
- * clock_nanosleep" */
+ * clock_nanosleep, called from flush (app/db.py:42)" */
 static int culprit_clause(const struct gil_model *m, const struct gil_model_input *in, char *buf, size_t len)
 {
 	const struct hold_stack *top[1];
@@ -69,6 +85,8 @@ static int culprit_clause(const struct gil_model *m, const struct gil_model_inpu
 		escape_text(where, sizeof where, top[0]->syscall ? top[0]->syscall : top[0]->frames[0]);
 	if (where[0] && n > 0 && (size_t)n < len)
 		n += snprintf(buf + n, len - (size_t)n, " in %s", where);
+	if (n > 0 && (size_t)n < len)
+		n += python_caller(in, t->tid, buf + n, len - (size_t)n);
 	return n;
 }
 

@@ -25,6 +25,7 @@ Suite *roles_suite(void);
 Suite *split_suite(void);
 Suite *bpf_cost_suite(void);
 Suite *fleet_suite(void);
+Suite *py_profile_suite(void);
 Suite *line_table_suite(void);
 
 /* Directory holding the test data the build made (libversioned.so). */

@@ -19,7 +19,8 @@ int main(void)
 		table_suite,      verdict_suite,     histogram_suite,      svg_suite,
 		bpf_object_suite, hold_suite,      cpu_time_suite,       metrics_suite,
 		escape_suite,     roles_suite,	   split_suite,          bpf_cost_suite,
-		fleet_suite,      line_table_suite,
+		fleet_suite,
+		py_profile_suite, line_table_suite,
 	};
 	SRunner *sr = srunner_create(suites[0]());
 	int failed;

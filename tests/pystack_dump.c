@@ -1,0 +1,126 @@
+/* pystack_dump PID [REPEAT]: the Python stack of every thread of a live
+ * CPython, as gilstats reads it (libgilcore: gil_locate, py_layout_for,
+ * py_stack_read, py_code_lookup), for the "stacks" integration suite.
+ * Prints "python X.Y.Z", then per thread "thread TID" and one line per
+ * frame, innermost first: "  function (file:line)"; "  torn" when the
+ * walk failed. With REPEAT, every stack is read that many more times and
+ * the mean cost of one read (frames and code lookups) is printed:
+ * "cost_us N frames M". */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "tool/gil_locate.h"
+#include "tool/hold.h"
+#include "tool/py_stack.h"
+#include "tool/resolve.h"
+#include "tool/target.h"
+
+#define MAX_THREADS 1024
+
+static int read_target(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	return target_read_memory(*(pid_t *)ctx, addr, buf, len);
+}
+
+static double now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static void print_stack(const struct py_layout *l, const struct mem_reader *mem, struct py_code_cache *cache,
+			uint64_t tstate, pid_t tid)
+{
+	struct py_stack st;
+
+	printf("thread %d\n", (int)tid);
+	if (py_stack_read(l, mem, tstate, &st) != 0) {
+		printf("  torn\n");
+		return;
+	}
+	for (uint32_t i = 0; i < st.depth; i++) {
+		const struct py_code_info *ci = py_code_lookup(cache, l, mem, st.frames[i].code);
+		if (!ci)
+			printf("  ? (code 0x%" PRIx64 ")\n", st.frames[i].code);
+		else
+			printf("  %s (%s:%d)\n", ci->function, ci->file, py_frame_line(l, ci, st.frames[i].offset));
+	}
+	if (st.truncated)
+		printf("  ...\n");
+}
+
+/* The mean cost of reading one stack and looking up its code objects
+ * (cached, as the sampler does), over every thread, repeat times. */
+static void measure(const struct py_layout *l, const struct mem_reader *mem, struct py_code_cache *cache,
+		    const uint64_t *tstates, size_t n, int repeat)
+{
+	uint64_t frames = 0, reads = 0;
+	double t0 = now_us();
+
+	for (int r = 0; r < repeat; r++)
+		for (size_t i = 0; i < n; i++) {
+			struct py_stack st;
+			if (py_stack_read(l, mem, tstates[i], &st) != 0)
+				continue;
+			reads++;
+			for (uint32_t f = 0; f < st.depth; f++)
+				if (py_code_lookup(cache, l, mem, st.frames[f].code))
+					frames++;
+		}
+	printf("cost_us %.1f frames %.1f\n", reads ? (now_us() - t0) / (double)reads : 0.0,
+	       reads ? (double)frames / (double)reads : 0.0);
+}
+
+static int dump(pid_t pid, int repeat)
+{
+	struct target t;
+	struct mapped_object interp;
+	struct gil_location loc;
+	struct gs_error err = { 0 };
+	struct mem_reader mem = { read_target, &pid };
+	struct py_layout *l;
+	struct py_code_cache *cache;
+	static uint64_t tstates[MAX_THREADS];
+	uint64_t start = 0;
+	ssize_t n;
+
+	if (target_inspect(pid, &t, &err) != 0 || resolve_interpreter(&t, &interp, &err) != 0 ||
+	    gil_locate(&t, &interp, &loc, &err) != 0 || py_layout_for(&loc, &mem, &l, &err) != 0) {
+		fprintf(stderr, "pystack_dump: %s\n", err.msg);
+		return 1;
+	}
+	printf("python %s\n", loc.py.version);
+	if (loc.ngils && loc.gils[0].last_holder)
+		read_target(&pid, loc.gils[0].last_holder, &start, sizeof start);
+	if ((n = py_thread_states(l, &mem, loc.runtime, start, tstates, MAX_THREADS)) < 0 ||
+	    !(cache = py_code_cache_new())) {
+		fprintf(stderr, "pystack_dump: the thread states do not read\n");
+		return 1;
+	}
+	for (ssize_t i = 0; i < n; i++) {
+		struct gs_holder w = { .tstate_tid_off = loc.tstate_tid_off, .pthread_tid_off = loc.pthread_tid_off };
+		print_stack(l, &mem, cache, tstates[i], hold_tstate_tid(&w, &mem, tstates[i]));
+	}
+	if (repeat > 0)
+		measure(l, &mem, cache, tstates, (size_t)n, repeat);
+	py_code_cache_free(cache);
+	py_layout_free(l);
+	mapped_object_close(&interp);
+	target_release(&t);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || argc > 3) {
+		fprintf(stderr, "usage: pystack_dump PID [REPEAT]\n");
+		return 2;
+	}
+	return dump((pid_t)atoi(argv[1]), argc == 3 ? atoi(argv[2]) : 0);
+}

@@ -1,0 +1,319 @@
+#include "config.h"
+
+#include "py_stack.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_INTERPRETERS 64
+#define MAX_STR_CHARS (1u << 20)   /* longer strings are not names */
+#define MAX_LINE_TABLE (1u << 20)  /* bytes */
+#define MAX_CODE_BYTES (1u << 24)  /* an instruction offset beyond: not a frame */
+#define STR_CHUNK 1024             /* bytes of string data read at a time */
+
+/* A user-space address of an object or frame (8-aligned on x86_64). */
+static bool addr_ok(uint64_t a)
+{
+	return a >= 0x1000 && a < (1ull << 47) && (a & 7) == 0;
+}
+
+static uint64_t u64_in(const unsigned char *buf, uint32_t off)
+{
+	uint64_t v;
+
+	memcpy(&v, buf + off, sizeof v);
+	return v;
+}
+
+static int read_u64(const struct mem_reader *mem, uint64_t addr, uint64_t *v)
+{
+	return mem->read(mem->ctx, addr, v, sizeof *v);
+}
+
+bool py_type_is(const struct py_layout *l, const struct mem_reader *mem, uint64_t type, uint64_t *known,
+		    const char *name)
+{
+	char buf[16];
+	size_t n = strlen(name) + 1;
+	uint64_t tp_name;
+
+	if (*known)
+		return type == *known;
+	if (!addr_ok(type) || n > sizeof buf || read_u64(mem, type + l->tp_name, &tp_name) != 0 || !tp_name ||
+	    mem->read(mem->ctx, tp_name, buf, n) != 0 || memcmp(buf, name, n) != 0)
+		return false;
+	*known = type;
+	return true;
+}
+
+/* Appends code point cp as UTF-8 if it fits in buf[*len .. size - 1). */
+static bool put_utf8(char *buf, size_t size, size_t *len, uint32_t cp)
+{
+	unsigned char u[4];
+	size_t n;
+
+	if ((cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		cp = 0xfffd; /* lone surrogates and garbage: the replacement character */
+	if (cp < 0x80) {
+		u[0] = (unsigned char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		u[0] = (unsigned char)(0xc0 | (cp >> 6));
+		u[1] = (unsigned char)(0x80 | (cp & 0x3f));
+		n = 2;
+	} else if (cp < 0x10000) {
+		u[0] = (unsigned char)(0xe0 | (cp >> 12));
+		u[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+		u[2] = (unsigned char)(0x80 | (cp & 0x3f));
+		n = 3;
+	} else {
+		u[0] = (unsigned char)(0xf0 | (cp >> 18));
+		u[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
+		u[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+		u[3] = (unsigned char)(0x80 | (cp & 0x3f));
+		n = 4;
+	}
+	if (*len + n > size - 1)
+		return false;
+	memcpy(buf + *len, u, n);
+	*len += n;
+	return true;
+}
+
+/* nchars characters of kind bytes each at data, as UTF-8 into buf (ASCII:
+ * copied). Stops at the first character that does not fit. */
+static int decode_chars(const struct mem_reader *mem, uint64_t data, uint64_t nchars, unsigned kind, bool ascii,
+			char *buf, size_t size, size_t *len)
+{
+	unsigned char chunk[STR_CHUNK];
+
+	for (uint64_t done = 0; done < nchars;) {
+		uint64_t n = nchars - done;
+		if (n > STR_CHUNK / kind)
+			n = STR_CHUNK / kind;
+		if (ascii && n > size - 1 - *len)
+			n = size - 1 - *len; /* one byte each: read no more than fits */
+		if (n == 0 || mem->read(mem->ctx, data + done * kind, chunk, n * kind) != 0)
+			return n == 0 ? 0 : -1;
+		for (uint64_t i = 0; i < n; i++) {
+			uint32_t cp = kind == 1 ? chunk[i] : kind == 2 ? (uint32_t)(chunk[2 * i] | chunk[2 * i + 1] << 8)
+								: (uint32_t)chunk[4 * i] | (uint32_t)chunk[4 * i + 1] << 8 |
+									  (uint32_t)chunk[4 * i + 2] << 16 |
+									  (uint32_t)chunk[4 * i + 3] << 24;
+			if ((ascii && cp >= 0x80) || !put_utf8(buf, size, len, cp))
+				return ascii && cp >= 0x80 ? -1 : 0;
+		}
+		done += n;
+	}
+	return 0;
+}
+
+/* 2.7's str: bytes, copied as they are (the caller escapes). */
+static ssize_t read_str_27(const struct py_layout *l, const struct mem_reader *mem, uint64_t obj, char *buf,
+			   size_t size)
+{
+	unsigned char head[40];
+	int64_t n;
+
+	if (mem->read(mem->ctx, obj, head, sizeof head) != 0 ||
+	    !py_type_is(l, mem, u64_in(head, l->ob_type), &l->types->str, "str"))
+		return -1;
+	memcpy(&n, head + l->ob_size, sizeof n);
+	if (n < 0 || n > MAX_STR_CHARS)
+		return -1;
+	if ((uint64_t)n > size - 1)
+		n = (int64_t)(size - 1);
+	if (n && mem->read(mem->ctx, obj + l->str_sval, buf, (size_t)n) != 0)
+		return -1;
+	buf[n] = '\0';
+	return (ssize_t)n;
+}
+
+ssize_t py_read_str(const struct py_layout *l, const struct mem_reader *mem, uint64_t obj, char *buf, size_t size)
+{
+	unsigned char head[128];
+	uint32_t state;
+	int64_t length;
+	unsigned kind;
+	bool compact, ascii;
+	size_t len = 0;
+
+	if (!size || !addr_ok(obj))
+		return -1;
+	buf[0] = '\0';
+	if (l->str_is_bytes)
+		return read_str_27(l, mem, obj, buf, size);
+	if (l->uni_ascii_size > sizeof head || mem->read(mem->ctx, obj, head, l->uni_ascii_size) != 0 ||
+	    !py_type_is(l, mem, u64_in(head, l->ob_type), &l->types->str, "str"))
+		return -1;
+	memcpy(&length, head + l->uni_length, sizeof length);
+	memcpy(&state, head + l->uni_state, sizeof state);
+	kind = (state >> l->uni_kind_shift) & 7;
+	compact = (state >> (l->uni_kind_shift + 3)) & 1;
+	ascii = (state >> (l->uni_kind_shift + 4)) & 1;
+	/* Names in code objects are compact; a legacy string is refused. */
+	if (length < 0 || length > MAX_STR_CHARS || !compact || (kind != 1 && kind != 2 && kind != 4) ||
+	    (ascii && kind != 1))
+		return -1;
+	if (decode_chars(mem, obj + (ascii ? l->uni_ascii_size : l->uni_compact_size), (uint64_t)length, kind, ascii,
+			 buf, size, &len) != 0) {
+		buf[0] = '\0';
+		return -1;
+	}
+	buf[len] = '\0';
+	return (ssize_t)len;
+}
+
+int py_read_bytes(const struct py_layout *l, const struct mem_reader *mem, uint64_t obj, uint8_t **data,
+		      size_t *len)
+{
+	unsigned char head[64];
+	int64_t n;
+
+	*data = NULL;
+	*len = 0;
+	if (!addr_ok(obj) || l->bytes_sval > sizeof head || mem->read(mem->ctx, obj, head, l->bytes_sval) != 0 ||
+	    !(l->str_is_bytes ? py_type_is(l, mem, u64_in(head, l->ob_type), &l->types->str, "str")
+			      : py_type_is(l, mem, u64_in(head, l->ob_type), &l->types->bytes, "bytes")))
+		return -1;
+	memcpy(&n, head + l->ob_size, sizeof n);
+	if (n < 0 || n > MAX_LINE_TABLE || !(*data = malloc(n ? (size_t)n : 1)))
+		return -1;
+	if (n && mem->read(mem->ctx, obj + l->bytes_sval, *data, (size_t)n) != 0) {
+		free(*data);
+		*data = NULL;
+		return -1;
+	}
+	*len = (size_t)n;
+	return 0;
+}
+
+/* The first frame of a thread state (0: none), or -1. */
+static int first_frame(const struct py_layout *l, const struct mem_reader *mem, uint64_t tstate, uint64_t *frame)
+{
+	uint64_t p;
+
+	if (!addr_ok(tstate) || read_u64(mem, tstate + l->ts_frame, &p) != 0)
+		return -1;
+	if (l->ts_cframe >= 0 && p) {
+		/* 3.11, 3.12: the frame is in the thread's current _PyCFrame. */
+		if (!addr_ok(p) || read_u64(mem, p + (uint32_t)l->ts_cframe, &p) != 0)
+			return -1;
+	}
+	*frame = p;
+	return p && !addr_ok(p) ? -1 : 0;
+}
+
+/* One frame read: its code and offset; *skip when it runs no code of its
+ * own (owned by the C stack, or not started yet). -1: not a frame. */
+static int read_frame(const struct py_layout *l, const struct mem_reader *mem, uint64_t frame, uint64_t *next,
+		      struct py_frame_ref *ref, bool *skip)
+{
+	unsigned char f[512];
+	uint64_t code, start, instr;
+	int32_t lasti;
+
+	if (l->frame_read > sizeof f || mem->read(mem->ctx, frame, f, l->frame_read) != 0)
+		return -1;
+	if (l->frame_typed && !py_type_is(l, mem, u64_in(f, l->ob_type), &l->types->frame, "frame"))
+		return -1;
+	*next = u64_in(f, l->f_back);
+	code = u64_in(f, l->f_code) & (l->f_code_tagged ? ~(uint64_t)7 : ~(uint64_t)0);
+	*skip = l->f_owner >= 0 && f[l->f_owner] >= l->owner_cstack;
+	if (*skip)
+		return *next && !addr_ok(*next) ? -1 : 0;
+	if (!addr_ok(code) || (*next && !addr_ok(*next)))
+		return -1;
+	ref->code = code;
+	if (l->instr_kind != PY_INSTR_POINTER) {
+		memcpy(&lasti, f + l->f_instr, sizeof lasti);
+		/* -1: not started; its line is the first. */
+		lasti = lasti < 0 ? 0 : lasti;
+		ref->offset = (uint32_t)lasti * (l->instr_kind == PY_INSTR_LASTI_UNITS ? 2u : 1u);
+		return ref->offset < MAX_CODE_BYTES ? 0 : -1;
+	}
+	instr = u64_in(f, l->f_instr);
+	start = code + l->co_code_adaptive;
+	/* Before the first instruction: pushed, not started (incomplete). */
+	*skip = instr < start;
+	if (!*skip && instr - start >= MAX_CODE_BYTES)
+		return -1;
+	ref->offset = *skip ? 0 : (uint32_t)(instr - start);
+	return 0;
+}
+
+int py_stack_read(const struct py_layout *l, const struct mem_reader *mem, uint64_t tstate, struct py_stack *out)
+{
+	uint64_t frame, seen[PY_STACK_MAX * 2];
+	size_t nseen = 0;
+
+	out->depth = 0;
+	out->truncated = false;
+	if (first_frame(l, mem, tstate, &frame) != 0)
+		return -1;
+	while (frame) {
+		struct py_frame_ref ref;
+		uint64_t next;
+		bool skip;
+		/* Frames form a chain from the innermost out: one met twice is
+		 * a cycle (memory reused under the walk). */
+		for (size_t i = 0; i < nseen; i++)
+			if (seen[i] == frame)
+				return -1;
+		if (nseen == sizeof seen / sizeof seen[0] || out->depth == PY_STACK_MAX) {
+			out->truncated = true;
+			return 0;
+		}
+		seen[nseen++] = frame;
+		if (read_frame(l, mem, frame, &next, &ref, &skip) != 0)
+			return -1;
+		if (!skip)
+			out->frames[out->depth++] = ref;
+		frame = next;
+	}
+	return 0;
+}
+
+/* Appends the thread states of the interpreter interp; -1 when torn. */
+static int interp_threads(const struct py_layout *l, const struct mem_reader *mem, uint64_t interp, uint64_t *out,
+			  size_t max, size_t *n)
+{
+	uint64_t t;
+	size_t first = *n;
+
+	if (read_u64(mem, interp + l->is_tstate_head, &t) != 0)
+		return -1;
+	while (t && *n < max) {
+		if (!addr_ok(t))
+			return -1;
+		for (size_t i = first; i < *n; i++)
+			if (out[i] == t)
+				return -1;
+		out[(*n)++] = t;
+		if (read_u64(mem, t + l->ts_next, &t) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+ssize_t py_thread_states(const struct py_layout *l, const struct mem_reader *mem, uint64_t runtime, uint64_t tstate,
+			 uint64_t *out, size_t max)
+{
+	uint64_t interp = 0;
+	size_t n = 0;
+
+	if (runtime && l->rt_interp_head) {
+		if (read_u64(mem, runtime + l->rt_interp_head, &interp) != 0)
+			return -1;
+		for (int i = 0; interp && i < MAX_INTERPRETERS; i++) {
+			if (!addr_ok(interp) || interp_threads(l, mem, interp, out, max, &n) != 0 ||
+			    read_u64(mem, interp + l->is_next, &interp) != 0)
+				return -1;
+		}
+		return (ssize_t)n;
+	}
+	if (!addr_ok(tstate) || read_u64(mem, tstate + l->ts_interp, &interp) != 0 || !addr_ok(interp) ||
+	    interp_threads(l, mem, interp, out, max, &n) != 0)
+		return -1;
+	return (ssize_t)n;
+}

@@ -1,0 +1,168 @@
+#include "config.h"
+
+#include "stacks_render.h"
+
+#include "escape.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+/* The last two parts of a path: "app/db.py" of "/srv/app/db.py". */
+static const char *short_path(const char *path)
+{
+	const char *last = strrchr(path, '/'), *before = last;
+
+	if (!last)
+		return path;
+	while (before > path && before[-1] != '/')
+		before--;
+	return before > path ? before : path;
+}
+
+void stacks_frame_short_name(const struct py_profile_frame *f, char *buf, size_t size)
+{
+	const char *function = f->code && f->code->function ? f->code->function : "?";
+	const char *file = f->code && f->code->file ? short_path(f->code->file) : "?";
+
+	if (f->line > 0)
+		snprintf(buf, size, "%s (%s:%d)", function, file, f->line);
+	else
+		snprintf(buf, size, "%s (%s)", function, file);
+}
+
+static double total_seconds(const struct py_profile *p, bool summary)
+{
+	double s = 0;
+
+	for (size_t i = 0; i < p->n; i++)
+		s += py_profile_seconds(&p->entries[i], summary, false);
+	return s;
+}
+
+static void text_stack_line(FILE *out, const struct py_profile_group *g, double share)
+{
+	const struct py_profile_entry *e = g->stack;
+	char name[512], escaped[2048];
+
+	fprintf(out, "%6.1f%%  ", 100.0 * share);
+	if (!e->depth)
+		fputs("(no Python frame)", out);
+	for (uint32_t f = 0; f < e->depth && f < STACKS_TEXT_FRAMES; f++) {
+		stacks_frame_short_name(&e->frames[f], name, sizeof name);
+		escape_text(escaped, sizeof escaped, name);
+		fprintf(out, "%s%s", f ? " <- " : "", escaped);
+	}
+	if (e->depth > STACKS_TEXT_FRAMES || e->truncated)
+		fputs(" <- ...", out);
+	if (g->nthreads > 1)
+		fprintf(out, "  [%zu threads]", g->nthreads);
+	fputc('\n', out);
+}
+
+void stacks_text(FILE *out, const struct hold_state *h, bool summary)
+{
+	struct py_profile_group top[STACKS_TEXT_TOP];
+	double total;
+	ssize_t n;
+
+	if (!h->python_stacks || (total = total_seconds(&h->profile, summary)) <= 0)
+		return;
+	if ((n = py_profile_top_stacks(&h->profile, summary, false, top, STACKS_TEXT_TOP)) <= 0)
+		return;
+	fputs("GIL held in (share of the time held, innermost frame first):\n", out);
+	for (ssize_t i = 0; i < n; i++)
+		text_stack_line(out, &top[i], top[i].s / total);
+}
+
+static void json_frames(FILE *out, const struct py_profile_entry *e)
+{
+	char name[1024];
+
+	fputc('[', out);
+	for (uint32_t f = 0; f < e->depth; f++) {
+		py_profile_frame_name(&e->frames[f], name, sizeof name);
+		if (f)
+			fputs(", ", out);
+		json_write_string(out, name);
+	}
+	fputc(']', out);
+}
+
+void stacks_json(FILE *out, const struct hold_state *h, bool summary)
+{
+	const struct py_profile_entry *top[STACKS_JSON_TOP];
+	const struct py_profile *p = &h->profile;
+	size_t n;
+
+	if (!h->python_stacks) {
+		fputs(", \"gil_held_stacks\": null, \"torn_samples\": null", out);
+		if (h->python_stacks_why[0]) {
+			fputs(", \"python_stacks_error\": ", out);
+			json_write_string(out, h->python_stacks_why);
+		}
+		return;
+	}
+	n = py_profile_top(p, 0, summary, false, top, STACKS_JSON_TOP);
+	fputs(", \"gil_held_stacks\": [", out);
+	for (size_t i = 0; i < n; i++) {
+		fputs(i ? ", {\"stack\": " : "{\"stack\": ", out);
+		json_frames(out, top[i]);
+		fprintf(out, ", \"s\": %.6f, \"blocked_s\": %.6f, \"samples\": %" PRIu64 ", \"tid\": %d}",
+			py_profile_seconds(top[i], summary, false), py_profile_seconds(top[i], summary, true),
+			summary ? top[i]->run_n : top[i]->last_n, (int)top[i]->tid);
+	}
+	fprintf(out, "], \"torn_samples\": %" PRIu64, summary ? p->run_torn : p->last_torn);
+}
+
+void stacks_folded_frame(char *buf, size_t size, const char *name)
+{
+	size_t n = 0;
+
+	for (const unsigned char *c = (const unsigned char *)name; *c && n + 1 < size; c++)
+		buf[n++] = *c == ';' ? ':' : *c < 0x20 || *c == 0x7f ? '?' : (char)*c;
+	if (size)
+		buf[n] = '\0';
+}
+
+/* "name (tid)": the thread's name (comm until Python names are read); an
+ * entry of ended threads (tid 0) is "ended threads". */
+static void folded_thread(char *buf, size_t size, struct thread_stats *const *threads, size_t nthreads, pid_t tid)
+{
+	const struct thread_stats *t = NULL;
+	char name[128];
+
+	for (size_t i = 0; tid && !t && i < nthreads; i++)
+		if (threads[i]->tid == tid)
+			t = threads[i];
+	if (!tid) {
+		snprintf(buf, size, "ended threads");
+		return;
+	}
+	stacks_folded_frame(name, sizeof name, t ? t->name : "?");
+	snprintf(buf, size, "%s (%d)", name, (int)tid);
+}
+
+int stacks_write_folded(FILE *out, const struct hold_state *h, pid_t pid, struct thread_stats *const *threads,
+			size_t nthreads, bool blocked)
+{
+	char thread[192], name[1024], frame[1024];
+
+	for (size_t i = 0; i < h->profile.n; i++) {
+		const struct py_profile_entry *e = &h->profile.entries[i];
+		uint64_t count = blocked ? e->run_blocked_n : e->run_n;
+		if (!count)
+			continue;
+		folded_thread(thread, sizeof thread, threads, nthreads, e->tid);
+		fprintf(out, "%d;%s", (int)pid, thread);
+		if (e->truncated)
+			fputs(";...", out);
+		/* Outermost first. */
+		for (uint32_t f = e->depth; f-- > 0;) {
+			py_profile_frame_name(&e->frames[f], name, sizeof name);
+			stacks_folded_frame(frame, sizeof frame, name);
+			fprintf(out, ";%s", frame);
+		}
+		fprintf(out, " %" PRIu64 "\n", count);
+	}
+	return ferror(out) ? -1 : 0;
+}

@@ -1,0 +1,38 @@
+/* The holder profile in the report: "GIL held in" (text), gil_held_stacks
+ * (JSON), and folded stacks for flame graph tools. Frame names come from
+ * the target: escaped for each form. */
+#ifndef GILSTATS_STACKS_RENDER_H
+#define GILSTATS_STACKS_RENDER_H
+
+#include <stdio.h>
+
+#include "hold.h"
+#include "stats.h"
+
+#define STACKS_TEXT_TOP 5
+#define STACKS_TEXT_FRAMES 3 /* frames of a stack on a text line */
+#define STACKS_JSON_TOP 20
+
+/* "GIL held in:" and its top stacks, merged over threads, as shares of the
+ * held time sampled; nothing when no stack was sampled. */
+void stacks_text(FILE *out, const struct hold_state *h, bool summary);
+
+/* ", \"gil_held_stacks\": [...], \"torn_samples\": N" (null when stacks
+ * are not read, with python_stacks_error saying why). */
+void stacks_json(FILE *out, const struct hold_state *h, bool summary);
+
+/* The run's stacks in the folded format (pid;thread;outer;...;inner count,
+ * the count in samples; the thread as "name (tid)"), one line per stack.
+ * Returns 0, or -1 when writing failed. */
+int stacks_write_folded(FILE *out, const struct hold_state *h, pid_t pid, struct thread_stats *const *threads,
+			size_t nthreads, bool blocked);
+
+/* "function (dir/file.py:line)": a frame with the last two parts of its
+ * path, for text (unescaped). */
+void stacks_frame_short_name(const struct py_profile_frame *f, char *buf, size_t size);
+
+/* A frame for the folded format: its name with ';' and control characters
+ * replaced, so a line parses back into its frames. */
+void stacks_folded_frame(char *buf, size_t size, const char *name);
+
+#endif

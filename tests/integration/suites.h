@@ -21,5 +21,6 @@ Suite *accounting_suite(void);
 Suite *hostile_suite(void);
 Suite *profile_suite(void);
 Suite *names_suite(void);
+Suite *lines_suite(void);
 
 #endif

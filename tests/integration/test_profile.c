@@ -23,12 +23,14 @@ struct truth_point {
 	double t, hog_a, hog_b, flush;
 };
 
-static size_t read_truth(struct workload *w, struct truth_point *out, size_t max)
+/* The workload's points up to the first past until (it writes one every
+ * 0.3 s or so, for as long as it runs). */
+static size_t read_truth(struct workload *w, double until, struct truth_point *out, size_t max)
 {
 	size_t n = 0;
 	json_object *line;
 
-	while (n < max && (line = workload_next_line(w, 0.5))) {
+	while (n < max && (n == 0 || out[n - 1].t < until) && (line = workload_next_line(w, 5))) {
 		out[n++] = (struct truth_point){ field_double(line, "t"), field_double(line, "hog_a"),
 						 field_double(line, "hog_b"), field_double(line, "flush") };
 		json_object_put(line);
@@ -148,8 +150,8 @@ START_TEST(holder_stacks_match_the_workload)
 	tool_run(&r, (const char *[]){ "--json", "--folded", folded, workload_pid_arg(&w), "1", "4", NULL }, 120, 0, 0);
 	ck_assert_msg(r.exit_code == 0, "%s: exit %d, stderr: %s", py->label, r.exit_code, r.err);
 	json_object *summary = r.lines[r.nlines - 1];
-	size_t ntruth = read_truth(&w, truth, MAX_TRUTH);
 	line_window(summary, &t0, &t1);
+	size_t ntruth = read_truth(&w, t1, truth, MAX_TRUTH);
 	struct truth_point a = truth_at(truth, ntruth, t0), b = truth_at(truth, ntruth, t1);
 	double hog_a = b.hog_a - a.hog_a, hog_b = b.hog_b - a.hog_b, flush = b.flush - a.flush;
 

@@ -53,15 +53,22 @@ TIDS = {}
 
 
 def hog_a(seconds):
-    end = clock(CLOCK_THREAD_CPUTIME_ID) + seconds
-    while clock(CLOCK_THREAD_CPUTIME_ID) < end:  # @hog_a
-        pass  # @hog_a
+    # The clock read in the hog's own frame: its innermost Python frame.
+    ts = Timespec()
+    now = ctypes.byref(ts)
+    LIBC.clock_gettime(CLOCK_THREAD_CPUTIME_ID, now)
+    end = ts.sec + ts.nsec * 1e-9 + seconds
+    while ts.sec + ts.nsec * 1e-9 < end:  # @hog_a
+        LIBC.clock_gettime(CLOCK_THREAD_CPUTIME_ID, now)  # @hog_a
 
 
 def hog_b(seconds):
-    end = clock(CLOCK_THREAD_CPUTIME_ID) + seconds
-    while clock(CLOCK_THREAD_CPUTIME_ID) < end:  # @hog_b
-        pass  # @hog_b
+    ts = Timespec()
+    now = ctypes.byref(ts)
+    LIBC.clock_gettime(CLOCK_THREAD_CPUTIME_ID, now)
+    end = ts.sec + ts.nsec * 1e-9 + seconds
+    while ts.sec + ts.nsec * 1e-9 < end:  # @hog_b
+        LIBC.clock_gettime(CLOCK_THREAD_CPUTIME_ID, now)  # @hog_b
 
 
 def hogs():

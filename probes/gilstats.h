@@ -55,7 +55,8 @@ struct gs_settings {
 				 * wait counts from its block to its wake-up */
 	__u32 task_runtime_off; /* se.sum_exec_runtime in struct task_struct; 0:
 				 * slices are timed by the clock at the switches */
-	__u32 pad;
+	__u32 task_start_off;   /* start_time (CLOCK_MONOTONIC ns) in struct
+				 * task_struct; 0: a thread's birth is not known */
 };
 
 enum gs_histogram { GS_HIST_OFF = 0, GS_HIST_PROCESS = 1, GS_HIST_PER_THREAD = 2 };
@@ -172,6 +173,9 @@ struct gs_sched {
 	__u64 cpu_wait_ns; /* finished run-queue periods */
 	__u64 blocked_ns;  /* finished blocked periods */
 	__u64 cpu_waits;
+	__u64 born_ns;     /* the task's start_time (0: unknown): alive_s starts
+			    * there, and a tid reused by a new thread shows */
+	__u64 died_ns;     /* its last switch, dead (0: alive) */
 	__u32 tgid;
 	__u32 on_cpu;      /* 1 between its switch on and off a CPU */
 };

@@ -57,6 +57,10 @@ static inline void slice_end(struct gs_running *slot, u64 prev_state, u64 ran)
 		count_event(slot->tgid, GS_COUNT_CPU_FULL);
 		return;
 	}
+	/* A slice of a thread in the row of one that died: its tid was given
+	 * to a new thread before the tool deleted the row. */
+	if (row->ended)
+		row->cpu_ns = 0;
 	/* Only the CPU that ran the thread writes its row at this moment. */
 	row->cpu_ns += ran;
 	row->last_since_ns = slot->since_ns;

@@ -9,16 +9,36 @@
  * (common.bpf.h): a GIL wait is the time from the block to the wake-up,
  * and the run-queue tail after it is CPU wait, whichever back end started
  * the wait. The switch that blocks a thread with a wait in flight starts
- * a piece there, so a wait and the thread's CPU time never overlap. */
+ * a piece there, so a wait and the thread's CPU time never overlap.
+ *
+ * A row also dates the thread's life: its birth (the task's start_time,
+ * read when the row is made) and its death (its last switch, dead), which
+ * is no block: nothing of a thread counts after it, and alive_s is the
+ * part of an interval between the two. */
 
 BPF_HASH(sched, u32, struct gs_sched, GS_MAX_THREADS);
 
-static inline struct gs_sched *sched_row(u32 tgid, u32 tid)
+/* The task's start_time (0 where its offset is not known). */
+static inline u64 task_born(const struct gs_settings *cfg, void *task)
 {
-	struct gs_sched fresh = { .tgid = tgid };
-	struct gs_sched *row = sched.lookup_or_try_init(&tid, &fresh);
+	u64 ns = 0;
 
-	if (!row)
+	if (cfg->task_start_off)
+		bpf_probe_read_kernel(&ns, sizeof ns, task + cfg->task_start_off);
+	return ns;
+}
+
+/* The thread's row. A row whose thread died belongs to a tid the kernel
+ * gave to a new thread before the tool deleted it: the new one starts
+ * afresh (the dead one's last moments since the boundary are lost). */
+static inline struct gs_sched *sched_row(const struct gs_settings *cfg, u32 tgid, u32 tid, void *task)
+{
+	struct gs_sched *row = sched.lookup(&tid);
+
+	if (row && !row->died_ns)
+		return row;
+	struct gs_sched fresh = { .tgid = tgid, .born_ns = task_born(cfg, task) };
+	if (sched.update(&tid, &fresh) != 0 || !(row = sched.lookup(&tid)))
 		count_event(tgid, GS_COUNT_SCHED_FULL);
 	return row;
 }
@@ -45,13 +65,18 @@ static inline void sleep_close(struct gs_sched *row, u64 now)
 	row->sleep_since = 0;
 }
 
-static inline void runq_switch(struct bpf_raw_tracepoint_args *ctx, struct gs_switch *who)
+static inline void runq_switch(struct bpf_raw_tracepoint_args *ctx, const struct gs_settings *cfg,
+			       struct gs_switch *who)
 {
 	struct gs_sched *row;
 
-	if (who->prev_tid && (row = sched_row(who->prev_tgid, who->prev_tid))) {
+	if (who->prev_tid && (row = sched_row(cfg, who->prev_tgid, who->prev_tid, (void *)ctx->args[1]))) {
 		row->on_cpu = 0;
-		if (ctx->args[3] == 0) {
+		if (ctx->args[3] & GS_TASK_DEAD) {
+			/* Its last switch: no wait of a thread that is gone. */
+			row->runq_since = 0;
+			row->died_ns = who->now;
+		} else if (ctx->args[3] == 0) {
 			/* Still runnable (preempted, yielded): queued from now. */
 			row->runq_since = who->now;
 		} else {
@@ -63,7 +88,7 @@ static inline void runq_switch(struct bpf_raw_tracepoint_args *ctx, struct gs_sw
 				w->start_ns = who->now;
 		}
 	}
-	if (who->next_tid && (row = sched_row(who->next_tgid, who->next_tid))) {
+	if (who->next_tid && (row = sched_row(cfg, who->next_tgid, who->next_tid, (void *)ctx->args[2]))) {
 		runq_close(row, who->now);
 		/* Back without a wake-up seen (preempted while going to sleep). */
 		sleep_close(row, who->now);
@@ -87,7 +112,7 @@ int gs_sched_wakeup(struct bpf_raw_tracepoint_args *ctx)
 	bpf_probe_read_kernel(&tid, sizeof tid, task + cfg->task_pid_off);
 	u64 now = bpf_ktime_get_ns();
 	wait_wake(tgid, tid, now);
-	struct gs_sched *row = sched_row(tgid, tid);
+	struct gs_sched *row = sched_row(cfg, tgid, tid, task);
 	if (!row)
 		return 0;
 	sleep_close(row, now);

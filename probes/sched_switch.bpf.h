@@ -10,7 +10,7 @@ int gs_sched_switch(struct bpf_raw_tracepoint_args *ctx)
 	if (!cfg)
 		return 0;
 	account_cpu(ctx, cfg, &who);
-	runq_switch(ctx, &who);
+	runq_switch(ctx, cfg, &who);
 	hold_switch(ctx, cfg, &who);
 	return 0;
 }

@@ -85,16 +85,44 @@ static int fold_row(struct stats *st, struct cpu_update *u, const struct cpu_row
 	return t->ended_now ? forget(u, r->tid) : 0;
 }
 
+static int compare_sched(const void *a, const void *b)
+{
+	uint32_t x = ((const struct sched_row *)a)->tid, y = ((const struct sched_row *)b)->tid;
+
+	return (x > y) - (x < y);
+}
+
+void cpu_time_sort_sched(struct sched_row *rows, size_t n)
+{
+	if (n)
+		qsort(rows, n, sizeof *rows, compare_sched);
+}
+
+static const struct sched_row *sched_of(const struct cpu_update *u, pid_t tid)
+{
+	struct sched_row key = { .tid = (uint32_t)tid };
+	const struct sched_row *q = u->nsched ? bsearch(&key, u->sched, u->nsched, sizeof key, compare_sched) : NULL;
+
+	return q && q->sched.tgid == u->tgid ? q : NULL;
+}
+
+/* Its last switch was seen: the slice's row says so, or the run-queue's. */
 static bool ended(const struct cpu_update *u, pid_t tid)
 {
 	const struct cpu_row *r = row_of(u, (uint32_t)tid, u->nrows);
+	const struct sched_row *q = sched_of(u, tid);
 
-	return r && r->time.tgid == u->tgid && r->time.ended;
+	return (r && r->time.tgid == u->tgid && r->time.ended) || (q && q->sched.died_ns);
+}
+
+static bool listed(const pid_t *v, size_t n, pid_t tid)
+{
+	return n && bsearch(&tid, v, n, sizeof tid, target_compare_tids);
 }
 
 int cpu_time_live(const struct cpu_update *u, const pid_t *prev, size_t nprev, pid_t **live, size_t *cap)
 {
-	size_t n = 0, nkept, want = nprev + u->nrows;
+	size_t n = 0, nkept, want = nprev + u->nrows + u->nsched;
 	pid_t *out = malloc((want ? want : 1) * sizeof *out);
 
 	if (!out)
@@ -106,8 +134,17 @@ int cpu_time_live(const struct cpu_update *u, const pid_t *prev, size_t nprev, p
 	for (size_t i = 0; i < u->nrows; i++) {
 		const struct cpu_row *r = &u->rows[i];
 		pid_t tid = (pid_t)r->tid;
-		if (r->time.tgid == u->tgid && !r->time.ended &&
-		    (!nkept || !bsearch(&tid, out, nkept, sizeof tid, target_compare_tids)))
+		if (r->time.tgid == u->tgid && !ended(u, tid) && !listed(out, nkept, tid))
+			out[n++] = tid;
+	}
+	/* Rows of both kinds name the same thread: sorted before the second. */
+	if (n)
+		qsort(out, n, sizeof *out, target_compare_tids);
+	nkept = n;
+	for (size_t i = 0; i < u->nsched; i++) {
+		pid_t tid = (pid_t)u->sched[i].tid;
+		if (u->sched[i].sched.tgid == u->tgid && !u->sched[i].sched.died_ns && !ended(u, tid) &&
+		    !listed(out, nkept, tid))
 			out[n++] = tid;
 	}
 	if (n)

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "../probes/gilstats.h"
+#include "split.h"
 #include "stats.h"
 
 /* A row of the oncpu map. */
@@ -24,9 +25,14 @@ struct cpu_update {
 	size_t nslots;
 	uint32_t tgid;   /* the target's rows only */
 	uint64_t now_ns; /* CLOCK_MONOTONIC, read after the slots, then the rows */
+	const struct sched_row *sched; /* the target's run-queue rows, sorted by tid */
+	size_t nsched;
 	uint32_t *forget; /* out: tids whose rows the caller deletes */
 	size_t nforget, forget_cap;
 };
+
+/* Sorts the run-queue rows by tid, as struct cpu_update wants them. */
+void cpu_time_sort_sched(struct sched_row *rows, size_t n);
 
 /* Once the rows and slots are read: adds the slices running now to their
  * threads' rows (a thread on a CPU since its first switch has none yet)
@@ -39,8 +45,10 @@ int cpu_time_prepare(struct cpu_update *u);
 int cpu_time_update(struct stats *st, struct cpu_update *u);
 
 /* The target's threads now: those alive at the last update, with the
- * ones the rows show born and without the ones they show ended. prev is
- * sorted; *live (reallocated) comes out sorted. Returns the count or -1. */
+ * ones the rows show born and without the ones they show ended. A thread
+ * born and queued for its first CPU has a run-queue row only: it is alive
+ * too (its life and its wait count from its birth). prev is sorted;
+ * *live (reallocated) comes out sorted. Returns the count or -1. */
 int cpu_time_live(const struct cpu_update *u, const pid_t *prev, size_t nprev, pid_t **live, size_t *cap);
 
 #endif

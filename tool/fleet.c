@@ -39,6 +39,7 @@ int fleet_plan_shared(struct fleet *f, struct probe_plan *plan, struct gs_error 
 		plan->task_pid_off = task.pid_off;
 		plan->task_tgid_off = task.tgid_off;
 		plan->task_runtime_off = task.runtime_off;
+		plan->task_start_off = task.start_off;
 	}
 	/* --no-cache: compile afresh and replace what the cache holds. */
 	plan->cache_dir = f->opt.cache_dir;

@@ -47,7 +47,7 @@ static uint32_t runtime_offset(const struct btf *btf, const struct btf_type *tas
 int kernel_task_layout(struct task_layout *out)
 {
 	struct btf *btf = btf__load_vmlinux_btf();
-	uint32_t pid_bits, tgid_bits;
+	uint32_t pid_bits, tgid_bits, start_bits;
 	int id, rc = -1;
 
 	if (!btf)
@@ -59,6 +59,10 @@ int kernel_task_layout(struct task_layout *out)
 		out->pid_off = pid_bits / 8;
 		out->tgid_off = tgid_bits / 8;
 		out->runtime_off = runtime_offset(btf, btf__type_by_id(btf, (uint32_t)id));
+		out->start_off = member_offset(btf, btf__type_by_id(btf, (uint32_t)id), "start_time", &start_bits) &&
+						 start_bits % 8 == 0
+					 ? start_bits / 8
+					 : 0;
 		rc = 0;
 	}
 	btf__free(btf);

@@ -12,6 +12,7 @@ struct task_layout {
 	uint32_t pid_off;  /* the thread id */
 	uint32_t tgid_off; /* the process id */
 	uint32_t runtime_off; /* se.sum_exec_runtime, the kernel's CPU time; 0: unknown */
+	uint32_t start_off;   /* start_time, the thread's birth (CLOCK_MONOTONIC); 0: unknown */
 };
 
 /* Reads them from /sys/kernel/btf/vmlinux; -1 where the kernel has no BTF. */

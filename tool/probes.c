@@ -174,6 +174,7 @@ static int configure(struct probes *p, const struct probe_plan *plan, struct gs_
 	p->settings.task_pid_off = plan->task_pid_off;
 	p->settings.task_tgid_off = plan->task_tgid_off;
 	p->settings.task_runtime_off = plan->task_runtime_off;
+	p->settings.task_start_off = plan->task_start_off;
 	if (bpf_update_elem(p->settings_fd, &zero, &p->settings, BPF_ANY) != 0)
 		return gs_fail(err, GS_EXIT_FAILURE, "cannot fill bpf map settings: %s", strerror(errno));
 	return 0;

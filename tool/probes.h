@@ -47,7 +47,7 @@ struct probe_plan {
 	struct gs_holder holder;
 	/* task_struct offsets (kernel_btf.h): the threads' on-CPU time is
 	 * accounted at sched_switch; 0: read from /proc instead. */
-	uint32_t task_pid_off, task_tgid_off, task_runtime_off;
+	uint32_t task_pid_off, task_tgid_off, task_runtime_off, task_start_off;
 	const struct kernel_headers *headers;
 };
 

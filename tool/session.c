@@ -609,6 +609,7 @@ int session_update(struct session *s, uint64_t ended_epoch, struct gs_error *err
 	if (nlive < 0 || s->target_gone)
 		nlive = 0;
 	s->ntids = (size_t)nlive;
+	thread_times_renew(&s->times, &s->stats);
 	/* Namespace ids are reused as threads come and go: read afresh. */
 	s->nns_tids = 0;
 	if (split_waits(&s->rows, s->inflight_rows, s->ninflight, (uint32_t)s->target.pid, now_ns) != 0 ||
@@ -627,7 +628,7 @@ int session_update(struct session *s, uint64_t ended_epoch, struct gs_error *err
 	double t = (double)now_ns / 1e9;
 	s->last_interval = t - s->last_update;
 	s->last_update = t;
-	stats_close_interval(&s->stats, (uint64_t)(s->last_interval * 1e9));
+	stats_close_interval(&s->stats, now_ns, (uint64_t)(s->last_interval * 1e9));
 	return 0;
 }
 

@@ -349,18 +349,54 @@ int stats_update(struct stats *st, struct wait_rows *rows, uint64_t ended_epoch,
 	return collect_forgotten(st, live, nlive) == 0 ? fold_ended(st) : -1;
 }
 
-void stats_close_interval(struct stats *st, uint64_t interval_ns)
+static uint64_t min_u64(uint64_t a, uint64_t b)
 {
+	return a < b ? a : b;
+}
+
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+/* A thread is at every moment on a CPU, in a run queue or blocked (for
+ * the GIL, in drop_gil, or anything else, holding the GIL or not). */
+static uint64_t time_seen(const struct thread_figures *f)
+{
+	return f->cpu_ns + f->cpu_wait_ns + f->gil.ns + f->sw.ns + max_u64(f->blocked_other_ns, f->blocked_ns);
+}
+
+static uint64_t alive_in(const struct thread_stats *t, uint64_t start_ns, uint64_t end_ns)
+{
+	uint64_t from = t->spanned ? start_ns : t->born_ns, to = t->alive ? end_ns : t->died_ns;
+
+	if (!from || !to)
+		return min_u64(time_seen(&t->interval), end_ns - start_ns);
+	from = max_u64(from, start_ns);
+	to = min_u64(to, end_ns);
+	return to > from ? to - from : 0;
+}
+
+void stats_close_interval(struct stats *st, uint64_t end_ns, uint64_t interval_ns)
+{
+	uint64_t start_ns = end_ns > interval_ns ? end_ns - interval_ns : 0;
+
 	for (size_t i = 0; i < st->nthreads; i++) {
 		struct thread_stats *t = &st->threads[i];
-		struct thread_figures *f = &t->interval;
-		uint64_t seen = f->cpu_ns + f->gil.ns + f->sw.ns + f->blocked_ns;
-
 		if (!t->alive && !t->ended_now)
 			continue; /* gone before this interval */
-		f->alive_ns = t->spanned && t->alive ? interval_ns : seen < interval_ns ? seen : interval_ns;
-		t->run.alive_ns += f->alive_ns;
+		t->interval.alive_ns = alive_in(t, start_ns, end_ns);
+		t->run.alive_ns += t->interval.alive_ns;
 	}
+}
+
+void stats_retire(struct stats *st, struct thread_stats *t)
+{
+	pid_t tid = t->tid;
+
+	fold(&st->folded, t);
+	memset(t, 0, sizeof *t);
+	t->tid = tid;
 }
 
 const struct gs_wait_key *stats_rows_to_forget(const struct stats *st, size_t *n)

@@ -45,6 +45,9 @@ struct thread_stats {
 	uint64_t runq_seen_ns, runq_seen_count, off_seen_ns; /* the same for stats_sched_sample */
 	bool sched_sampled;
 	bool ns_tid_read;      /* ns_tid was looked up (once a thread) */
+	/* Its birth (the task's start_time) and death (its last switch), from
+	 * the kernel's run-queue rows; CLOCK_MONOTONIC ns, 0: unknown. */
+	uint64_t born_ns, died_ns;
 };
 
 /* The name to show: the Python thread's, else the comm. */
@@ -97,12 +100,19 @@ struct stats {
 int stats_update(struct stats *st, struct wait_rows *rows, uint64_t ended_epoch, const pid_t *live,
 		 size_t nlive, classify_fn classify, const void *ctx);
 
-/* Closes the interval of interval_ns once every figure is in (after
- * thread_times_update): each thread's alive time. A thread alive at both
- * ends lived the whole interval; one born or ended in it lived at least
- * the time it was seen running or waiting (the kernel gives no birth
- * time), which is what it counts. */
-void stats_close_interval(struct stats *st, uint64_t interval_ns);
+/* Closes the interval of interval_ns that ended at end_ns once every
+ * figure is in (after thread_times_update): each thread's alive time, the
+ * part of the interval between its birth and its death. A thread alive
+ * at both ends lived the whole interval; one born or ended in it lived
+ * from its born_ns or to its died_ns. Where the kernel did not date it
+ * (no run-queue rows), it lived at least the time it was seen in one
+ * state or another (on a CPU, queued, waiting, blocked), which counts. */
+void stats_close_interval(struct stats *st, uint64_t end_ns, uint64_t interval_ns);
+
+/* The thread's entry belonged to an earlier thread with the same tid (the
+ * kernel reuses them): its run's figures go to the folded ones and the
+ * entry starts afresh, baselines and all, for the new thread. */
+void stats_retire(struct stats *st, struct thread_stats *t);
 
 /* Keys of rows that belong to ended threads after the last update; the
  * caller deletes them from the map. */

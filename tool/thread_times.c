@@ -85,7 +85,10 @@ int thread_times_read_totals(struct thread_times *tt)
 			return -1;
 		tt->nsched = snapshot_keep_tgid(tt->sched, (size_t)n, sizeof *tt->sched, offsetof(struct sched_row, sched.tgid),
 						(uint32_t)tt->pid);
+		cpu_time_sort_sched(tt->sched, tt->nsched);
 	}
+	tt->cpu.sched = tt->sched;
+	tt->cpu.nsched = tt->nsched;
 	return 0;
 }
 
@@ -114,9 +117,12 @@ static int fold_sched(struct thread_times *tt, struct stats *st)
 	for (size_t i = 0; i < tt->nsched; i++) {
 		const struct sched_row *r = &tt->sched[i];
 		struct thread_stats *t = stats_find(st, (pid_t)r->tid);
-		if (t && (t->alive || t->ended_now))
+		if (t && (t->alive || t->ended_now)) {
 			stats_sched_sample(t, split_cpu_wait(&r->sched, tt->sched_now_ns), r->sched.cpu_waits,
 					   split_blocked(&r->sched, tt->sched_now_ns));
+			t->born_ns = r->sched.born_ns;
+			t->died_ns = r->sched.died_ns;
+		}
 		if (t && t->alive)
 			continue;
 		if (array_reserve((void **)&tt->sched_forget, &tt->sched_forget_cap, nforget + 1,
@@ -126,6 +132,16 @@ static int fold_sched(struct thread_times *tt, struct stats *st)
 	}
 	snapshot_forget_cpu(tt->sched_fd, tt->sched_forget, nforget);
 	return 0;
+}
+
+void thread_times_renew(struct thread_times *tt, struct stats *st)
+{
+	for (size_t i = 0; i < tt->nsched; i++) {
+		const struct sched_row *r = &tt->sched[i];
+		struct thread_stats *t = stats_find(st, (pid_t)r->tid);
+		if (t && t->born_ns && r->sched.born_ns && t->born_ns != r->sched.born_ns)
+			stats_retire(st, t);
+	}
 }
 
 static int fold_kernel(struct thread_times *tt, struct stats *st)

@@ -45,6 +45,11 @@ int thread_times_read_totals(struct thread_times *tt);
  * /proc/PID/task. Returns the count or -1. */
 int thread_times_live(struct thread_times *tt, uint64_t now_ns, pid_t **tids, size_t *ntids, size_t *cap);
 
+/* Before stats_update: a thread whose run-queue row names another birth
+ * than its entry is a new thread with an old one's tid; the old entry is
+ * retired (stats_retire). */
+void thread_times_renew(struct thread_times *tt, struct stats *st);
+
 /* After stats_update: the interval's CPU time and the names. 0 or -1. */
 int thread_times_update(struct thread_times *tt, struct stats *st);
 

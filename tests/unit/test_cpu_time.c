@@ -84,6 +84,39 @@ START_TEST(live_threads_from_rows)
 }
 END_TEST
 
+/* A thread born and queued for its first CPU has a run-queue row only:
+ * alive. A run-queue row that saw the last switch ends its thread even
+ * when the slices' row does not say so yet (read before it). */
+START_TEST(live_threads_from_run_queue_rows)
+{
+	struct cpu_row rows[] = { row(20, TGID, 5, false, "kept") };
+	struct sched_row sched[] = {
+		{ .tid = 50, .sched = { .tgid = TGID, .born_ns = 900, .runq_since = 950 } },
+		{ .tid = 20, .sched = { .tgid = TGID, .born_ns = 100 } },
+		{ .tid = 25, .sched = { .tgid = TGID, .born_ns = 100, .died_ns = 990 } },
+		{ .tid = 45, .sched = { .tgid = 7, .born_ns = 900 } },
+	};
+	struct cpu_update u = update_of(rows, 1, NULL, 0, 1000);
+	size_t cap = 2;
+	pid_t *live = malloc(cap * sizeof *live);
+	int n;
+
+	ck_assert_ptr_nonnull(live);
+	live[0] = 20;
+	live[1] = 25;
+	cpu_time_sort_sched(sched, 4);
+	u.sched = sched;
+	u.nsched = 4;
+	ck_assert_int_eq(cpu_time_prepare(&u), 0);
+	n = cpu_time_live(&u, live, 2, &live, &cap);
+	ck_assert_int_eq(n, 2);
+	ck_assert_int_eq(live[0], 20);
+	ck_assert_int_eq(live[1], 50);
+	free(live);
+	free(u.rows);
+}
+END_TEST
+
 /* Intervals take differences; an ended thread's row is forgotten, and a
  * row recreated after that (its very last switch) is not counted again. */
 START_TEST(intervals_and_ended_threads)
@@ -128,6 +161,7 @@ Suite *cpu_time_suite(void)
 
 	tcase_add_test(tc, rows_and_running_slices);
 	tcase_add_test(tc, live_threads_from_rows);
+	tcase_add_test(tc, live_threads_from_run_queue_rows);
 	tcase_add_test(tc, intervals_and_ended_threads);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "suites.h"
@@ -150,8 +151,11 @@ START_TEST(recreated_row_restarts_from_zero)
 }
 END_TEST
 
-/* Alive time: the whole interval for a thread there at both ends; for one
- * born or ended in it, what it was seen running or waiting; the run sums. */
+#define S 1000000000ull
+
+/* Alive time without the kernel's dates: the whole interval for a thread
+ * there at both ends; for one born or ended in it, what it was seen
+ * running or waiting; the run sums. */
 START_TEST(alive_time_per_interval)
 {
 	struct stats st = { 0 };
@@ -160,14 +164,14 @@ START_TEST(alive_time_per_interval)
 	struct thread_stats *t;
 
 	ck_assert_int_eq(stats_update(&st, &rows, 0, live1, 2, classify, NULL), 0);
-	stats_close_interval(&st, 1000000000);
+	stats_close_interval(&st, 10 * S, S);
 	/* Listed for the first time at this update: born in the interval. */
 	ck_assert_uint_eq(stats_find(&st, 10)->interval.alive_ns, 0);
 	ck_assert_int_eq(stats_update(&st, &rows, 1, live2, 2, classify, NULL), 0);
 	stats_find(&st, 12)->interval.cpu_ns = 300000000;
 	stats_find(&st, 11)->interval.cpu_ns = 200000000;
 	stats_find(&st, 11)->interval.gil.ns = 100000000;
-	stats_close_interval(&st, 1000000000);
+	stats_close_interval(&st, 11 * S, S);
 	ck_assert_uint_eq(stats_find(&st, 10)->interval.alive_ns, 1000000000);
 	t = stats_find(&st, 11); /* ended in it */
 	ck_assert(t->ended_now);
@@ -176,10 +180,112 @@ START_TEST(alive_time_per_interval)
 	/* Never more than the interval. */
 	ck_assert_int_eq(stats_update(&st, &rows, 2, live2, 2, classify, NULL), 0);
 	stats_find(&st, 12)->interval.cpu_ns = 900000000;
-	stats_close_interval(&st, 500000000);
+	stats_close_interval(&st, 11 * S + S / 2, S / 2);
 	ck_assert_uint_eq(stats_find(&st, 12)->interval.alive_ns, 500000000);
 	ck_assert_uint_eq(stats_find(&st, 12)->run.alive_ns, 800000000);
 	ck_assert_uint_eq(stats_find(&st, 10)->run.alive_ns, 1500000000);
+	stats_free(&st);
+}
+END_TEST
+
+/* With the kernel's dates, alive time is the part of the interval between
+ * birth and death, however little of it the thread ran: a request thread
+ * queued for a CPU most of its life is alive all that time (issue 12). */
+START_TEST(alive_time_from_birth_and_death)
+{
+	struct stats st = { 0 };
+	struct wait_rows rows = { 0 };
+	pid_t live0[] = { 10, 11 }, live1[] = { 10, 12, 15 };
+	struct thread_stats *t;
+
+	ck_assert_int_eq(stats_update(&st, &rows, 0, live0, 2, classify, NULL), 0);
+	stats_close_interval(&st, 10 * S, S);
+	ck_assert_int_eq(stats_update(&st, &rows, 1, live1, 3, classify, NULL), 0);
+	/* 11 was there at the start, died 0.7 s in; 12 born 0.4 s in; 13 born
+	 * 0.1 s in, died 0.3 s in (never listed: seen through its rows). */
+	stats_find(&st, 11)->died_ns = 10 * S + 7 * S / 10;
+	t = stats_find(&st, 12);
+	t->born_ns = 10 * S + 4 * S / 10;
+	t->interval.cpu_ns = S / 100;
+	t->interval.cpu_wait_ns = S / 2; /* the queue alone exceeds the old estimate */
+	t = stats_thread(&st, 13);
+	t->ended_now = true;
+	t->born_ns = 10 * S + S / 10;
+	t->died_ns = 10 * S + 3 * S / 10;
+	/* 15 was queued for its first CPU at the last boundary (born before). */
+	stats_find(&st, 15)->born_ns = 9 * S;
+	stats_close_interval(&st, 11 * S, S);
+	ck_assert_uint_eq(stats_find(&st, 10)->interval.alive_ns, S);
+	ck_assert_uint_eq(stats_find(&st, 11)->interval.alive_ns, 7 * S / 10);
+	ck_assert_uint_eq(stats_find(&st, 12)->interval.alive_ns, 6 * S / 10);
+	ck_assert_uint_eq(stats_find(&st, 13)->interval.alive_ns, 2 * S / 10);
+	ck_assert_uint_eq(stats_find(&st, 15)->interval.alive_ns, S);
+	/* Died after the boundary (between the maps' reads): up to it. */
+	ck_assert_int_eq(stats_update(&st, &rows, 2, (pid_t[]){ 10 }, 1, classify, NULL), 0);
+	stats_find(&st, 12)->died_ns = 12 * S + 1000;
+	stats_close_interval(&st, 12 * S, S);
+	ck_assert(stats_find(&st, 12)->ended_now);
+	ck_assert_uint_eq(stats_find(&st, 12)->interval.alive_ns, S);
+	ck_assert_uint_eq(stats_find(&st, 12)->run.alive_ns, 16 * S / 10);
+	stats_free(&st);
+}
+END_TEST
+
+/* Undated, a thread born or ended in the interval lived at least its time
+ * in each state: on a CPU, queued, waiting for the GIL, blocked. */
+START_TEST(alive_time_undated_counts_every_state)
+{
+	struct stats st = { 0 };
+	struct wait_rows rows = { 0 };
+	pid_t live[] = { 20 };
+	struct thread_stats *t;
+
+	ck_assert_int_eq(stats_update(&st, &rows, 0, live, 1, classify, NULL), 0);
+	t = stats_find(&st, 20);
+	t->interval.cpu_ns = S / 10;
+	t->interval.cpu_wait_ns = 3 * S / 10;
+	t->interval.gil.ns = S / 10;
+	t->interval.blocked_other_ns = 2 * S / 10;
+	t->interval.blocked_ns = S / 10; /* held the GIL blocked: part of the blocked time */
+	stats_close_interval(&st, 10 * S, S);
+	ck_assert_uint_eq(t->interval.alive_ns, 7 * S / 10);
+	stats_free(&st);
+}
+END_TEST
+
+/* A tid the kernel gave to a new thread: the old entry's run goes to the
+ * folded threads, and the new one starts from nothing (its first CPU
+ * sample counts whole instead of being eaten by the old baseline). */
+START_TEST(retired_tid_starts_afresh)
+{
+	struct stats st = { 0 };
+	struct wait_rows rows = { 0 };
+	struct thread_stats *t;
+
+	ck_assert_int_eq(stats_update(&st, &rows, 0, (pid_t[]){ 30 }, 1, classify, NULL), 0);
+	t = stats_find(&st, 30);
+	stats_cpu_sample(t, 5 * S, false);
+	stats_sched_sample(t, 2 * S, 7, S);
+	t->born_ns = 3 * S;
+	snprintf(t->python_name, sizeof t->python_name, "old");
+	ck_assert_int_eq(stats_update(&st, &rows, 1, NULL, 0, classify, NULL), 0);
+	ck_assert(stats_find(&st, 30)->ended_now);
+	ck_assert_int_eq(stats_update(&st, &rows, 2, NULL, 0, classify, NULL), 0);
+	t = stats_find(&st, 30);
+	stats_retire(&st, t);
+	ck_assert_uint_eq(st.folded.threads, 1);
+	ck_assert_uint_eq(st.folded.run.cpu_ns, 5 * S);
+	ck_assert_uint_eq(st.folded.run.cpu_wait_ns, 2 * S);
+	ck_assert_int_eq(t->tid, 30);
+	ck_assert_str_eq(t->python_name, "");
+	ck_assert_uint_eq(t->born_ns, 0);
+	ck_assert_int_eq(stats_update(&st, &rows, 3, (pid_t[]){ 30 }, 1, classify, NULL), 0);
+	t = stats_find(&st, 30);
+	stats_cpu_sample(t, S / 10, false);
+	stats_sched_sample(t, S / 20, 1, 0);
+	ck_assert_uint_eq(t->interval.cpu_ns, S / 10);
+	ck_assert_uint_eq(t->interval.cpu_wait_ns, S / 20);
+	ck_assert(!t->spanned);
 	stats_free(&st);
 }
 END_TEST
@@ -208,6 +314,9 @@ Suite *stats_suite(void)
 	tcase_add_test(tc, recreated_row_restarts_from_zero);
 	tcase_add_test(tc, figures_compare_three_way);
 	tcase_add_test(tc, alive_time_per_interval);
+	tcase_add_test(tc, alive_time_from_birth_and_death);
+	tcase_add_test(tc, alive_time_undated_counts_every_state);
+	tcase_add_test(tc, retired_tid_starts_afresh);
 	suite_add_tcase(s, tc);
 	return s;
 }

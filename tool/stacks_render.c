@@ -3,6 +3,7 @@
 #include "stacks_render.h"
 
 #include "escape.h"
+#include "roles.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -124,9 +125,10 @@ void stacks_folded_frame(char *buf, size_t size, const char *name)
 		buf[n] = '\0';
 }
 
-/* "name (tid)": the thread's name (comm until Python names are read); an
- * entry of ended threads (tid 0) is "ended threads". */
-static void folded_thread(char *buf, size_t size, struct thread_stats *const *threads, size_t nthreads, pid_t tid)
+/* "name (tid)" (by_role: the name's role): the thread's Python name, else
+ * its comm; an entry of ended threads (tid 0) is "ended threads". */
+static void folded_thread(char *buf, size_t size, struct thread_stats *const *threads, size_t nthreads, pid_t tid,
+			  bool by_role)
 {
 	const struct thread_stats *t = NULL;
 	char name[128];
@@ -138,21 +140,27 @@ static void folded_thread(char *buf, size_t size, struct thread_stats *const *th
 		snprintf(buf, size, "ended threads");
 		return;
 	}
+	if (by_role) {
+		char role[sizeof name];
+		roles_name(t ? thread_name(t) : "?", role, sizeof role);
+		stacks_folded_frame(buf, size, role);
+		return;
+	}
 	stacks_folded_frame(name, sizeof name, t ? thread_name(t) : "?");
 	snprintf(buf, size, "%s (%d)", name, (int)tid);
 }
 
 int stacks_write_folded(FILE *out, const struct hold_state *h, pid_t pid, struct thread_stats *const *threads,
-			size_t nthreads, bool blocked)
+			size_t nthreads, bool by_role)
 {
 	char thread[192], name[1024], frame[1024];
 
 	for (size_t i = 0; i < h->profile.n; i++) {
 		const struct py_profile_entry *e = &h->profile.entries[i];
-		uint64_t count = blocked ? e->run_blocked_n : e->run_n;
+		uint64_t count = e->run_n;
 		if (!count)
 			continue;
-		folded_thread(thread, sizeof thread, threads, nthreads, e->tid);
+		folded_thread(thread, sizeof thread, threads, nthreads, e->tid, by_role);
 		fprintf(out, "%d;%s", (int)pid, thread);
 		if (e->truncated)
 			fputs(";...", out);

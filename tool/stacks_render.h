@@ -22,10 +22,11 @@ void stacks_text(FILE *out, const struct hold_state *h, bool summary);
 void stacks_json(FILE *out, const struct hold_state *h, bool summary);
 
 /* The run's stacks in the folded format (pid;thread;outer;...;inner count,
- * the count in samples; the thread as "name (tid)"), one line per stack.
- * Returns 0, or -1 when writing failed. */
+ * the count in samples; the thread as "name (tid)", or with by_role its
+ * role, so a pool's threads are one), one line per stack. Returns 0, or -1
+ * when writing failed. */
 int stacks_write_folded(FILE *out, const struct hold_state *h, pid_t pid, struct thread_stats *const *threads,
-			size_t nthreads, bool blocked);
+			size_t nthreads, bool by_role);
 
 /* "function (dir/file.py:line)": a frame with the last two parts of its
  * path, for text (unescaped). */

@@ -40,39 +40,64 @@ static double total_seconds(const struct py_profile *p, bool summary)
 	return s;
 }
 
-static void text_stack_line(FILE *out, const struct py_profile_group *g, double share)
+/* Appends to buf what fits (snprintf's rule: always terminated). */
+static size_t append(char *buf, size_t size, size_t at, const char *text)
+{
+	int n = snprintf(buf + at, at < size ? size - at : 0, "%s", text);
+
+	if (n < 0)
+		return at;
+	return at + (size_t)n < size ? at + (size_t)n : size - 1;
+}
+
+static void stack_line(const struct py_profile_group *g, double share, char *buf, size_t size)
 {
 	const struct py_profile_entry *e = g->stack;
 	char name[512], escaped[2048];
+	size_t at;
 
-	fprintf(out, "%6.1f%%  ", 100.0 * share);
+	snprintf(buf, size, "%6.1f%%  ", 100.0 * share);
+	at = strlen(buf);
 	if (!e->depth)
-		fputs("(no Python frame)", out);
+		at = append(buf, size, at, "(no Python frame)");
 	for (uint32_t f = 0; f < e->depth && f < STACKS_TEXT_FRAMES; f++) {
 		stacks_frame_short_name(&e->frames[f], name, sizeof name);
 		escape_text(escaped, sizeof escaped, name);
-		fprintf(out, "%s%s", f ? " <- " : "", escaped);
+		at = append(buf, size, at, f ? " <- " : "");
+		at = append(buf, size, at, escaped);
 	}
 	if (e->depth > STACKS_TEXT_FRAMES || e->truncated)
-		fputs(" <- ...", out);
-	if (g->nthreads > 1)
-		fprintf(out, "  [%zu threads]", g->nthreads);
-	fputc('\n', out);
+		at = append(buf, size, at, " <- ...");
+	if (g->nthreads > 1) {
+		snprintf(name, sizeof name, "  [%zu threads]", g->nthreads);
+		append(buf, size, at, name);
+	}
 }
 
-void stacks_text(FILE *out, const struct hold_state *h, bool summary)
+size_t stacks_lines(const struct hold_state *h, bool summary, char *lines, size_t size, size_t max)
 {
 	struct py_profile_group top[STACKS_TEXT_TOP];
 	double total;
 	ssize_t n;
 
 	if (!h->python_stacks || (total = total_seconds(&h->profile, summary)) <= 0)
-		return;
-	if ((n = py_profile_top_stacks(&h->profile, summary, false, top, STACKS_TEXT_TOP)) <= 0)
-		return;
-	fputs("GIL held in (share of the time held, innermost frame first):\n", out);
+		return 0;
+	if ((n = py_profile_top_stacks(&h->profile, summary, false, top, max < STACKS_TEXT_TOP ? max : STACKS_TEXT_TOP)) <= 0)
+		return 0;
 	for (ssize_t i = 0; i < n; i++)
-		text_stack_line(out, &top[i], top[i].s / total);
+		stack_line(&top[i], top[i].s / total, lines + (size_t)i * size, size);
+	return (size_t)n;
+}
+
+void stacks_text(FILE *out, const struct hold_state *h, bool summary)
+{
+	char lines[STACKS_TEXT_TOP][2048];
+	size_t n = stacks_lines(h, summary, &lines[0][0], sizeof lines[0], STACKS_TEXT_TOP);
+
+	if (n)
+		fputs("GIL held in (share of the time held, innermost frame first):\n", out);
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "%s\n", lines[i]);
 }
 
 static void json_frames(FILE *out, const struct py_profile_entry *e)

@@ -17,6 +17,10 @@
  * held time sampled; nothing when no stack was sampled. */
 void stacks_text(FILE *out, const struct hold_state *h, bool summary);
 
+/* The same top stacks as lines of text, each in size bytes of lines, up
+ * to max (at most STACKS_TEXT_TOP): how many. */
+size_t stacks_lines(const struct hold_state *h, bool summary, char *lines, size_t size, size_t max);
+
 /* ", \"gil_held_stacks\": [...], \"torn_samples\": N" (null when stacks
  * are not read, with python_stacks_error saying why). */
 void stacks_json(FILE *out, const struct hold_state *h, bool summary);

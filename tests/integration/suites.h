@@ -19,5 +19,6 @@ Suite *realistic_suite(void);
 Suite *edges_suite(void);
 Suite *accounting_suite(void);
 Suite *hostile_suite(void);
+Suite *stacks_suite(void);
 
 #endif

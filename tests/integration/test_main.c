@@ -27,6 +27,7 @@ int main(void)
 	srunner_add_suite(sr, accounting_suite());
 	srunner_add_suite(sr, hostile_suite());
 	srunner_add_suite(sr, versions_suite());
+	srunner_add_suite(sr, stacks_suite());
 	/* GILSTATS_SUITE=NAME runs one suite of these only (libcheck's own
 	 * CK_RUN_SUITE would filter the unit tests too, under make check). */
 	if (getenv("GILSTATS_SUITE"))

@@ -123,6 +123,11 @@ void session_prepare_launched(struct session *s, const struct options *opt, pid_
 
 static int read_target_memory(void *ctx, uint64_t addr, void *buf, size_t len);
 
+static size_t read_target_spans(void *ctx, const struct mem_span *spans, size_t n)
+{
+	return target_read_spans(*(const pid_t *)ctx, spans, n);
+}
+
 /* The holder's Python stacks: the layout of the interpreter's frames,
  * checked against the target. A new image (exec) has a layout and code
  * objects of its own; the profile keeps its copies of the old names. */
@@ -138,6 +143,7 @@ static void start_python_stacks(struct session *s)
 		py_code_cache_retire(s->codes);
 	else if (!(s->codes = py_code_cache_new()))
 		return;
+	py_code_cache_use_spans(s->codes, read_target_spans, &s->target.pid);
 	if (py_layout_for(&s->gil, &mem, &s->py, &err) != 0) {
 		snprintf(s->hold.python_stacks_why, sizeof s->hold.python_stacks_why, "%s", err.msg);
 		return;
@@ -395,17 +401,20 @@ static void sample_python_stack(struct session *s, const struct mem_reader *mem)
 {
 	struct hold_state *h = &s->hold;
 	struct py_profile_frame frames[PY_STACK_MAX];
+	const struct py_code_info *codes[PY_STACK_MAX];
 	struct py_stack stack;
 
 	if (!h->python_stacks || !h->last_sample_held || !h->last_sample_tid)
 		return;
-	if (py_stack_read(s->py, mem, h->last_sample_tstate, &stack) != 0) {
+	/* The whole stack's code objects checked in one read: the cache's
+	 * entries last until its next lookup, kept at once. */
+	if (py_stack_read(s->py, mem, h->last_sample_tstate, &stack) != 0 ||
+	    py_code_lookup_stack(s->codes, s->py, mem, &stack, codes) < 0) {
 		py_profile_torn(&h->profile);
 		return;
 	}
 	for (uint32_t i = 0; i < stack.depth; i++) {
-		/* The cache's entry lasts until its next lookup: kept at once. */
-		const struct py_code_info *code = py_code_lookup(s->codes, s->py, mem, stack.frames[i].code);
+		const struct py_code_info *code = codes[i];
 		if (!code) {
 			py_profile_torn(&h->profile);
 			return;

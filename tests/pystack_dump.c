@@ -5,7 +5,8 @@
  * frame, innermost first: "  function (file:line)"; "  torn" when the
  * walk failed. With REPEAT, every stack is read that many more times and
  * the mean cost of one read (frames and code lookups) is printed:
- * "cost_us N frames M calls K" (K: system calls per stack). */
+ * "cost_us N frames M calls K torn T" (K: system calls per stack read
+ * whole, T: reads torn). */
 #include "config.h"
 
 #include <inttypes.h>
@@ -71,7 +72,7 @@ static void measure(const struct py_layout *l, const struct mem_reader *mem, str
 		    const uint64_t *tstates, size_t n, int repeat)
 {
 	const struct py_code_info *code[PY_STACK_MAX];
-	uint64_t frames = 0, reads = 0;
+	uint64_t frames = 0, reads = 0, torn = 0;
 	unsigned long calls0 = calls;
 	double t0 = now_us();
 
@@ -80,13 +81,16 @@ static void measure(const struct py_layout *l, const struct mem_reader *mem, str
 			struct py_stack st;
 			int found;
 			if (py_stack_read(l, mem, tstates[i], &st) != 0 ||
-			    (found = py_code_lookup_stack(cache, l, mem, &st, code)) < 0)
+			    (found = py_code_lookup_stack(cache, l, mem, &st, code)) < 0) {
+				torn++;
 				continue;
+			}
 			reads++;
 			frames += (uint64_t)found;
 		}
-	printf("cost_us %.1f frames %.1f calls %.1f\n", reads ? (now_us() - t0) / (double)reads : 0.0,
-	       reads ? (double)frames / (double)reads : 0.0, reads ? (double)(calls - calls0) / (double)reads : 0.0);
+	printf("cost_us %.1f frames %.1f calls %.1f torn %" PRIu64 "\n", reads ? (now_us() - t0) / (double)reads : 0.0,
+	       reads ? (double)frames / (double)reads : 0.0, reads ? (double)(calls - calls0) / (double)reads : 0.0,
+	       torn);
 }
 
 static int dump(pid_t pid, int repeat)

@@ -242,46 +242,58 @@ static uint64_t some_tstate(const struct py_layout *l, const struct gil_location
 	return 0;
 }
 
+enum layout_check { CHECK_OK, CHECK_NOTHING, CHECK_MISMATCH };
+
 /* The layout holds when a thread's whole stack reads: every frame's code
- * object is of type "code" and names a file. One good thread is enough,
- * a torn one (it moved under us) is tried again. */
-static bool thread_checks(const struct py_layout *l, const struct mem_reader *mem, struct py_code_cache *cache,
-			  uint64_t tstate)
+ * object is of type "code" and names a file. A thread running no Python
+ * code says nothing either way. */
+static enum layout_check thread_checks(const struct py_layout *l, const struct mem_reader *mem,
+				       struct py_code_cache *cache, uint64_t tstate)
 {
 	struct py_stack st;
 
-	if (py_stack_read(l, mem, tstate, &st) != 0 || st.depth == 0)
-		return false;
+	if (py_stack_read(l, mem, tstate, &st) != 0)
+		return CHECK_MISMATCH;
+	if (st.depth == 0)
+		return CHECK_NOTHING;
 	for (uint32_t i = 0; i < st.depth; i++) {
 		const struct py_code_info *ci = py_code_lookup(cache, l, mem, st.frames[i].code);
 		if (!ci || !ci->file[0] || !ci->function[0])
-			return false;
+			return CHECK_MISMATCH;
 	}
-	return true;
+	return CHECK_OK;
 }
 
-static bool layout_checks(const struct py_layout *l, const struct gil_location *loc, const struct mem_reader *mem)
+/* One good thread is enough; a torn one (it moved under us) is tried
+ * again, and only a layout that never reads is a mismatch. */
+static enum layout_check layout_checks(const struct py_layout *l, const struct gil_location *loc,
+				       const struct mem_reader *mem)
 {
 	uint64_t tstates[LAYOUT_MAX_THREADS];
 	struct py_code_cache *cache = py_code_cache_new();
-	bool ok = false;
+	enum layout_check got = CHECK_NOTHING;
 
 	if (!cache)
-		return false;
-	for (int tries = 0; tries < LAYOUT_TRIES && !ok; tries++) {
+		return CHECK_NOTHING;
+	for (int tries = 0; tries < LAYOUT_TRIES && got != CHECK_OK; tries++) {
 		uint64_t start = some_tstate(l, loc, mem);
-		ssize_t n = start ? py_thread_states(l, mem, loc->runtime, start, tstates, LAYOUT_MAX_THREADS) : -1;
-		for (ssize_t i = 0; i < n && !ok; i++)
-			ok = thread_checks(l, mem, cache, tstates[i]);
+		ssize_t n = start ? py_thread_states(l, mem, loc->runtime, start, tstates, LAYOUT_MAX_THREADS) : 0;
+		if (n < 0)
+			got = CHECK_MISMATCH;
+		for (ssize_t i = 0; i < n && got != CHECK_OK; i++) {
+			enum layout_check one = thread_checks(l, mem, cache, tstates[i]);
+			got = one == CHECK_NOTHING ? got : one;
+		}
 	}
 	py_code_cache_free(cache);
-	return ok;
+	return got;
 }
 
 int py_layout_for(const struct gil_location *loc, const struct mem_reader *mem, struct py_layout **out,
 		  struct gs_error *err)
 {
 	struct py_layout *l = calloc(1, sizeof *l + sizeof *l->types);
+	enum layout_check check;
 
 	*out = NULL;
 	if (!l)
@@ -292,8 +304,12 @@ int py_layout_for(const struct gil_location *loc, const struct mem_reader *mem, 
 		return gs_fail(err, GS_EXIT_NOT_PYTHON, "python stacks: no known layout for python %s",
 			       loc->py.version);
 	}
-	if (!layout_checks(l, loc, mem)) {
+	if ((check = layout_checks(l, loc, mem)) != CHECK_OK) {
 		py_layout_free(l);
+		if (check == CHECK_NOTHING)
+			return gs_fail(err, GS_EXIT_NOT_PYTHON,
+				       "python stacks: no thread runs python code to check python %s's layout against",
+				       loc->py.version);
 		return gs_fail(err, GS_EXIT_NOT_PYTHON,
 			       "python stacks: python %s in the target does not match its expected layout",
 			       loc->py.version);

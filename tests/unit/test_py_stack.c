@@ -225,6 +225,11 @@ START_TEST(layout_refused)
 	make_type(TYPE_CODE, NAMES, "cod");
 	ck_assert_int_eq(py_layout_for(&loc, &mem, &l, &err), -1);
 	ck_assert_str_eq(err.msg, "python stacks: python 3.13.0 in the target does not match its expected layout");
+	/* Nothing to check against: refused too, and said so. */
+	setup();
+	poke64(TSTATE + 0x48, 0);
+	ck_assert_int_eq(py_layout_for(&loc, &mem, &l, &err), -1);
+	ck_assert_str_eq(err.msg, "python stacks: no thread runs python code to check python 3.13.0's layout against");
 }
 END_TEST
 

@@ -103,7 +103,7 @@ static int dump(pid_t pid, int repeat)
 	struct py_layout *l;
 	struct py_code_cache *cache;
 	static uint64_t tstates[MAX_THREADS];
-	uint64_t start = 0;
+	uint64_t start;
 	ssize_t n;
 
 	if (target_inspect(pid, &t, &err) != 0 || resolve_interpreter(&t, &interp, &err) != 0 ||
@@ -112,8 +112,7 @@ static int dump(pid_t pid, int repeat)
 		return 1;
 	}
 	printf("python %s\n", loc.py.version);
-	if (loc.ngils && loc.gils[0].last_holder)
-		read_target(&pid, loc.gils[0].last_holder, &start, sizeof start);
+	start = py_some_tstate(l, &loc, &mem);
 	if ((n = py_thread_states(l, &mem, loc.runtime, start, tstates, MAX_THREADS)) < 0 ||
 	    !(cache = py_code_cache_new())) {
 		fprintf(stderr, "pystack_dump: the thread states do not read\n");

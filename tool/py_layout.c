@@ -226,17 +226,16 @@ static int layout_fill(struct py_layout *l, const struct gil_location *loc, cons
 	return 0;
 }
 
-/* A thread state to start from: the GIL's last holder, else the first
- * thread of the first interpreter. */
-static uint64_t some_tstate(const struct py_layout *l, const struct gil_location *loc, const struct mem_reader *mem)
+uint64_t py_some_tstate(const struct py_layout *l, const struct gil_location *loc, const struct mem_reader *mem)
 {
-	uint64_t tstate = 0, interp = 0;
+	uint64_t tstate = 0, interp = 0, head = loc->interp_head;
 
 	if (loc->ngils && loc->gils[0].last_holder &&
 	    mem->read(mem->ctx, loc->gils[0].last_holder, &tstate, sizeof tstate) == 0 && tstate)
 		return tstate;
-	if (loc->runtime && l->rt_interp_head &&
-	    mem->read(mem->ctx, loc->runtime + l->rt_interp_head, &interp, sizeof interp) == 0 && interp &&
+	if (loc->runtime && l->rt_interp_head)
+		head = loc->runtime + l->rt_interp_head;
+	if (head && mem->read(mem->ctx, head, &interp, sizeof interp) == 0 && interp &&
 	    mem->read(mem->ctx, interp + l->is_tstate_head, &tstate, sizeof tstate) == 0)
 		return tstate;
 	return 0;
@@ -276,7 +275,7 @@ static enum layout_check layout_checks(const struct py_layout *l, const struct g
 	if (!cache)
 		return CHECK_NOTHING;
 	for (int tries = 0; tries < LAYOUT_TRIES && got != CHECK_OK; tries++) {
-		uint64_t start = some_tstate(l, loc, mem);
+		uint64_t start = py_some_tstate(l, loc, mem);
 		ssize_t n = start ? py_thread_states(l, mem, loc->runtime, start, tstates, LAYOUT_MAX_THREADS) : 0;
 		if (n < 0)
 			got = CHECK_MISMATCH;

@@ -59,6 +59,11 @@ int py_read_bytes(const struct py_layout *l, const struct mem_reader *mem, uint6
 bool py_type_is(const struct py_layout *l, const struct mem_reader *mem, uint64_t type, uint64_t *known,
 		const char *name);
 
+/* A thread state to start from: the GIL's last holder, else the first
+ * thread of the first interpreter (_PyRuntime's list, 2.7 and 3.6's
+ * static interp_head). 0: none found. */
+uint64_t py_some_tstate(const struct py_layout *l, const struct gil_location *loc, const struct mem_reader *mem);
+
 /* The thread states of the target, into out (up to max): every
  * interpreter's from _PyRuntime (runtime, 3.7+), else those of tstate's
  * interpreter (tstate->interp's list). Returns how many, -1 when a list

@@ -135,7 +135,7 @@ static int from_debug_offsets(struct py_layout *l, const struct debug_table *t, 
 #define FIELD(dst, off, limit)                     \
 	do {                                       \
 		v = u64_at(dbg, off);              \
-		if (v + 8 > (limit))               \
+		if (v > (limit) || (limit) - v < 8) \
 			return -1;                 \
 		(dst) = (uint32_t)v;               \
 	} while (0)
@@ -202,6 +202,20 @@ static int layout_from_debug(struct py_layout *l, const struct gil_location *loc
 	return 0;
 }
 
+/* Every field a reader takes from an object's first bytes lies inside
+ * them, and those bytes fit the readers' buffers: whatever a target's
+ * debug offsets say, no read goes past what was read. */
+static bool layout_sane(const struct py_layout *l)
+{
+	uint32_t str_head = l->str_is_bytes ? l->str_sval : l->uni_ascii_size;
+
+	return str_head <= 128 && l->ob_type + 8 <= str_head && l->bytes_sval <= 64 && l->ob_type + 8 <= l->bytes_sval &&
+	       l->ob_size + 8 <= l->bytes_sval && (l->str_is_bytes || (l->uni_length + 8 <= str_head &&
+	       l->uni_state + 4 <= str_head && l->uni_compact_size <= 128)) &&
+	       l->frame_read <= 512 && (!l->frame_typed || l->ob_type + 8 <= l->frame_read) &&
+	       l->code_read <= 512 && l->ts_frame < 4096 && l->ts_chunk < 4096;
+}
+
 static int layout_fill(struct py_layout *l, const struct gil_location *loc, const struct mem_reader *mem)
 {
 	l->major = loc->py.major;
@@ -223,7 +237,7 @@ static int layout_fill(struct py_layout *l, const struct gil_location *loc, cons
 	if (l->co_qualname >= 0)
 		l->code_read = max_u32(l->code_read, (uint32_t)l->co_qualname + 8);
 	l->code_read = max_u32(l->code_read, l->ob_type + 8);
-	return 0;
+	return layout_sane(l) ? 0 : -1;
 }
 
 uint64_t py_some_tstate(const struct py_layout *l, const struct gil_location *loc, const struct mem_reader *mem)
@@ -288,21 +302,30 @@ static enum layout_check layout_checks(const struct py_layout *l, const struct g
 	return got;
 }
 
+struct py_layout *py_layout_unchecked(const struct gil_location *loc, const struct mem_reader *mem)
+{
+	struct py_layout *l = calloc(1, sizeof *l + sizeof *l->types);
+
+	if (!l)
+		return NULL;
+	l->types = (struct py_known_types *)(l + 1);
+	if (layout_fill(l, loc, mem) != 0) {
+		py_layout_free(l);
+		return NULL;
+	}
+	return l;
+}
+
 int py_layout_for(const struct gil_location *loc, const struct mem_reader *mem, struct py_layout **out,
 		  struct gs_error *err)
 {
-	struct py_layout *l = calloc(1, sizeof *l + sizeof *l->types);
+	struct py_layout *l = py_layout_unchecked(loc, mem);
 	enum layout_check check;
 
 	*out = NULL;
 	if (!l)
-		return gs_fail(err, GS_EXIT_FAILURE, "python stacks: out of memory");
-	l->types = (struct py_known_types *)(l + 1);
-	if (layout_fill(l, loc, mem) != 0) {
-		py_layout_free(l);
 		return gs_fail(err, GS_EXIT_NOT_PYTHON, "python stacks: no known layout for python %s",
 			       loc->py.version);
-	}
 	if ((check = layout_checks(l, loc, mem)) != CHECK_OK) {
 		py_layout_free(l);
 		if (check == CHECK_NOTHING)

@@ -31,6 +31,10 @@ int py_layout_for(const struct gil_location *loc, const struct mem_reader *mem, 
 		  struct gs_error *err);
 void py_layout_free(struct py_layout *l);
 
+/* The layout py_layout_for would check, unchecked (NULL: none known):
+ * for tests and fuzzing, never for reading a target. */
+struct py_layout *py_layout_unchecked(const struct gil_location *loc, const struct mem_reader *mem);
+
 /* A str object (2.7: str) as UTF-8, NUL-terminated, truncated to size - 1.
  * Returns its length in buf, or -1 when obj is not a readable str. */
 ssize_t py_read_str(const struct py_layout *l, const struct mem_reader *mem, uint64_t obj, char *buf,

@@ -67,11 +67,13 @@ static void print_stack(const struct py_layout *l, const struct mem_reader *mem,
 }
 
 /* The mean cost of reading one stack and looking up its code objects
- * (cached, as the sampler does), over every thread, repeat times. */
+ * (cached, with the last frames as hints, as the sampler does), over
+ * every thread, repeat times. */
 static void measure(const struct py_layout *l, const struct mem_reader *mem, struct py_code_cache *cache,
 		    const uint64_t *tstates, size_t n, int repeat)
 {
 	const struct py_code_info *code[PY_STACK_MAX];
+	struct py_stack_hints *hints = py_stack_hints_new(read_spans, mem->ctx);
 	uint64_t frames = 0, reads = 0, torn = 0;
 	unsigned long calls0 = calls;
 	double t0 = now_us();
@@ -80,7 +82,7 @@ static void measure(const struct py_layout *l, const struct mem_reader *mem, str
 		for (size_t i = 0; i < n; i++) {
 			struct py_stack st;
 			int found;
-			if (py_stack_read(l, mem, tstates[i], &st) != 0 ||
+			if (!hints || py_stack_read_hinted(hints, l, mem, tstates[i], &st) != 0 ||
 			    (found = py_code_lookup_stack(cache, l, mem, &st, code)) < 0) {
 				torn++;
 				continue;
@@ -88,6 +90,7 @@ static void measure(const struct py_layout *l, const struct mem_reader *mem, str
 			reads++;
 			frames += (uint64_t)found;
 		}
+	py_stack_hints_free(hints);
 	printf("cost_us %.1f frames %.1f calls %.1f torn %" PRIu64 "\n", reads ? (now_us() - t0) / (double)reads : 0.0,
 	       reads ? (double)frames / (double)reads : 0.0, reads ? (double)(calls - calls0) / (double)reads : 0.0,
 	       torn);

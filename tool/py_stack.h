@@ -80,6 +80,21 @@ ssize_t py_thread_states(const struct py_layout *l, const struct mem_reader *mem
  * thread running no Python code has depth 0. */
 int py_stack_read(const struct py_layout *l, const struct mem_reader *mem, uint64_t tstate, struct py_stack *out);
 
+/* Many reads of the target at once (target_read_spans): how many spans,
+ * from the first, were read whole. */
+typedef size_t (*mem_spans_fn)(void *ctx, const struct mem_span *spans, size_t n);
+
+/* The frames each thread state had at its last read (a few dozen thread
+ * states), read again at once before the walk: a stack that changed only
+ * at its top costs one call for what did not change (2.7-3.10 keep frames
+ * on the heap, one read each otherwise). */
+struct py_stack_hints;
+struct py_stack_hints *py_stack_hints_new(mem_spans_fn read_spans, void *ctx);
+void py_stack_hints_free(struct py_stack_hints *h);
+/* py_stack_read, with the hints. */
+int py_stack_read_hinted(struct py_stack_hints *h, const struct py_layout *l, const struct mem_reader *mem,
+			 uint64_t tstate, struct py_stack *out);
+
 /* What a code object names. */
 struct py_code_info {
 	char *function; /* co_qualname (3.11+), else co_name */
@@ -111,9 +126,6 @@ const struct py_code_info *py_code_lookup(struct py_code_cache *c, const struct 
 int py_code_lookup_stack(struct py_code_cache *c, const struct py_layout *l, const struct mem_reader *mem,
 			 const struct py_stack *st, const struct py_code_info **out);
 
-/* Many reads of the target at once (target_read_spans): how many spans,
- * from the first, were read whole. */
-typedef size_t (*mem_spans_fn)(void *ctx, const struct mem_span *spans, size_t n);
 void py_code_cache_use_spans(struct py_code_cache *c, mem_spans_fn read_spans, void *ctx);
 
 /* The line of a frame in its code object (0 unknown). */

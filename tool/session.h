@@ -47,6 +47,7 @@ struct session {
 	struct hold_state hold;
 	struct py_layout *py;         /* the interpreter's layout for Python stacks; NULL: none */
 	struct py_code_cache *codes;  /* code objects read, for the run (the profile names them) */
+	struct py_stack_hints *frames; /* each holder's last frames, read again at once */
 	struct symbolizer sym;
 	struct held_row *held_rows;
 	size_t held_cap, nheld;

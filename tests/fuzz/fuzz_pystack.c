@@ -46,17 +46,24 @@ static void read_all(const struct py_layout *l, const struct mem_reader *mem, co
 {
 	const struct py_code_info *code[PY_STACK_MAX];
 	struct py_code_cache *cache = py_code_cache_new();
+	struct py_stack_hints *hints = py_stack_hints_new(space_spans, (void *)s);
 	uint64_t tstates[16];
 	struct py_stack st;
 	char buf[64];
 
-	if (!cache)
+	if (!cache) {
+		py_stack_hints_free(hints);
 		return;
+	}
 	py_code_cache_use_spans(cache, space_spans, (void *)s);
 	if (py_stack_read(l, mem, address(s, head + 2), &st) == 0 &&
 	    py_code_lookup_stack(cache, l, mem, &st, code) >= 0)
 		for (uint32_t i = 0; i < st.depth; i++)
 			py_frame_line(l, code[i], st.frames[i].offset);
+	/* Twice with hints: the second read takes last time's frames. */
+	for (int i = 0; hints && i < 2; i++)
+		py_stack_read_hinted(hints, l, mem, address(s, head + 2 + 2 * i), &st);
+	py_stack_hints_free(hints);
 	py_read_str(l, mem, address(s, head + 4), buf, 1 + head[6] % sizeof buf);
 	py_thread_states(l, mem, BASE, address(s, head + 2), tstates, 16);
 	py_code_cache_free(cache);

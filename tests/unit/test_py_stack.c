@@ -402,6 +402,40 @@ START_TEST(code_lookup_stack_batched)
 }
 END_TEST
 
+/* Last time's frames read in one call: an unchanged stack of 30 frames
+ * on the heap costs the thread state and that call; a changed one reads
+ * what changed, and the same. */
+START_TEST(stack_hinted)
+{
+	struct py_layout *l = layout();
+	struct py_stack_hints *h = py_stack_hints_new(fake_spans, NULL);
+	struct py_stack st, plain;
+
+	for (int i = 0; i < 30; i++)
+		make_frame(i, CODE(i % 2), i < 29 ? FRAME(i + 1) : 0, 2 * i, 0);
+	ck_assert_int_eq(py_stack_read_hinted(h, l, &mem, TSTATE, &st), 0);
+	reads = span_calls = 0;
+	ck_assert_int_eq(py_stack_read_hinted(h, l, &mem, TSTATE, &st), 0);
+	ck_assert_int_eq(reads, 1);
+	ck_assert_int_eq(span_calls, 1);
+	ck_assert_uint_eq(st.depth, 30);
+	/* A new innermost frame: read on its own, the rest from the hints. */
+	make_frame(30, CODE(1), FRAME(0), 8, 0);
+	poke64(TSTATE + 0x48, FRAME(30));
+	reads = span_calls = 0;
+	ck_assert_int_eq(py_stack_read_hinted(h, l, &mem, TSTATE, &st), 0);
+	ck_assert_int_eq(reads, 2);
+	ck_assert_int_eq(py_stack_read(l, &mem, TSTATE, &plain), 0);
+	ck_assert_uint_eq(st.depth, 31);
+	ck_assert_mem_eq(st.frames, plain.frames, sizeof st.frames[0] * st.depth);
+	/* A hinted frame now part of a cycle: torn all the same. */
+	make_frame(29, CODE(1), FRAME(30), 8, 0);
+	ck_assert_int_eq(py_stack_read_hinted(h, l, &mem, TSTATE, &st), -1);
+	py_stack_hints_free(h);
+	py_layout_free(l);
+}
+END_TEST
+
 START_TEST(thread_states_listed)
 {
 	struct py_layout *l = layout();
@@ -432,6 +466,7 @@ Suite *py_stack_suite(void)
 	tcase_add_test(tc, stack_torn_and_truncated);
 	tcase_add_test(tc, code_cached_and_checked);
 	tcase_add_test(tc, code_lookup_stack_batched);
+	tcase_add_test(tc, stack_hinted);
 	tcase_add_test(tc, thread_states_listed);
 	suite_add_tcase(s, tc);
 	return s;

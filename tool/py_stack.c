@@ -222,8 +222,9 @@ static int first_frame(const struct py_layout *l, const struct mem_reader *mem, 
 
 /* A copy of the part of the data stack chunk that ends with the first
  * frame: 3.11+ push frames one after the other there, so the frames of a
- * stack are read at once (generators' and the C stack's are not: read
- * one by one). */
+ * stack are read at once. Frames elsewhere (generators', the C stack's,
+ * every frame object before 3.11) come from the frames read beforehand
+ * (hints), else one read each. */
 struct frame_window {
 	uint64_t start, end;
 	unsigned char buf[FRAME_WINDOW];

@@ -488,6 +488,7 @@ static int update_all(struct fleet *f, bool last, struct gs_error *err)
 		if (session_update(f->sessions[i], ended_epoch, err) != 0)
 			return -1;
 		session_name_stacks(f->sessions[i]);
+		session_name_threads(f->sessions[i]);
 	}
 	emit_intervals(f);
 	publish_metrics(f);

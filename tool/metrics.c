@@ -173,7 +173,7 @@ static void write_thread_family(FILE *out, const struct family *f, const struct 
 			fprintf(out, "gilstats_thread_%s", f->name);
 			process_labels(out, &procs[i]);
 			fprintf(out, ",tid=\"%d\",", (int)t->tid);
-			label(out, "thread", t->name);
+			label(out, "thread", thread_name(t));
 			fprintf(out, "} %.9g\n", f->thread(t));
 		}
 	}

@@ -102,14 +102,14 @@ struct output *output_open(const struct options *opt, struct gs_error *err)
 static void remember(struct output *out, const struct report *r)
 {
 	pid_t *tids = calloc(r->nthreads + 1, sizeof *tids);
-	char(*names)[32] = calloc(r->nthreads + 1, sizeof *names);
+	char(*names)[64] = calloc(r->nthreads + 1, sizeof *names);
 	double *values = calloc(r->nthreads + 1, sizeof *values);
 
 	for (size_t i = 0; tids && names && values && i < r->nthreads; i++) {
 		struct row_figures f;
 		row_figures(r->threads[i], false, r->interval_s, &f);
 		tids[i] = r->threads[i]->tid;
-		snprintf(names[i], sizeof names[i], "%s", r->threads[i]->name);
+		snprintf(names[i], sizeof names[i], "%s", thread_name(r->threads[i]));
 		values[i] = f.wait_pct;
 	}
 	if (tids && names && values)
@@ -122,7 +122,7 @@ static void remember(struct output *out, const struct report *r)
 static void text_histograms(struct output *out, const struct report *r, const struct histograms *h)
 {
 	const struct hist_series *process = h ? histograms_find(h, 0) : NULL;
-	char title[160], name[4 * sizeof r->threads[0]->name];
+	char title[320], name[4 * sizeof r->threads[0]->python_name];
 
 	if (!process)
 		return;
@@ -132,7 +132,7 @@ static void text_histograms(struct output *out, const struct report *r, const st
 		const struct hist_series *s = histograms_find(h, r->threads[i]->tid);
 		if (!s || !histogram_total(r->summary ? &s->run : &s->interval))
 			continue;
-		escape_text(name, sizeof name, r->threads[i]->name);
+		escape_text(name, sizeof name, thread_name(r->threads[i]));
 		snprintf(title, sizeof title, "thread %d (%s):", (int)r->threads[i]->tid, name);
 		histogram_render(out->file, r->summary ? &s->run : &s->interval, title, 40);
 	}

@@ -274,6 +274,10 @@ static void json_thread(FILE *out, const struct report *r, const struct thread_s
 		fprintf(out, ", \"ns_tid\": %d", (int)t->ns_tid);
 	fputs(", \"name\": ", out);
 	json_write_string(out, t->name);
+	if (t->python_name[0]) {
+		fputs(", \"python_name\": ", out);
+		json_write_string(out, t->python_name);
+	}
 	if (r->target->several_gils && t->gil_address)
 		fprintf(out, ", \"gil_address\": \"0x%" PRIx64 "\"", t->gil_address);
 	fprintf(out,
@@ -385,7 +389,7 @@ void render_json(FILE *out, const struct report *r, const struct histograms *his
 /* The summary's stacks of the threads that held the GIL while blocked. */
 static void text_held_stacks(FILE *out, const struct report *r)
 {
-	char name[4 * sizeof r->threads[0]->name], frame[1024];
+	char name[4 * sizeof r->threads[0]->python_name], frame[1024];
 	bool title = false;
 
 	if (!r->summary || !r->hold || !hold_blocked_known(r->hold))
@@ -398,7 +402,7 @@ static void text_held_stacks(FILE *out, const struct report *r)
 			if (!title)
 				fputs("\nheld the GIL while blocked (innermost frame first):\n", out);
 			title = true;
-			escape_text_cell(name, sizeof name, t->name, 15);
+			escape_text_cell(name, sizeof name, thread_name(t), 15);
 			escape_text(frame, sizeof frame, top[k]->syscall);
 			fprintf(out, "%7d %s %8.3f s  %s%s%s", (int)t->tid, name, seconds(top[k]->run_ns),
 				top[k]->syscall ? "[" : "", frame, top[k]->syscall ? "]" : "");

@@ -63,10 +63,10 @@ static int add(struct roles *r, const struct thread_stats *t, const struct roles
 	if (!req->group && !short_lived(t, f, req->short_s)) {
 		if (!(row = new_row(r)))
 			return -1;
-		snprintf(row->role, sizeof row->role, "%s", t->name);
+		snprintf(row->role, sizeof row->role, "%s", thread_name(t));
 		row->thread = t;
 	} else {
-		roles_name(t->name, role, sizeof role);
+		roles_name(thread_name(t), role, sizeof role);
 		if (!(row = group_of(r, role))) {
 			if (!(row = new_row(r)))
 				return -1;
@@ -142,7 +142,7 @@ int roles_build(struct roles *r, struct thread_stats *const *threads, size_t n, 
 	for (size_t i = 0; i < r->n; i++)
 		if (!req->group && !r->rows[i].thread && r->rows[i].threads == 1) {
 			r->rows[i].thread = r->rows[i].first;
-			snprintf(r->rows[i].role, sizeof r->rows[i].role, "%s", r->rows[i].first->name);
+			snprintf(r->rows[i].role, sizeof r->rows[i].role, "%s", thread_name(r->rows[i].first));
 		}
 	if (r->n)
 		qsort_r(r->rows, r->n, sizeof *r->rows, compare_rows, &key);

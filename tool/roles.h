@@ -20,7 +20,7 @@ void roles_name(const char *name, char *out, size_t len);
 
 /* One row of the table: a thread's own, or a group of a role's threads. */
 struct role_row {
-	char role[sizeof(((struct thread_stats *)0)->name)];
+	char role[sizeof(((struct thread_stats *)0)->python_name)];
 	const struct thread_stats *thread; /* the thread of a row of its own; NULL: a group */
 	const struct thread_stats *first;  /* the group's first thread */
 	size_t threads, alive;             /* in the group; alive at the end of the period */

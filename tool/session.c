@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "session.h"
+#include "py_threads.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -641,6 +642,59 @@ int session_update(struct session *s, uint64_t ended_epoch, struct gs_error *err
 	s->last_update = t;
 	stats_close_interval(&s->stats, (uint64_t)(s->last_interval * 1e9));
 	return 0;
+}
+
+#define LAYOUT_TRIES 10
+#define NAMES_REFRESH_INTERVALS 10
+
+/* A live thread state to start from: the interpreters' lists from
+ * _PyRuntime (3.7+), else the GIL's holder's (2.7, 3.6). */
+static uint64_t any_thread_state(struct session *s, const struct mem_reader *mem)
+{
+	uint64_t holder = 0, first = 0;
+
+	if (!s->gil.runtime && mem->read(mem->ctx, s->hold.where.holder_addr, &holder, sizeof holder) != 0)
+		return 0;
+	return py_thread_states(s->py, mem, s->gil.runtime, holder, &first, 1) > 0 ? first : 0;
+}
+
+static bool names_wanted(struct session *s)
+{
+	if (++s->names_age >= NAMES_REFRESH_INTERVALS)
+		return true;
+	for (size_t i = 0; i < s->stats.nthreads; i++)
+		if (s->stats.threads[i].alive && !s->stats.threads[i].python_name_read)
+			return true;
+	return false;
+}
+
+void session_name_threads(struct session *s)
+{
+	struct mem_reader mem = { read_target_memory, &s->target.pid };
+	size_t max = s->stats.nthreads + 16;
+	struct py_thread_name *names;
+	uint64_t tstate;
+	ssize_t n;
+
+	/* A target between holders at attach (2.7) shows no frame to check
+	 * the layout against: a few tries more. */
+	if (!s->py && s->hold.sampling && !s->exec_pending && s->layout_tries++ < LAYOUT_TRIES)
+		start_python_stacks(s);
+	if (!s->py || s->target_gone || s->exec_pending || !names_wanted(s))
+		return;
+	s->names_age = 0;
+	if (!(tstate = any_thread_state(s, &mem)) || !(names = calloc(max, sizeof *names)))
+		return;
+	n = py_thread_names(s->py, &mem, tstate, names, max);
+	for (size_t i = 0; i < s->stats.nthreads; i++)
+		s->stats.threads[i].python_name_read |= n >= 0 && s->stats.threads[i].alive;
+	for (ssize_t i = 0; i < n; i++) {
+		pid_t host = is_target_thread(names[i].tid, s);
+		struct thread_stats *t = host ? stats_find(&s->stats, host) : NULL;
+		if (t)
+			snprintf(t->python_name, sizeof t->python_name, "%s", names[i].name);
+	}
+	free(names);
 }
 
 void session_name_stacks(struct session *s)

@@ -47,6 +47,8 @@ struct session {
 	struct hold_state hold;
 	struct py_layout *py;         /* the interpreter's layout for Python stacks; NULL: none */
 	struct py_code_cache *codes;  /* code objects read, for the run (the profile names them) */
+	unsigned layout_tries;        /* py_layout_for refused: tried again this often */
+	unsigned names_age;           /* intervals since the Python thread names were read */
 	struct py_stack_hints *frames; /* each holder's last frames, read again at once */
 	struct symbolizer sym;
 	struct held_row *held_rows;
@@ -117,6 +119,9 @@ void session_emit(struct session *s, bool summary, const struct bpf_cost *cost);
 
 /* Names held stacks while the target's maps can be read. */
 void session_name_stacks(struct session *s);
+/* Names the threads from the target's threading module: when a thread not
+ * looked up yet is alive, and every few intervals (threads are renamed). */
+void session_name_threads(struct session *s);
 
 void session_release(struct session *s);
 

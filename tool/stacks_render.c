@@ -138,7 +138,7 @@ static void folded_thread(char *buf, size_t size, struct thread_stats *const *th
 		snprintf(buf, size, "ended threads");
 		return;
 	}
-	stacks_folded_frame(name, sizeof name, t ? t->name : "?");
+	stacks_folded_frame(name, sizeof name, t ? thread_name(t) : "?");
 	snprintf(buf, size, "%s (%d)", name, (int)tid);
 }
 

@@ -30,7 +30,9 @@ struct thread_figures {
 
 struct thread_stats {
 	pid_t tid;
-	char name[32];
+	char name[32];   /* the kernel's comm */
+	char python_name[64]; /* threading's name, read from the target; "": none */
+	bool python_name_read; /* its name was looked for (threads of C have none) */
 	pid_t ns_tid;    /* in the target's PID namespace (0: unknown) */
 	uint64_t gil_address; /* the GIL it waited on last (several with PEP 684) */
 	bool alive;      /* listed in /proc/PID/task at the last update */
@@ -44,6 +46,12 @@ struct thread_stats {
 	bool sched_sampled;
 	bool ns_tid_read;      /* ns_tid was looked up (once a thread) */
 };
+
+/* The name to show: the Python thread's, else the comm. */
+static inline const char *thread_name(const struct thread_stats *t)
+{
+	return t->python_name[0] ? t->python_name : t->name;
+}
 
 /* The last interval's figures, or the run's for a summary. */
 static inline const struct thread_figures *thread_figures_of(const struct thread_stats *t, bool summary)

@@ -102,7 +102,7 @@ static int grow(struct history *h)
 	return 0;
 }
 
-int history_add(struct history *h, double time_s, const pid_t *tids, char (*names)[32], const double *values,
+int history_add(struct history *h, double time_s, const pid_t *tids, char (*names)[64], const double *values,
 		size_t n)
 {
 	if (h->npoints == HISTORY_MAX_POINTS)

@@ -14,7 +14,7 @@
 
 struct history_series {
 	pid_t tid;
-	char name[32];
+	char name[64];
 	double *values; /* GIL wait % per point; NaN when the thread did not exist */
 	double total;
 };
@@ -27,7 +27,7 @@ struct history {
 };
 
 /* Appends a point: the value of each thread present (others get NaN). */
-int history_add(struct history *h, double time_s, const pid_t *tids, char (*names)[32], const double *values,
+int history_add(struct history *h, double time_s, const pid_t *tids, char (*names)[64], const double *values,
 		size_t n);
 void history_free(struct history *h);
 

@@ -27,10 +27,12 @@ static const char *public_name(const char *name)
 	return name;
 }
 
+/* The executable file mapping holding ip: code is nowhere else (a frame
+ * pointer walk that left the code ends in a thread's stack or heap). */
 static const struct mapping *mapping_at(const struct target *t, uint64_t ip)
 {
 	for (size_t i = 0; i < t->maps.n; i++)
-		if (ip >= t->maps.v[i].start && ip < t->maps.v[i].end && t->maps.v[i].path)
+		if (ip >= t->maps.v[i].start && ip < t->maps.v[i].end && t->maps.v[i].path && t->maps.v[i].perms[2] == 'x')
 			return &t->maps.v[i];
 	return NULL;
 }
@@ -100,7 +102,7 @@ static char *resolve_frame(struct symbolizer *sym, uint64_t ip)
 	else if (elf_lookup(sym, ip, own, sizeof own))
 		snprintf(buf, sizeof buf, "%s", public_name(own));
 	else
-		snprintf(buf, sizeof buf, "0x%" PRIx64, ip);
+		return NULL; /* not code: never printed as a bare address */
 	return strdup(buf);
 }
 
@@ -206,9 +208,9 @@ static void name_stack(struct symbolizer *sym, struct hold_stack *s, int stacks_
 
 	if (!(s->frames = calloc(n ? n : 1, sizeof *s->frames)))
 		return;
-	for (size_t i = 0; i < n; i++)
-		if ((s->frames[s->nframes] = frame_name(sym, ips[i])))
-			s->nframes++;
+	/* Past a frame outside the code the walk is garbage: it ends there. */
+	for (size_t i = 0; i < n && (s->frames[s->nframes] = frame_name(sym, ips[i])); i++)
+		s->nframes++;
 }
 
 static struct hold_stack *named_before(struct symbolizer *sym, const struct hold_stack *s)

@@ -144,7 +144,7 @@ size_t table_row(char *buf, size_t len, const struct thread_stats *t, const stru
 	char id[16];
 
 	snprintf(id, sizeof id, "%d", (int)t->tid);
-	return format_row(buf, len, id, t->name, t->alive, f, width);
+	return format_row(buf, len, id, thread_name(t), t->alive, f, width);
 }
 
 size_t table_group_row(char *buf, size_t len, size_t threads, bool any_alive, const char *role,

@@ -72,11 +72,11 @@ static int culprit_clause(const struct gil_model *m, const struct gil_model_inpu
 {
 	const struct hold_stack *top[1];
 	const struct thread_stats *t = m->culprit;
-	char name[4 * sizeof t->name], where[256] = "";
+	char name[4 * sizeof t->python_name], where[256] = "";
 	int n;
 
 	/* The verdict is read on terminals: the target's names escaped. */
-	escape_text(name, sizeof name, t->name);
+	escape_text(name, sizeof name, thread_name(t));
 	n = snprintf(buf, len, "thread %d (%s) held the GIL for %.2f s while blocked", (int)t->tid, name,
 		     (double)m->culprit_ns / 1e9);
 	/* The system call says more than a wrapper frame (glibc 2.41+ blocks

@@ -246,6 +246,15 @@ json_object *workload_final_report(struct workload *w, double timeout_s)
 	return report;
 }
 
+json_object *workload_next_line(struct workload *w, double timeout_s)
+{
+	char *line = read_line(w->out_fd, timeout_s);
+	json_object *parsed = line ? json_tokener_parse(line) : NULL;
+
+	free(line);
+	return parsed;
+}
+
 const char *workload_pid_arg(const struct workload *w)
 {
 	static char arg[16];

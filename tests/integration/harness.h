@@ -58,6 +58,9 @@ void workload_stop(struct workload *w);
 /* The line contention.py --final-report writes as it ends (the caller
  * frees it with json_object_put). */
 json_object *workload_final_report(struct workload *w, double timeout_s);
+/* The workload's next line on stdout, parsed; NULL when none came within
+ * timeout_s (the caller frees it with json_object_put). */
+json_object *workload_next_line(struct workload *w, double timeout_s);
 /* Is the workload's process still running? */
 bool workload_alive(const struct workload *w);
 /* Its pid as a string, for gilstats' command line. */

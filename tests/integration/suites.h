@@ -19,6 +19,9 @@ Suite *realistic_suite(void);
 Suite *edges_suite(void);
 Suite *accounting_suite(void);
 Suite *hostile_suite(void);
+Suite *profile_suite(void);
+Suite *names_suite(void);
+Suite *lines_suite(void);
 Suite *stacks_suite(void);
 
 #endif

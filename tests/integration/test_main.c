@@ -26,7 +26,10 @@ int main(void)
 	srunner_add_suite(sr, edges_suite());
 	srunner_add_suite(sr, accounting_suite());
 	srunner_add_suite(sr, hostile_suite());
+	srunner_add_suite(sr, profile_suite());
+	srunner_add_suite(sr, lines_suite());
 	srunner_add_suite(sr, versions_suite());
+	srunner_add_suite(sr, names_suite());
 	srunner_add_suite(sr, stacks_suite());
 	/* GILSTATS_SUITE=NAME runs one suite of these only (libcheck's own
 	 * CK_RUN_SUITE would filter the unit tests too, under make check). */

@@ -36,7 +36,7 @@ START_TEST(well_formed_one_series_per_thread)
 {
 	struct history h = { 0 };
 	pid_t tids[] = { 11, 12, 13 };
-	char names[3][32] = { "cpu-1", "io <&> \"1\"", "bad\xff" };
+	char names[3][64] = { "cpu-1", "io <&> \"1\"", "bad\xff" };
 	double values[3] = { 70, 30, 5 };
 	size_t len;
 	char *svg;
@@ -63,7 +63,7 @@ START_TEST(busiest_threads_only_and_long_runs)
 {
 	struct history h = { 0 };
 	pid_t tids[12];
-	char names[12][32];
+	char names[12][64];
 	double values[12];
 	size_t len;
 	char *svg;
@@ -99,7 +99,7 @@ static void assert_time_ticks(double span, double interval)
 {
 	struct history h = { 0 };
 	pid_t tid = 7;
-	char names[1][32] = { "t" };
+	char names[1][64] = { "t" };
 	double v = 50, ticks[16], step;
 	size_t len, n = 0;
 	char *svg;

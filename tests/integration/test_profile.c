@@ -1,0 +1,202 @@
+/* Which code: the GIL holders' Python stacks on every interpreter on the
+ * machine, against tests/workloads/profile.py's own clocks over the same
+ * window (its CPU time in each hog, its wall time blocked in flush). */
+#include "config.h"
+
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "suites.h"
+
+#define MAX_PYTHONS 32
+#define MAX_TRUTH 512
+
+static struct interpreter pythons[MAX_PYTHONS];
+static size_t npythons;
+
+/* The workload's cumulative figures at a moment. */
+struct truth_point {
+	double t, hog_a, hog_b, flush;
+};
+
+/* The workload's points up to the first past until (it writes one every
+ * 0.3 s or so, for as long as it runs). */
+static size_t read_truth(struct workload *w, double until, struct truth_point *out, size_t max)
+{
+	size_t n = 0;
+	json_object *line;
+
+	while (n < max && (n == 0 || out[n - 1].t < until) && (line = workload_next_line(w, 5))) {
+		out[n++] = (struct truth_point){ field_double(line, "t"), field_double(line, "hog_a"),
+						 field_double(line, "hog_b"), field_double(line, "flush") };
+		json_object_put(line);
+	}
+	return n;
+}
+
+/* The figures at t, linearly between the points around it. */
+static struct truth_point truth_at(const struct truth_point *p, size_t n, double t)
+{
+	size_t i = 1;
+
+	ck_assert_msg(n >= 2 && p[0].t <= t && p[n - 1].t >= t, "no ground truth around %.3f (%zu points)", t, n);
+	while (p[i].t < t)
+		i++;
+	double f = p[i].t > p[i - 1].t ? (t - p[i - 1].t) / (p[i].t - p[i - 1].t) : 0;
+	return (struct truth_point){ t, p[i - 1].hog_a + f * (p[i].hog_a - p[i - 1].hog_a),
+				     p[i - 1].hog_b + f * (p[i].hog_b - p[i - 1].hog_b),
+				     p[i - 1].flush + f * (p[i].flush - p[i - 1].flush) };
+}
+
+struct folded_sums {
+	double hog_a, hog_b, flush, all;
+	size_t lines;
+};
+
+/* The folded file: every line "pid;thread (tid);outer;...;inner count",
+ * summed by the innermost function. Lines whose frames are the exact
+ * markers of the workload are counted in flush_exact. */
+static void read_folded(const char *path, pid_t pid, const struct interpreter *py, json_object *lines,
+			struct folded_sums *s)
+{
+	FILE *f = fopen(path, "r");
+	char line[8192], prefix[32], flush_at[64];
+
+	ck_assert_ptr_nonnull(f);
+	memset(s, 0, sizeof *s);
+	snprintf(prefix, sizeof prefix, "%d;", (int)pid);
+	snprintf(flush_at, sizeof flush_at, "profile.py:%d)",
+		 json_object_get_int(json_object_array_get_idx(json_object_object_get(lines, "flush"), 0)));
+	while (fgets(line, sizeof line, f)) {
+		char *space = strrchr(line, ' '), *inner;
+		ck_assert_msg(space && line[strlen(line) - 1] == '\n', "%s: not a folded line: %s", py->label, line);
+		double count = strtod(space + 1, NULL);
+		*space = '\0';
+		ck_assert_msg(strncmp(line, prefix, strlen(prefix)) == 0, "%s: folded line of another pid: %s", py->label,
+			      line);
+		ck_assert_msg(strchr(line + strlen(prefix), ';') && strstr(line, " ("), "%s: no thread in %s", py->label,
+			      line);
+		inner = strrchr(line, ';') + 1;
+		s->all += count;
+		s->lines++;
+		if (strncmp(inner, "hog_a (", 7) == 0)
+			s->hog_a += count;
+		else if (strncmp(inner, "hog_b (", 7) == 0)
+			s->hog_b += count;
+		else if (strncmp(inner, "flush (", 7) == 0) {
+			ck_assert_msg(strstr(inner, flush_at), "%s: flush's frame is %s, not at %s", py->label, inner,
+				      flush_at);
+			s->flush += count;
+		}
+	}
+	fclose(f);
+}
+
+/* The summary's stacks name the workload's functions at their lines. */
+static void assert_stack_lines(const struct interpreter *py, json_object *summary, json_object *lines)
+{
+	json_object *stacks = json_object_object_get(summary, "gil_held_stacks");
+	static const char *const funcs[] = { "hog_a", "hog_b" };
+	size_t seen = 0;
+
+	ck_assert_msg(stacks && json_object_array_length(stacks) > 0, "%s: no gil_held_stacks", py->label);
+	for (size_t i = 0; i < json_object_array_length(stacks); i++) {
+		json_object *stack = json_object_object_get(json_object_array_get_idx(stacks, i), "stack");
+		const char *inner = json_object_get_string(json_object_array_get_idx(stack, 0));
+		for (size_t k = 0; inner && k < 2; k++) {
+			json_object *marks = json_object_object_get(lines, funcs[k]);
+			char want[64];
+			bool at_marker = false;
+			if (strncmp(inner, funcs[k], strlen(funcs[k])) != 0 || inner[strlen(funcs[k])] != ' ')
+				continue;
+			for (size_t m = 0; m < json_object_array_length(marks); m++) {
+				snprintf(want, sizeof want, "profile.py:%d)",
+					 json_object_get_int(json_object_array_get_idx(marks, m)));
+				at_marker |= strstr(inner, want) != NULL;
+			}
+			ck_assert_msg(at_marker, "%s: %s is not at one of %s's lines", py->label, inner, funcs[k]);
+			/* Its caller is the thread's loop. */
+			ck_assert_msg(strncmp(json_object_get_string(json_object_array_get_idx(stack, 1)), "hogs (", 6) == 0,
+				      "%s: %s called from %s", py->label, inner,
+				      json_object_get_string(json_object_array_get_idx(stack, 1)));
+			seen++;
+		}
+	}
+	ck_assert_msg(seen > 0, "%s: no stack in hog_a or hog_b", py->label);
+}
+
+/* hog_a spends three times hog_b's CPU time; flush blocks a third of the
+ * time holding the GIL: gilstats' samples of the holder say the same. */
+START_TEST(holder_stacks_match_the_workload)
+{
+	const struct interpreter *py = &pythons[_i];
+	const char *env[] = { "PYTHON_GIL=1", NULL };
+	struct workload_options o = { .script = "profile.py", .env = py->free_threaded ? env : NULL };
+	struct truth_point truth[MAX_TRUTH];
+	char folded[] = "/tmp/gilstats-profile-XXXXXX";
+	struct folded_sums sums;
+	struct workload w;
+	struct tool_run r;
+	double t0, t1;
+	int fd = mkstemp(folded);
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	workload_start(&w, py, &o);
+	tool_run(&r, (const char *[]){ "--json", "--folded", folded, workload_pid_arg(&w), "1", "4", NULL }, 120, 0, 0);
+	ck_assert_msg(r.exit_code == 0, "%s: exit %d, stderr: %s", py->label, r.exit_code, r.err);
+	json_object *summary = r.lines[r.nlines - 1];
+	line_window(summary, &t0, &t1);
+	size_t ntruth = read_truth(&w, t1, truth, MAX_TRUTH);
+	struct truth_point a = truth_at(truth, ntruth, t0), b = truth_at(truth, ntruth, t1);
+	double hog_a = b.hog_a - a.hog_a, hog_b = b.hog_b - a.hog_b, flush = b.flush - a.flush;
+
+	ck_assert_msg(json_object_get_type(json_object_object_get(summary, "gil_held_stacks")) == json_type_array,
+		      "%s: stacks not read: %s", py->label, field_string(summary, "python_stacks_error"));
+	double samples = field_double(summary, "gil_hold_samples"), torn = field_double(summary, "torn_samples");
+	ck_assert_msg(torn <= 0.02 * samples + 2, "%s: %.0f of %.0f samples torn", py->label, torn, samples);
+	assert_stack_lines(py, summary, w.report != NULL ? json_object_object_get(w.report, "lines") : NULL);
+	read_folded(folded, w.pid, py, json_object_object_get(w.report, "lines"), &sums);
+	double share_a = sums.hog_a / (sums.hog_a + sums.hog_b), truth_a = hog_a / (hog_a + hog_b);
+	/* Held blocked in flush: samples as a share of the window, against
+	 * its own wall clock (a sample is 1/rate s of the window). */
+	double flush_share = sums.flush / samples, truth_flush = flush / (t1 - t0);
+	fprintf(stderr, "%s: hog_a %.1f%% of the hogs (truth %.1f%%), flush %.1f%% of the time (truth %.1f%%), "
+		"%.0f samples, %.0f torn\n", py->label, 100 * share_a, 100 * truth_a, 100 * flush_share,
+		100 * truth_flush, samples, torn);
+	ck_assert_msg(sums.hog_a + sums.hog_b >= 20, "%s: only %.0f samples in the hogs", py->label,
+		      sums.hog_a + sums.hog_b);
+	ck_assert_msg(fabs(share_a - truth_a) <= 0.05, "%s: hog_a %.1f%% of the hogs' samples, its CPU time %.1f%%",
+		      py->label, 100 * share_a, 100 * truth_a);
+	ck_assert_msg(fabs(flush_share - truth_flush) <= 0.05, "%s: flush held %.1f%% of the samples, %.1f%% of the time",
+		      py->label, 100 * flush_share, 100 * truth_flush);
+	/* The culprit is named with its Python caller, at the exact line (the
+	 * path's last two parts: the chroots have the script elsewhere). */
+	const char *verdict = field_string(summary, "verdict"), *caller = strstr(verdict, ", called from flush (");
+	char want[64];
+	snprintf(want, sizeof want, "/profile.py:%d)",
+		 json_object_get_int(json_object_array_get_idx(
+			 json_object_object_get(json_object_object_get(w.report, "lines"), "flush"), 0)));
+	ck_assert_msg(caller && strstr(caller, want), "%s: verdict \"%s\" names no caller flush (...%s", py->label,
+		      verdict, want);
+	unlink(folded);
+	tool_run_free(&r);
+	workload_stop(&w);
+}
+END_TEST
+
+Suite *profile_suite(void)
+{
+	Suite *s = suite_create("profile");
+	TCase *tc = tcase_create("profile");
+
+	npythons = discover_interpreters(pythons, MAX_PYTHONS);
+	tcase_set_timeout(tc, 180);
+	tcase_add_loop_test(tc, holder_stacks_match_the_workload, 0, (int)npythons);
+	suite_add_tcase(s, tc);
+	return s;
+}

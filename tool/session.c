@@ -691,8 +691,11 @@ void session_name_threads(struct session *s)
 	for (ssize_t i = 0; i < n; i++) {
 		pid_t host = is_target_thread(names[i].tid, s);
 		struct thread_stats *t = host ? stats_find(&s->stats, host) : NULL;
-		if (t)
-			snprintf(t->python_name, sizeof t->python_name, "%s", names[i].name);
+		if (!t)
+			continue;
+		snprintf(t->python_name, sizeof t->python_name, "%s", names[i].name);
+		t->python_name_shown = t->python_name[0] && (!py_thread_name_is_default(t->python_name) ||
+							       strcmp(t->name, s->target.stat.comm) == 0);
 	}
 	free(names);
 }

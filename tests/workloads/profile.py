@@ -8,7 +8,7 @@ interval, set to 1 ms for that: 0.5% of a flush).
 Its first line on stdout:
 {"pid": ..., "python_version": "...", "hogs": tid, "blocker": tid,
  "lines": {"hog_a": [...], "hog_b": [...], "flush": [...]}}
-(the lines of the "# @" markers), then at its start and after every flush a line
+(the lines of the "# @" markers), then at its start, before and after every flush a line
 {"t": monotonic seconds, "hog_a": s, "hog_b": s, "flush": s}: the CPU
 time hogs spent in each hog (it holds the GIL while it runs Python) and
 the wall time flush held the GIL blocked, cumulative.
@@ -105,6 +105,9 @@ def blocker():
     while True:
         time.sleep(0.2)
         t0 = clock(CLOCK_MONOTONIC)
+        # A point at each end of a flush: between them its time grows
+        # linearly, so the test's interpolation at a window's edge is exact.
+        report_times(t0)
         flush()
         t1 = clock(CLOCK_MONOTONIC)
         with LOCK:

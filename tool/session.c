@@ -145,6 +145,10 @@ static void start_python_stacks(struct session *s)
 	else if (!(s->codes = py_code_cache_new()))
 		return;
 	py_code_cache_use_spans(s->codes, read_target_spans, &s->target.pid);
+	/* A new image's thread states are new: last frames start over. */
+	py_stack_hints_free(s->frames);
+	if (!(s->frames = py_stack_hints_new(read_target_spans, &s->target.pid)))
+		return;
 	if (py_layout_for(&s->gil, &mem, &s->py, &err) != 0) {
 		snprintf(s->hold.python_stacks_why, sizeof s->hold.python_stacks_why, "%s", err.msg);
 		return;
@@ -417,13 +421,10 @@ static void sample_python_stack(struct session *s, const struct mem_reader *mem)
 
 	if (!h->python_stacks || !h->last_sample_held || !h->last_sample_tid)
 		return;
-	if (py_stack_read(s->py, mem, h->last_sample_tstate, &stack) != 0) {
-		py_profile_torn(&h->profile);
-		return;
-	}
 	/* The stack's code objects checked in one read; the cache's entries
 	 * last until its next lookup: the profile keeps its own copies. */
-	if (py_code_lookup_stack(s->codes, s->py, mem, &stack, codes) != (int)stack.depth) {
+	if (py_stack_read_hinted(s->frames, s->py, mem, h->last_sample_tstate, &stack) != 0 ||
+	    py_code_lookup_stack(s->codes, s->py, mem, &stack, codes) != (int)stack.depth) {
 		py_profile_torn(&h->profile);
 		return;
 	}
@@ -801,6 +802,7 @@ void session_release(struct session *s)
 	hold_free(&s->hold);
 	py_layout_free(s->py);
 	py_code_cache_free(s->codes);
+	py_stack_hints_free(s->frames);
 	symbolizer_free(&s->sym);
 	free(s->held_rows);
 	free(s->held_forget);

@@ -5,7 +5,8 @@
  * frame, innermost first: "  function (file:line)"; "  torn" when the
  * walk failed. With REPEAT, every stack is read that many more times and
  * the mean cost of one read (frames and code lookups) is printed:
- * "cost_us N frames M calls K" (K: system calls per stack). */
+ * "cost_us N frames M calls K torn T" (K: system calls per stack read
+ * whole, T: reads torn). */
 #include "config.h"
 
 #include <inttypes.h>
@@ -66,12 +67,14 @@ static void print_stack(const struct py_layout *l, const struct mem_reader *mem,
 }
 
 /* The mean cost of reading one stack and looking up its code objects
- * (cached, as the sampler does), over every thread, repeat times. */
+ * (cached, with the last frames as hints, as the sampler does), over
+ * every thread, repeat times. */
 static void measure(const struct py_layout *l, const struct mem_reader *mem, struct py_code_cache *cache,
 		    const uint64_t *tstates, size_t n, int repeat)
 {
 	const struct py_code_info *code[PY_STACK_MAX];
-	uint64_t frames = 0, reads = 0;
+	struct py_stack_hints *hints = py_stack_hints_new(read_spans, mem->ctx);
+	uint64_t frames = 0, reads = 0, torn = 0;
 	unsigned long calls0 = calls;
 	double t0 = now_us();
 
@@ -79,14 +82,18 @@ static void measure(const struct py_layout *l, const struct mem_reader *mem, str
 		for (size_t i = 0; i < n; i++) {
 			struct py_stack st;
 			int found;
-			if (py_stack_read(l, mem, tstates[i], &st) != 0 ||
-			    (found = py_code_lookup_stack(cache, l, mem, &st, code)) < 0)
+			if (!hints || py_stack_read_hinted(hints, l, mem, tstates[i], &st) != 0 ||
+			    (found = py_code_lookup_stack(cache, l, mem, &st, code)) < 0) {
+				torn++;
 				continue;
+			}
 			reads++;
 			frames += (uint64_t)found;
 		}
-	printf("cost_us %.1f frames %.1f calls %.1f\n", reads ? (now_us() - t0) / (double)reads : 0.0,
-	       reads ? (double)frames / (double)reads : 0.0, reads ? (double)(calls - calls0) / (double)reads : 0.0);
+	py_stack_hints_free(hints);
+	printf("cost_us %.1f frames %.1f calls %.1f torn %" PRIu64 "\n", reads ? (now_us() - t0) / (double)reads : 0.0,
+	       reads ? (double)frames / (double)reads : 0.0, reads ? (double)(calls - calls0) / (double)reads : 0.0,
+	       torn);
 }
 
 static int dump(pid_t pid, int repeat)
@@ -99,7 +106,7 @@ static int dump(pid_t pid, int repeat)
 	struct py_layout *l;
 	struct py_code_cache *cache;
 	static uint64_t tstates[MAX_THREADS];
-	uint64_t start = 0;
+	uint64_t start;
 	ssize_t n;
 
 	if (target_inspect(pid, &t, &err) != 0 || resolve_interpreter(&t, &interp, &err) != 0 ||
@@ -108,8 +115,7 @@ static int dump(pid_t pid, int repeat)
 		return 1;
 	}
 	printf("python %s\n", loc.py.version);
-	if (loc.ngils && loc.gils[0].last_holder)
-		read_target(&pid, loc.gils[0].last_holder, &start, sizeof start);
+	start = py_some_tstate(l, &loc, &mem);
 	if ((n = py_thread_states(l, &mem, loc.runtime, start, tstates, MAX_THREADS)) < 0 ||
 	    !(cache = py_code_cache_new())) {
 		fprintf(stderr, "pystack_dump: the thread states do not read\n");

@@ -355,6 +355,10 @@ static int locate_exact(struct gil_location *loc, struct mapped_object *interp, 
 	uint64_t runtime;
 
 	thread_id_layout(loc);
+	/* Before _PyRuntime: where thread states are found while nobody holds
+	 * the GIL (python stacks, thread names). */
+	if (loc->py.major == 2 || (loc->py.major == 3 && loc->py.minor == 6))
+		mapped_object_symbol(interp, "interp_head", &loc->interp_head, NULL);
 	if (loc->py.major == 2)
 		return locate_2_7(loc, interp, mem);
 	if (loc->py.major == 3 && loc->py.minor == 6)

@@ -39,6 +39,9 @@ struct gil_location {
 	bool semaphore;   /* 2.7: threads wait in sem_wait, not on a condvar */
 	bool gil_enabled; /* false: a free-threaded build running without it */
 	uint64_t runtime; /* address of _PyRuntime (3.7+), 0 if unknown */
+	/* 2.7, 3.6: address of the static interp_head (.symtab), the list
+	 * of interpreters; 0 if unknown. */
+	uint64_t interp_head;
 	struct gil_instance gils[GIL_MAX];
 	size_t ngils;
 	char how[160]; /* how the address was found, for --verbose output */

@@ -69,6 +69,25 @@ static int count_holder(struct hold_state *h, pid_t tid)
 	return 0;
 }
 
+/* The GIL's locked word and holder. last_holder and locked are side by
+ * side in every layout that has both: one read, not two. */
+static int read_gil_state(const struct gs_holder *w, const struct mem_reader *mem, int32_t *locked, uint64_t *tstate)
+{
+	unsigned char both[12];
+
+	if (w->locked_addr && w->locked_addr == w->holder_addr + 8) {
+		if (mem->read(mem->ctx, w->holder_addr, both, sizeof both) != 0)
+			return -1;
+		memcpy(tstate, both, 8);
+		memcpy(locked, both + 8, 4);
+		return 0;
+	}
+	if ((w->locked_addr && mem->read(mem->ctx, w->locked_addr, locked, sizeof *locked) != 0) ||
+	    mem->read(mem->ctx, w->holder_addr, tstate, sizeof *tstate) != 0)
+		return -1;
+	return 0;
+}
+
 int hold_sample(struct hold_state *h, const struct mem_reader *mem, thread_check_fn is_thread, const void *ctx)
 {
 	const struct gs_holder *w = &h->where;
@@ -76,8 +95,7 @@ int hold_sample(struct hold_state *h, const struct mem_reader *mem, thread_check
 	int32_t locked = 1;
 	pid_t tid;
 
-	if (!h->sampling || (w->locked_addr && mem->read(mem->ctx, w->locked_addr, &locked, sizeof locked) != 0) ||
-	    mem->read(mem->ctx, w->holder_addr, &tstate, sizeof tstate) != 0)
+	if (!h->sampling || read_gil_state(w, mem, &locked, &tstate) != 0)
 		return -1;
 	if (!w->locked_addr)
 		locked = tstate != 0;

@@ -24,9 +24,9 @@ struct output {
 	struct screen *screen; /* the live view, or NULL */
 	enum sort_key sort;
 	struct history history; /* for --svg */
-	FILE *folded;           /* every process's stacks so far, for --folded and --flamegraph */
-	char *folded_text;
-	size_t folded_len;
+	FILE *folded, *flames; /* every process's stacks so far: by thread (--folded), by role (--flamegraph) */
+	char *folded_text, *flames_text;
+	size_t folded_len, flames_len;
 	int write_errno;        /* why writing failed, 0 while it works */
 };
 
@@ -76,7 +76,11 @@ struct output *output_open(const struct options *opt, struct gs_error *err)
 	}
 	out->opt = opt;
 	out->file = stdout;
-	if ((opt->folded || opt->flamegraph) && !(out->folded = open_memstream(&out->folded_text, &out->folded_len))) {
+	if ((opt->folded && !(out->folded = open_memstream(&out->folded_text, &out->folded_len))) ||
+	    (opt->flamegraph && !(out->flames = open_memstream(&out->flames_text, &out->flames_len)))) {
+		if (out->folded)
+			fclose(out->folded);
+		free(out->folded_text);
 		gs_fail(err, GS_EXIT_FAILURE, "out of memory");
 		free(out);
 		return NULL;
@@ -221,11 +225,15 @@ static int write_stacks(struct output *out, const struct report *r, struct gs_er
 {
 	FILE *f;
 
-	if (!out->folded)
-		return 0;
-	if (r->hold && r->hold->python_stacks)
+	bool stacks = r->hold && r->hold->python_stacks;
+
+	if (out->folded && stacks)
 		stacks_write_folded(out->folded, r->hold, r->target->pid, r->threads, r->nthreads, false);
-	if (fflush(out->folded) != 0)
+	/* A thread per request would make as many towers: the graph's threads
+	 * are their roles. */
+	if (out->flames && stacks)
+		stacks_write_folded(out->flames, r->hold, r->target->pid, r->threads, r->nthreads, true);
+	if ((out->folded && fflush(out->folded) != 0) || (out->flames && fflush(out->flames) != 0))
 		return gs_fail(err, GS_EXIT_FAILURE, "out of memory");
 	if (out->opt->folded) {
 		if (!(f = open_result(out->opt->folded, err)))
@@ -237,7 +245,7 @@ static int write_stacks(struct output *out, const struct report *r, struct gs_er
 	if (out->opt->flamegraph) {
 		if (!(f = open_result(out->opt->flamegraph, err)))
 			return -1;
-		flamegraph_write(f, out->folded_text, out->folded_len, "Where the GIL goes: its holders' Python stacks");
+		flamegraph_write(f, out->flames_text, out->flames_len, "Where the GIL goes: its holders' Python stacks");
 		if (close_result(f, out->opt->flamegraph, err) != 0)
 			return -1;
 	}
@@ -292,6 +300,9 @@ void output_close(struct output *out)
 	history_free(&out->history);
 	if (out->folded)
 		fclose(out->folded);
+	if (out->flames)
+		fclose(out->flames);
 	free(out->folded_text);
+	free(out->flames_text);
 	free(out);
 }

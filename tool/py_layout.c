@@ -135,7 +135,7 @@ static int from_debug_offsets(struct py_layout *l, const struct debug_table *t, 
 #define FIELD(dst, off, limit)                     \
 	do {                                       \
 		v = u64_at(dbg, off);              \
-		if (v + 8 > (limit))               \
+		if (v > (limit) || (limit) - v < 8) \
 			return -1;                 \
 		(dst) = (uint32_t)v;               \
 	} while (0)
@@ -202,6 +202,20 @@ static int layout_from_debug(struct py_layout *l, const struct gil_location *loc
 	return 0;
 }
 
+/* Every field a reader takes from an object's first bytes lies inside
+ * them, and those bytes fit the readers' buffers: whatever a target's
+ * debug offsets say, no read goes past what was read. */
+static bool layout_sane(const struct py_layout *l)
+{
+	uint32_t str_head = l->str_is_bytes ? l->str_sval : l->uni_ascii_size;
+
+	return str_head <= 128 && l->ob_type + 8 <= str_head && l->bytes_sval <= 64 && l->ob_type + 8 <= l->bytes_sval &&
+	       l->ob_size + 8 <= l->bytes_sval && (l->str_is_bytes || (l->uni_length + 8 <= str_head &&
+	       l->uni_state + 4 <= str_head && l->uni_compact_size <= 128)) &&
+	       l->frame_read <= 512 && (!l->frame_typed || l->ob_type + 8 <= l->frame_read) &&
+	       l->code_read <= 512 && l->ts_frame < 4096 && l->ts_chunk < 4096;
+}
+
 static int layout_fill(struct py_layout *l, const struct gil_location *loc, const struct mem_reader *mem)
 {
 	l->major = loc->py.major;
@@ -223,77 +237,101 @@ static int layout_fill(struct py_layout *l, const struct gil_location *loc, cons
 	if (l->co_qualname >= 0)
 		l->code_read = max_u32(l->code_read, (uint32_t)l->co_qualname + 8);
 	l->code_read = max_u32(l->code_read, l->ob_type + 8);
-	return 0;
+	return layout_sane(l) ? 0 : -1;
 }
 
-/* A thread state to start from: the GIL's last holder, else the first
- * thread of the first interpreter. */
-static uint64_t some_tstate(const struct py_layout *l, const struct gil_location *loc, const struct mem_reader *mem)
+uint64_t py_some_tstate(const struct py_layout *l, const struct gil_location *loc, const struct mem_reader *mem)
 {
-	uint64_t tstate = 0, interp = 0;
+	uint64_t tstate = 0, interp = 0, head = loc->interp_head;
 
 	if (loc->ngils && loc->gils[0].last_holder &&
 	    mem->read(mem->ctx, loc->gils[0].last_holder, &tstate, sizeof tstate) == 0 && tstate)
 		return tstate;
-	if (loc->runtime && l->rt_interp_head &&
-	    mem->read(mem->ctx, loc->runtime + l->rt_interp_head, &interp, sizeof interp) == 0 && interp &&
+	if (loc->runtime && l->rt_interp_head)
+		head = loc->runtime + l->rt_interp_head;
+	if (head && mem->read(mem->ctx, head, &interp, sizeof interp) == 0 && interp &&
 	    mem->read(mem->ctx, interp + l->is_tstate_head, &tstate, sizeof tstate) == 0)
 		return tstate;
 	return 0;
 }
 
+enum layout_check { CHECK_OK, CHECK_NOTHING, CHECK_MISMATCH };
+
 /* The layout holds when a thread's whole stack reads: every frame's code
- * object is of type "code" and names a file. One good thread is enough,
- * a torn one (it moved under us) is tried again. */
-static bool thread_checks(const struct py_layout *l, const struct mem_reader *mem, struct py_code_cache *cache,
-			  uint64_t tstate)
+ * object is of type "code" and names a file. A thread running no Python
+ * code says nothing either way. */
+static enum layout_check thread_checks(const struct py_layout *l, const struct mem_reader *mem,
+				       struct py_code_cache *cache, uint64_t tstate)
 {
 	struct py_stack st;
 
-	if (py_stack_read(l, mem, tstate, &st) != 0 || st.depth == 0)
-		return false;
+	if (py_stack_read(l, mem, tstate, &st) != 0)
+		return CHECK_MISMATCH;
+	if (st.depth == 0)
+		return CHECK_NOTHING;
 	for (uint32_t i = 0; i < st.depth; i++) {
 		const struct py_code_info *ci = py_code_lookup(cache, l, mem, st.frames[i].code);
 		if (!ci || !ci->file[0] || !ci->function[0])
-			return false;
+			return CHECK_MISMATCH;
 	}
-	return true;
+	return CHECK_OK;
 }
 
-static bool layout_checks(const struct py_layout *l, const struct gil_location *loc, const struct mem_reader *mem)
+/* One good thread is enough; a torn one (it moved under us) is tried
+ * again, and only a layout that never reads is a mismatch. */
+static enum layout_check layout_checks(const struct py_layout *l, const struct gil_location *loc,
+				       const struct mem_reader *mem)
 {
 	uint64_t tstates[LAYOUT_MAX_THREADS];
 	struct py_code_cache *cache = py_code_cache_new();
-	bool ok = false;
+	enum layout_check got = CHECK_NOTHING;
 
 	if (!cache)
-		return false;
-	for (int tries = 0; tries < LAYOUT_TRIES && !ok; tries++) {
-		uint64_t start = some_tstate(l, loc, mem);
-		ssize_t n = start ? py_thread_states(l, mem, loc->runtime, start, tstates, LAYOUT_MAX_THREADS) : -1;
-		for (ssize_t i = 0; i < n && !ok; i++)
-			ok = thread_checks(l, mem, cache, tstates[i]);
+		return CHECK_NOTHING;
+	for (int tries = 0; tries < LAYOUT_TRIES && got != CHECK_OK; tries++) {
+		uint64_t start = py_some_tstate(l, loc, mem);
+		ssize_t n = start ? py_thread_states(l, mem, loc->runtime, start, tstates, LAYOUT_MAX_THREADS) : 0;
+		if (n < 0)
+			got = CHECK_MISMATCH;
+		for (ssize_t i = 0; i < n && got != CHECK_OK; i++) {
+			enum layout_check one = thread_checks(l, mem, cache, tstates[i]);
+			got = one == CHECK_NOTHING ? got : one;
+		}
 	}
 	py_code_cache_free(cache);
-	return ok;
+	return got;
+}
+
+struct py_layout *py_layout_unchecked(const struct gil_location *loc, const struct mem_reader *mem)
+{
+	struct py_layout *l = calloc(1, sizeof *l + sizeof *l->types);
+
+	if (!l)
+		return NULL;
+	l->types = (struct py_known_types *)(l + 1);
+	if (layout_fill(l, loc, mem) != 0) {
+		py_layout_free(l);
+		return NULL;
+	}
+	return l;
 }
 
 int py_layout_for(const struct gil_location *loc, const struct mem_reader *mem, struct py_layout **out,
 		  struct gs_error *err)
 {
-	struct py_layout *l = calloc(1, sizeof *l + sizeof *l->types);
+	struct py_layout *l = py_layout_unchecked(loc, mem);
+	enum layout_check check;
 
 	*out = NULL;
 	if (!l)
-		return gs_fail(err, GS_EXIT_FAILURE, "python stacks: out of memory");
-	l->types = (struct py_known_types *)(l + 1);
-	if (layout_fill(l, loc, mem) != 0) {
-		py_layout_free(l);
 		return gs_fail(err, GS_EXIT_NOT_PYTHON, "python stacks: no known layout for python %s",
 			       loc->py.version);
-	}
-	if (!layout_checks(l, loc, mem)) {
+	if ((check = layout_checks(l, loc, mem)) != CHECK_OK) {
 		py_layout_free(l);
+		if (check == CHECK_NOTHING)
+			return gs_fail(err, GS_EXIT_NOT_PYTHON,
+				       "python stacks: no thread runs python code to check python %s's layout against",
+				       loc->py.version);
 		return gs_fail(err, GS_EXIT_NOT_PYTHON,
 			       "python stacks: python %s in the target does not match its expected layout",
 			       loc->py.version);

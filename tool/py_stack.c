@@ -12,6 +12,9 @@
 #define STR_CHUNK 1024             /* bytes of string data read at a time */
 #define FRAME_WINDOW 16384         /* bytes of a data stack chunk read at once */
 #define MAX_CHUNK (1u << 26)       /* a frame further from its chunk is not in it */
+#define FRAME_BYTES 512            /* a frame's bytes read, at most */
+#define SEEN_MAX (PY_STACK_MAX * 2) /* frames walked, with those skipped */
+#define HINT_THREADS 32            /* thread states whose last frames are kept */
 
 /* A user-space address of an object or frame (8-aligned on x86_64). */
 static bool addr_ok(uint64_t a)
@@ -219,11 +222,16 @@ static int first_frame(const struct py_layout *l, const struct mem_reader *mem, 
 
 /* A copy of the part of the data stack chunk that ends with the first
  * frame: 3.11+ push frames one after the other there, so the frames of a
- * stack are read at once (generators' and the C stack's are not: read
- * one by one). */
+ * stack are read at once. Frames elsewhere (generators', the C stack's,
+ * every frame object before 3.11) come from the frames read beforehand
+ * (hints), else one read each. */
 struct frame_window {
 	uint64_t start, end;
 	unsigned char buf[FRAME_WINDOW];
+	/* Frames read beforehand (hints): npre of them, FRAME_BYTES each. */
+	const uint64_t *pre_addr;
+	const unsigned char *pre_bytes;
+	size_t npre;
 };
 
 #define CHUNK_HEADER 24 /* _PyStackChunk: previous, size, top */
@@ -251,6 +259,11 @@ static int frame_bytes(const struct frame_window *w, const struct mem_reader *me
 		memcpy(f, w->buf + (frame - w->start), len);
 		return 0;
 	}
+	for (size_t i = 0; i < w->npre; i++)
+		if (w->pre_addr[i] == frame) {
+			memcpy(f, w->pre_bytes + i * FRAME_BYTES, len);
+			return 0;
+		}
 	return mem->read(mem->ctx, frame, f, len);
 }
 
@@ -259,7 +272,7 @@ static int frame_bytes(const struct frame_window *w, const struct mem_reader *me
 static int read_frame(const struct py_layout *l, const struct mem_reader *mem, const struct frame_window *w,
 		      uint64_t frame, uint64_t *next, struct py_frame_ref *ref, bool *skip)
 {
-	unsigned char f[512];
+	unsigned char f[FRAME_BYTES];
 	uint64_t code, start, instr;
 	int32_t lasti;
 
@@ -292,38 +305,132 @@ static int read_frame(const struct py_layout *l, const struct mem_reader *mem, c
 	return 0;
 }
 
-int py_stack_read(const struct py_layout *l, const struct mem_reader *mem, uint64_t tstate, struct py_stack *out)
+/* The walk from frame: frames met go to seen (for hints), code frames to out. */
+static int walk(const struct py_layout *l, const struct mem_reader *mem, const struct frame_window *w, uint64_t frame,
+		struct py_stack *out, uint64_t *seen, size_t *nseen)
 {
-	struct frame_window w;
-	uint64_t frame, chunk, seen[PY_STACK_MAX * 2];
-	size_t nseen = 0;
-
-	out->depth = 0;
-	out->truncated = false;
-	if (first_frame(l, mem, tstate, &frame, &chunk) != 0)
-		return -1;
-	window_fill(&w, l, mem, chunk, frame);
+	*nseen = 0;
 	while (frame) {
 		struct py_frame_ref ref;
 		uint64_t next;
 		bool skip;
 		/* Frames form a chain from the innermost out: one met twice is
 		 * a cycle (memory reused under the walk). */
-		for (size_t i = 0; i < nseen; i++)
+		for (size_t i = 0; i < *nseen; i++)
 			if (seen[i] == frame)
 				return -1;
-		if (nseen == sizeof seen / sizeof seen[0] || out->depth == PY_STACK_MAX) {
+		if (*nseen == SEEN_MAX || out->depth == PY_STACK_MAX) {
 			out->truncated = true;
 			return 0;
 		}
-		seen[nseen++] = frame;
-		if (read_frame(l, mem, &w, frame, &next, &ref, &skip) != 0)
+		seen[(*nseen)++] = frame;
+		if (read_frame(l, mem, w, frame, &next, &ref, &skip) != 0)
 			return -1;
 		if (!skip)
 			out->frames[out->depth++] = ref;
 		frame = next;
 	}
 	return 0;
+}
+
+int py_stack_read(const struct py_layout *l, const struct mem_reader *mem, uint64_t tstate, struct py_stack *out)
+{
+	struct frame_window w = { 0 };
+	uint64_t frame, chunk, seen[SEEN_MAX];
+	size_t nseen;
+
+	out->depth = 0;
+	out->truncated = false;
+	if (first_frame(l, mem, tstate, &frame, &chunk) != 0)
+		return -1;
+	window_fill(&w, l, mem, chunk, frame);
+	return walk(l, mem, &w, frame, out, seen, &nseen);
+}
+
+/* The frames a thread state had at its last read, kept for the next. */
+struct hint_entry {
+	uint64_t tstate;
+	size_t n;
+	uint64_t frames[SEEN_MAX];
+};
+
+struct py_stack_hints {
+	mem_spans_fn read_spans;
+	void *ctx;
+	struct hint_entry entries[HINT_THREADS];
+	size_t next; /* the entry replaced next (round robin) */
+	uint64_t pre_addr[SEEN_MAX];
+	unsigned char pre_bytes[SEEN_MAX * FRAME_BYTES];
+};
+
+struct py_stack_hints *py_stack_hints_new(mem_spans_fn read_spans, void *ctx)
+{
+	struct py_stack_hints *h = calloc(1, sizeof *h);
+
+	if (h) {
+		h->read_spans = read_spans;
+		h->ctx = ctx;
+	}
+	return h;
+}
+
+void py_stack_hints_free(struct py_stack_hints *h)
+{
+	free(h);
+}
+
+static struct hint_entry *hint_for(struct py_stack_hints *h, uint64_t tstate)
+{
+	struct hint_entry *e;
+
+	for (size_t i = 0; i < HINT_THREADS; i++)
+		if (h->entries[i].tstate == tstate)
+			return &h->entries[i];
+	e = &h->entries[h->next];
+	h->next = (h->next + 1) % HINT_THREADS;
+	e->tstate = tstate;
+	e->n = 0;
+	return e;
+}
+
+/* Last time's frames outside the window, read in one call. */
+static void prefetch(struct py_stack_hints *h, const struct py_layout *l, const struct hint_entry *e,
+		     struct frame_window *w)
+{
+	struct mem_span spans[SEEN_MAX];
+	size_t n = 0;
+
+	for (size_t i = 0; i < e->n; i++)
+		if (!(e->frames[i] >= w->start && e->frames[i] + l->frame_read <= w->end)) {
+			h->pre_addr[n] = e->frames[i];
+			spans[n] = (struct mem_span){ e->frames[i], h->pre_bytes + n * FRAME_BYTES, l->frame_read };
+			n++;
+		}
+	w->pre_addr = h->pre_addr;
+	w->pre_bytes = h->pre_bytes;
+	w->npre = n ? h->read_spans(h->ctx, spans, n) : 0;
+}
+
+int py_stack_read_hinted(struct py_stack_hints *h, const struct py_layout *l, const struct mem_reader *mem,
+			 uint64_t tstate, struct py_stack *out)
+{
+	struct frame_window w = { 0 };
+	struct hint_entry *e = hint_for(h, tstate);
+	uint64_t frame, chunk;
+	int rc;
+
+	out->depth = 0;
+	out->truncated = false;
+	if (l->frame_read > FRAME_BYTES || first_frame(l, mem, tstate, &frame, &chunk) != 0) {
+		e->n = 0;
+		return -1;
+	}
+	window_fill(&w, l, mem, chunk, frame);
+	prefetch(h, l, e, &w);
+	rc = walk(l, mem, &w, frame, out, e->frames, &e->n);
+	if (rc != 0)
+		e->n = 0;
+	return rc;
 }
 
 /* Appends the thread states of the interpreter interp; -1 when torn. */

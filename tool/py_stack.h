@@ -31,6 +31,10 @@ int py_layout_for(const struct gil_location *loc, const struct mem_reader *mem, 
 		  struct gs_error *err);
 void py_layout_free(struct py_layout *l);
 
+/* The layout py_layout_for would check, unchecked (NULL: none known):
+ * for tests and fuzzing, never for reading a target. */
+struct py_layout *py_layout_unchecked(const struct gil_location *loc, const struct mem_reader *mem);
+
 /* A str object (2.7: str) as UTF-8, NUL-terminated, truncated to size - 1.
  * Returns its length in buf, or -1 when obj is not a readable str. */
 ssize_t py_read_str(const struct py_layout *l, const struct mem_reader *mem, uint64_t obj, char *buf,
@@ -59,6 +63,11 @@ int py_read_bytes(const struct py_layout *l, const struct mem_reader *mem, uint6
 bool py_type_is(const struct py_layout *l, const struct mem_reader *mem, uint64_t type, uint64_t *known,
 		const char *name);
 
+/* A thread state to start from: the GIL's last holder, else the first
+ * thread of the first interpreter (_PyRuntime's list, 2.7 and 3.6's
+ * static interp_head). 0: none found. */
+uint64_t py_some_tstate(const struct py_layout *l, const struct gil_location *loc, const struct mem_reader *mem);
+
 /* The thread states of the target, into out (up to max): every
  * interpreter's from _PyRuntime (runtime, 3.7+), else those of tstate's
  * interpreter (tstate->interp's list). Returns how many, -1 when a list
@@ -70,6 +79,21 @@ ssize_t py_thread_states(const struct py_layout *l, const struct mem_reader *mem
  * pointer or type check failed: the thread moved under the reader). A
  * thread running no Python code has depth 0. */
 int py_stack_read(const struct py_layout *l, const struct mem_reader *mem, uint64_t tstate, struct py_stack *out);
+
+/* Many reads of the target at once (target_read_spans): how many spans,
+ * from the first, were read whole. */
+typedef size_t (*mem_spans_fn)(void *ctx, const struct mem_span *spans, size_t n);
+
+/* The frames each thread state had at its last read (a few dozen thread
+ * states), read again at once before the walk: a stack that changed only
+ * at its top costs one call for what did not change (2.7-3.10 keep frames
+ * on the heap, one read each otherwise). */
+struct py_stack_hints;
+struct py_stack_hints *py_stack_hints_new(mem_spans_fn read_spans, void *ctx);
+void py_stack_hints_free(struct py_stack_hints *h);
+/* py_stack_read, with the hints. */
+int py_stack_read_hinted(struct py_stack_hints *h, const struct py_layout *l, const struct mem_reader *mem,
+			 uint64_t tstate, struct py_stack *out);
 
 /* What a code object names. */
 struct py_code_info {
@@ -102,9 +126,6 @@ const struct py_code_info *py_code_lookup(struct py_code_cache *c, const struct 
 int py_code_lookup_stack(struct py_code_cache *c, const struct py_layout *l, const struct mem_reader *mem,
 			 const struct py_stack *st, const struct py_code_info **out);
 
-/* Many reads of the target at once (target_read_spans): how many spans,
- * from the first, were read whole. */
-typedef size_t (*mem_spans_fn)(void *ctx, const struct mem_span *spans, size_t n);
 void py_code_cache_use_spans(struct py_code_cache *c, mem_spans_fn read_spans, void *ctx);
 
 /* The line of a frame in its code object (0 unknown). */

@@ -124,6 +124,11 @@ void session_prepare_launched(struct session *s, const struct options *opt, pid_
 
 static int read_target_memory(void *ctx, uint64_t addr, void *buf, size_t len);
 
+static size_t read_target_spans(void *ctx, const struct mem_span *spans, size_t n)
+{
+	return target_read_spans(*(const pid_t *)ctx, spans, n);
+}
+
 /* The holder's Python stacks: the layout of the interpreter's frames,
  * checked against the target. A new image (exec) has a layout and code
  * objects of its own; the profile keeps its copies of the old names. */
@@ -138,6 +143,11 @@ static void start_python_stacks(struct session *s)
 	if (s->codes)
 		py_code_cache_retire(s->codes);
 	else if (!(s->codes = py_code_cache_new()))
+		return;
+	py_code_cache_use_spans(s->codes, read_target_spans, &s->target.pid);
+	/* A new image's thread states are new: last frames start over. */
+	py_stack_hints_free(s->frames);
+	if (!(s->frames = py_stack_hints_new(read_target_spans, &s->target.pid)))
 		return;
 	if (py_layout_for(&s->gil, &mem, &s->py, &err) != 0) {
 		snprintf(s->hold.python_stacks_why, sizeof s->hold.python_stacks_why, "%s", err.msg);
@@ -390,34 +400,42 @@ static pid_t is_target_thread(pid_t tid, const void *ctx)
 	return s->other_pidns ? host_thread_of_ns(s, tid) : host_thread(s, tid);
 }
 
+/* Whether the holder is off its CPU. /proc costs an open and a read (a
+ * third of the sampler's time): asked only while a held-while-blocked
+ * period is open somewhere (one map read; nearly always none). */
+static bool holder_blocked(struct session *s, pid_t tid)
+{
+	if (!s->attach_blocked && snapshot_open_periods(probes_open_periods_fd(s->probes)) == 0)
+		return false;
+	return thread_blocked(s->target.pid, tid);
+}
+
 /* The Python stack of the holder the last sample found, resolved now:
  * a code object may be gone by the interval's end. */
 static void sample_python_stack(struct session *s, const struct mem_reader *mem)
 {
 	struct hold_state *h = &s->hold;
 	struct py_profile_frame frames[PY_STACK_MAX];
+	const struct py_code_info *codes[PY_STACK_MAX];
 	struct py_stack stack;
 
 	if (!h->python_stacks || !h->last_sample_held || !h->last_sample_tid)
 		return;
-	if (py_stack_read(s->py, mem, h->last_sample_tstate, &stack) != 0) {
+	/* The stack's code objects checked in one read; the cache's entries
+	 * last until its next lookup: the profile keeps its own copies. */
+	if (py_stack_read_hinted(s->frames, s->py, mem, h->last_sample_tstate, &stack) != 0 ||
+	    py_code_lookup_stack(s->codes, s->py, mem, &stack, codes) != (int)stack.depth) {
 		py_profile_torn(&h->profile);
 		return;
 	}
 	for (uint32_t i = 0; i < stack.depth; i++) {
-		/* The cache's entry lasts until its next lookup: kept at once. */
-		const struct py_code_info *code = py_code_lookup(s->codes, s->py, mem, stack.frames[i].code);
-		if (!code) {
-			py_profile_torn(&h->profile);
-			return;
-		}
-		frames[i] = (struct py_profile_frame){ py_profile_keep(&h->profile, code),
-						       py_frame_line(s->py, code, stack.frames[i].offset) };
+		frames[i] = (struct py_profile_frame){ py_profile_keep(&h->profile, codes[i]),
+						       py_frame_line(s->py, codes[i], stack.frames[i].offset) };
 		if (!frames[i].code)
 			return;
 	}
 	py_profile_add(&h->profile, h->last_sample_tid, frames, stack.depth, stack.truncated,
-		       thread_blocked(s->target.pid, h->last_sample_tid));
+		       holder_blocked(s, h->last_sample_tid));
 }
 
 double session_sample(struct session *s, double now)
@@ -679,8 +697,11 @@ void session_name_threads(struct session *s)
 	for (ssize_t i = 0; i < n; i++) {
 		pid_t host = is_target_thread(names[i].tid, s);
 		struct thread_stats *t = host ? stats_find(&s->stats, host) : NULL;
-		if (t)
-			snprintf(t->python_name, sizeof t->python_name, "%s", names[i].name);
+		if (!t)
+			continue;
+		snprintf(t->python_name, sizeof t->python_name, "%s", names[i].name);
+		t->python_name_shown = t->python_name[0] && (!py_thread_name_is_default(t->python_name) ||
+							       strcmp(t->name, s->target.stat.comm) == 0);
 	}
 	free(names);
 }
@@ -782,6 +803,7 @@ void session_release(struct session *s)
 	hold_free(&s->hold);
 	py_layout_free(s->py);
 	py_code_cache_free(s->codes);
+	py_stack_hints_free(s->frames);
 	symbolizer_free(&s->sym);
 	free(s->held_rows);
 	free(s->held_forget);

@@ -49,6 +49,7 @@ struct session {
 	struct py_code_cache *codes;  /* code objects read, for the run (the profile names them) */
 	unsigned layout_tries;        /* py_layout_for refused: tried again this often */
 	unsigned names_age;           /* intervals since the Python thread names were read */
+	struct py_stack_hints *frames; /* each holder's last frames, read again at once */
 	struct symbolizer sym;
 	struct held_row *held_rows;
 	size_t held_cap, nheld;

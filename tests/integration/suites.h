@@ -22,5 +22,6 @@ Suite *hostile_suite(void);
 Suite *profile_suite(void);
 Suite *names_suite(void);
 Suite *lines_suite(void);
+Suite *stacks_suite(void);
 
 #endif

@@ -30,6 +30,7 @@ int main(void)
 	srunner_add_suite(sr, lines_suite());
 	srunner_add_suite(sr, versions_suite());
 	srunner_add_suite(sr, names_suite());
+	srunner_add_suite(sr, stacks_suite());
 	/* GILSTATS_SUITE=NAME runs one suite of these only (libcheck's own
 	 * CK_RUN_SUITE would filter the unit tests too, under make check). */
 	if (getenv("GILSTATS_SUITE"))

@@ -1,6 +1,7 @@
 """Threads in known functions at known lines, for the "stacks" suite
 (Python 2.7 to 3.15): a spinner, a two-level call sleeping in a method, a
-recursion deeper than gilstats reads, and the main thread sleeping.
+recursion deeper than gilstats reads, a generator, a key function called
+from C (sorted), and the main thread sleeping.
 
 Once every thread is in place it prints one JSON line:
 {"pid": ..., "python_version": "...", "threads": [{"name": ..., "frames":
@@ -59,6 +60,27 @@ def recurse_delta(n, ready):
     time.sleep(3600)  # @delta
 
 
+def gen_epsilon(ready):
+    ready.set()
+    time.sleep(3600)  # @epsilon
+    yield 1
+
+
+def drive_epsilon(ready):
+    for _ in gen_epsilon(ready):  # @epsilon_call
+        pass
+
+
+def key_zeta(ready):
+    ready.set()
+    time.sleep(3600)  # @zeta
+    return 0
+
+
+def sort_zeta(ready):
+    sorted([ready], key=key_zeta)  # @zeta_call
+
+
 def start(target, *args):
     ready = threading.Event()
     t = threading.Thread(target=target, args=args + (ready,))
@@ -76,12 +98,18 @@ def main():
     start(spin_alpha)
     start(Worker().outer_beta)
     start(recurse_delta, DEPTH)
+    start(drive_epsilon)
+    start(sort_zeta)
     threads = [
         {"name": "alpha", "frames": [frame(spin_alpha, None, lines["alpha"])]},
         {"name": "beta", "frames": [frame(Worker.inner_gamma, "Worker.inner_gamma", lines["gamma"]),
                                     frame(Worker.outer_beta, "Worker.outer_beta", lines["beta"])]},
         {"name": "delta", "frames": [frame(recurse_delta, None, lines["delta"])] +
                                     [frame(recurse_delta, None, lines["delta_call"])] * DEPTH},
+        {"name": "epsilon", "frames": [frame(gen_epsilon, None, lines["epsilon"]),
+                                       frame(drive_epsilon, None, lines["epsilon_call"])]},
+        {"name": "zeta", "frames": [frame(key_zeta, None, lines["zeta"]),
+                                    frame(sort_zeta, None, lines["zeta_call"])]},
         {"name": "main", "frames": [frame(main, None, lines["main"])]},
     ]
     time.sleep(0.2)  # the spinner in its loop, the others asleep

@@ -368,7 +368,9 @@ static uint64_t time_seen(const struct thread_figures *f)
 
 static uint64_t alive_in(const struct thread_stats *t, uint64_t start_ns, uint64_t end_ns)
 {
-	uint64_t from = t->spanned ? start_ns : t->born_ns, to = t->alive ? end_ns : t->died_ns;
+	/* Spanned yet born after the start: listed at the last boundary from
+	 * a row read just after it. */
+	uint64_t from = t->spanned ? max_u64(start_ns, t->born_ns) : t->born_ns, to = t->alive ? end_ns : t->died_ns;
 
 	if (!from || !to)
 		return min_u64(time_seen(&t->interval), end_ns - start_ns);

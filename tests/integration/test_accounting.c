@@ -328,8 +328,10 @@ START_TEST(request_threads_within_their_lives)
 			/* From its birth (wake_up_new_task puts it in a run queue)
 			 * to its last switch: cpu_s is rounded to the ms. */
 			ck_assert_msg(fabs(states - alive) <= slack + 0.001 + 0.05 * alive,
-				      "thread %d: alive_s %.6f s, but on a CPU, queued and blocked %.6f s", json_object_get_int(json_object_object_get(th, "tid")),
-				      alive, states);
+				      "alive_s %.6f s, but on a CPU, queued and blocked %.6f s, in the interval to %.6f s (read_s "
+				      "%.6f): %s",
+				      alive, states, field_double(r.lines[i], "monotonic_s"), field_double(r.lines[i], "read_s"),
+				      json_object_to_json_string(th));
 		}
 	}
 	fprintf(stderr, "request threads: %zu thread rows born or ended inside an interval\n", born);

@@ -220,6 +220,15 @@ START_TEST(alive_time_from_birth_and_death)
 	ck_assert_uint_eq(stats_find(&st, 12)->interval.alive_ns, 6 * S / 10);
 	ck_assert_uint_eq(stats_find(&st, 13)->interval.alive_ns, 2 * S / 10);
 	ck_assert_uint_eq(stats_find(&st, 15)->interval.alive_ns, S);
+	/* Born during the last boundary's reads: listed there, yet alive
+	 * only from its birth. */
+	ck_assert_int_eq(stats_update(&st, &rows, 2, (pid_t[]){ 10, 12, 16 }, 3, classify, NULL), 0);
+	ck_assert_int_eq(stats_update(&st, &rows, 2, (pid_t[]){ 10, 12, 16 }, 3, classify, NULL), 0);
+	stats_find(&st, 16)->born_ns = 11 * S + S / 50;
+	stats_close_interval(&st, 12 * S, S);
+	ck_assert(stats_find(&st, 16)->spanned);
+	ck_assert_uint_eq(stats_find(&st, 16)->interval.alive_ns, S - S / 50);
+	stats_find(&st, 12)->run.alive_ns -= S; /* that interval was a test's aside */
 	/* Died after the boundary (between the maps' reads): up to it. */
 	ck_assert_int_eq(stats_update(&st, &rows, 2, (pid_t[]){ 10 }, 1, classify, NULL), 0);
 	stats_find(&st, 12)->died_ns = 12 * S + 1000;

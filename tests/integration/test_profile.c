@@ -129,29 +129,22 @@ static void assert_stack_lines(const struct interpreter *py, json_object *summar
 	ck_assert_msg(seen > 0, "%s: no stack in hog_a or hog_b", py->label);
 }
 
-/* hog_a spends three times hog_b's CPU time; flush blocks a third of the
- * time holding the GIL: gilstats' samples of the holder say the same. */
-START_TEST(holder_stacks_match_the_workload)
+/* One gilstats run of 6 s over the workload: its stacks, folded lines and
+ * verdict are checked; whether the shares are within 5 points of the
+ * workload's own clocks is returned (why not in why). */
+static bool measure(const struct interpreter *py, struct workload *w, const char *folded, char *why, size_t len)
 {
-	const struct interpreter *py = &pythons[_i];
-	const char *env[] = { "PYTHON_GIL=1", NULL };
-	struct workload_options o = { .script = "profile.py", .env = py->free_threaded ? env : NULL };
+	json_object *lines = json_object_object_get(w->report, "lines");
 	struct truth_point truth[MAX_TRUTH];
-	char folded[] = "/tmp/gilstats-profile-XXXXXX";
 	struct folded_sums sums;
-	struct workload w;
 	struct tool_run r;
 	double t0, t1;
-	int fd = mkstemp(folded);
 
-	ck_assert_int_ge(fd, 0);
-	close(fd);
-	workload_start(&w, py, &o);
-	tool_run(&r, (const char *[]){ "--json", "--folded", folded, workload_pid_arg(&w), "1", "6", NULL }, 120, 0, 0);
+	tool_run(&r, (const char *[]){ "--json", "--folded", folded, workload_pid_arg(w), "1", "6", NULL }, 120, 0, 0);
 	ck_assert_msg(r.exit_code == 0, "%s: exit %d, stderr: %s", py->label, r.exit_code, r.err);
 	json_object *summary = r.lines[r.nlines - 1];
 	line_window(summary, &t0, &t1);
-	size_t ntruth = read_truth(&w, t1, truth, MAX_TRUTH);
+	size_t ntruth = read_truth(w, t1, truth, MAX_TRUTH);
 	struct truth_point a = truth_at(truth, ntruth, t0), b = truth_at(truth, ntruth, t1);
 	double hog_a = b.hog_a - a.hog_a, hog_b = b.hog_b - a.hog_b, flush = b.flush - a.flush;
 
@@ -159,32 +152,51 @@ START_TEST(holder_stacks_match_the_workload)
 		      "%s: stacks not read: %s", py->label, field_string(summary, "python_stacks_error"));
 	double samples = field_double(summary, "gil_hold_samples"), torn = field_double(summary, "torn_samples");
 	ck_assert_msg(torn <= 0.02 * samples + 2, "%s: %.0f of %.0f samples torn", py->label, torn, samples);
-	assert_stack_lines(py, summary, w.report != NULL ? json_object_object_get(w.report, "lines") : NULL);
-	read_folded(folded, w.pid, py, json_object_object_get(w.report, "lines"), &sums);
-	double share_a = sums.hog_a / (sums.hog_a + sums.hog_b), truth_a = hog_a / (hog_a + hog_b);
-	/* Held blocked in flush: samples as a share of the window, against
-	 * its own wall clock (a sample is 1/rate s of the window). */
-	double flush_share = sums.flush / samples, truth_flush = flush / (t1 - t0);
-	fprintf(stderr, "%s: hog_a %.1f%% of the hogs (truth %.1f%%), flush %.1f%% of the time (truth %.1f%%), "
-		"%.0f samples, %.0f torn\n", py->label, 100 * share_a, 100 * truth_a, 100 * flush_share,
-		100 * truth_flush, samples, torn);
+	assert_stack_lines(py, summary, lines);
+	read_folded(folded, w->pid, py, lines, &sums);
 	ck_assert_msg(sums.hog_a + sums.hog_b >= 20, "%s: only %.0f samples in the hogs", py->label,
 		      sums.hog_a + sums.hog_b);
-	ck_assert_msg(fabs(share_a - truth_a) <= 0.05, "%s: hog_a %.1f%% of the hogs' samples, its CPU time %.1f%%",
-		      py->label, 100 * share_a, 100 * truth_a);
-	ck_assert_msg(fabs(flush_share - truth_flush) <= 0.05, "%s: flush held %.1f%% of the samples, %.1f%% of the time",
-		      py->label, 100 * flush_share, 100 * truth_flush);
 	/* The culprit is named with its Python caller, at the exact line (the
 	 * path's last two parts: the chroots have the script elsewhere). */
 	const char *verdict = field_string(summary, "verdict"), *caller = strstr(verdict, ", called from flush (");
 	char want[64];
 	snprintf(want, sizeof want, "/profile.py:%d)",
-		 json_object_get_int(json_object_array_get_idx(
-			 json_object_object_get(json_object_object_get(w.report, "lines"), "flush"), 0)));
+		 json_object_get_int(json_object_array_get_idx(json_object_object_get(lines, "flush"), 0)));
 	ck_assert_msg(caller && strstr(caller, want), "%s: verdict \"%s\" names no caller flush (...%s", py->label,
 		      verdict, want);
-	unlink(folded);
+	double share_a = sums.hog_a / (sums.hog_a + sums.hog_b), truth_a = hog_a / (hog_a + hog_b);
+	/* Held blocked in flush: samples as a share of the window, against
+	 * its own wall clock (a sample is 1/rate s of the window). */
+	double flush_share = sums.flush / samples, truth_flush = flush / (t1 - t0);
+	snprintf(why, len, "%s: hog_a %.1f%% of the hogs' samples (its CPU time: %.1f%%), flush %.1f%% of the samples "
+		 "(%.1f%% of the time), %.0f samples, %.0f torn", py->label, 100 * share_a, 100 * truth_a,
+		 100 * flush_share, 100 * truth_flush, samples, torn);
+	fprintf(stderr, "%s\n", why);
 	tool_run_free(&r);
+	return fabs(share_a - truth_a) <= 0.05 && fabs(flush_share - truth_flush) <= 0.05;
+}
+
+/* hog_a spends three times hog_b's CPU time; flush blocks half the time
+ * holding the GIL: gilstats' samples of the holder say the same, within 5
+ * points. A busy host can still make a run lumpy (the VM's CPUs stolen):
+ * a second run decides, and a second miss fails. */
+START_TEST(holder_stacks_match_the_workload)
+{
+	const struct interpreter *py = &pythons[_i];
+	const char *env[] = { "PYTHON_GIL=1", NULL };
+	struct workload_options o = { .script = "profile.py", .env = py->free_threaded ? env : NULL };
+	char folded[] = "/tmp/gilstats-profile-XXXXXX", why[512];
+	struct workload w;
+	bool ok = false;
+	int fd = mkstemp(folded);
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	workload_start(&w, py, &o);
+	for (int attempt = 0; attempt < 2 && !ok; attempt++)
+		ok = measure(py, &w, folded, why, sizeof why);
+	ck_assert_msg(ok, "%s", why);
+	unlink(folded);
 	workload_stop(&w);
 }
 END_TEST

@@ -445,13 +445,17 @@ static void list_thread_states(struct session *s, const struct mem_reader *mem)
 	uint64_t start = any_thread_state(s, mem), *ts;
 	ssize_t n;
 
-	s->wts_age = 0;
-	s->wts_listed = true;
-	/* 2.7, 3.6: from a thread state; a listed one when none holds. */
+	/* 2.7, 3.6: from a thread state; when none holds, the last holder a
+	 * sample saw or a listed one (and with none, tried again at the next
+	 * sample: it costs one read). */
+	if (!start)
+		start = s->hold.last_sample_tstate;
 	if (!start && s->nwts)
 		start = s->wts[0].tstate;
 	if (!start || !(ts = malloc(max * sizeof *ts)))
 		return;
+	s->wts_age = 0;
+	s->wts_listed = true;
 	if ((n = py_thread_states(s->py, mem, s->gil.runtime, start, ts, max)) >= 0 &&
 	    array_reserve((void **)&s->wts, &s->wts_cap, (size_t)n, sizeof *s->wts, 64) == 0) {
 		s->nwts = 0;
@@ -518,6 +522,19 @@ static void sample_waiters(struct session *s, const struct mem_reader *mem)
 	}
 }
 
+#define LAYOUT_SAMPLE_TRIES 50
+
+/* 2.7 names its holder only while one holds, and a target handing the
+ * GIL over all the time may show none at the few tries of an interval:
+ * the layout is checked again right after a sample saw a holder. */
+static void retry_layout(struct session *s)
+{
+	if (s->py || !s->hold.last_sample_held || s->exec_pending || s->layout_sample_tries >= LAYOUT_SAMPLE_TRIES)
+		return;
+	s->layout_sample_tries++;
+	start_python_stacks(s);
+}
+
 double session_sample(struct session *s, double now)
 {
 	double period = 1.0 / (double)s->opt->hold_rate_hz;
@@ -528,6 +545,7 @@ double session_sample(struct session *s, double now)
 	if (now >= s->next_sample) {
 		if (hold_sample(&s->hold, &mem, is_target_thread, s) == 0)
 			sample_python_stack(s, &mem);
+		retry_layout(s);
 		if (WAITERS_EVERY && ++s->wait_phase >= WAITERS_EVERY) {
 			s->wait_phase = 0;
 			sample_waiters(s, &mem);

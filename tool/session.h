@@ -55,6 +55,7 @@ struct session {
 	struct py_layout *py;         /* the interpreter's layout for Python stacks; NULL: none */
 	struct py_code_cache *codes;  /* code objects read, for the run (the profile names them) */
 	unsigned layout_tries;        /* py_layout_for refused: tried again this often */
+	unsigned layout_sample_tries; /* and this often after a sample saw a holder */
 	unsigned names_age;           /* intervals since the Python thread names were read */
 	struct symbolizer sym;
 	struct held_row *held_rows;

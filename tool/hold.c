@@ -35,22 +35,24 @@ pid_t hold_tstate_tid(const struct gs_holder *w, const struct mem_reader *mem, u
 	return tid > 0 && tid <= 0x3fffffff ? (pid_t)tid : 0;
 }
 
-/* A thread state's tid if it names a thread of the target (else 0),
- * remembered for the interval: thread states are freed and reused as
- * threads come and go, so the cache is cleared at every update. */
+/* A thread state's tid if it names a thread of the target (else 0). The
+ * id is read every sample: a thread state's memory is freed when its
+ * thread ends and reused by the next one, within an interval too (a thread
+ * per request). Only the id's check against the target's threads is
+ * cached, for the interval (ids are reused as threads come and go). */
 static pid_t cached_tid(struct hold_state *h, const struct mem_reader *mem, uint64_t tstate,
 			thread_check_fn is_thread, const void *ctx)
 {
-	pid_t tid;
+	pid_t id = hold_tstate_tid(&h->where, mem, tstate), tid;
 
+	if (!id)
+		return 0;
 	for (size_t i = 0; i < h->ncache; i++)
-		if (h->cache[i].tstate == tstate)
+		if (h->cache[i].tstate == tstate && h->cache[i].id == id)
 			return h->cache[i].tid;
-	tid = hold_tstate_tid(&h->where, mem, tstate);
-	if (tid)
-		tid = is_thread(tid, ctx);
+	tid = is_thread(id, ctx);
 	if (h->ncache < HOLD_TSTATE_CACHE)
-		h->cache[h->ncache++] = (struct hold_cache_entry){ tstate, tid };
+		h->cache[h->ncache++] = (struct hold_cache_entry){ tstate, id, tid };
 	return tid;
 }
 
@@ -67,6 +69,25 @@ static int count_holder(struct hold_state *h, pid_t tid)
 	return 0;
 }
 
+/* The GIL's locked word and holder. last_holder and locked are side by
+ * side in every layout that has both: one read, not two. */
+static int read_gil_state(const struct gs_holder *w, const struct mem_reader *mem, int32_t *locked, uint64_t *tstate)
+{
+	unsigned char both[12];
+
+	if (w->locked_addr && w->locked_addr == w->holder_addr + 8) {
+		if (mem->read(mem->ctx, w->holder_addr, both, sizeof both) != 0)
+			return -1;
+		memcpy(tstate, both, 8);
+		memcpy(locked, both + 8, 4);
+		return 0;
+	}
+	if ((w->locked_addr && mem->read(mem->ctx, w->locked_addr, locked, sizeof *locked) != 0) ||
+	    mem->read(mem->ctx, w->holder_addr, tstate, sizeof *tstate) != 0)
+		return -1;
+	return 0;
+}
+
 int hold_sample(struct hold_state *h, const struct mem_reader *mem, thread_check_fn is_thread, const void *ctx)
 {
 	const struct gs_holder *w = &h->where;
@@ -74,8 +95,7 @@ int hold_sample(struct hold_state *h, const struct mem_reader *mem, thread_check
 	int32_t locked = 1;
 	pid_t tid;
 
-	if (!h->sampling || (w->locked_addr && mem->read(mem->ctx, w->locked_addr, &locked, sizeof locked) != 0) ||
-	    mem->read(mem->ctx, w->holder_addr, &tstate, sizeof tstate) != 0)
+	if (!h->sampling || read_gil_state(w, mem, &locked, &tstate) != 0)
 		return -1;
 	if (!w->locked_addr)
 		locked = tstate != 0;

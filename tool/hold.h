@@ -55,7 +55,8 @@ struct hold_tid_count {
 
 struct hold_cache_entry {
 	uint64_t tstate;
-	pid_t tid;
+	pid_t id;  /* the id it named, as the target sees it */
+	pid_t tid; /* the host's, 0: none of the target's */
 };
 
 struct hold_state {

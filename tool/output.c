@@ -24,9 +24,9 @@ struct output {
 	struct screen *screen; /* the live view, or NULL */
 	enum sort_key sort;
 	struct history history; /* for --svg */
-	FILE *folded;           /* every process's stacks so far, for --folded and --flamegraph */
-	char *folded_text;
-	size_t folded_len;
+	FILE *folded, *flames; /* every process's stacks so far: by thread (--folded), by role (--flamegraph) */
+	char *folded_text, *flames_text;
+	size_t folded_len, flames_len;
 	FILE *folded_waits;     /* the waiters' stacks, for --folded-waits */
 	char *folded_waits_text;
 	size_t folded_waits_len;
@@ -81,7 +81,8 @@ struct output *output_open(const struct options *opt, struct gs_error *err)
 	}
 	out->opt = opt;
 	out->file = stdout;
-	if (((opt->folded || opt->flamegraph) && !(out->folded = open_memstream(&out->folded_text, &out->folded_len))) ||
+	if ((opt->folded && !(out->folded = open_memstream(&out->folded_text, &out->folded_len))) ||
+	    (opt->flamegraph && !(out->flames = open_memstream(&out->flames_text, &out->flames_len))) ||
 	    (opt->folded_waits &&
 	     !(out->folded_waits = open_memstream(&out->folded_waits_text, &out->folded_waits_len)))) {
 		gs_fail(err, GS_EXIT_FAILURE, "out of memory");
@@ -243,15 +244,19 @@ static int write_wait_stacks(struct output *out, const struct report *r, struct 
  * the last summary writes them all. */
 static int write_stacks(struct output *out, const struct report *r, struct gs_error *err)
 {
+	bool stacks = r->hold && r->hold->python_stacks;
 	FILE *f;
 
 	if (write_wait_stacks(out, r, err) != 0)
 		return -1;
-	if (!out->folded)
-		return 0;
-	if (r->hold && r->hold->python_stacks)
+
+	if (out->folded && stacks)
 		stacks_write_folded(out->folded, r->hold, r->target->pid, r->threads, r->nthreads, false);
-	if (fflush(out->folded) != 0)
+	/* A thread per request would make as many towers: the graph's threads
+	 * are their roles. */
+	if (out->flames && stacks)
+		stacks_write_folded(out->flames, r->hold, r->target->pid, r->threads, r->nthreads, true);
+	if ((out->folded && fflush(out->folded) != 0) || (out->flames && fflush(out->flames) != 0))
 		return gs_fail(err, GS_EXIT_FAILURE, "out of memory");
 	if (out->opt->folded) {
 		if (!(f = open_result(out->opt->folded, err)))
@@ -263,7 +268,7 @@ static int write_stacks(struct output *out, const struct report *r, struct gs_er
 	if (out->opt->flamegraph) {
 		if (!(f = open_result(out->opt->flamegraph, err)))
 			return -1;
-		flamegraph_write(f, out->folded_text, out->folded_len, "Where the GIL goes: its holders' Python stacks");
+		flamegraph_write(f, out->flames_text, out->flames_len, "Where the GIL goes: its holders' Python stacks");
 		if (close_result(f, out->opt->flamegraph, err) != 0)
 			return -1;
 	}
@@ -318,7 +323,10 @@ void output_close(struct output *out)
 	history_free(&out->history);
 	if (out->folded)
 		fclose(out->folded);
+	if (out->flames)
+		fclose(out->flames);
 	free(out->folded_text);
+	free(out->flames_text);
 	if (out->folded_waits)
 		fclose(out->folded_waits);
 	free(out->folded_waits_text);

@@ -3,6 +3,7 @@
 #include "py_threads.h"
 
 #include <stdbool.h>
+#include <ctype.h>
 #include <string.h>
 
 #include "py_layout.h"
@@ -577,4 +578,20 @@ ssize_t py_thread_names(const struct py_layout *l, const struct mem_reader *mem,
 	if (dict_slots(&w, active, &s) != 0 || slots_each(&w, &s, add_thread, &a) < 0)
 		return -1;
 	return (ssize_t)a.n;
+}
+
+bool py_thread_name_is_default(const char *name)
+{
+	static const char *const prefixes[] = { "Thread-", "Dummy-" };
+
+	for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+		const char *p = name + strlen(prefixes[i]);
+		if (strncmp(name, prefixes[i], strlen(prefixes[i])) != 0 || !isdigit((unsigned char)*p))
+			continue;
+		while (isdigit((unsigned char)*p))
+			p++;
+		/* 3.10+: the target function's name in parentheses. */
+		return !*p || (p[0] == ' ' && p[1] == '(' && p[strlen(p) - 1] == ')');
+	}
+	return false;
 }

@@ -6,6 +6,7 @@
 #ifndef GILSTATS_PY_THREADS_H
 #define GILSTATS_PY_THREADS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -18,6 +19,10 @@ struct py_thread_name {
 	pid_t tid; /* the thread's id as the target sees it (native_id, or pthread_t -> tid) */
 	char name[PY_THREAD_NAME_MAX]; /* UTF-8, untrusted: escape before output */
 };
+
+/* Whether a name is one threading makes up ("Thread-3", "Thread-3
+ * (handler)", "Dummy-2"): a comm the program chose says more. */
+bool py_thread_name_is_default(const char *name);
 
 /* The names of the target's Python threads, into out (up to max); returns
  * how many, or -1 when threading is not readable (not imported yet is 0). */

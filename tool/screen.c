@@ -10,12 +10,14 @@
 #include <unistd.h>
 
 #include "escape.h"
+#include "stacks_render.h"
 
 #define HIST_MAX_ROWS 14
 
 struct screen {
 	SCREEN *term;
 	bool show_histogram;
+	bool show_stacks; /* the pane of where the GIL goes */
 	int y;           /* the next line of the frame being drawn */
 	size_t left;     /* processes still to draw in it */
 };
@@ -107,7 +109,8 @@ void screen_frame_begin(struct screen *s, enum sort_key sort, size_t nprocesses)
 	char status[160];
 
 	erase();
-	snprintf(status, sizeof status, "sorted by %s   [s] sort  [h] histogram  [q] quit", sort_key_name(sort));
+	snprintf(status, sizeof status, "sorted by %s   [s] sort  [h] histogram  [p] python stacks  [q] quit",
+		 sort_key_name(sort));
 	put_line(0, status, A_DIM);
 	s->y = 2;
 	s->left = nprocesses ? nprocesses : 1;
@@ -117,6 +120,21 @@ void screen_frame_end(struct screen *s)
 {
 	(void)s;
 	refresh();
+}
+
+/* Where the GIL went in the interval: the top stacks, from line y. */
+static int draw_stacks(const struct report *r, int y, int lines)
+{
+	char text[STACKS_TEXT_TOP][512];
+	size_t n;
+
+	if (!r->hold || lines < 2)
+		return y;
+	n = stacks_lines(r->hold, r->summary, &text[0][0], sizeof text[0], (size_t)lines - 1);
+	put_line(y++, n ? "GIL held in:" : "GIL held in: no Python stack sampled", A_BOLD);
+	for (size_t i = 0; i < n; i++)
+		put_line(y++, text[i], A_NORMAL);
+	return y;
 }
 
 /* The process's rows, grouped by role when they do not fit in rows. */
@@ -170,6 +188,11 @@ void screen_draw(struct screen *s, const struct report *r, const struct histogra
 		hist_lines = height < half ? height : half;
 		bottom -= hist_lines;
 	}
+	/* The stacks' lines are kept from the rows too: 6 at most. */
+	if (s->show_stacks && r->target->gil_enabled && bottom - y > 8) {
+		y = draw_stacks(r, y, STACKS_TEXT_TOP + 1);
+		y++;
+	}
 	if (r->target->gil_enabled)
 		y = draw_rows(r, y, bottom);
 	if (hist_lines > 1)
@@ -183,7 +206,7 @@ void screen_attached(struct screen *s, const struct report_target *const *target
 	int y = 2;
 
 	erase();
-	put_line(0, "[s] sort  [h] histogram  [q] quit", A_DIM);
+	put_line(0, "[s] sort  [h] histogram  [p] python stacks  [q] quit", A_DIM);
 	for (size_t i = 0; i < n && y < LINES; i++) {
 		escape_text(comm, sizeof comm, targets[i]->comm);
 		escape_text(version, sizeof version, targets[i]->python_version);
@@ -214,6 +237,10 @@ enum screen_action screen_keys(struct screen *s, enum sort_key *sort)
 			break;
 		case 'h':
 			s->show_histogram = !s->show_histogram;
+			action = SCREEN_REDRAW;
+			break;
+		case 'p':
+			s->show_stacks = !s->show_stacks;
 			action = SCREEN_REDRAW;
 			break;
 		case KEY_RESIZE:

@@ -125,6 +125,11 @@ void session_prepare_launched(struct session *s, const struct options *opt, pid_
 
 static int read_target_memory(void *ctx, uint64_t addr, void *buf, size_t len);
 
+static size_t read_target_spans(void *ctx, const struct mem_span *spans, size_t n)
+{
+	return target_read_spans(*(const pid_t *)ctx, spans, n);
+}
+
 /* The holder's Python stacks: the layout of the interpreter's frames,
  * checked against the target. A new image (exec) has a layout and code
  * objects of its own; the profile keeps its copies of the old names. */
@@ -140,6 +145,7 @@ static void start_python_stacks(struct session *s)
 		py_code_cache_retire(s->codes);
 	else if (!(s->codes = py_code_cache_new()))
 		return;
+	py_code_cache_use_spans(s->codes, read_target_spans, &s->target.pid);
 	if (py_layout_for(&s->gil, &mem, &s->py, &err) != 0) {
 		snprintf(s->hold.python_stacks_why, sizeof s->hold.python_stacks_why, "%s", err.msg);
 		return;
@@ -394,25 +400,34 @@ static pid_t is_target_thread(pid_t tid, const void *ctx)
 	return s->other_pidns ? host_thread_of_ns(s, tid) : host_thread(s, tid);
 }
 
+/* Whether the holder is off its CPU. /proc costs an open and a read (a
+ * third of the sampler's time): asked only while a held-while-blocked
+ * period is open somewhere (one map read; nearly always none). */
+static bool holder_blocked(struct session *s, pid_t tid)
+{
+	if (!s->attach_blocked && snapshot_open_periods(probes_open_periods_fd(s->probes)) == 0)
+		return false;
+	return thread_blocked(s->target.pid, tid);
+}
+
 /* The Python stack of a thread state, resolved now into frames the
  * profile p keeps (a code object may be gone by the interval's end).
  * -1 when torn (counted in p) or out of memory. */
 static int resolve_stack(struct session *s, const struct mem_reader *mem, struct py_profile *p, uint64_t tstate,
 			 struct py_profile_frame *frames, struct py_stack *stack)
 {
-	if (py_stack_read(s->py, mem, tstate, stack) != 0) {
+	const struct py_code_info *codes[PY_STACK_MAX];
+
+	/* The stack's code objects checked in one read; the cache's entries
+	 * last until its next lookup: the profile keeps its own copies. */
+	if (py_stack_read(s->py, mem, tstate, stack) != 0 ||
+	    py_code_lookup_stack(s->codes, s->py, mem, stack, codes) != (int)stack->depth) {
 		py_profile_torn(p);
 		return -1;
 	}
 	for (uint32_t i = 0; i < stack->depth; i++) {
-		/* The cache's entry lasts until its next lookup: kept at once. */
-		const struct py_code_info *code = py_code_lookup(s->codes, s->py, mem, stack->frames[i].code);
-		if (!code) {
-			py_profile_torn(p);
-			return -1;
-		}
-		frames[i] = (struct py_profile_frame){ py_profile_keep(p, code),
-						       py_frame_line(s->py, code, stack->frames[i].offset) };
+		frames[i] = (struct py_profile_frame){ py_profile_keep(p, codes[i]),
+						       py_frame_line(s->py, codes[i], stack->frames[i].offset) };
 		if (!frames[i].code)
 			return -1;
 	}
@@ -430,7 +445,7 @@ static void sample_python_stack(struct session *s, const struct mem_reader *mem)
 	    resolve_stack(s, mem, &h->profile, h->last_sample_tstate, frames, &stack) != 0)
 		return;
 	py_profile_add(&h->profile, h->last_sample_tid, frames, stack.depth, stack.truncated,
-		       thread_blocked(s->target.pid, h->last_sample_tid));
+		       holder_blocked(s, h->last_sample_tid));
 }
 
 static uint64_t any_thread_state(struct session *s, const struct mem_reader *mem);
@@ -798,8 +813,11 @@ void session_name_threads(struct session *s)
 	for (ssize_t i = 0; i < n; i++) {
 		pid_t host = is_target_thread(names[i].tid, s);
 		struct thread_stats *t = host ? stats_find(&s->stats, host) : NULL;
-		if (t)
-			snprintf(t->python_name, sizeof t->python_name, "%s", names[i].name);
+		if (!t)
+			continue;
+		snprintf(t->python_name, sizeof t->python_name, "%s", names[i].name);
+		t->python_name_shown = t->python_name[0] && (!py_thread_name_is_default(t->python_name) ||
+							       strcmp(t->name, s->target.stat.comm) == 0);
 	}
 	free(names);
 }

@@ -263,6 +263,16 @@ size_t snapshot_forget_blocked(int fd, int open_fd, uint32_t tid)
 	return forgotten;
 }
 
+int64_t snapshot_open_periods(int open_fd)
+{
+	__u32 zero = 0, one = 1;
+	int64_t opened = 0, closed = 0;
+
+	if (open_fd < 0 || bpf_lookup_elem(open_fd, &zero, &opened) != 0 || bpf_lookup_elem(open_fd, &one, &closed) != 0)
+		return -1;
+	return opened - closed;
+}
+
 int snapshot_cpu(int fd, struct cpu_row **rows, size_t *cap)
 {
 	return read_rows(fd, sizeof(uint32_t), sizeof(struct gs_cpu_time), offsetof(struct cpu_row, time),

@@ -46,6 +46,10 @@ void snapshot_forget_held(int map_fd, const struct gs_held_key *keys, size_t n);
  * the open_periods map (open_fd; -1: none); returns how many. */
 size_t snapshot_forget_blocked(int map_fd, int open_fd, uint32_t tid);
 
+/* Held-while-blocked periods open on the host now (the kernel's count
+ * less the tool's deletions); -1 when it cannot be read. */
+int64_t snapshot_open_periods(int open_fd);
+
 /* The user stack stackid names, innermost first; returns the depth. */
 #define SNAPSHOT_STACK_DEPTH 127 /* PERF_MAX_STACK_DEPTH */
 size_t snapshot_stack(int map_fd, int64_t stackid, uint64_t *ips, size_t max);

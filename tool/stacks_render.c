@@ -3,6 +3,7 @@
 #include "stacks_render.h"
 
 #include "escape.h"
+#include "roles.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -39,51 +40,80 @@ static double total_seconds(const struct py_profile *p, bool summary)
 	return s;
 }
 
-static void text_stack_line(FILE *out, const struct py_profile_group *g, double share)
+/* Appends to buf what fits (snprintf's rule: always terminated). */
+static size_t append(char *buf, size_t size, size_t at, const char *text)
+{
+	int n = snprintf(buf + at, at < size ? size - at : 0, "%s", text);
+
+	if (n < 0)
+		return at;
+	return at + (size_t)n < size ? at + (size_t)n : size - 1;
+}
+
+static void stack_line(const struct py_profile_group *g, double share, char *buf, size_t size)
 {
 	const struct py_profile_entry *e = g->stack;
 	char name[512], escaped[2048];
+	size_t at;
 
-	fprintf(out, "%6.1f%%  ", 100.0 * share);
+	snprintf(buf, size, "%6.1f%%  ", 100.0 * share);
+	at = strlen(buf);
 	if (!e->depth)
-		fputs("(no Python frame)", out);
+		at = append(buf, size, at, "(no Python frame)");
 	for (uint32_t f = 0; f < e->depth && f < STACKS_TEXT_FRAMES; f++) {
 		stacks_frame_short_name(&e->frames[f], name, sizeof name);
 		escape_text(escaped, sizeof escaped, name);
-		fprintf(out, "%s%s", f ? " <- " : "", escaped);
+		at = append(buf, size, at, f ? " <- " : "");
+		at = append(buf, size, at, escaped);
 	}
 	if (e->depth > STACKS_TEXT_FRAMES || e->truncated)
-		fputs(" <- ...", out);
-	if (g->nthreads > 1)
-		fprintf(out, "  [%zu threads]", g->nthreads);
-	fputc('\n', out);
+		at = append(buf, size, at, " <- ...");
+	if (g->nthreads > 1) {
+		snprintf(name, sizeof name, "  [%zu threads]", g->nthreads);
+		append(buf, size, at, name);
+	}
 }
 
-static void profile_text(FILE *out, const struct py_profile *p, bool summary, const char *title)
+static size_t profile_lines(const struct py_profile *p, bool summary, char *lines, size_t size, size_t max)
 {
 	struct py_profile_group top[STACKS_TEXT_TOP];
 	double total;
 	ssize_t n;
 
-	if ((total = total_seconds(p, summary)) <= 0 ||
-	    (n = py_profile_top_stacks(p, summary, false, top, STACKS_TEXT_TOP)) <= 0)
-		return;
-	fputs(title, out);
+	if ((total = total_seconds(p, summary)) <= 0)
+		return 0;
+	if ((n = py_profile_top_stacks(p, summary, false, top, max < STACKS_TEXT_TOP ? max : STACKS_TEXT_TOP)) <= 0)
+		return 0;
 	for (ssize_t i = 0; i < n; i++)
-		text_stack_line(out, &top[i], top[i].s / total);
+		stack_line(&top[i], top[i].s / total, lines + (size_t)i * size, size);
+	return (size_t)n;
 }
 
-void stacks_text(FILE *out, const struct hold_state *h, bool summary)
+size_t stacks_lines(const struct hold_state *h, bool summary, char *lines, size_t size, size_t max)
 {
-	if (h->python_stacks)
-		profile_text(out, &h->profile, summary, "GIL held in (share of the time held, innermost frame first):\n");
+	return h->python_stacks ? profile_lines(&h->profile, summary, lines, size, max) : 0;
 }
 
 void stacks_wait_text(FILE *out, const struct hold_state *h, bool summary)
 {
-	if (h->python_stacks)
-		profile_text(out, &h->waits, summary,
-			     "Waiting for the GIL in (share of the threads' time waiting, innermost frame first):\n");
+	char lines[STACKS_TEXT_TOP][2048];
+	size_t n = h->python_stacks ? profile_lines(&h->waits, summary, &lines[0][0], sizeof lines[0], STACKS_TEXT_TOP) : 0;
+
+	if (n)
+		fputs("Waiting for the GIL in (share of the threads' time waiting, innermost frame first):\n", out);
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "%s\n", lines[i]);
+}
+
+void stacks_text(FILE *out, const struct hold_state *h, bool summary)
+{
+	char lines[STACKS_TEXT_TOP][2048];
+	size_t n = stacks_lines(h, summary, &lines[0][0], sizeof lines[0], STACKS_TEXT_TOP);
+
+	if (n)
+		fputs("GIL held in (share of the time held, innermost frame first):\n", out);
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "%s\n", lines[i]);
 }
 
 static void json_frames(FILE *out, const struct py_profile_entry *e)
@@ -161,9 +191,10 @@ void stacks_folded_frame(char *buf, size_t size, const char *name)
 		buf[n] = '\0';
 }
 
-/* "name (tid)": the thread's name (comm until Python names are read); an
- * entry of ended threads (tid 0) is "ended threads". */
-static void folded_thread(char *buf, size_t size, struct thread_stats *const *threads, size_t nthreads, pid_t tid)
+/* "name (tid)" (by_role: the name's role): the thread's Python name, else
+ * its comm; an entry of ended threads (tid 0) is "ended threads". */
+static void folded_thread(char *buf, size_t size, struct thread_stats *const *threads, size_t nthreads, pid_t tid,
+			  bool by_role)
 {
 	const struct thread_stats *t = NULL;
 	char name[128];
@@ -175,23 +206,29 @@ static void folded_thread(char *buf, size_t size, struct thread_stats *const *th
 		snprintf(buf, size, "ended threads");
 		return;
 	}
+	if (by_role) {
+		char role[sizeof name];
+		roles_name(t ? thread_name(t) : "?", role, sizeof role);
+		stacks_folded_frame(buf, size, role);
+		return;
+	}
 	stacks_folded_frame(name, sizeof name, t ? thread_name(t) : "?");
 	snprintf(buf, size, "%s (%d)", name, (int)tid);
 }
 
 static void folded_lines(FILE *out, const struct py_profile *p, pid_t pid, struct thread_stats *const *threads,
-			 size_t nthreads, bool blocked, bool weighted)
+			 size_t nthreads, bool by_role, bool weighted)
 {
 	char thread[192], name[1024], frame[1024];
 
 	for (size_t i = 0; i < p->n; i++) {
 		const struct py_profile_entry *e = &p->entries[i];
-		/* Waiter samples stand for several waiters each: their weight,
-		 * to the nearest sample. */
-		uint64_t count = weighted ? (uint64_t)(e->run_w + 0.5) : blocked ? e->run_blocked_n : e->run_n;
+		/* A waiter sample stands for several waiters: its weight, to
+		 * the nearest sample. */
+		uint64_t count = weighted ? (uint64_t)(e->run_w + 0.5) : e->run_n;
 		if (!count)
 			continue;
-		folded_thread(thread, sizeof thread, threads, nthreads, e->tid);
+		folded_thread(thread, sizeof thread, threads, nthreads, e->tid, by_role);
 		fprintf(out, "%d;%s", (int)pid, thread);
 		if (e->truncated)
 			fputs(";...", out);
@@ -206,9 +243,9 @@ static void folded_lines(FILE *out, const struct py_profile *p, pid_t pid, struc
 }
 
 int stacks_write_folded(FILE *out, const struct hold_state *h, pid_t pid, struct thread_stats *const *threads,
-			size_t nthreads, bool blocked)
+			size_t nthreads, bool by_role)
 {
-	folded_lines(out, &h->profile, pid, threads, nthreads, blocked, false);
+	folded_lines(out, &h->profile, pid, threads, nthreads, by_role, false);
 	return ferror(out) ? -1 : 0;
 }
 

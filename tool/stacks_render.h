@@ -17,6 +17,10 @@
  * held time sampled; nothing when no stack was sampled. */
 void stacks_text(FILE *out, const struct hold_state *h, bool summary);
 
+/* The same top stacks as lines of text, each in size bytes of lines, up
+ * to max (at most STACKS_TEXT_TOP): how many. */
+size_t stacks_lines(const struct hold_state *h, bool summary, char *lines, size_t size, size_t max);
+
 /* ", \"gil_held_stacks\": [...], \"torn_samples\": N" (null when stacks
  * are not read, with python_stacks_error saying why). */
 void stacks_json(FILE *out, const struct hold_state *h, bool summary);
@@ -29,10 +33,11 @@ void stacks_wait_text(FILE *out, const struct hold_state *h, bool summary);
 void stacks_wait_json(FILE *out, const struct hold_state *h, bool summary);
 
 /* The run's stacks in the folded format (pid;thread;outer;...;inner count,
- * the count in samples; the thread as "name (tid)"), one line per stack.
- * Returns 0, or -1 when writing failed. */
+ * the count in samples; the thread as "name (tid)", or with by_role its
+ * role, so a pool's threads are one), one line per stack. Returns 0, or -1
+ * when writing failed. */
 int stacks_write_folded(FILE *out, const struct hold_state *h, pid_t pid, struct thread_stats *const *threads,
-			size_t nthreads, bool blocked);
+			size_t nthreads, bool by_role);
 
 /* The same for the waiters' stacks, the count in waiter samples, each
  * weighted by the waiters it stood for (a thread's 1/rate s waiting). */

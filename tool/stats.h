@@ -33,6 +33,7 @@ struct thread_stats {
 	char name[32];   /* the kernel's comm */
 	char python_name[64]; /* threading's name, read from the target; "": none */
 	bool python_name_read; /* its name was looked for (threads of C have none) */
+	bool python_name_shown; /* shown rather than the comm (not a made-up one beside a chosen comm) */
 	pid_t ns_tid;    /* in the target's PID namespace (0: unknown) */
 	uint64_t gil_address; /* the GIL it waited on last (several with PEP 684) */
 	bool alive;      /* listed in /proc/PID/task at the last update */
@@ -47,10 +48,11 @@ struct thread_stats {
 	bool ns_tid_read;      /* ns_tid was looked up (once a thread) */
 };
 
-/* The name to show: the Python thread's, else the comm. */
+/* The name to show: the Python thread's, else the comm (also when the
+ * program named the thread itself and threading made its name up). */
 static inline const char *thread_name(const struct thread_stats *t)
 {
-	return t->python_name[0] ? t->python_name : t->name;
+	return t->python_name_shown ? t->python_name : t->name;
 }
 
 /* The last interval's figures, or the run's for a summary. */

@@ -149,7 +149,7 @@ START_TEST(holder_stacks_match_the_workload)
 	ck_assert_int_ge(fd, 0);
 	close(fd);
 	workload_start(&w, py, &o);
-	tool_run(&r, (const char *[]){ "--json", "--folded", folded, workload_pid_arg(&w), "1", "4", NULL }, 120, 0, 0);
+	tool_run(&r, (const char *[]){ "--json", "--folded", folded, workload_pid_arg(&w), "1", "6", NULL }, 120, 0, 0);
 	ck_assert_msg(r.exit_code == 0, "%s: exit %d, stderr: %s", py->label, r.exit_code, r.err);
 	json_object *summary = r.lines[r.nlines - 1];
 	line_window(summary, &t0, &t1);

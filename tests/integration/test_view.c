@@ -54,12 +54,16 @@ START_TEST(live_screen_in_a_terminal)
 	ck_assert_ptr_nonnull(row);
 	ck_assert_ptr_nonnull(strstr(screen, "io-1"));
 	free(screen);
-	/* s sorts by another column, h shows the histogram. */
-	snprintf(cmd, sizeof cmd, "tmux send-keys -t %s s h", session);
+	/* s sorts by another column, h shows the histogram, p where the GIL
+	 * goes: the CPU threads' function. */
+	snprintf(cmd, sizeof cmd, "tmux send-keys -t %s s h p", session);
 	ck_assert_int_eq(system(cmd), 0);
-	screen = tmux_wait_for(session, (const char *[]){ "sorted by CPU%", "usecs", NULL }, 15);
+	screen = tmux_wait_for(session, (const char *[]){ "sorted by CPU%", "usecs", "GIL held in:", "cpu_bound (", NULL },
+			       15);
 	ck_assert_msg(strstr(screen, "sorted by CPU%") != NULL, "sort did not change:\n%s", screen);
 	ck_assert_msg(strstr(screen, "usecs") != NULL, "no histogram:\n%s", screen);
+	ck_assert_msg(strstr(screen, "GIL held in:") && strstr(strstr(screen, "GIL held in:"), "cpu_bound (workloads/contention.py:"),
+		      "no stacks pane:\n%s", screen);
 	free(screen);
 	/* q quits: the summary lands on the normal screen. */
 	snprintf(cmd, sizeof cmd, "tmux send-keys -t %s q", session);

@@ -150,6 +150,32 @@ START_TEST(samples_become_hold_time)
 }
 END_TEST
 
+/* A thread per request: a thread ends and the next one's thread state is
+ * the same memory, within one interval. Its samples are the new thread's. */
+START_TEST(reused_thread_state_names_its_new_thread)
+{
+	struct hold_state h;
+	struct stats st = { 0 };
+	uint64_t pthread = PTHREAD(2);
+
+	setup_state(&h);
+	set_gil(1, 1);
+	for (int i = 0; i < 30; i++)
+		hold_sample(&h, &mem, known_thread, NULL);
+	ck_assert_int_eq(h.last_sample_tid, 101);
+	/* Thread 101 ends; thread 102 starts in its thread state. */
+	poke(TSTATE(1) + THREAD_ID_OFF, &pthread, 8);
+	for (int i = 0; i < 70; i++)
+		hold_sample(&h, &mem, known_thread, NULL);
+	ck_assert_int_eq(h.last_sample_tid, 102);
+	ck_assert_int_eq(hold_update(&h, &st, NULL, 0, 1.0), 0);
+	ck_assert_uint_eq(stats_find(&st, 101)->interval.hold_ns, 300000000u);
+	ck_assert_uint_eq(stats_find(&st, 102)->interval.hold_ns, 700000000u);
+	hold_free(&h);
+	stats_free(&st);
+}
+END_TEST
+
 /* In a PID namespace the thread state holds the namespace's tid: the
  * sample goes to the host's. */
 START_TEST(namespaced_holder_is_the_hosts_thread)
@@ -293,6 +319,7 @@ Suite *hold_suite(void)
 	tcase_add_test(tc, where_from_a_located_gil);
 	tcase_add_test(tc, tstate_to_tid);
 	tcase_add_test(tc, samples_become_hold_time);
+	tcase_add_test(tc, reused_thread_state_names_its_new_thread);
 	tcase_add_test(tc, namespaced_holder_is_the_hosts_thread);
 	tcase_add_test(tc, unknown_holder_is_not_attributed);
 	tcase_add_test(tc, holder_pointer_alone);

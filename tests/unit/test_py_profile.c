@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "suites.h"
+#include "xml_count.h"
 #include "tool/flamegraph.h"
 #include "tool/stacks_render.h"
 
@@ -164,16 +165,6 @@ START_TEST(folded_lines_parse_back)
 	py_profile_free(&h.profile);
 }
 END_TEST
-
-static size_t count_elements(xmlNode *node, const char *name)
-{
-	size_t n = 0;
-
-	for (; node; node = node->next)
-		n += (node->type == XML_ELEMENT_NODE && strcmp((const char *)node->name, name) == 0) +
-		     count_elements(node->children, name);
-	return n;
-}
 
 START_TEST(flame_graph_is_svg_with_a_box_per_frame)
 {

@@ -398,6 +398,21 @@ START_TEST(random_damage)
 }
 END_TEST
 
+/* threading's own names give way to a comm the program chose. */
+START_TEST(made_up_names)
+{
+	ck_assert(py_thread_name_is_default("Thread-1"));
+	ck_assert(py_thread_name_is_default("Thread-12 (process_request_thread)"));
+	ck_assert(py_thread_name_is_default("Dummy-3"));
+	ck_assert(!py_thread_name_is_default("Thread-"));
+	ck_assert(!py_thread_name_is_default("Thread-1x"));
+	ck_assert(!py_thread_name_is_default("Thread-1 (x"));
+	ck_assert(!py_thread_name_is_default("worker-1"));
+	ck_assert(!py_thread_name_is_default("MainThread"));
+	ck_assert(!py_thread_name_is_default(""));
+}
+END_TEST
+
 Suite *py_threads_suite(void)
 {
 	Suite *s = suite_create("py_threads");
@@ -411,6 +426,7 @@ Suite *py_threads_suite(void)
 	tcase_add_test(tc, bad_threads_skipped);
 	tcase_add_test(tc, hostile_dicts);
 	tcase_add_test(tc, random_damage);
+	tcase_add_test(tc, made_up_names);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "suites.h"
+#include "xml_count.h"
 #include "tool/svg.h"
 
 static char *svg_of(const struct history *h, const char *title, size_t *len)
@@ -20,16 +21,6 @@ static char *svg_of(const struct history *h, const char *title, size_t *len)
 	svg_write(f, h, title);
 	fclose(f);
 	return buf;
-}
-
-static size_t count_elements(xmlNode *node, const char *name)
-{
-	size_t n = 0;
-
-	for (; node; node = node->next)
-		n += (node->type == XML_ELEMENT_NODE && strcmp((const char *)node->name, name) == 0) +
-		     count_elements(node->children, name);
-	return n;
 }
 
 START_TEST(well_formed_one_series_per_thread)

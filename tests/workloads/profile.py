@@ -1,12 +1,14 @@
 """Where the GIL goes, with its own ground truth (Python 2.7 to 3.15): a
 thread "hogs" spending CPU time in hog_a three times as long as in hog_b,
 and a thread "blocker" that calls flush(), which blocks in C holding the
-GIL (ctypes.PyDLL keeps it across usleep), a third of the time.
+GIL (ctypes.PyDLL keeps it across usleep), half of the time. Its clock
+counts the GIL's hand-off to hogs after usleep returns too (the switch
+interval, set to 1 ms for that: 0.5% of a flush).
 
 Its first line on stdout:
 {"pid": ..., "python_version": "...", "hogs": tid, "blocker": tid,
  "lines": {"hog_a": [...], "hog_b": [...], "flush": [...]}}
-(the lines of the "# @" markers), then after every flush a line
+(the lines of the "# @" markers), then at its start, before and after every flush a line
 {"t": monotonic seconds, "hog_a": s, "hog_b": s, "flush": s}: the CPU
 time hogs spent in each hog (it holds the GIL while it runs Python) and
 the wall time flush held the GIL blocked, cumulative.
@@ -50,23 +52,24 @@ def marker_lines():
 TIMES = {"hog_a": 0.0, "hog_b": 0.0, "flush": 0.0}
 LOCK = threading.Lock()
 TIDS = {}
+REPORTED = threading.Event()  # the first line is the report
 
 
 def hog_a(seconds):
     # The clock read in the hog's own frame: its innermost Python frame.
-    ts = Timespec()
-    now = ctypes.byref(ts)
-    LIBC.clock_gettime(CLOCK_THREAD_CPUTIME_ID, now)
-    end = ts.sec + ts.nsec * 1e-9 + seconds
+    ts = Timespec()  # @hog_a
+    now = ctypes.byref(ts)  # @hog_a
+    LIBC.clock_gettime(CLOCK_THREAD_CPUTIME_ID, now)  # @hog_a
+    end = ts.sec + ts.nsec * 1e-9 + seconds  # @hog_a
     while ts.sec + ts.nsec * 1e-9 < end:  # @hog_a
         LIBC.clock_gettime(CLOCK_THREAD_CPUTIME_ID, now)  # @hog_a
 
 
 def hog_b(seconds):
-    ts = Timespec()
-    now = ctypes.byref(ts)
-    LIBC.clock_gettime(CLOCK_THREAD_CPUTIME_ID, now)
-    end = ts.sec + ts.nsec * 1e-9 + seconds
+    ts = Timespec()  # @hog_b
+    now = ctypes.byref(ts)  # @hog_b
+    LIBC.clock_gettime(CLOCK_THREAD_CPUTIME_ID, now)  # @hog_b
+    end = ts.sec + ts.nsec * 1e-9 + seconds  # @hog_b
     while ts.sec + ts.nsec * 1e-9 < end:  # @hog_b
         LIBC.clock_gettime(CLOCK_THREAD_CPUTIME_ID, now)  # @hog_b
 
@@ -85,24 +88,36 @@ def hogs():
 
 
 def flush():
-    LIBC.usleep(ctypes.c_uint(100000))  # @flush
+    LIBC.usleep(ctypes.c_uint(200000))  # @flush
+
+
+def report_times(t):
+    with LOCK:
+        line = dict(TIMES, t=t)
+    sys.stdout.write(json.dumps(line) + "\n")
+    sys.stdout.flush()
 
 
 def blocker():
     TIDS["blocker"] = LIBC.syscall(SYS_GETTID)
+    REPORTED.wait()
+    report_times(clock(CLOCK_MONOTONIC))
     while True:
         time.sleep(0.2)
         t0 = clock(CLOCK_MONOTONIC)
+        # A point at each end of a flush: between them its time grows
+        # linearly, so the test's interpolation at a window's edge is exact.
+        report_times(t0)
         flush()
         t1 = clock(CLOCK_MONOTONIC)
         with LOCK:
             TIMES["flush"] += t1 - t0
-            line = dict(TIMES, t=t1)
-        sys.stdout.write(json.dumps(line) + "\n")
-        sys.stdout.flush()
+        report_times(t1)
 
 
 def main():
+    if hasattr(sys, "setswitchinterval"):
+        sys.setswitchinterval(0.001)
     threads = [threading.Thread(target=hogs, name="hogs"), threading.Thread(target=blocker, name="blocker")]
     for t in threads:
         t.daemon = True
@@ -117,6 +132,7 @@ def main():
     report["blocker"] = TIDS["blocker"]
     sys.stdout.write(json.dumps(report) + "\n")
     sys.stdout.flush()
+    REPORTED.set()
     while True:
         time.sleep(3600)
 

@@ -19,7 +19,9 @@
 #ifndef WAITERS_EVERY
 #define WAITERS_EVERY 4
 #endif
-#define WAITERS_MAX 16
+#ifndef WAITERS_MAX
+#define WAITERS_MAX 8
+#endif
 
 /* The threads of tgid blocked waiting for one of its GILs (a row of the
  * GIL's kind with a blocked piece in progress: what gil_wait_s counts),

@@ -561,10 +561,12 @@ double session_sample(struct session *s, double now)
 		if (hold_sample(&s->hold, &mem, is_target_thread, s) == 0)
 			sample_python_stack(s, &mem);
 		retry_layout(s);
-		if (WAITERS_EVERY && ++s->wait_phase >= WAITERS_EVERY) {
+#if WAITERS_EVERY > 0
+		if (++s->wait_phase >= WAITERS_EVERY) {
 			s->wait_phase = 0;
 			sample_waiters(s, &mem);
 		}
+#endif
 		/* Late (a busy host): skip what was missed rather than burst. */
 		s->next_sample = s->next_sample + period > now ? s->next_sample + period : now + period;
 	}

@@ -20,6 +20,7 @@ enum {
 	OPT_SVG,
 	OPT_FOLDED,
 	OPT_FLAMEGRAPH,
+	OPT_FOLDED_WAITS,
 	OPT_NO_CACHE,
 	OPT_COMPILE_ONLY,
 	OPT_HOLD_RATE,
@@ -84,6 +85,9 @@ static const struct argp_option option_table[] = {
 	  "At the end, write the GIL holders' Python stacks to FILE, folded (pid;thread;outer;...;inner samples) "
 	  "for flamegraph.pl, speedscope or inferno", 0 },
 	{ "flamegraph", OPT_FLAMEGRAPH, "FILE", 0, "At the end, write a flame graph (SVG) of the GIL holders' Python stacks to FILE", 0 },
+	{ "folded-waits", OPT_FOLDED_WAITS, "FILE", 0,
+	  "At the end, write the Python stacks threads waited for the GIL in to FILE, folded as --folded "
+	  "(the count in waiter samples, a quarter of the hold rate)", 0 },
 	{ "hold-rate", OPT_HOLD_RATE, "HZ", 0,
 	  "Sample who holds the GIL HZ times a second (default 200; 0: off)", 0 },
 	{ "kernel-headers", OPT_KERNEL_HEADERS, "DIR", 0,
@@ -279,6 +283,9 @@ static error_t parse_option(int key, char *arg, struct argp_state *state)
 		return 0;
 	case OPT_FLAMEGRAPH:
 		ps->o->flamegraph = arg;
+		return 0;
+	case OPT_FOLDED_WAITS:
+		ps->o->folded_waits = arg;
 		return 0;
 	case OPT_NO_CACHE:
 		ps->o->no_cache = true;

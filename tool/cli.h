@@ -33,6 +33,7 @@ struct options {
 	const char *output; /* -o FILE, or NULL for stdout */
 	const char *svg;    /* --svg FILE, or NULL */
 	const char *folded;     /* --folded FILE: the holders' stacks, folded; or NULL */
+	const char *folded_waits; /* --folded-waits FILE: the waiters' stacks, folded; or NULL */
 	const char *flamegraph; /* --flamegraph FILE: the same as an SVG flame graph; or NULL */
 	const char *kernel_headers;
 	const char *probe;  /* "futex", "uprobe", or NULL for the default */

@@ -202,7 +202,8 @@ int hold_update(struct hold_state *h, struct stats *st, const struct held_row *r
 		double interval_s)
 {
 	prune_stacks(h, st);
-	if (py_profile_fold_threads(&h->profile, thread_kept, st) != 0)
+	if (py_profile_fold_threads(&h->profile, thread_kept, st) != 0 ||
+	    py_profile_fold_threads(&h->waits, thread_kept, st) != 0)
 		return -1;
 	for (size_t i = 0; i < st->nthreads; i++) {
 		st->threads[i].interval.hold_ns = 0;
@@ -217,6 +218,12 @@ int hold_update(struct hold_state *h, struct stats *st, const struct held_row *r
 		t->run.hold_ns += t->interval.hold_ns;
 	}
 	py_profile_close_interval(&h->profile, h->samples, interval_s);
+	py_profile_close_interval(&h->waits, h->wait_samples, interval_s);
+	h->last_wait_samples = h->wait_samples;
+	h->last_waiters_seen = h->waiters_seen;
+	h->wait_samples_run += h->wait_samples;
+	h->waiters_seen_run += h->waiters_seen;
+	h->wait_samples = h->waiters_seen = 0;
 	h->last_samples = h->samples;
 	h->last_held = h->held;
 	h->samples_run += h->samples;
@@ -307,5 +314,6 @@ void hold_free(struct hold_state *h)
 	free(h->stacks);
 	free(h->per);
 	py_profile_free(&h->profile);
+	py_profile_free(&h->waits);
 	memset(h, 0, sizeof *h);
 }

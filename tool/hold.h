@@ -83,6 +83,13 @@ struct hold_state {
 	bool python_stacks; /* profile is being filled */
 	char python_stacks_why[512]; /* else why not ("": not tried) */
 	struct py_profile profile;
+	/* Where threads wait for it (waiters.h): at every waiter sample, a
+	 * few waiters' stacks, each weighted by the waiters it stands for,
+	 * so an entry's share of the waiter samples is threads' worth of
+	 * seconds waiting. */
+	struct py_profile waits;
+	uint64_t wait_samples, last_wait_samples, wait_samples_run;
+	uint64_t waiters_seen, last_waiters_seen, waiters_seen_run; /* waiters found, over the samples */
 };
 
 /* What the sampler and the BPF program need to know, from the located

@@ -27,6 +27,9 @@ struct output {
 	FILE *folded, *flames; /* every process's stacks so far: by thread (--folded), by role (--flamegraph) */
 	char *folded_text, *flames_text;
 	size_t folded_len, flames_len;
+	FILE *folded_waits;     /* the waiters' stacks, for --folded-waits */
+	char *folded_waits_text;
+	size_t folded_waits_len;
 	int write_errno;        /* why writing failed, 0 while it works */
 };
 
@@ -63,6 +66,8 @@ int output_check_paths(const struct options *opt, struct gs_error *err)
 		return -1;
 	if (opt->flamegraph && check_writable(opt->flamegraph, "the flame graph to", err) != 0)
 		return -1;
+	if (opt->folded_waits && check_writable(opt->folded_waits, "the waiters' folded stacks to", err) != 0)
+		return -1;
 	return 0;
 }
 
@@ -77,12 +82,11 @@ struct output *output_open(const struct options *opt, struct gs_error *err)
 	out->opt = opt;
 	out->file = stdout;
 	if ((opt->folded && !(out->folded = open_memstream(&out->folded_text, &out->folded_len))) ||
-	    (opt->flamegraph && !(out->flames = open_memstream(&out->flames_text, &out->flames_len)))) {
-		if (out->folded)
-			fclose(out->folded);
-		free(out->folded_text);
+	    (opt->flamegraph && !(out->flames = open_memstream(&out->flames_text, &out->flames_len))) ||
+	    (opt->folded_waits &&
+	     !(out->folded_waits = open_memstream(&out->folded_waits_text, &out->folded_waits_len)))) {
 		gs_fail(err, GS_EXIT_FAILURE, "out of memory");
-		free(out);
+		output_close(out);
 		return NULL;
 	}
 	if (opt->output) {
@@ -219,13 +223,32 @@ static int write_svg(struct output *out, const char *title, struct gs_error *err
 	return close_result(f, out->opt->svg, err);
 }
 
+/* The waiters' stacks of every process summarised so far. */
+static int write_wait_stacks(struct output *out, const struct report *r, struct gs_error *err)
+{
+	FILE *f;
+
+	if (!out->folded_waits)
+		return 0;
+	if (r->hold && r->hold->python_stacks)
+		stacks_write_folded_waits(out->folded_waits, r->hold, r->target->pid, r->threads, r->nthreads);
+	if (fflush(out->folded_waits) != 0)
+		return gs_fail(err, GS_EXIT_FAILURE, "out of memory");
+	if (!(f = open_result(out->opt->folded_waits, err)))
+		return -1;
+	fwrite(out->folded_waits_text, 1, out->folded_waits_len, f);
+	return close_result(f, out->opt->folded_waits, err);
+}
+
 /* The stacks of every process summarised so far: with several processes
  * the last summary writes them all. */
 static int write_stacks(struct output *out, const struct report *r, struct gs_error *err)
 {
+	bool stacks = r->hold && r->hold->python_stacks;
 	FILE *f;
 
-	bool stacks = r->hold && r->hold->python_stacks;
+	if (write_wait_stacks(out, r, err) != 0)
+		return -1;
 
 	if (out->folded && stacks)
 		stacks_write_folded(out->folded, r->hold, r->target->pid, r->threads, r->nthreads, false);
@@ -304,5 +327,8 @@ void output_close(struct output *out)
 		fclose(out->flames);
 	free(out->folded_text);
 	free(out->flames_text);
+	if (out->folded_waits)
+		fclose(out->folded_waits);
+	free(out->folded_waits_text);
 	free(out);
 }

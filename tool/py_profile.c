@@ -182,8 +182,10 @@ static struct py_profile_entry *py_profile_find(struct py_profile *p, pid_t tid,
 	return NULL;
 }
 
-int py_profile_add(struct py_profile *p, pid_t tid, const struct py_profile_frame *given, uint32_t depth,
-		   bool truncated, bool blocked)
+/* The entry of a stack, made when new (not counted); NULL: no memory or
+ * full (counted as dropped). */
+static struct py_profile_entry *entry_for(struct py_profile *p, pid_t tid, const struct py_profile_frame *given,
+					  uint32_t depth, bool truncated)
 {
 	struct py_profile_frame frames[PY_STACK_MAX];
 	struct py_profile_entry *e;
@@ -198,23 +200,39 @@ int py_profile_add(struct py_profile *p, pid_t tid, const struct py_profile_fram
 			     .code &&
 		    given[i].code) {
 			p->dropped++;
-			return -1;
+			return NULL;
 		}
 	hash = entry_hash(tid, frames, depth, truncated);
-	e = py_profile_find(p, tid, frames, depth, truncated);
-
-	if (!e) {
-		if (!(e = new_entry(p, hash, tid, frames, depth, truncated))) {
-			p->dropped++;
-			return -1;
-		}
-		for (at = hash & (p->nslots - 1); p->slots[at]; at = (at + 1) & (p->nslots - 1))
-			;
-		p->slots[at] = (uint32_t)(e - p->entries) + 1;
+	if ((e = py_profile_find(p, tid, frames, depth, truncated)))
+		return e;
+	if (!(e = new_entry(p, hash, tid, frames, depth, truncated))) {
+		p->dropped++;
+		return NULL;
 	}
+	for (at = hash & (p->nslots - 1); p->slots[at]; at = (at + 1) & (p->nslots - 1))
+		;
+	p->slots[at] = (uint32_t)(e - p->entries) + 1;
+	return e;
+}
+
+int py_profile_add_weighted(struct py_profile *p, pid_t tid, const struct py_profile_frame *frames, uint32_t depth,
+			    bool truncated, bool blocked, double weight)
+{
+	struct py_profile_entry *e = entry_for(p, tid, frames, depth, truncated);
+
+	if (!e)
+		return -1;
 	e->n++;
 	e->blocked_n += blocked;
+	e->w += weight;
+	e->blocked_w += blocked ? weight : 0;
 	return 0;
+}
+
+int py_profile_add(struct py_profile *p, pid_t tid, const struct py_profile_frame *frames, uint32_t depth,
+		   bool truncated, bool blocked)
+{
+	return py_profile_add_weighted(p, tid, frames, depth, truncated, blocked, 1);
 }
 
 static void entries_free(struct py_profile *p);
@@ -223,6 +241,10 @@ static void entry_merge(struct py_profile_entry *into, const struct py_profile_e
 {
 	into->n += from->n;
 	into->blocked_n += from->blocked_n;
+	into->w += from->w;
+	into->blocked_w += from->blocked_w;
+	into->last_w += from->last_w;
+	into->run_w += from->run_w;
 	into->last_n += from->last_n;
 	into->last_blocked_n += from->last_blocked_n;
 	into->run_n += from->run_n;
@@ -247,12 +269,10 @@ int py_profile_fold_threads(struct py_profile *p, bool (*keep)(pid_t tid, void *
 	for (size_t i = 0; i < p->n; i++) {
 		struct py_profile_entry *e = &p->entries[i], *into;
 		pid_t tid = e->tid && keep(e->tid, ctx) ? e->tid : 0;
-		if (py_profile_add(&rebuilt, tid, e->frames, e->depth, e->truncated, false) != 0) {
+		if (!(into = entry_for(&rebuilt, tid, e->frames, e->depth, e->truncated))) {
 			entries_free(&rebuilt);
 			return -1;
 		}
-		into = py_profile_find(&rebuilt, tid, e->frames, e->depth, e->truncated);
-		into->n--; /* the add above was not a sample */
 		entry_merge(into, e);
 	}
 	rebuilt.torn = p->torn, rebuilt.dropped = p->dropped;
@@ -274,15 +294,18 @@ void py_profile_close_interval(struct py_profile *p, uint64_t samples, double in
 
 	for (size_t i = 0; i < p->n; i++) {
 		struct py_profile_entry *e = &p->entries[i];
-		e->interval_s = (double)e->n * per_sample;
-		e->blocked_interval_s = (double)e->blocked_n * per_sample;
+		e->interval_s = e->w * per_sample;
+		e->blocked_interval_s = e->blocked_w * per_sample;
 		e->run_s += e->interval_s;
 		e->blocked_run_s += e->blocked_interval_s;
 		e->last_n = e->n;
 		e->last_blocked_n = e->blocked_n;
 		e->run_n += e->n;
 		e->run_blocked_n += e->blocked_n;
+		e->last_w = e->w;
+		e->run_w += e->w;
 		e->n = e->blocked_n = 0;
+		e->w = e->blocked_w = 0;
 	}
 	p->last_torn = p->torn;
 	p->last_dropped = p->dropped;

@@ -35,6 +35,9 @@ struct py_profile_entry {
 	uint64_t hash, stack_hash; /* with the thread, without */
 	struct py_profile_frame *frames; /* innermost first */
 	uint64_t n, blocked_n;           /* samples, the interval in progress */
+	/* The samples' weights (1 each, or the threads a sample of a few
+	 * stood for): what time is the share of. */
+	double w, blocked_w, last_w, run_w;
 	uint64_t last_n, last_blocked_n; /* the last interval */
 	uint64_t run_n, run_blocked_n;
 	double interval_s, run_s;        /* held time they stand for */
@@ -69,6 +72,10 @@ const struct py_code_info *py_profile_keep(struct py_profile *p, const struct py
  * counted as dropped). */
 int py_profile_add(struct py_profile *p, pid_t tid, const struct py_profile_frame *frames, uint32_t depth,
 		   bool truncated, bool blocked);
+/* The same, a sample that stands for weight samples (one thread read of
+ * several in the same state: the waiters). */
+int py_profile_add_weighted(struct py_profile *p, pid_t tid, const struct py_profile_frame *frames, uint32_t depth,
+			    bool truncated, bool blocked, double weight);
 
 /* Entries of threads keep(tid, ctx) says are gone move to thread 0 (ended
  * threads), merged by stack: the profile stays bounded under thread churn
@@ -79,7 +86,8 @@ int py_profile_fold_threads(struct py_profile *p, bool (*keep)(pid_t tid, void *
 void py_profile_torn(struct py_profile *p);
 
 /* End of an interval of interval_s in which the sampler took samples
- * samples: each entry's share of them is time, as the hold figures are. */
+ * samples: each entry's share of them (by weight) is time, as the hold
+ * figures are. */
 void py_profile_close_interval(struct py_profile *p, uint64_t samples, double interval_s);
 
 /* The entries with the most held time (blocked: off-CPU time only) for

@@ -355,10 +355,13 @@ void render_json(FILE *out, const struct report *r, const struct histograms *his
 		fprintf(out, ", \"gil_hold_samples\": %lld", report_hold_samples(r));
 	else
 		fputs(", \"gil_hold_samples\": null", out);
-	if (r->hold)
+	if (r->hold) {
 		stacks_json(out, r->hold, r->summary);
-	else
+		stacks_wait_json(out, r->hold, r->summary);
+	} else {
 		fputs(", \"gil_held_stacks\": null, \"torn_samples\": null", out);
+		fputs(", \"gil_wait_stacks\": null, \"wait_samples\": null, \"wait_torn_samples\": null", out);
+	}
 	fputs(", \"verdict\": ", out);
 	json_write_string(out, lines.verdict);
 	fprintf(out, ", \"verdict_kind\": \"%s\", \"gil_queue\": %.6f, \"threads_alive\": %zu, \"threads_seen\": %zu",
@@ -446,8 +449,10 @@ void render_text(FILE *out, const struct report *r)
 		fprintf(out, "...and %" PRIu64 " more ended threads, %.3f s waiting for the GIL in all\n", r->folded->threads,
 			seconds(r->folded->run.gil.ns));
 	text_held_stacks(out, r);
-	if (r->summary && r->hold && r->target->gil_enabled)
+	if (r->summary && r->hold && r->target->gil_enabled) {
 		stacks_text(out, r->hold, true);
+		stacks_wait_text(out, r->hold, true);
+	}
 	if (lines.lost[0])
 		fprintf(out, "%s\n", lines.lost);
 	fputc('\n', out);

@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "privileges.h"
 #include "split.h"
+#include "waiters.h"
 
 /* Pins the target's identity: a pidfd refers to this process even if its
  * PID is reused, and becomes readable when it exits. */
@@ -277,6 +278,7 @@ static void take_baseline(struct session *s)
 	for (size_t i = 0; i < s->hold.nstacks; i++)
 		s->hold.stacks[i].interval_ns = s->hold.stacks[i].run_ns = 0;
 	s->hold.samples_run = s->hold.held_run = s->hold.last_samples = s->hold.last_held = 0;
+	s->hold.wait_samples_run = s->hold.last_wait_samples = s->hold.waiters_seen_run = s->hold.last_waiters_seen = 0;
 	for (size_t i = 0; i < s->hist.n; i++) {
 		memset(&s->hist.v[i].run, 0, sizeof s->hist.v[i].run);
 		memset(&s->hist.v[i].interval, 0, sizeof s->hist.v[i].interval);
@@ -328,6 +330,8 @@ void session_exec_begin(struct session *s)
 	s->hold.sampling = s->hold.blocked_available = s->hold.python_stacks = false;
 	s->hold.ncache = 0;
 	s->nns_tids = 0;
+	s->nwts = 0;
+	s->wts_listed = false;
 	s->exec_pending = true;
 	s->exec_at = monotonic_s();
 }
@@ -410,32 +414,144 @@ static bool holder_blocked(struct session *s, pid_t tid)
 	return thread_blocked(s->target.pid, tid);
 }
 
-/* The Python stack of the holder the last sample found, resolved now:
- * a code object may be gone by the interval's end. */
+/* The Python stack of a thread state, resolved now into frames the
+ * profile p keeps (a code object may be gone by the interval's end).
+ * -1 when torn (counted in p) or out of memory. */
+static int resolve_stack(struct session *s, const struct mem_reader *mem, struct py_profile *p, uint64_t tstate,
+			 struct py_profile_frame *frames, struct py_stack *stack)
+{
+	const struct py_code_info *codes[PY_STACK_MAX];
+
+	/* The stack's code objects checked in one read; the cache's entries
+	 * last until its next lookup: the profile keeps its own copies. */
+	if (py_stack_read_hinted(s->frames, s->py, mem, tstate, stack) != 0 ||
+	    py_code_lookup_stack(s->codes, s->py, mem, stack, codes) != (int)stack->depth) {
+		py_profile_torn(p);
+		return -1;
+	}
+	for (uint32_t i = 0; i < stack->depth; i++) {
+		frames[i] = (struct py_profile_frame){ py_profile_keep(p, codes[i]),
+						       py_frame_line(s->py, codes[i], stack->frames[i].offset) };
+		if (!frames[i].code)
+			return -1;
+	}
+	return 0;
+}
+
+/* The Python stack of the holder the last sample found. */
 static void sample_python_stack(struct session *s, const struct mem_reader *mem)
 {
 	struct hold_state *h = &s->hold;
 	struct py_profile_frame frames[PY_STACK_MAX];
-	const struct py_code_info *codes[PY_STACK_MAX];
 	struct py_stack stack;
 
-	if (!h->python_stacks || !h->last_sample_held || !h->last_sample_tid)
+	if (!h->python_stacks || !h->last_sample_held || !h->last_sample_tid ||
+	    resolve_stack(s, mem, &h->profile, h->last_sample_tstate, frames, &stack) != 0)
 		return;
-	/* The stack's code objects checked in one read; the cache's entries
-	 * last until its next lookup: the profile keeps its own copies. */
-	if (py_stack_read_hinted(s->frames, s->py, mem, h->last_sample_tstate, &stack) != 0 ||
-	    py_code_lookup_stack(s->codes, s->py, mem, &stack, codes) != (int)stack.depth) {
-		py_profile_torn(&h->profile);
-		return;
-	}
-	for (uint32_t i = 0; i < stack.depth; i++) {
-		frames[i] = (struct py_profile_frame){ py_profile_keep(&h->profile, codes[i]),
-						       py_frame_line(s->py, codes[i], stack.frames[i].offset) };
-		if (!frames[i].code)
-			return;
-	}
 	py_profile_add(&h->profile, h->last_sample_tid, frames, stack.depth, stack.truncated,
 		       holder_blocked(s, h->last_sample_tid));
+}
+
+static uint64_t any_thread_state(struct session *s, const struct mem_reader *mem);
+
+#define WAITER_TSTATES_MAX 16384
+#define WAITER_TSTATES_RELIST 10 /* waiter samples between lists on a miss */
+
+/* The target's thread states and the threads they name, listed again. */
+static void list_thread_states(struct session *s, const struct mem_reader *mem)
+{
+	size_t max = s->ntids + 64 < WAITER_TSTATES_MAX ? s->ntids + 64 : WAITER_TSTATES_MAX;
+	uint64_t start = any_thread_state(s, mem), *ts;
+	ssize_t n;
+
+	/* 2.7, 3.6: from a thread state; when none holds, the last holder a
+	 * sample saw or a listed one (and with none, tried again at the next
+	 * sample: it costs one read). */
+	if (!start)
+		start = s->hold.last_sample_tstate;
+	if (!start && s->nwts)
+		start = s->wts[0].tstate;
+	if (!start || !(ts = malloc(max * sizeof *ts)))
+		return;
+	s->wts_age = 0;
+	s->wts_listed = true;
+	if ((n = py_thread_states(s->py, mem, s->gil.runtime, start, ts, max)) >= 0 &&
+	    array_reserve((void **)&s->wts, &s->wts_cap, (size_t)n, sizeof *s->wts, 64) == 0) {
+		s->nwts = 0;
+		for (ssize_t i = 0; i < n; i++) {
+			pid_t ns = hold_tstate_tid(&s->hold.where, mem, ts[i]), host = ns ? is_target_thread(ns, s) : 0;
+			if (host)
+				s->wts[s->nwts++] = (struct waiter_tstate){ ts[i], ns, host };
+		}
+	}
+	free(ts);
+}
+
+/* The thread state of a waiter, checked: it still names the thread. A
+ * thread born since, or a state freed and reused, lists them again, at
+ * most once a sample and every WAITER_TSTATES_RELIST samples. */
+static uint64_t waiter_tstate(struct session *s, const struct mem_reader *mem, pid_t tid, bool *relisted)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < s->nwts; i++) {
+			if (s->wts[i].host_tid != tid)
+				continue;
+			if (hold_tstate_tid(&s->hold.where, mem, s->wts[i].tstate) == s->wts[i].ns_tid)
+				return s->wts[i].tstate;
+			break;
+		}
+		if (*relisted || (s->wts_listed && s->wts_age < WAITER_TSTATES_RELIST))
+			return 0;
+		list_thread_states(s, mem);
+		*relisted = true;
+	}
+	return 0;
+}
+
+/* Which threads wait for the GIL now, and a few of their stacks, each
+ * weighted by the waiters it stands for. */
+static void sample_waiters(struct session *s, const struct mem_reader *mem)
+{
+	struct hold_state *h = &s->hold;
+	struct py_profile_frame frames[PY_STACK_MAX];
+	pid_t picked[WAITERS_MAX];
+	struct py_stack stack;
+	bool relisted = false;
+	size_t k, m;
+	int n;
+
+	if (!h->python_stacks || (n = snapshot_inflight(probes_inflight_fd(s->probes), &s->waiter_rows,
+							&s->waiter_rows_cap)) < 0 ||
+	    array_reserve((void **)&s->waiters, &s->waiters_cap, (size_t)n + 1, sizeof *s->waiters, 64) != 0)
+		return;
+	k = waiters_collect(s->waiter_rows, (size_t)n, (uint32_t)s->target.pid, gil_classify, &s->gil, s->waiters);
+	h->wait_samples++;
+	h->waiters_seen += k;
+	s->wts_age++;
+	m = waiters_pick(s->waiters, k, &s->wait_cursor, picked, WAITERS_MAX);
+	for (size_t i = 0; i < m; i++) {
+		uint64_t tstate = waiter_tstate(s, mem, picked[i], &relisted);
+		if (!tstate) {
+			py_profile_torn(&h->waits);
+			continue;
+		}
+		if (resolve_stack(s, mem, &h->waits, tstate, frames, &stack) == 0)
+			py_profile_add_weighted(&h->waits, picked[i], frames, stack.depth, stack.truncated, false,
+						(double)k / (double)m);
+	}
+}
+
+#define LAYOUT_SAMPLE_TRIES 50
+
+/* 2.7 names its holder only while one holds, and a target handing the
+ * GIL over all the time may show none at the few tries of an interval:
+ * the layout is checked again right after a sample saw a holder. */
+static void retry_layout(struct session *s)
+{
+	if (s->py || !s->hold.last_sample_held || s->exec_pending || s->layout_sample_tries >= LAYOUT_SAMPLE_TRIES)
+		return;
+	s->layout_sample_tries++;
+	start_python_stacks(s);
 }
 
 double session_sample(struct session *s, double now)
@@ -448,6 +564,13 @@ double session_sample(struct session *s, double now)
 	if (now >= s->next_sample) {
 		if (hold_sample(&s->hold, &mem, is_target_thread, s) == 0)
 			sample_python_stack(s, &mem);
+		retry_layout(s);
+#if WAITERS_EVERY > 0
+		if (++s->wait_phase >= WAITERS_EVERY) {
+			s->wait_phase = 0;
+			sample_waiters(s, &mem);
+		}
+#endif
 		/* Late (a busy host): skip what was missed rather than burst. */
 		s->next_sample = s->next_sample + period > now ? s->next_sample + period : now + period;
 	}
@@ -809,6 +932,9 @@ void session_release(struct session *s)
 	free(s->held_forget);
 	free(s->ns_tids);
 	free(s->inflight_rows);
+	free(s->waiter_rows);
+	free(s->waiters);
+	free(s->wts);
 	free(s->blocked_rows);
 	if (s->pidfd >= 0)
 		close(s->pidfd);

@@ -24,6 +24,13 @@
 #include "target.h"
 #include "thread_times.h"
 
+/* A thread state of the target, the thread it named when listed (its
+ * PID namespace's id and the host's). */
+struct waiter_tstate {
+	uint64_t tstate;
+	pid_t ns_tid, host_tid;
+};
+
 struct session {
 	const struct options *opt;
 	struct probes *probes; /* shared by every session */
@@ -48,6 +55,7 @@ struct session {
 	struct py_layout *py;         /* the interpreter's layout for Python stacks; NULL: none */
 	struct py_code_cache *codes;  /* code objects read, for the run (the profile names them) */
 	unsigned layout_tries;        /* py_layout_for refused: tried again this often */
+	unsigned layout_sample_tries; /* and this often after a sample saw a holder */
 	unsigned names_age;           /* intervals since the Python thread names were read */
 	struct py_stack_hints *frames; /* each holder's last frames, read again at once */
 	struct symbolizer sym;
@@ -61,6 +69,17 @@ struct session {
 	struct gs_held_key *held_forget;
 	size_t held_forget_cap;
 	double next_sample;
+	/* The waiter sampler (waiters.h): every WAITERS_EVERY holder samples. */
+	unsigned wait_phase;
+	pid_t wait_cursor;                /* round robin over the waiters */
+	struct inflight_row *waiter_rows; /* the waits in progress at its last read */
+	size_t waiter_rows_cap;
+	pid_t *waiters;
+	size_t waiters_cap;
+	struct waiter_tstate *wts;        /* the target's thread states by thread */
+	size_t nwts, wts_cap;
+	bool wts_listed;
+	unsigned wts_age;                 /* waiter samples since they were listed */
 	/* A target in another PID namespace: its threads by their ids there
 	 * and the host's, re-read when a holder names one not in it. */
 	bool other_pidns;

@@ -74,19 +74,35 @@ static void stack_line(const struct py_profile_group *g, double share, char *buf
 	}
 }
 
-size_t stacks_lines(const struct hold_state *h, bool summary, char *lines, size_t size, size_t max)
+static size_t profile_lines(const struct py_profile *p, bool summary, char *lines, size_t size, size_t max)
 {
 	struct py_profile_group top[STACKS_TEXT_TOP];
 	double total;
 	ssize_t n;
 
-	if (!h->python_stacks || (total = total_seconds(&h->profile, summary)) <= 0)
+	if ((total = total_seconds(p, summary)) <= 0)
 		return 0;
-	if ((n = py_profile_top_stacks(&h->profile, summary, false, top, max < STACKS_TEXT_TOP ? max : STACKS_TEXT_TOP)) <= 0)
+	if ((n = py_profile_top_stacks(p, summary, false, top, max < STACKS_TEXT_TOP ? max : STACKS_TEXT_TOP)) <= 0)
 		return 0;
 	for (ssize_t i = 0; i < n; i++)
 		stack_line(&top[i], top[i].s / total, lines + (size_t)i * size, size);
 	return (size_t)n;
+}
+
+size_t stacks_lines(const struct hold_state *h, bool summary, char *lines, size_t size, size_t max)
+{
+	return h->python_stacks ? profile_lines(&h->profile, summary, lines, size, max) : 0;
+}
+
+void stacks_wait_text(FILE *out, const struct hold_state *h, bool summary)
+{
+	char lines[STACKS_TEXT_TOP][2048];
+	size_t n = h->python_stacks ? profile_lines(&h->waits, summary, &lines[0][0], sizeof lines[0], STACKS_TEXT_TOP) : 0;
+
+	if (n)
+		fputs("Waiting for the GIL in (share of the threads' time waiting, innermost frame first):\n", out);
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "%s\n", lines[i]);
 }
 
 void stacks_text(FILE *out, const struct hold_state *h, bool summary)
@@ -140,6 +156,31 @@ void stacks_json(FILE *out, const struct hold_state *h, bool summary)
 	fprintf(out, "], \"torn_samples\": %" PRIu64, summary ? p->run_torn : p->last_torn);
 }
 
+void stacks_wait_json(FILE *out, const struct hold_state *h, bool summary)
+{
+	const struct py_profile_entry *top[STACKS_JSON_TOP];
+	const struct py_profile *p = &h->waits;
+	uint64_t samples = summary ? h->wait_samples_run : h->last_wait_samples;
+	uint64_t seen = summary ? h->waiters_seen_run : h->last_waiters_seen;
+	size_t n;
+
+	if (!h->python_stacks) {
+		fputs(", \"gil_wait_stacks\": null, \"wait_samples\": null, \"wait_torn_samples\": null", out);
+		return;
+	}
+	n = py_profile_top(p, 0, summary, false, top, STACKS_JSON_TOP);
+	fputs(", \"gil_wait_stacks\": [", out);
+	for (size_t i = 0; i < n; i++) {
+		fputs(i ? ", {\"stack\": " : "{\"stack\": ", out);
+		json_frames(out, top[i]);
+		fprintf(out, ", \"s\": %.6f, \"samples\": %" PRIu64 ", \"tid\": %d}",
+			py_profile_seconds(top[i], summary, false), summary ? top[i]->run_n : top[i]->last_n,
+			(int)top[i]->tid);
+	}
+	fprintf(out, "], \"wait_samples\": %" PRIu64 ", \"waiters_mean\": %.3f, \"wait_torn_samples\": %" PRIu64,
+		samples, samples ? (double)seen / (double)samples : 0.0, summary ? p->run_torn : p->last_torn);
+}
+
 void stacks_folded_frame(char *buf, size_t size, const char *name)
 {
 	size_t n = 0;
@@ -175,14 +216,16 @@ static void folded_thread(char *buf, size_t size, struct thread_stats *const *th
 	snprintf(buf, size, "%s (%d)", name, (int)tid);
 }
 
-int stacks_write_folded(FILE *out, const struct hold_state *h, pid_t pid, struct thread_stats *const *threads,
-			size_t nthreads, bool by_role)
+static void folded_lines(FILE *out, const struct py_profile *p, pid_t pid, struct thread_stats *const *threads,
+			 size_t nthreads, bool by_role, bool weighted)
 {
 	char thread[192], name[1024], frame[1024];
 
-	for (size_t i = 0; i < h->profile.n; i++) {
-		const struct py_profile_entry *e = &h->profile.entries[i];
-		uint64_t count = e->run_n;
+	for (size_t i = 0; i < p->n; i++) {
+		const struct py_profile_entry *e = &p->entries[i];
+		/* A waiter sample stands for several waiters: its weight, to
+		 * the nearest sample. */
+		uint64_t count = weighted ? (uint64_t)(e->run_w + 0.5) : e->run_n;
 		if (!count)
 			continue;
 		folded_thread(thread, sizeof thread, threads, nthreads, e->tid, by_role);
@@ -197,5 +240,18 @@ int stacks_write_folded(FILE *out, const struct hold_state *h, pid_t pid, struct
 		}
 		fprintf(out, " %" PRIu64 "\n", count);
 	}
+}
+
+int stacks_write_folded(FILE *out, const struct hold_state *h, pid_t pid, struct thread_stats *const *threads,
+			size_t nthreads, bool by_role)
+{
+	folded_lines(out, &h->profile, pid, threads, nthreads, by_role, false);
+	return ferror(out) ? -1 : 0;
+}
+
+int stacks_write_folded_waits(FILE *out, const struct hold_state *h, pid_t pid, struct thread_stats *const *threads,
+			      size_t nthreads)
+{
+	folded_lines(out, &h->waits, pid, threads, nthreads, false, true);
 	return ferror(out) ? -1 : 0;
 }

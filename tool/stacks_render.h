@@ -25,12 +25,24 @@ size_t stacks_lines(const struct hold_state *h, bool summary, char *lines, size_
  * are not read, with python_stacks_error saying why). */
 void stacks_json(FILE *out, const struct hold_state *h, bool summary);
 
+/* The waiters' stacks (waiters.h): "Waiting for the GIL in:" as shares of
+ * the threads' time waiting sampled, and ", \"gil_wait_stacks\": [...],
+ * \"wait_samples\": N, \"waiters_mean\": x, \"wait_torn_samples\": N"
+ * (null when stacks are not read). */
+void stacks_wait_text(FILE *out, const struct hold_state *h, bool summary);
+void stacks_wait_json(FILE *out, const struct hold_state *h, bool summary);
+
 /* The run's stacks in the folded format (pid;thread;outer;...;inner count,
  * the count in samples; the thread as "name (tid)", or with by_role its
  * role, so a pool's threads are one), one line per stack. Returns 0, or -1
  * when writing failed. */
 int stacks_write_folded(FILE *out, const struct hold_state *h, pid_t pid, struct thread_stats *const *threads,
 			size_t nthreads, bool by_role);
+
+/* The same for the waiters' stacks, the count in waiter samples, each
+ * weighted by the waiters it stood for (a thread's 1/rate s waiting). */
+int stacks_write_folded_waits(FILE *out, const struct hold_state *h, pid_t pid, struct thread_stats *const *threads,
+			      size_t nthreads);
 
 /* "function (dir/file.py:line)": a frame with the last two parts of its
  * path, for text (unescaped). */

@@ -1,6 +1,8 @@
 /* Which code: the GIL holders' Python stacks on every interpreter on the
  * machine, against tests/workloads/profile.py's own clocks over the same
- * window (its CPU time in each hog, its wall time blocked in flush). */
+ * window (its CPU time in each hog, its wall time blocked in flush); the
+ * waiters' stacks against tests/workloads/nappers.py's known line and the
+ * waits gilstats measured. */
 #include "config.h"
 
 #include <check.h>
@@ -201,14 +203,117 @@ START_TEST(holder_stacks_match_the_workload)
 }
 END_TEST
 
+static bool is_napper(json_object *nappers, int tid)
+{
+	for (size_t i = 0; i < json_object_array_length(nappers); i++)
+		if (json_object_get_int(json_object_array_get_idx(nappers, i)) == tid)
+			return true;
+	return false;
+}
+
+/* The nappers' waiting stacks in JSON: each in napper at the sleep's line;
+ * returns their seconds. */
+static double napper_wait_stacks(const struct interpreter *py, json_object *summary, json_object *nappers,
+				 const char *nap_at)
+{
+	json_object *stacks = json_object_object_get(summary, "gil_wait_stacks");
+	double s = 0;
+	size_t seen = 0;
+
+	ck_assert_msg(json_object_get_type(stacks) == json_type_array, "%s: no gil_wait_stacks", py->label);
+	for (size_t i = 0; i < json_object_array_length(stacks); i++) {
+		json_object *e = json_object_array_get_idx(stacks, i);
+		const char *inner = json_object_get_string(json_object_array_get_idx(json_object_object_get(e, "stack"), 0));
+		if (!is_napper(nappers, (int)field_double(e, "tid")))
+			continue;
+		ck_assert_msg(inner && strncmp(inner, "napper (", 8) == 0 && strstr(inner, nap_at),
+			      "%s: a napper waited in %s, not napper at %s", py->label, inner ? inner : "(no frame)", nap_at);
+		s += field_double(e, "s");
+		seen++;
+	}
+	ck_assert_msg(seen > 0, "%s: no napper's stack among the waiters'", py->label);
+	return s;
+}
+
+/* The folded waiters' stacks: lines of the pid, the nappers' innermost
+ * frame napper at the sleep's line; returns how many lines. */
+static size_t napper_folded_lines(const struct interpreter *py, const char *path, pid_t pid, const char *nap_at)
+{
+	FILE *f = fopen(path, "r");
+	char line[8192], prefix[32];
+	size_t n = 0;
+
+	ck_assert_ptr_nonnull(f);
+	snprintf(prefix, sizeof prefix, "%d;napper", (int)pid);
+	while (fgets(line, sizeof line, f)) {
+		char *space = strrchr(line, ' ');
+		ck_assert_msg(space && strtod(space + 1, NULL) > 0, "%s: not a folded line: %s", py->label, line);
+		*space = '\0';
+		if (strncmp(line, prefix, strlen(prefix)) != 0)
+			continue;
+		ck_assert_msg(strncmp(strrchr(line, ';') + 1, "napper (", 8) == 0 && strstr(strrchr(line, ';'), nap_at),
+			      "%s: folded napper line ends in %s", py->label, strrchr(line, ';') + 1);
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+/* Threads that wake from time.sleep into a GIL a hog holds wait for it
+ * at the sleep's line: the waiters' stacks say so, and their seconds are
+ * the nappers' gil_wait_s over the same summary. */
+START_TEST(waiter_stacks_match_the_waits)
+{
+	const struct interpreter *py = &pythons[_i];
+	const char *env[] = { "PYTHON_GIL=1", NULL };
+	struct workload_options o = { .script = "nappers.py", .args = (const char *[]){ "4", NULL },
+				      .env = py->free_threaded ? env : NULL };
+	char folded[] = "/tmp/gilstats-waits-XXXXXX", nap_at[64];
+	struct workload w;
+	struct tool_run r;
+	int fd = mkstemp(folded);
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	workload_start(&w, py, &o);
+	tool_run(&r, (const char *[]){ "--json", "--folded-waits", folded, workload_pid_arg(&w), "1", "4", NULL }, 120,
+		 0, 0);
+	ck_assert_msg(r.exit_code == 0, "%s: exit %d, stderr: %s", py->label, r.exit_code, r.err);
+	json_object *summary = r.lines[r.nlines - 1], *nappers = json_object_object_get(w.report, "nappers");
+	snprintf(nap_at, sizeof nap_at, "nappers.py:%d)",
+		 json_object_get_int(json_object_array_get_idx(
+			 json_object_object_get(json_object_object_get(w.report, "lines"), "nap"), 0)));
+	ck_assert_msg(json_object_get_type(json_object_object_get(summary, "gil_wait_stacks")) == json_type_array,
+		      "%s: stacks not read: %s", py->label, field_string(summary, "python_stacks_error"));
+	double stacks_s = napper_wait_stacks(py, summary, nappers, nap_at);
+	double waits_s = sum_over_threads(summary, "gil_wait_s", nappers);
+	double samples = field_double(summary, "wait_samples"), torn = field_double(summary, "wait_torn_samples");
+	size_t lines = napper_folded_lines(py, folded, w.pid, nap_at);
+	fprintf(stderr, "%s: nappers waited %.3f s by their stacks, %.3f s by gil_wait_s; %.0f waiter samples, "
+		"%.2f waiters on average, %.0f torn, %zu folded lines\n", py->label, stacks_s, waits_s, samples,
+		field_double(summary, "waiters_mean"), torn, lines);
+	ck_assert_msg(waits_s >= 0.5, "%s: the nappers waited only %.3f s", py->label, waits_s);
+	ck_assert_msg(fabs(stacks_s - waits_s) <= 0.25 * waits_s, "%s: %.3f s waiting by the stacks, %.3f s gil_wait_s",
+		      py->label, stacks_s, waits_s);
+	ck_assert_msg(torn <= 0.02 * samples + 2, "%s: %.0f of %.0f waiter samples torn", py->label, torn, samples);
+	ck_assert_msg(lines > 0, "%s: no napper in the folded waiters' stacks", py->label);
+	unlink(folded);
+	tool_run_free(&r);
+	workload_stop(&w);
+}
+END_TEST
+
 Suite *profile_suite(void)
 {
 	Suite *s = suite_create("profile");
-	TCase *tc = tcase_create("profile");
+	TCase *tc = tcase_create("profile"), *waiters = tcase_create("waiters");
 
 	npythons = discover_interpreters(pythons, MAX_PYTHONS);
 	tcase_set_timeout(tc, 180);
 	tcase_add_loop_test(tc, holder_stacks_match_the_workload, 0, (int)npythons);
 	suite_add_tcase(s, tc);
+	tcase_set_timeout(waiters, 180);
+	tcase_add_loop_test(waiters, waiter_stacks_match_the_waits, 0, (int)npythons);
+	suite_add_tcase(s, waiters);
 	return s;
 }

@@ -29,6 +29,7 @@ Suite *py_profile_suite(void);
 Suite *py_threads_suite(void);
 Suite *line_table_suite(void);
 Suite *py_stack_suite(void);
+Suite *waiters_suite(void);
 
 /* Directory holding the test data the build made (libversioned.so). */
 const char *test_builddir(void);

@@ -20,7 +20,7 @@ int main(void)
 		bpf_object_suite, hold_suite,      cpu_time_suite,       metrics_suite,
 		escape_suite,     roles_suite,	   split_suite,          bpf_cost_suite,
 		fleet_suite,
-		py_profile_suite, py_threads_suite, line_table_suite, py_stack_suite,
+		py_profile_suite, py_threads_suite, line_table_suite, py_stack_suite, waiters_suite,
 	};
 	SRunner *sr = srunner_create(suites[0]());
 	int failed;

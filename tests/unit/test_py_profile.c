@@ -215,6 +215,85 @@ START_TEST(text_names_the_top_stacks_with_shares)
 }
 END_TEST
 
+/* Waiter samples: two of five waiters read, each standing for 2.5; the
+ * share of the waiter samples is threads' worth of seconds. */
+START_TEST(weighted_waiter_samples_are_threads_seconds)
+{
+	struct hold_state h = { .python_stacks = true };
+	struct py_profile_frame frames[2] = { { &code_b, 22 }, { &code_main, 5 } };
+	struct thread_stats t = { .tid = 7, .name = "napper" };
+	struct thread_stats *threads[] = { &t };
+	struct stats st = { 0 };
+	char *text = NULL;
+	size_t len;
+	FILE *f;
+
+	/* 10 waiter samples in 2 s, each finding 5 waiters, 2 read. */
+	for (int i = 0; i < 10; i++) {
+		ck_assert_int_eq(py_profile_add_weighted(&h.waits, 7, frames, 2, false, false, 2.5), 0);
+		ck_assert_int_eq(py_profile_add_weighted(&h.waits, 8, frames, 2, false, false, 2.5), 0);
+	}
+	h.wait_samples = 10;
+	h.waiters_seen = 50;
+	ck_assert_ptr_nonnull(stats_thread(&st, 7));
+	ck_assert_ptr_nonnull(stats_thread(&st, 8));
+	ck_assert_int_eq(hold_update(&h, &st, NULL, 0, 2.0), 0);
+	ck_assert_uint_eq(h.waits.n, 2);
+	/* Five threads waited throughout: 10 s in all, 5 s by each entry. */
+	ck_assert_double_eq_tol(py_profile_seconds(&h.waits.entries[0], false, false), 5.0, 1e-9);
+	ck_assert_double_eq_tol(py_profile_seconds(&h.waits.entries[1], true, false), 5.0, 1e-9);
+	ck_assert_uint_eq(h.waits.entries[0].run_n, 10);
+	f = open_memstream(&text, &len);
+	stacks_wait_json(f, &h, true);
+	stacks_wait_text(f, &h, true);
+	ck_assert_int_eq(stacks_write_folded_waits(f, &h, 4242, threads, 1), 0);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(text, ", \"gil_wait_stacks\": [{\"stack\": [\"hog_b (/srv/app/work.py:22)\", "
+					   "\"main (/srv/app/main.py:5)\"], \"s\": 5.000000, \"samples\": 10, \"tid\": "));
+	ck_assert_ptr_nonnull(strstr(text, "\"wait_samples\": 10, \"waiters_mean\": 5.000, \"wait_torn_samples\": 0"));
+	ck_assert_ptr_nonnull(strstr(text, "Waiting for the GIL in"));
+	ck_assert_ptr_nonnull(strstr(text, " 100.0%  hog_b (app/work.py:22) <- main (app/main.py:5)  [2 threads]\n"));
+	/* Folded: the weight, 25 waiter samples each. */
+	ck_assert_ptr_nonnull(strstr(text, "4242;napper (7);main (/srv/app/main.py:5);hog_b (/srv/app/work.py:22) 25\n"));
+	ck_assert_ptr_nonnull(strstr(text, "4242;? (8);main (/srv/app/main.py:5);hog_b (/srv/app/work.py:22) 25\n"));
+	free(text);
+	/* Without stacks, nulls. */
+	h.python_stacks = false;
+	f = open_memstream(&text, &len);
+	stacks_wait_json(f, &h, false);
+	fclose(f);
+	ck_assert_str_eq(text, ", \"gil_wait_stacks\": null, \"wait_samples\": null, \"wait_torn_samples\": null");
+	free(text);
+	hold_free(&h);
+	stats_free(&st);
+}
+END_TEST
+
+static bool keep_none(pid_t tid, void *ctx)
+{
+	(void)tid, (void)ctx;
+	return false;
+}
+
+/* Ended threads fold with their weights. */
+START_TEST(folding_keeps_the_weights)
+{
+	struct py_profile p = { 0 };
+	struct py_profile_frame frames[1] = { { &code_a, 12 } };
+	const struct py_profile_entry *top[2];
+
+	py_profile_add_weighted(&p, 3, frames, 1, false, false, 4);
+	py_profile_add_weighted(&p, 4, frames, 1, false, false, 2);
+	ck_assert_int_eq(py_profile_fold_threads(&p, keep_none, NULL), 0);
+	ck_assert_uint_eq(p.n, 1);
+	py_profile_close_interval(&p, 2, 1.0);
+	ck_assert_uint_eq(py_profile_top(&p, 0, false, false, top, 2), 1);
+	ck_assert_double_eq_tol(py_profile_seconds(top[0], false, false), 3.0, 1e-9);
+	ck_assert_uint_eq(top[0]->last_n, 2);
+	py_profile_free(&p);
+}
+END_TEST
+
 Suite *py_profile_suite(void)
 {
 	Suite *s = suite_create("py_profile");
@@ -227,6 +306,8 @@ Suite *py_profile_suite(void)
 	tcase_add_test(tc, folded_lines_parse_back);
 	tcase_add_test(tc, flame_graph_is_svg_with_a_box_per_frame);
 	tcase_add_test(tc, text_names_the_top_stacks_with_shares);
+	tcase_add_test(tc, weighted_waiter_samples_are_threads_seconds);
+	tcase_add_test(tc, folding_keeps_the_weights);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -66,7 +66,7 @@ static int add(struct roles *r, const struct thread_stats *t, const struct roles
 		snprintf(row->role, sizeof row->role, "%s", thread_name(t));
 		row->thread = t;
 	} else {
-		roles_name(thread_name(t), role, sizeof role);
+		roles_name(thread_role_source(t), role, sizeof role);
 		if (!(row = group_of(r, role))) {
 			if (!(row = new_row(r)))
 				return -1;

@@ -823,7 +823,8 @@ void session_name_threads(struct session *s)
 		if (!t)
 			continue;
 		snprintf(t->python_name, sizeof t->python_name, "%s", names[i].name);
-		t->python_name_shown = t->python_name[0] && (!py_thread_name_is_default(t->python_name) ||
+		t->python_name_made_up = py_thread_name_is_default(t->python_name);
+		t->python_name_shown = t->python_name[0] && (!t->python_name_made_up ||
 							       strcmp(t->name, s->target.stat.comm) == 0);
 	}
 	free(names);

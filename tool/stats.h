@@ -34,6 +34,7 @@ struct thread_stats {
 	char python_name[64]; /* threading's name, read from the target; "": none */
 	bool python_name_read; /* its name was looked for (threads of C have none) */
 	bool python_name_shown; /* shown rather than the comm (not a made-up one beside a chosen comm) */
+	bool python_name_made_up; /* one threading made up (Thread-3 (run)): roles go by the comm */
 	pid_t ns_tid;    /* in the target's PID namespace (0: unknown) */
 	uint64_t gil_address; /* the GIL it waited on last (several with PEP 684) */
 	bool alive;      /* listed in /proc/PID/task at the last update */
@@ -56,6 +57,14 @@ struct thread_stats {
 static inline const char *thread_name(const struct thread_stats *t)
 {
 	return t->python_name_shown ? t->python_name : t->name;
+}
+
+/* The name a thread's role comes from: a name threading made up is not
+ * one (a thread per request is named only if it lives past a boundary:
+ * by the comm, all of them are one role). */
+static inline const char *thread_role_source(const struct thread_stats *t)
+{
+	return t->python_name_shown && !t->python_name_made_up ? t->python_name : t->name;
 }
 
 /* The last interval's figures, or the run's for a summary. */

@@ -738,6 +738,19 @@ static int read_boundary(struct session *s, uint64_t *now_ns)
 	return 0;
 }
 
+/* A thread listed before it ever ran (waiting for its first CPU) has no
+ * comm from the kernel's slices yet: /proc's. */
+static void name_new_threads(struct session *s)
+{
+	struct proc_stat st;
+
+	for (size_t i = 0; i < s->stats.nthreads; i++) {
+		struct thread_stats *t = &s->stats.threads[i];
+		if (!t->name[0] && t->alive && target_thread_stat(s->target.pid, t->tid, &st) == 0)
+			snprintf(t->name, sizeof t->name, "%s", st.comm);
+	}
+}
+
 int session_update(struct session *s, uint64_t ended_epoch, struct gs_error *err)
 {
 	uint64_t now_ns;
@@ -762,6 +775,7 @@ int session_update(struct session *s, uint64_t ended_epoch, struct gs_error *err
 	forget_ended(s);
 	if (thread_times_update(&s->times, &s->stats) != 0)
 		return gs_fail(err, GS_EXIT_FAILURE, "cannot read the bpf maps: %s", strerror(errno));
+	name_new_threads(s);
 	s->report_target.gil_address = gil_report_address(&s->gil);
 	s->report_target.several_gils = s->gil.ngils > 1;
 	s->report_target.gil_enabled = s->gil.gil_enabled;

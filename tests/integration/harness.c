@@ -1510,7 +1510,9 @@ char *tmux_wait_for(const char *session, const char *const *needles, double time
 	double until = now_s() + timeout_s;
 	char cmd[256];
 
-	snprintf(cmd, sizeof cmd, "tmux capture-pane -p -t %s", session);
+	/* With the pane's history: a summary printed on the normal screen can
+	 * be longer than the pane (its stacks), and scroll its head away. */
+	snprintf(cmd, sizeof cmd, "tmux capture-pane -p -S -500 -t %s", session);
 	for (;;) {
 		char *screen = shell(cmd);
 		bool all = screen != NULL;

@@ -30,12 +30,15 @@ static const struct gil_layout gil_layout_free_threaded = {
 
 /* Before 3.13: the offset of thread_id (pthread_self()) in PyThreadState,
  * x86_64, measured on CPython builds of each version (the same in Debian's);
- * from 3.13 the debug offsets give native_thread_id. */
+ * 3.11 and 3.12 keep the kernel's tid in native_thread_id, the field after
+ * it: one read a sample instead of two (thread_id, then the pthread's
+ * tid). From 3.13 the debug offsets give native_thread_id. */
 static const struct {
 	int major, minor;
-	uint16_t thread_id;
-} tstate_thread_id[] = { { 2, 7, 0x90 },  { 3, 6, 0x98 },  { 3, 7, 0xb0 },  { 3, 8, 0xb0 },
-			 { 3, 9, 0xb0 },  { 3, 10, 0xb0 }, { 3, 11, 0x98 }, { 3, 12, 0x88 } };
+	uint16_t thread_id, native_thread_id; /* 0: none */
+} tstate_thread_id[] = { { 2, 7, 0x90, 0 },     { 3, 6, 0x98, 0 },     { 3, 7, 0xb0, 0 },
+			 { 3, 8, 0xb0, 0 },     { 3, 9, 0xb0, 0 },     { 3, 10, 0xb0, 0 },
+			 { 3, 11, 0x98, 0xa0 }, { 3, 12, 0x88, 0x90 } };
 
 /* glibc x86_64: struct pthread's tid (pthread_t is its address). */
 #define PTHREAD_TID_OFFSET 0x2d0
@@ -345,8 +348,9 @@ static void thread_id_layout(struct gil_location *loc)
 {
 	for (size_t i = 0; i < sizeof tstate_thread_id / sizeof tstate_thread_id[0]; i++)
 		if (tstate_thread_id[i].major == loc->py.major && tstate_thread_id[i].minor == loc->py.minor) {
-			loc->tstate_tid_off = tstate_thread_id[i].thread_id;
-			loc->pthread_tid_off = PTHREAD_TID_OFFSET;
+			bool native = tstate_thread_id[i].native_thread_id != 0;
+			loc->tstate_tid_off = native ? tstate_thread_id[i].native_thread_id : tstate_thread_id[i].thread_id;
+			loc->pthread_tid_off = native ? 0 : PTHREAD_TID_OFFSET;
 		}
 }
 

@@ -189,14 +189,21 @@ static bool code_addr_ok(const struct py_layout *l, uint64_t code)
 	return code >= 0x1000 && code < (1ull << 47) && !(code & 7) && l->code_read <= CODE_HEAD;
 }
 
-const struct py_code_info *py_code_lookup(struct py_code_cache *c, const struct py_layout *l,
-					  const struct mem_reader *mem, uint64_t code)
+/* One code object, inside a lookup that made room for it. */
+static const struct py_code_info *py_code_lookup_one(struct py_code_cache *c, const struct py_layout *l,
+						     const struct mem_reader *mem, uint64_t code)
 {
 	unsigned char head[CODE_HEAD];
 
-	if (!code_addr_ok(l, code) || mem->read(mem->ctx, code, head, l->code_read) != 0 || make_room(c, 1) != 0)
+	if (!code_addr_ok(l, code) || mem->read(mem->ctx, code, head, l->code_read) != 0)
 		return NULL;
 	return lookup_head(c, l, mem, code, head);
+}
+
+const struct py_code_info *py_code_lookup(struct py_code_cache *c, const struct py_layout *l,
+					  const struct mem_reader *mem, uint64_t code)
+{
+	return make_room(c, 1) != 0 ? NULL : py_code_lookup_one(c, l, mem, code);
 }
 
 void py_code_cache_use_spans(struct py_code_cache *c, mem_spans_fn read_spans, void *ctx)
@@ -223,34 +230,57 @@ static size_t read_heads(struct py_code_cache *c, const struct py_layout *l, con
 	return c->read_spans(c->spans_ctx, spans, n);
 }
 
-int py_code_lookup_stack(struct py_code_cache *c, const struct py_layout *l, const struct mem_reader *mem,
-			 const struct py_stack *st, const struct py_code_info **out)
+/* Adds the code objects of st not in codes yet (up to max), each once:
+ * recursion repeats one, and the stacks of one batch share most. */
+static size_t add_codes(const struct py_layout *l, const struct py_stack *st, uint64_t *codes, size_t n, size_t max)
+{
+	for (size_t i = 0; i < st->depth && n < max; i++) {
+		size_t j = 0;
+		while (j < n && codes[j] != st->frames[i].code)
+			j++;
+		if (j == n && code_addr_ok(l, st->frames[i].code))
+			codes[n++] = st->frames[i].code;
+	}
+	return n;
+}
+
+int py_code_lookup_stacks(struct py_code_cache *c, const struct py_layout *l, const struct mem_reader *mem,
+			  const struct py_stack *st, size_t nst, const struct py_code_info *(*out)[PY_STACK_MAX])
 {
 	uint64_t codes[PY_STACK_MAX];
 	unsigned char heads[PY_STACK_MAX][CODE_HEAD];
 	const struct py_code_info *info[PY_STACK_MAX];
-	size_t n = 0, got, i, j;
+	size_t n = 0, got, total = 0;
 	int found = 0;
 
-	/* Each code object once (recursion repeats one). */
-	for (i = 0; i < st->depth; i++) {
-		for (j = 0; j < n && codes[j] != st->frames[i].code; j++)
-			;
-		if (j == n && code_addr_ok(l, st->frames[i].code))
-			codes[n++] = st->frames[i].code;
+	for (size_t k = 0; k < nst; k++) {
+		n = add_codes(l, &st[k], codes, n, PY_STACK_MAX);
+		total += st[k].depth;
 	}
-	if (make_room(c, n) != 0)
+	/* Room for every frame's: those past the first PY_STACK_MAX codes
+	 * are looked up one by one, below. */
+	if (make_room(c, total) != 0)
 		return -1;
 	got = read_heads(c, l, mem, codes, n, heads);
-	for (j = 0; j < n; j++)
-		info[j] = j < got ? lookup_head(c, l, mem, codes[j], heads[j]) : py_code_lookup(c, l, mem, codes[j]);
-	for (i = 0; i < st->depth; i++) {
-		for (j = 0; j < n && codes[j] != st->frames[i].code; j++)
-			;
-		out[i] = j < n ? info[j] : NULL;
-		found += out[i] != NULL;
-	}
+	for (size_t j = 0; j < n; j++)
+		info[j] = j < got ? lookup_head(c, l, mem, codes[j], heads[j]) : py_code_lookup_one(c, l, mem, codes[j]);
+	for (size_t k = 0; k < nst; k++)
+		for (uint32_t i = 0; i < st[k].depth; i++) {
+			size_t j = 0;
+			while (j < n && codes[j] != st[k].frames[i].code)
+				j++;
+			out[k][i] = j < n ? info[j] : py_code_lookup_one(c, l, mem, st[k].frames[i].code);
+			found += out[k][i] != NULL;
+		}
 	return found;
+}
+
+int py_code_lookup_stack(struct py_code_cache *c, const struct py_layout *l, const struct mem_reader *mem,
+			 const struct py_stack *st, const struct py_code_info **out)
+{
+	const struct py_code_info *(*rows)[PY_STACK_MAX] = (const struct py_code_info *(*)[PY_STACK_MAX])out;
+
+	return py_code_lookup_stacks(c, l, mem, st, 1, rows);
 }
 
 int py_frame_line(const struct py_layout *l, const struct py_code_info *ci, uint32_t offset)

@@ -15,6 +15,8 @@
 #define FRAME_BYTES 512            /* a frame's bytes read, at most */
 #define SEEN_MAX (PY_STACK_MAX * 2) /* frames walked, with those skipped */
 #define HINT_THREADS 32            /* thread states whose last frames are kept */
+#define TS_BYTES 512               /* a thread state's bytes read, at most */
+#define BATCH_WINDOW 4096          /* the same as FRAME_WINDOW, for py_stacks_read */
 
 /* A user-space address of an object or frame (8-aligned on x86_64). */
 static bool addr_ok(uint64_t a)
@@ -193,29 +195,52 @@ int py_read_bytes(const struct py_layout *l, const struct mem_reader *mem, uint6
 	return 0;
 }
 
+/* The part of a thread state that says where its frames are: the frame
+ * pointer (3.11, 3.12: to its cframe), 3.11+ the data stack chunk, and
+ * the u64 at word_off (0: none). Its first offset in *lo; its length. */
+static uint32_t ts_bounds(const struct py_layout *l, uint32_t word_off, uint32_t *lo)
+{
+	uint32_t a = l->ts_frame, b = l->ts_frame;
+
+	if (l->ts_chunk) {
+		a = l->ts_chunk < a ? l->ts_chunk : a;
+		b = l->ts_chunk > b ? l->ts_chunk : b;
+	}
+	if (word_off) {
+		a = word_off < a ? word_off : a;
+		b = word_off > b ? word_off : b;
+	}
+	*lo = a;
+	return b + 8 - a;
+}
+
+/* The frame pointer and chunk from a thread state's bytes (ts, from lo);
+ * *cframe: the frame pointer is the cframe's, still to be followed. */
+static void ts_parse(const struct py_layout *l, const unsigned char *ts, uint32_t lo, uint64_t *frame,
+		     uint64_t *chunk, bool *cframe)
+{
+	*frame = u64_in(ts, l->ts_frame - lo);
+	*chunk = l->ts_chunk ? u64_in(ts, l->ts_chunk - lo) : 0;
+	*cframe = l->ts_cframe >= 0 && *frame;
+}
+
 /* Where a thread's frames are: its first frame (0: none) and, 3.11+,
  * the data stack chunk its frames are laid out in (0: unknown). One read
  * of the thread state covers both. -1 when it does not read. */
 static int first_frame(const struct py_layout *l, const struct mem_reader *mem, uint64_t tstate, uint64_t *frame,
 		       uint64_t *chunk)
 {
-	unsigned char ts[512];
-	uint32_t lo = l->ts_frame, hi = l->ts_frame;
+	unsigned char ts[TS_BYTES];
+	uint32_t lo, len = ts_bounds(l, 0, &lo);
 	uint64_t p;
+	bool cframe;
 
-	if (l->ts_chunk) {
-		lo = l->ts_chunk < lo ? l->ts_chunk : lo;
-		hi = l->ts_chunk > hi ? l->ts_chunk : hi;
-	}
-	if (!addr_ok(tstate) || hi + 8 - lo > sizeof ts || mem->read(mem->ctx, tstate + lo, ts, hi + 8 - lo) != 0)
+	if (!addr_ok(tstate) || len > sizeof ts || mem->read(mem->ctx, tstate + lo, ts, len) != 0)
 		return -1;
-	p = u64_in(ts, l->ts_frame - lo);
-	*chunk = l->ts_chunk ? u64_in(ts, l->ts_chunk - lo) : 0;
-	if (l->ts_cframe >= 0 && p) {
-		/* 3.11, 3.12: the frame is in the thread's current _PyCFrame. */
-		if (!addr_ok(p) || read_u64(mem, p + (uint32_t)l->ts_cframe, &p) != 0)
-			return -1;
-	}
+	ts_parse(l, ts, lo, &p, chunk, &cframe);
+	/* 3.11, 3.12: the frame is in the thread's current _PyCFrame. */
+	if (cframe && (!addr_ok(p) || read_u64(mem, p + (uint32_t)l->ts_cframe, &p) != 0))
+		return -1;
 	*frame = p;
 	return p && !addr_ok(p) ? -1 : 0;
 }
@@ -227,7 +252,8 @@ static int first_frame(const struct py_layout *l, const struct mem_reader *mem, 
  * (hints), else one read each. */
 struct frame_window {
 	uint64_t start, end;
-	unsigned char buf[FRAME_WINDOW];
+	unsigned char *buf;
+	size_t cap;
 	/* Frames read beforehand (hints): npre of them, FRAME_BYTES each. */
 	const uint64_t *pre_addr;
 	const unsigned char *pre_bytes;
@@ -236,19 +262,29 @@ struct frame_window {
 
 #define CHUNK_HEADER 24 /* _PyStackChunk: previous, size, top */
 
+/* The span of the window: the chunk's part that ends with frame; 0 when
+ * the frame is not in the chunk (frames elsewhere are read one by one). */
+static size_t window_span(const struct frame_window *w, const struct py_layout *l, uint64_t chunk, uint64_t frame,
+			  uint64_t *start)
+{
+	uint64_t end = frame + l->frame_read;
+
+	if (!addr_ok(chunk) || frame < chunk + CHUNK_HEADER || frame - chunk > MAX_CHUNK)
+		return 0;
+	*start = end - chunk > w->cap ? end - w->cap : chunk;
+	return end - *start;
+}
+
 static void window_fill(struct frame_window *w, const struct py_layout *l, const struct mem_reader *mem,
 			uint64_t chunk, uint64_t frame)
 {
-	uint64_t end = frame + l->frame_read, start = chunk;
+	uint64_t start;
+	size_t len = window_span(w, l, chunk, frame, &start);
 
 	w->start = w->end = 0;
-	if (!addr_ok(chunk) || frame < chunk + CHUNK_HEADER || frame - chunk > MAX_CHUNK)
-		return;
-	if (end - start > FRAME_WINDOW)
-		start = end - FRAME_WINDOW;
-	if (mem->read(mem->ctx, start, w->buf, end - start) == 0) {
+	if (len && mem->read(mem->ctx, start, w->buf, len) == 0) {
 		w->start = start;
-		w->end = end;
+		w->end = start + len;
 	}
 }
 
@@ -335,7 +371,8 @@ static int walk(const struct py_layout *l, const struct mem_reader *mem, const s
 
 int py_stack_read(const struct py_layout *l, const struct mem_reader *mem, uint64_t tstate, struct py_stack *out)
 {
-	struct frame_window w = { 0 };
+	unsigned char buf[FRAME_WINDOW];
+	struct frame_window w = { .buf = buf, .cap = sizeof buf };
 	uint64_t frame, chunk, seen[SEEN_MAX];
 	size_t nseen;
 
@@ -361,6 +398,7 @@ struct py_stack_hints {
 	size_t next; /* the entry replaced next (round robin) */
 	uint64_t pre_addr[SEEN_MAX];
 	unsigned char pre_bytes[SEEN_MAX * FRAME_BYTES];
+	unsigned char *windows; /* py_stacks_read's, allocated at its first call */
 };
 
 struct py_stack_hints *py_stack_hints_new(mem_spans_fn read_spans, void *ctx)
@@ -376,6 +414,8 @@ struct py_stack_hints *py_stack_hints_new(mem_spans_fn read_spans, void *ctx)
 
 void py_stack_hints_free(struct py_stack_hints *h)
 {
+	if (h)
+		free(h->windows);
 	free(h);
 }
 
@@ -414,7 +454,8 @@ static void prefetch(struct py_stack_hints *h, const struct py_layout *l, const 
 int py_stack_read_hinted(struct py_stack_hints *h, const struct py_layout *l, const struct mem_reader *mem,
 			 uint64_t tstate, struct py_stack *out)
 {
-	struct frame_window w = { 0 };
+	unsigned char buf[FRAME_WINDOW];
+	struct frame_window w = { .buf = buf, .cap = sizeof buf };
 	struct hint_entry *e = hint_for(h, tstate);
 	uint64_t frame, chunk;
 	int rc;
@@ -431,6 +472,93 @@ int py_stack_read_hinted(struct py_stack_hints *h, const struct py_layout *l, co
 	if (rc != 0)
 		e->n = 0;
 	return rc;
+}
+
+/* Reads every span: a span that does not read stops read_spans, so the
+ * rest are asked again past it. ok[i]: span i was read whole. */
+static void read_each(const struct py_stack_hints *h, const struct mem_span *spans, size_t n, bool *ok)
+{
+	for (size_t done = 0; done < n;) {
+		size_t got = h->read_spans(h->ctx, spans + done, n - done);
+		for (size_t i = 0; i < got; i++)
+			ok[done + i] = true;
+		if (done + got < n)
+			ok[done + got] = false;
+		done += got + 1;
+	}
+}
+
+/* Where each thread's frames are (first_frame for n at once): the
+ * thread states in one call, 3.11 and 3.12's cframes in another. */
+static void first_frames(const struct py_stack_hints *h, const struct py_layout *l, const uint64_t *tstates,
+			 size_t n, uint32_t word_off, uint64_t *words, uint64_t *frame, uint64_t *chunk, int *rc)
+{
+	unsigned char ts[PY_STACKS_BATCH][TS_BYTES];
+	struct mem_span spans[PY_STACKS_BATCH] = { { 0 } };
+	size_t idx[PY_STACKS_BATCH], k = 0;
+	bool ok[PY_STACKS_BATCH], cframe[PY_STACKS_BATCH] = { false };
+	uint32_t lo, len = ts_bounds(l, word_off, &lo);
+
+	for (size_t i = 0; i < n; i++) {
+		rc[i] = addr_ok(tstates[i]) && len <= TS_BYTES ? 0 : -1;
+		if (rc[i] == 0)
+			spans[k] = (struct mem_span){ tstates[i] + lo, ts[k], len }, idx[k++] = i;
+	}
+	read_each(h, spans, k, ok);
+	for (size_t j = 0; j < k; j++) {
+		size_t i = idx[j];
+		rc[i] = ok[j] ? 0 : -1;
+		if (ok[j]) {
+			ts_parse(l, ts[j], lo, &frame[i], &chunk[i], &cframe[i]);
+			words[i] = word_off ? u64_in(ts[j], word_off - lo) : 0;
+		}
+	}
+	/* 3.11, 3.12: the frames are in the threads' current _PyCFrames. */
+	k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (rc[i] == 0 && cframe[i] && addr_ok(frame[i]))
+			spans[k] = (struct mem_span){ frame[i] + (uint32_t)l->ts_cframe, &frame[i], 8 }, idx[k++] = i;
+		else if (rc[i] == 0 && cframe[i])
+			rc[i] = -1;
+	read_each(h, spans, k, ok);
+	for (size_t j = 0; j < k; j++)
+		rc[idx[j]] = ok[j] ? 0 : -1;
+	for (size_t i = 0; i < n; i++)
+		if (rc[i] == 0 && frame[i] && !addr_ok(frame[i]))
+			rc[i] = -1;
+}
+
+int py_stacks_read(struct py_stack_hints *h, const struct py_layout *l, const struct mem_reader *mem,
+		   const uint64_t *tstates, size_t n, uint32_t word_off, uint64_t *words, struct py_stack *out, int *rc)
+{
+	uint64_t frame[PY_STACKS_BATCH], chunk[PY_STACKS_BATCH], start, seen[SEEN_MAX];
+	struct frame_window w[PY_STACKS_BATCH];
+	struct mem_span spans[PY_STACKS_BATCH];
+	size_t idx[PY_STACKS_BATCH], k = 0, nseen;
+	bool ok[PY_STACKS_BATCH];
+
+	if (n > PY_STACKS_BATCH || l->frame_read > FRAME_BYTES || !h->read_spans ||
+	    (!h->windows && !(h->windows = malloc(PY_STACKS_BATCH * BATCH_WINDOW))))
+		return -1;
+	first_frames(h, l, tstates, n, word_off, words, frame, chunk, rc);
+	/* The windows, in one call. */
+	for (size_t i = 0; i < n; i++) {
+		size_t len;
+		w[i] = (struct frame_window){ .buf = h->windows + i * BATCH_WINDOW, .cap = BATCH_WINDOW };
+		if (rc[i] == 0 && (len = window_span(&w[i], l, chunk[i], frame[i], &start)))
+			spans[k] = (struct mem_span){ start, w[i].buf, len }, idx[k++] = i;
+	}
+	read_each(h, spans, k, ok);
+	for (size_t j = 0; j < k; j++)
+		if (ok[j])
+			w[idx[j]].start = spans[j].addr, w[idx[j]].end = spans[j].addr + spans[j].len;
+	for (size_t i = 0; i < n; i++) {
+		out[i].depth = 0;
+		out[i].truncated = false;
+		if (rc[i] == 0)
+			rc[i] = walk(l, mem, &w[i], frame[i], &out[i], seen, &nseen);
+	}
+	return 0;
 }
 
 /* Appends the thread states of the interpreter interp; -1 when torn. */

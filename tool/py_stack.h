@@ -95,6 +95,18 @@ void py_stack_hints_free(struct py_stack_hints *h);
 int py_stack_read_hinted(struct py_stack_hints *h, const struct py_layout *l, const struct mem_reader *mem,
 			 uint64_t tstate, struct py_stack *out);
 
+/* The stacks of n thread states (at most PY_STACKS_BATCH) at once: each
+ * step's reads for all of them in one call (thread states, 3.11 and
+ * 3.12's cframes, the data stack windows), a few calls for n stacks where
+ * py_stack_read_hinted makes a few each. word_off (0: none): words[i] is
+ * the u64 at that offset of thread state i, read in the same call as its
+ * frame pointer (the check that it still names its thread). rc[i]: 0, or
+ * -1 torn. Returns -1 when nothing could be read (no span reader, n too
+ * large, out of memory). */
+#define PY_STACKS_BATCH 8
+int py_stacks_read(struct py_stack_hints *h, const struct py_layout *l, const struct mem_reader *mem,
+		   const uint64_t *tstates, size_t n, uint32_t word_off, uint64_t *words, struct py_stack *out, int *rc);
+
 /* What a code object names. */
 struct py_code_info {
 	char *function; /* co_qualname (3.11+), else co_name */
@@ -125,6 +137,11 @@ const struct py_code_info *py_code_lookup(struct py_code_cache *c, const struct 
  * found, -1 when out of memory. */
 int py_code_lookup_stack(struct py_code_cache *c, const struct py_layout *l, const struct mem_reader *mem,
 			 const struct py_stack *st, const struct py_code_info **out);
+
+/* The same for nst stacks at once (a batch of py_stacks_read): out[k][i]
+ * for st[k].frames[i], the code objects of all checked in one read. */
+int py_code_lookup_stacks(struct py_code_cache *c, const struct py_layout *l, const struct mem_reader *mem,
+			  const struct py_stack *st, size_t nst, const struct py_code_info *(*out)[PY_STACK_MAX]);
 
 void py_code_cache_use_spans(struct py_code_cache *c, mem_spans_fn read_spans, void *ctx);
 

@@ -414,21 +414,20 @@ static bool holder_blocked(struct session *s, pid_t tid)
 	return thread_blocked(s->target.pid, tid);
 }
 
-/* The Python stack of a thread state, resolved now into frames the
- * profile p keeps (a code object may be gone by the interval's end).
- * -1 when torn (counted in p) or out of memory. */
-static int resolve_stack(struct session *s, const struct mem_reader *mem, struct py_profile *p, uint64_t tstate,
-			 struct py_profile_frame *frames, struct py_stack *stack)
+/* A stack read, resolved now into frames the profile p keeps (a code
+ * object may be gone by the interval's end): with codes, its code
+ * objects looked up (py_code_lookup_stacks). -1 when torn (counted in p)
+ * or out of memory. */
+static int resolve_frames(struct session *s, struct py_profile *p, const struct py_stack *stack,
+			  const struct py_code_info *const *codes, struct py_profile_frame *frames)
 {
-	const struct py_code_info *codes[PY_STACK_MAX];
-
-	/* The stack's code objects checked in one read; the cache's entries
-	 * last until its next lookup: the profile keeps its own copies. */
-	if (py_stack_read_hinted(s->frames, s->py, mem, tstate, stack) != 0 ||
-	    py_code_lookup_stack(s->codes, s->py, mem, stack, codes) != (int)stack->depth) {
-		py_profile_torn(p);
-		return -1;
-	}
+	for (uint32_t i = 0; i < stack->depth; i++)
+		if (!codes[i]) {
+			py_profile_torn(p);
+			return -1;
+		}
+	/* The cache's entries last until its next lookup: the profile keeps
+	 * its own copies. */
 	for (uint32_t i = 0; i < stack->depth; i++) {
 		frames[i] = (struct py_profile_frame){ py_profile_keep(p, codes[i]),
 						       py_frame_line(s->py, codes[i], stack->frames[i].offset) };
@@ -436,6 +435,21 @@ static int resolve_stack(struct session *s, const struct mem_reader *mem, struct
 			return -1;
 	}
 	return 0;
+}
+
+/* The Python stack of a thread state, read and resolved. */
+static int resolve_stack(struct session *s, const struct mem_reader *mem, struct py_profile *p, uint64_t tstate,
+			 struct py_profile_frame *frames, struct py_stack *stack)
+{
+	const struct py_code_info *codes[PY_STACK_MAX];
+
+	/* The stack's code objects checked in one read. */
+	if (py_stack_read_hinted(s->frames, s->py, mem, tstate, stack) != 0 ||
+	    py_code_lookup_stack(s->codes, s->py, mem, stack, codes) < 0) {
+		py_profile_torn(p);
+		return -1;
+	}
+	return resolve_frames(s, p, stack, codes, frames);
 }
 
 /* The Python stack of the holder the last sample found. */
@@ -487,26 +501,65 @@ static void list_thread_states(struct session *s, const struct mem_reader *mem)
 	free(ts);
 }
 
-/* The thread state of a waiter, checked: it still names the thread. A
- * thread born since, or a state freed and reused, lists them again, at
- * most once a sample and every WAITER_TSTATES_RELIST samples. */
-static uint64_t waiter_tstate(struct session *s, const struct mem_reader *mem, pid_t tid, bool *relisted)
+/* Whether the thread states may be listed again now (and then they are
+ * counted as listed for this sample). */
+static bool relist_allowed(struct session *s, bool *relisted)
+{
+	if (*relisted || (s->wts_listed && s->wts_age < WAITER_TSTATES_RELIST))
+		return false;
+	*relisted = true;
+	return true;
+}
+
+/* The thread state listed for a waiter (NULL: none), unchecked. A thread
+ * born since lists them again, at most once a sample and every
+ * WAITER_TSTATES_RELIST samples. */
+static const struct waiter_tstate *waiter_tstate(struct session *s, const struct mem_reader *mem, pid_t tid,
+						 bool *relisted)
 {
 	for (int pass = 0; pass < 2; pass++) {
-		for (size_t i = 0; i < s->nwts; i++) {
-			if (s->wts[i].host_tid != tid)
-				continue;
-			if (hold_tstate_tid(&s->hold.where, mem, s->wts[i].tstate) == s->wts[i].ns_tid)
-				return s->wts[i].tstate;
-			break;
-		}
-		if (*relisted || (s->wts_listed && s->wts_age < WAITER_TSTATES_RELIST))
-			return 0;
+		for (size_t i = 0; i < s->nwts; i++)
+			if (s->wts[i].host_tid == tid)
+				return &s->wts[i];
+		if (!relist_allowed(s, relisted))
+			return NULL;
 		list_thread_states(s, mem);
-		*relisted = true;
 	}
-	return 0;
+	return NULL;
 }
+
+/* The picked waiters' thread states and stacks, read together: where the
+ * thread id is in the thread state (3.11+), it is read with the frame
+ * pointer and checked after; before, each is checked first (two reads).
+ * A state that names another thread (freed and reused) lists them again. */
+static void read_waiters(struct session *s, const struct mem_reader *mem, const pid_t *picked, size_t m,
+			 struct py_stack *stacks, int *rc)
+{
+	const struct gs_holder *w = &s->hold.where;
+	uint32_t word_off = w->pthread_tid_off ? 0 : w->tstate_tid_off;
+	uint64_t tstates[PY_STACKS_BATCH], words[PY_STACKS_BATCH];
+	pid_t ns_tids[PY_STACKS_BATCH];
+	bool relisted = false;
+
+	for (size_t i = 0; i < m; i++) {
+		const struct waiter_tstate *wt = waiter_tstate(s, mem, picked[i], &relisted);
+		tstates[i] = wt ? wt->tstate : 0;
+		ns_tids[i] = wt ? wt->ns_tid : 0;
+		if (wt && !word_off && hold_tstate_tid(w, mem, wt->tstate) != wt->ns_tid)
+			tstates[i] = 0;
+	}
+	if (py_stacks_read(s->frames, s->py, mem, tstates, m, word_off, words, stacks, rc) != 0)
+		for (size_t i = 0; i < m; i++)
+			rc[i] = -1;
+	for (size_t i = 0; i < m; i++)
+		if (!tstates[i] || (word_off && rc[i] == 0 && (pid_t)(uint32_t)words[i] != ns_tids[i])) {
+			rc[i] = -1;
+			if (relist_allowed(s, &relisted))
+				list_thread_states(s, mem);
+		}
+}
+
+_Static_assert(WAITERS_MAX <= PY_STACKS_BATCH, "the waiters picked are read in one batch");
 
 /* Which threads wait for the GIL now, and a few of their stacks, each
  * weighted by the waiters it stands for. */
@@ -514,9 +567,10 @@ static void sample_waiters(struct session *s, const struct mem_reader *mem)
 {
 	struct hold_state *h = &s->hold;
 	struct py_profile_frame frames[PY_STACK_MAX];
-	pid_t picked[WAITERS_MAX];
-	struct py_stack stack;
-	bool relisted = false;
+	struct py_stack stacks[PY_STACKS_BATCH];
+	const struct py_code_info *codes[PY_STACKS_BATCH][PY_STACK_MAX];
+	pid_t picked[PY_STACKS_BATCH];
+	int rc[PY_STACKS_BATCH];
 	size_t k, m;
 	int n;
 
@@ -529,15 +583,19 @@ static void sample_waiters(struct session *s, const struct mem_reader *mem)
 	h->waiters_seen += k;
 	s->wts_age++;
 	m = waiters_pick(s->waiters, k, &s->wait_cursor, picked, WAITERS_MAX);
+	read_waiters(s, mem, picked, m, stacks, rc);
+	/* The code objects of every stack read, checked in one read. */
+	for (size_t i = 0; i < m; i++)
+		if (rc[i] != 0)
+			stacks[i].depth = 0;
+	if (py_code_lookup_stacks(s->codes, s->py, mem, stacks, m, codes) < 0)
+		return;
 	for (size_t i = 0; i < m; i++) {
-		uint64_t tstate = waiter_tstate(s, mem, picked[i], &relisted);
-		if (!tstate) {
+		if (rc[i] != 0)
 			py_profile_torn(&h->waits);
-			continue;
-		}
-		if (resolve_stack(s, mem, &h->waits, tstate, frames, &stack) == 0)
-			py_profile_add_weighted(&h->waits, picked[i], frames, stack.depth, stack.truncated, false,
-						(double)k / (double)m);
+		else if (resolve_frames(s, &h->waits, &stacks[i], codes[i], frames) == 0)
+			py_profile_add_weighted(&h->waits, picked[i], frames, stacks[i].depth, stacks[i].truncated,
+						false, (double)k / (double)m);
 	}
 }
 
@@ -787,7 +845,6 @@ int session_update(struct session *s, uint64_t ended_epoch, struct gs_error *err
 	return 0;
 }
 
-#define LAYOUT_TRIES 10
 #define NAMES_REFRESH_INTERVALS 10
 
 /* A live thread state to start from: the interpreters' lists from
@@ -819,10 +876,7 @@ void session_name_threads(struct session *s)
 	uint64_t tstate;
 	ssize_t n;
 
-	/* A target between holders at attach (2.7) shows no frame to check
-	 * the layout against: a few tries more. */
-	if (!s->py && s->hold.sampling && !s->exec_pending && s->layout_tries++ < LAYOUT_TRIES)
-		start_python_stacks(s);
+	/* No layout yet: retry_layout tries again when a sample sees a holder. */
 	if (!s->py || s->target_gone || s->exec_pending || !names_wanted(s))
 		return;
 	s->names_age = 0;

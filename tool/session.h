@@ -54,8 +54,7 @@ struct session {
 	struct hold_state hold;
 	struct py_layout *py;         /* the interpreter's layout for Python stacks; NULL: none */
 	struct py_code_cache *codes;  /* code objects read, for the run (the profile names them) */
-	unsigned layout_tries;        /* py_layout_for refused: tried again this often */
-	unsigned layout_sample_tries; /* and this often after a sample saw a holder */
+	unsigned layout_sample_tries; /* py_layout_for refused: tried again after samples saw a holder */
 	unsigned names_age;           /* intervals since the Python thread names were read */
 	struct py_stack_hints *frames; /* each holder's last frames, read again at once */
 	struct symbolizer sym;

@@ -41,6 +41,25 @@ static uint64_t address(const struct space *s, const uint8_t *at)
 	return BASE + ((uint64_t)(at[0] | at[1] << 8) % (s->len + 1) & ~(uint64_t)7);
 }
 
+/* The thread states the header names, as one batch, with a word. */
+static void read_batch(struct py_stack_hints *hints, const struct py_layout *l, const struct mem_reader *mem,
+		       const struct space *s, struct py_code_cache *cache, const uint8_t *head)
+{
+	static const struct py_code_info *codes[3][PY_STACK_MAX];
+	uint64_t tstates[3], words[3];
+	struct py_stack st[3];
+	int rc[3];
+
+	for (int i = 0; i < 3; i++)
+		tstates[i] = address(s, head + 2 + 2 * i);
+	if (!hints || py_stacks_read(hints, l, mem, tstates, 3, head[7] & 0xf8, words, st, rc) != 0)
+		return;
+	for (int i = 0; i < 3; i++)
+		if (rc[i] != 0)
+			st[i].depth = 0;
+	py_code_lookup_stacks(cache, l, mem, st, 3, codes);
+}
+
 static void read_all(const struct py_layout *l, const struct mem_reader *mem, const struct space *s,
 		     const uint8_t *head)
 {
@@ -63,6 +82,7 @@ static void read_all(const struct py_layout *l, const struct mem_reader *mem, co
 	/* Twice with hints: the second read takes last time's frames. */
 	for (int i = 0; hints && i < 2; i++)
 		py_stack_read_hinted(hints, l, mem, address(s, head + 2 + 2 * i), &st);
+	read_batch(hints, l, mem, s, cache, head);
 	py_stack_hints_free(hints);
 	py_read_str(l, mem, address(s, head + 4), buf, 1 + head[6] % sizeof buf);
 	py_thread_states(l, mem, BASE, address(s, head + 2), tstates, 16);

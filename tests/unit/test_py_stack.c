@@ -436,6 +436,76 @@ START_TEST(stack_hinted)
 }
 END_TEST
 
+/* Several thread states at once: the same stacks as one by one, the
+ * thread states in one call with the word asked for, one that does not
+ * read torn alone. */
+START_TEST(stacks_batched)
+{
+	struct py_layout *l = layout();
+	struct py_stack_hints *h = py_stack_hints_new(fake_spans, NULL);
+	uint64_t ts[4] = { TSTATE, TSTATE + 0x200, BASE + SIZE + 0x1000, TSTATE + 0x400 }, words[4];
+	struct py_stack st[4], plain;
+	int rc[4];
+
+	poke64(TSTATE + 0x200 + 0x48, FRAME(1));
+	poke64(TSTATE + 0x400 + 0x48, 0);
+	for (int i = 0; i < 4; i++)
+		if (i != 2)
+			poke64(ts[i] + 0x90, 1000 + (uint64_t)i);
+	reads = span_calls = 0;
+	ck_assert_int_eq(py_stacks_read(h, l, &mem, ts, 4, 0x90, words, st, rc), 0);
+	/* The thread states in one call, and one more past the one that
+	 * does not read; 3.13's frames here are not in a data stack chunk:
+	 * read one by one (3 frames). */
+	ck_assert_int_eq(span_calls, 2);
+	ck_assert_int_eq(reads, 3);
+	ck_assert_int_eq(rc[0], 0);
+	ck_assert_int_eq(rc[1], 0);
+	ck_assert_int_eq(rc[2], -1);
+	ck_assert_int_eq(rc[3], 0);
+	ck_assert_uint_eq(words[0], 1000);
+	ck_assert_uint_eq(words[3], 1003);
+	for (int i = 0; i < 4; i++) {
+		if (i == 2)
+			continue;
+		ck_assert_int_eq(py_stack_read(l, &mem, ts[i], &plain), 0);
+		ck_assert_uint_eq(st[i].depth, plain.depth);
+		ck_assert_mem_eq(st[i].frames, plain.frames, sizeof plain.frames[0] * plain.depth);
+	}
+	ck_assert_uint_eq(st[0].depth, 2);
+	ck_assert_uint_eq(st[1].depth, 1);
+	ck_assert_uint_eq(st[3].depth, 0);
+	ck_assert_int_eq(py_stacks_read(h, l, &mem, ts, PY_STACKS_BATCH + 1, 0, words, st, rc), -1);
+	py_stack_hints_free(h);
+	py_layout_free(l);
+}
+END_TEST
+
+/* Code objects of several stacks: each once, in one call. */
+START_TEST(code_lookup_stacks_shared)
+{
+	struct py_layout *l = layout();
+	struct py_code_cache *c = py_code_cache_new();
+	const struct py_code_info *out[2][PY_STACK_MAX];
+	struct py_stack st[2];
+
+	py_code_cache_use_spans(c, fake_spans, NULL);
+	ck_assert_int_eq(py_stack_read(l, &mem, TSTATE, &st[0]), 0);
+	st[1] = st[0];
+	st[1].frames[0].code = CODE(1);
+	ck_assert_int_eq(py_code_lookup_stacks(c, l, &mem, st, 2, out), 4);
+	reads = span_calls = 0;
+	ck_assert_int_eq(py_code_lookup_stacks(c, l, &mem, st, 2, out), 4);
+	ck_assert_int_eq(span_calls, 1);
+	ck_assert_int_eq(reads, 0);
+	ck_assert_str_eq(out[0][0]->function, "Worker.work");
+	ck_assert_str_eq(out[1][0]->function, "main");
+	ck_assert_ptr_eq(out[0][1], out[1][1]);
+	py_code_cache_free(c);
+	py_layout_free(l);
+}
+END_TEST
+
 START_TEST(thread_states_listed)
 {
 	struct py_layout *l = layout();
@@ -467,6 +537,8 @@ Suite *py_stack_suite(void)
 	tcase_add_test(tc, code_cached_and_checked);
 	tcase_add_test(tc, code_lookup_stack_batched);
 	tcase_add_test(tc, stack_hinted);
+	tcase_add_test(tc, stacks_batched);
+	tcase_add_test(tc, code_lookup_stacks_shared);
 	tcase_add_test(tc, thread_states_listed);
 	suite_add_tcase(s, tc);
 	return s;

@@ -56,6 +56,7 @@ struct session {
 	struct py_code_cache *codes;  /* code objects read, for the run (the profile names them) */
 	unsigned layout_sample_tries; /* py_layout_for refused: tried again after samples saw a holder */
 	unsigned names_age;           /* intervals since the Python thread names were read */
+	double names_next;            /* and not read again before (monotonic s): their cost */
 	struct py_stack_hints *frames; /* each holder's last frames, read again at once */
 	struct symbolizer sym;
 	struct held_row *held_rows;
@@ -70,6 +71,7 @@ struct session {
 	double next_sample;
 	/* The waiter sampler (waiters.h): every WAITERS_EVERY holder samples. */
 	unsigned wait_phase;
+	double next_wait_sample;          /* not before (its cost: WAITERS_COST_SHARE) */
 	pid_t wait_cursor;                /* round robin over the waiters */
 	struct inflight_row *waiter_rows; /* the waits in progress at its last read */
 	size_t waiter_rows_cap;

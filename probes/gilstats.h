@@ -173,6 +173,7 @@ struct gs_sched {
 	__u64 cpu_wait_ns; /* finished run-queue periods */
 	__u64 blocked_ns;  /* finished blocked periods */
 	__u64 cpu_waits;
+	__u64 queued_ns;   /* the run-queue period before its slice on a CPU */
 	__u64 born_ns;     /* the task's start_time (0: unknown): alive_s starts
 			    * there, and a tid reused by a new thread shows */
 	__u64 died_ns;     /* its last switch, dead (0: alive) */

@@ -22,6 +22,7 @@ BPF_HASH(oncpu, u32, struct gs_cpu_time, GS_MAX_THREADS);
  * (tid 0 otherwise), and the time, once read (0: not yet). */
 struct gs_switch {
 	u64 now;
+	u64 prev_early_ns; /* how long the kernel's slice of prev began before its switch in */
 	u32 prev_tgid, prev_tid;
 	u32 next_tgid, next_tid;
 };
@@ -37,14 +38,20 @@ static inline u64 task_runtime(const struct gs_settings *cfg, void *task)
 }
 
 /* The slice's length: the kernel's (up to date at the switch, updated by
- * put_prev_task or the dequeue), else the time between the switches. */
-static inline u64 slice_ran(const struct gs_settings *cfg, const struct gs_running *slot, void *prev, u64 now)
+ * put_prev_task or the dequeue), else the time between the switches.
+ * *early: how much longer than the time between the switches the kernel's
+ * slice is, the part before the switch in that the run-queue period
+ * before it also counts (runq.bpf.h takes it back there). */
+static inline u64 slice_ran(const struct gs_settings *cfg, const struct gs_running *slot, void *prev, u64 now,
+			    u64 *early)
 {
-	u64 runtime_ns = task_runtime(cfg, prev);
+	u64 runtime_ns = task_runtime(cfg, prev), ran, between = now - slot->since_ns;
 
 	if (!cfg->task_runtime_off)
-		return now - slot->since_ns;
-	return runtime_ns > slot->runtime_ns ? runtime_ns - slot->runtime_ns : 0;
+		return between;
+	ran = runtime_ns > slot->runtime_ns ? runtime_ns - slot->runtime_ns : 0;
+	*early = ran > between ? ran - between : 0;
+	return ran;
 }
 
 static inline void slice_end(struct gs_running *slot, u64 prev_state, u64 ran)
@@ -81,7 +88,7 @@ static inline void account_cpu(struct bpf_raw_tracepoint_args *ctx, const struct
 		who->now = bpf_ktime_get_ns();
 		who->prev_tgid = slot->tgid;
 		who->prev_tid = slot->tid;
-		slice_end(slot, ctx->args[3], slice_ran(cfg, slot, (void *)ctx->args[1], who->now));
+		slice_end(slot, ctx->args[3], slice_ran(cfg, slot, (void *)ctx->args[1], who->now, &who->prev_early_ns));
 	}
 	slot->tid = 0;
 	if (!cfg->task_tgid_off)

@@ -49,11 +49,29 @@ static inline void runq_close(struct gs_sched *row, u64 now)
 {
 	u64 since = row->runq_since;
 
+	row->queued_ns = 0;
 	if (since && now > since) {
 		row->cpu_wait_ns += now - since;
 		row->cpu_waits++;
+		row->queued_ns = now - since;
 	}
 	row->runq_since = 0;
+}
+
+/* The kernel's slice of a thread woken with a preemption starts at the
+ * wake-up, not at the switch in: schedule() skips its clock update
+ * (rq_clock_skip_update), so the stale clock of the wake-up starts the
+ * slice, and schedstat's run_delay ends there too. That part of the run-
+ * queue period before the slice is CPU time (oncpu.bpf.h): taken from
+ * cpu_wait_ns, or the two overlap by the time the switch took after the
+ * wake-up (microseconds; more where a loaded host delays the switch). */
+static inline void runq_take_back(struct gs_sched *row, u64 early)
+{
+	u64 back = early < row->queued_ns ? early : row->queued_ns;
+
+	if (back <= row->cpu_wait_ns)
+		row->cpu_wait_ns -= back;
+	row->queued_ns = 0;
 }
 
 static inline void sleep_close(struct gs_sched *row, u64 now)
@@ -72,6 +90,7 @@ static inline void runq_switch(struct bpf_raw_tracepoint_args *ctx, const struct
 
 	if (who->prev_tid && (row = sched_row(cfg, who->prev_tgid, who->prev_tid, (void *)ctx->args[1]))) {
 		row->on_cpu = 0;
+		runq_take_back(row, who->prev_early_ns);
 		if (ctx->args[3] & GS_TASK_DEAD) {
 			/* Its last switch: no wait of a thread that is gone. */
 			row->runq_since = 0;

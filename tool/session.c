@@ -561,6 +561,19 @@ static void read_waiters(struct session *s, const struct mem_reader *mem, const 
 
 _Static_assert(WAITERS_MAX <= PY_STACKS_BATCH, "the waiters picked are read in one batch");
 
+/* The passes that grow with the target, not with the interval: thread
+ * names (threading._active, about ten reads a thread: 60 ms at 1,000
+ * threads here) and waiter samples (the whole map of waits in progress, a
+ * row per waiting thread of every traced process). The next pass waits
+ * COST_SHARE times the last one's length: at most 1% of a CPU however
+ * many threads come and go (fewer passes then, each still exact). */
+#define COST_SHARE 100
+
+static double next_pass(double started)
+{
+	return started + COST_SHARE * (monotonic_s() - started);
+}
+
 /* Which threads wait for the GIL now, and a few of their stacks, each
  * weighted by the waiters it stands for. */
 static void sample_waiters(struct session *s, const struct mem_reader *mem)
@@ -628,7 +641,7 @@ double session_sample(struct session *s, double now)
 			double started = monotonic_s();
 			s->wait_phase = 0;
 			sample_waiters(s, &mem);
-			s->next_wait_sample = now + WAITERS_COST_SHARE * (monotonic_s() - started);
+			s->next_wait_sample = next_pass(started);
 		}
 #endif
 		/* Late (a busy host): skip what was missed rather than burst. */
@@ -848,10 +861,6 @@ int session_update(struct session *s, uint64_t ended_epoch, struct gs_error *err
 }
 
 #define NAMES_REFRESH_INTERVALS 10
-/* A pass over threading._active costs about ten reads a thread (60 ms at
- * 1,000 threads here): the next waits 100 times the last one's length,
- * so names cost at most 1% of a CPU however many threads come and go. */
-#define NAMES_COST_SHARE 100
 
 /* A live thread state to start from: the interpreters' lists from
  * _PyRuntime (3.7+), else the GIL's holder's (2.7, 3.6). */
@@ -893,7 +902,7 @@ void session_name_threads(struct session *s)
 		return;
 	started = monotonic_s();
 	n = py_thread_names(s->py, &mem, tstate, names, max);
-	s->names_next = started + NAMES_COST_SHARE * (monotonic_s() - started);
+	s->names_next = next_pass(started);
 	for (size_t i = 0; i < s->stats.nthreads; i++)
 		s->stats.threads[i].python_name_read |= n >= 0 && s->stats.threads[i].alive;
 	for (ssize_t i = 0; i < n; i++) {

@@ -71,7 +71,7 @@ struct session {
 	double next_sample;
 	/* The waiter sampler (waiters.h): every WAITERS_EVERY holder samples. */
 	unsigned wait_phase;
-	double next_wait_sample;          /* not before (its cost: WAITERS_COST_SHARE) */
+	double next_wait_sample;          /* not before (its cost: COST_SHARE in session.c) */
 	pid_t wait_cursor;                /* round robin over the waiters */
 	struct inflight_row *waiter_rows; /* the waits in progress at its last read */
 	size_t waiter_rows_cap;

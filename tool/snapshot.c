@@ -17,7 +17,15 @@
 
 #define BATCH_ROWS 1024
 #define MAX_KEY 64
-#define MAX_VALUE 64
+#define MAX_VALUE 128
+
+_Static_assert(sizeof(struct gs_wait_key) <= MAX_KEY && sizeof(struct gs_hist_key) <= MAX_KEY &&
+		       sizeof(struct gs_held_key) <= MAX_KEY,
+	       "a map's key outgrew the snapshot's buffers");
+_Static_assert(sizeof(struct gs_wait_stats) <= MAX_VALUE && sizeof(struct gs_cpu_time) <= MAX_VALUE &&
+		       sizeof(struct gs_sched) <= MAX_VALUE && sizeof(struct gs_inflight) <= MAX_VALUE &&
+		       sizeof(struct gs_blocked) <= MAX_VALUE && sizeof(struct gs_held_stats) <= MAX_VALUE,
+	       "a map's value outgrew the snapshot's buffers");
 
 /* A growing array of {key, value} rows, the value at value_offset. */
 struct row_sink {
@@ -94,8 +102,10 @@ static int read_rows(int fd, size_t key_size, size_t value_size, size_t value_of
 {
 	struct row_sink s = { key_size, value_size, value_offset, row_size, rows, cap, 0 };
 
-	if (key_size > MAX_KEY || value_size > MAX_VALUE)
+	if (key_size > MAX_KEY || value_size > MAX_VALUE) {
+		errno = E2BIG;
 		return -1;
+	}
 	if (read_batched(fd, &s) == 0)
 		return (int)s.n;
 	if (errno != EINVAL && errno != ENOTSUP && errno != EOPNOTSUPP && errno != ENOSPC)

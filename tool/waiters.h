@@ -22,12 +22,6 @@
 #ifndef WAITERS_MAX
 #define WAITERS_MAX 8
 #endif
-/* A waiter sample reads the whole map of waits in progress, a row per
- * waiting thread of every traced process: the next one waits at least 100
- * times the last one's length, so waiters cost at most 1% of a CPU with
- * thousands of threads (fewer samples then, each still exact). */
-#define WAITERS_COST_SHARE 100
-
 /* The threads of tgid blocked waiting for one of its GILs (a row of the
  * GIL's kind with a blocked piece in progress: what gil_wait_s counts),
  * sorted, into out (room for n). Returns how many. */

@@ -74,6 +74,7 @@ static const struct argp_option option_table[] = {
 	  "Write the metrics to DIR/gilstats.prom every interval (node_exporter's textfile collector)", 0 },
 	{ "per-thread-metrics", OPT_PER_THREAD_METRICS, NULL, 0, "Metrics per thread too (tid and thread labels)", 0 },
 	{ "no-clear", 'C', NULL, 0, "Plain text tables, one per interval, even on a terminal", 0 },
+	{ "verbose", 'v', NULL, 0, "Say on standard error which back end traces each process, and why", 0 },
 	{ "output", 'o', "FILE", 0, "Write the output (text or JSON) to FILE instead of stdout", 0 },
 	{ "histogram", 'H', NULL, 0, "Log2 histogram of individual GIL wait durations", 0 },
 	{ "per-thread", 'T', NULL, 0, "Histograms per thread too (implies -H)", 0 },
@@ -229,6 +230,9 @@ static error_t parse_option(int key, char *arg, struct argp_state *state)
 		return 0;
 	case 'C':
 		ps->o->no_clear = true;
+		return 0;
+	case 'v':
+		ps->o->verbose = true;
 		return 0;
 	case 'o':
 		ps->o->output = arg;

@@ -37,6 +37,7 @@ struct options {
 	const char *flamegraph; /* --flamegraph FILE: the same as an SVG flame graph; or NULL */
 	const char *kernel_headers;
 	const char *probe;  /* "futex", "uprobe", or NULL for the default */
+	bool verbose;       /* -v: say on stderr which back end traces a process, and why */
 	bool no_cache;      /* compile the probes even if they are cached */
 	const char *cache_dir; /* $GILSTATS_CACHE_DIR, else the configured cache; NULL: none */
 	bool compile_only;  /* fill the cache and exit */

@@ -337,8 +337,9 @@ void render_json(FILE *out, const struct report *r, const struct histograms *his
 		fprintf(out, ", \"gil_address\": \"0x%" PRIx64 "\"", tg->gil_address);
 	else
 		fputs(", \"gil_address\": null", out);
-	fprintf(out, ", \"gil_method\": \"%s\", \"gil_enabled\": %s, \"probe\": \"%s\"", tg->gil_method,
+	fprintf(out, ", \"gil_method\": \"%s\", \"gil_enabled\": %s, \"probe\": \"%s\", \"probe_reason\": ", tg->gil_method,
 		tg->gil_enabled ? "true" : "false", tg->probe);
+	json_write_string(out, tg->probe_reason ? tg->probe_reason : "");
 	fprintf(out, ", \"interval_s\": %.6f, \"elapsed_s\": %.6f, \"monotonic_s\": %.6f, \"read_s\": %.6f, \"summary\": %s",
 		r->interval_s, r->elapsed_s, r->monotonic_s, r->read_s, r->summary ? "true" : "false");
 	fprintf(out, ", \"attach_s\": %.6f", tg->attach_s);

@@ -32,6 +32,7 @@ struct report_target {
 	uint64_t gil_address; /* 0 while a heuristic has nothing to go on */
 	const char *gil_method; /* "exact" or "heuristic" */
 	const char *probe;      /* back end: "futex" or "uprobe" */
+	const char *probe_reason; /* why that one (one lowercase line) */
 	bool gil_enabled;       /* false: free-threaded build without its GIL */
 	bool several_gils;      /* sub-interpreters with their own GIL */
 	bool cpu_wait_known;    /* run-queue time is measured (sched_wakeup) */

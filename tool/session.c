@@ -39,10 +39,20 @@ static int choose_backend(struct session *s, struct gs_error *err)
 	/* 2.7 hands its semaphore over tens of thousands of times a second and
 	 * waiters retry in user space between futex waits: only the duration
 	 * of sem_wait measures its wait. */
-	if (!s->opt->probe)
-		s->plan.backend = exact && !s->gil.semaphore ? PROBE_FUTEX : PROBE_UPROBE;
-	else
+	if (s->opt->probe) {
 		s->plan.backend = strcmp(s->opt->probe, "futex") == 0 ? PROBE_FUTEX : PROBE_UPROBE;
+		s->probe_reason = "chosen with --probe";
+	} else if (s->gil.semaphore) {
+		s->plan.backend = PROBE_UPROBE;
+		s->probe_reason = "python 2.7's gil is a semaphore retried in user space: sem_wait's duration is the wait";
+	} else if (exact) {
+		s->plan.backend = PROBE_FUTEX;
+		s->probe_reason = "the gil's address is exact: its futex words are timed in the kernel";
+	} else {
+		s->plan.backend = PROBE_UPROBE;
+		s->probe_reason = "the gil's address is not known exactly: the libc wait functions are timed and the "
+				  "busiest condvar taken for it";
+	}
 	if (s->plan.backend == PROBE_FUTEX && !exact)
 		return gs_fail(err, GS_EXIT_NOT_PYTHON,
 			       "--probe=futex needs the gil's exact address, and python %s in pid %d gives none",
@@ -118,6 +128,7 @@ void session_prepare_launched(struct session *s, const struct options *opt, pid_
 	s->gil.method = GIL_METHOD_EXACT;
 	s->gil.gil_enabled = true;
 	s->plan.backend = PROBE_FUTEX;
+	s->probe_reason = "a started command: its futex words are timed in the kernel once its gil is found";
 	s->plan.record_unwatched = true;
 	s->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	s->comm = command;
@@ -298,9 +309,13 @@ void session_start(struct session *s, struct probes *probes, struct output *out,
 		.python_version = s->gil.py.version,
 		.gil_method = s->gil.method == GIL_METHOD_EXACT ? "exact" : "heuristic",
 		.probe = s->plan.backend == PROBE_FUTEX ? "futex" : "uprobe",
+		.probe_reason = s->probe_reason,
 		.attach_s = attached - start,
 		.gil_enabled = s->gil.gil_enabled,
 	};
+	if (s->opt->verbose)
+		fprintf(stderr, "gilstats: pid %d: the %s back end: %s\n", (int)s->target.pid, s->report_target.probe,
+			s->probe_reason);
 	baseline_threads(s);
 	find_blocked_holder(s);
 	take_baseline(s);

@@ -43,6 +43,7 @@ struct session {
 	struct report_target report_target;
 	struct report_counts counts; /* its BPF counters at the last report */
 	const char *comm; /* launch mode: the command; else the target's */
+	const char *probe_reason; /* why plan.backend (one lowercase line) */
 	struct stats stats;
 	struct thread_times times;
 	struct wait_rows rows;

@@ -801,8 +801,10 @@ static void assert_within(const char *label, json_object *t, const char *what, d
 	 * to 50 us of overlap per wake-up. */
 	double wakeups = figure_or_0(t, "gil_waits") + figure_or_0(t, "switch_waits");
 	ck_assert_msg(states <= span + k->over_s + 0.001 + 50e-6 * wakeups,
-		      "%s: thread %d waited for the GIL, for a CPU and ran %.6f s in %s of %.6f s", label, tid, states, what,
-		      span);
+		      "%s: thread %d waited for the GIL, for a CPU and ran %.6f s in %s of %.6f s (gil %.6f, switch %.6f, "
+		      "cpu %.3f, cpu wait %.6f, %.0f wake-ups)",
+		      label, tid, states, what, span, figure_or_0(t, "gil_wait_s"), figure_or_0(t, "switch_wait_s"),
+		      figure_or_0(t, "cpu_s"), figure_or_0(t, "cpu_wait_s"), wakeups);
 }
 
 /* Within the interval, and within the part of it the thread was alive

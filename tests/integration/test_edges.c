@@ -225,6 +225,8 @@ static void assert_traces_despite_cache(const struct tool_options *o, const stru
 	ck_assert_uint_eq(r.nlines, 3);
 	ck_assert_str_eq(field_string(r.lines[0], "gil_method"), "exact");
 	ck_assert_str_eq(field_string(r.lines[0], "probe"), "futex");
+	ck_assert_str_eq(field_string(r.lines[0], "probe_reason"),
+			 "the gil's address is exact: its futex words are timed in the kernel");
 	assert_programs_released(&r, true);
 	tool_run_free(&r);
 }

@@ -354,13 +354,15 @@ START_TEST(back_ends_agree)
 	workload_start(&w, &default_python, &o);
 	truth_watch(k, w.pid);
 	h = tool_start((const char *[]){ "--json", "--probe=futex", workload_pid_arg(&w), "3", "1", NULL });
-	tool_run(&uprobe, (const char *[]){ "--json", "--probe=uprobe", workload_pid_arg(&w), "3", "1", NULL },
+	tool_run(&uprobe, (const char *[]){ "--json", "-v", "--probe=uprobe", workload_pid_arg(&w), "3", "1", NULL },
 		 60, 0, 0);
 	tool_wait(h, &futex, 60);
 	ck_assert_int_eq(futex.exit_code, 0);
 	ck_assert_int_eq(uprobe.exit_code, 0);
 	ck_assert_str_eq(field_string(futex.lines[0], "probe"), "futex");
 	ck_assert_str_eq(field_string(uprobe.lines[0], "probe"), "uprobe");
+	ck_assert_str_eq(field_string(uprobe.lines[0], "probe_reason"), "chosen with --probe");
+	ck_assert_msg(strstr(uprobe.err, "the uprobe back end: chosen with --probe") != NULL, "-v said: %s", uprobe.err);
 	json_object *all = json_object_object_get(w.report, "cpu");
 	assert_waits_match_kernel("futex back end", k, &futex, 0, all, 0.10);
 	assert_waits_match_kernel("uprobe back end", k, &uprobe, 0, all, 0.10);

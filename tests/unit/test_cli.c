@@ -138,9 +138,11 @@ START_TEST(group_and_top)
 
 	ck_assert_int_eq(parse(&o, &err, (const char *[]){ "4242", NULL }), 0);
 	ck_assert(!o.group);
+	ck_assert(!o.verbose);
 	ck_assert_int_eq(o.top, 0);
-	ck_assert_int_eq(parse(&o, &err, (const char *[]){ "--group", "--top", "5", "4242", NULL }), 0);
+	ck_assert_int_eq(parse(&o, &err, (const char *[]){ "--group", "--top", "5", "-v", "4242", NULL }), 0);
 	ck_assert(o.group);
+	ck_assert(o.verbose);
 	ck_assert_int_eq(o.top, 5);
 	assert_usage_error((const char *[]){ "--top", "0", "4242", NULL }, "invalid --top '0': must be a positive integer");
 	assert_usage_error((const char *[]){ "--top", "x", "4242", NULL }, "invalid --top 'x'");

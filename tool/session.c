@@ -764,6 +764,10 @@ static void forget_ended(struct session *s)
 	const struct gs_wait_key *forget = stats_rows_to_forget(&s->stats, &nforget);
 
 	snapshot_forget(probes_rows_fd(s->probes), forget, nforget);
+	/* A thread no longer listed: its wait in progress too, or a row left
+	 * behind (a return the probes missed) would live on. */
+	for (size_t i = 0; i < nforget; i++)
+		snapshot_forget_inflight(probes_inflight_fd(s->probes), forget[i].tid);
 	nforget = hold_rows_to_forget(&s->hold, &s->stats, &s->held_forget, &s->held_forget_cap);
 	snapshot_forget_held(probes_held_fd(s->probes), s->held_forget, nforget);
 	for (size_t i = 0; i < s->stats.nthreads; i++) {
@@ -854,7 +858,8 @@ int session_update(struct session *s, uint64_t ended_epoch, struct gs_error *err
 	thread_times_renew(&s->times, &s->stats);
 	/* Namespace ids are reused as threads come and go: read afresh. */
 	s->nns_tids = 0;
-	if (split_waits(&s->rows, s->inflight_rows, s->ninflight, (uint32_t)s->target.pid, now_ns) != 0 ||
+	if (split_waits(&s->rows, s->inflight_rows, s->ninflight, (uint32_t)s->target.pid, s->tids, (size_t)nlive,
+			now_ns) != 0 ||
 	    stats_update(&s->stats, &s->rows, ended_epoch, s->tids, (size_t)nlive, gil_classify, &s->gil) != 0)
 		return gs_fail(err, GS_EXIT_FAILURE, "out of memory");
 	update_histograms(s);

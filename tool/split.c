@@ -2,10 +2,12 @@
 
 #include "split.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "array.h"
+#include "target.h"
 
 uint64_t split_part(uint64_t start, uint64_t now)
 {
@@ -24,15 +26,20 @@ static struct wait_row *find_wait_row(struct wait_rows *rows, const struct gs_wa
 /* Linear lookups: a process has a handful of rows per thread, and only
  * the threads with a period in progress are looked up. Called with
  * rows sorted this would be a bsearch; the callers sort afterwards. */
+static bool listed(const pid_t *live, size_t nlive, pid_t tid)
+{
+	return nlive && bsearch(&tid, live, nlive, sizeof tid, target_compare_tids);
+}
+
 int split_waits(struct wait_rows *rows, const struct inflight_row *inflight, size_t n, uint32_t tgid,
-		uint64_t now)
+		const pid_t *live, size_t nlive, uint64_t now)
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct gs_inflight *w = &inflight[i].wait;
 		struct gs_wait_key key = { .addr = w->addr, .tgid = tgid, .tid = inflight[i].tid };
 		uint64_t part = split_part(w->start_ns, now);
 		struct wait_row *row;
-		if (w->tgid != tgid || !part)
+		if (w->tgid != tgid || !part || !listed(live, nlive, (pid_t)inflight[i].tid))
 			continue;
 		row = find_wait_row(rows, &key);
 		/* Ended between the reads: in the total already, or followed

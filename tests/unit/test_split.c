@@ -39,7 +39,7 @@ static struct thread_stats *boundary(struct stats *st, uint64_t total, uint64_t 
 		rows.v[0].stats.last_start_ns = last_start;
 		rows.n = 1;
 	}
-	ck_assert_int_eq(split_waits(&rows, &in, inflight_start ? 1 : 0, TGID, now), 0);
+	ck_assert_int_eq(split_waits(&rows, &in, inflight_start ? 1 : 0, TGID, live, 1, now), 0);
 	ck_assert_int_eq(stats_update(st, &rows, 0, live, 1, classify, NULL), 0);
 	free(rows.v);
 	return stats_find(st, 101);
@@ -115,6 +115,28 @@ START_TEST(over_credit_taken_back)
 	ck_assert_uint_eq(t->interval.gil.ns, 40);
 	ck_assert_uint_eq(t->run.gil.ns, SEC + 40);
 	stats_free(&st);
+}
+END_TEST
+
+/* A wait in progress of a thread no longer listed (its row outlived it):
+ * nothing, at any boundary; counted, it had no baseline and added its
+ * whole length again at each one (28 s of wait in a 7 s run). */
+START_TEST(unlisted_thread_wait_not_credited)
+{
+	pid_t live[] = { 102, 103 };
+	struct wait_rows rows = { NULL, 0, 0 };
+	struct inflight_row in = { .tid = 101, .wait = { .start_ns = SEC / 2, .addr = GIL, .kind = GS_KIND_GIL_COND,
+						      .tgid = TGID } };
+
+	for (uint64_t now = SEC; now <= 4 * SEC; now += SEC) {
+		ck_assert_int_eq(split_waits(&rows, &in, 1, TGID, live, 2, now), 0);
+		ck_assert_uint_eq(rows.n, 0);
+	}
+	live[0] = 101;
+	ck_assert_int_eq(split_waits(&rows, &in, 1, TGID, live, 2, 5 * SEC), 0);
+	ck_assert_uint_eq(rows.n, 1);
+	ck_assert_uint_eq(rows.v[0].stats.total_ns, 5 * SEC - SEC / 2);
+	free(rows.v);
 }
 END_TEST
 
@@ -210,6 +232,7 @@ Suite *split_suite(void)
 	tcase_add_test(tc, long_wait_split_at_boundaries);
 	tcase_add_test(tc, ended_between_reads_counted_once);
 	tcase_add_test(tc, over_credit_taken_back);
+	tcase_add_test(tc, unlisted_thread_wait_not_credited);
 	tcase_add_test(tc, held_split_and_other_processes);
 	tcase_add_test(tc, sched_values_and_blocked_other);
 	tcase_add_test(tc, cpu_slice_ended_between_reads);

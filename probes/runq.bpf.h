@@ -95,8 +95,11 @@ static inline void runq_switch(struct bpf_raw_tracepoint_args *ctx, const struct
 			/* Its last switch: no wait of a thread that is gone. */
 			row->runq_since = 0;
 			row->died_ns = who->now;
-		} else if (ctx->args[3] == 0) {
-			/* Still runnable (preempted, yielded): queued from now. */
+		} else if (ctx->args[0] || ctx->args[3] == 0) {
+			/* Still runnable (preempted, yielded): queued from now. A
+			 * thread preempted on its way to sleep (between setting its
+			 * state and schedule(), as futex_wait does) has a sleeping
+			 * prev_state but stays in the run queue (hold.bpf.h too). */
 			row->runq_since = who->now;
 		} else {
 			/* A wake-up seen while it still ran was no wait. */

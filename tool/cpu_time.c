@@ -115,11 +115,6 @@ static bool ended(const struct cpu_update *u, pid_t tid)
 	return (r && r->time.tgid == u->tgid && r->time.ended) || (q && q->sched.died_ns);
 }
 
-static bool listed(const pid_t *v, size_t n, pid_t tid)
-{
-	return n && bsearch(&tid, v, n, sizeof tid, target_compare_tids);
-}
-
 int cpu_time_live(const struct cpu_update *u, const pid_t *prev, size_t nprev, pid_t **live, size_t *cap)
 {
 	size_t n = 0, nkept, want = nprev + u->nrows + u->nsched;
@@ -134,7 +129,7 @@ int cpu_time_live(const struct cpu_update *u, const pid_t *prev, size_t nprev, p
 	for (size_t i = 0; i < u->nrows; i++) {
 		const struct cpu_row *r = &u->rows[i];
 		pid_t tid = (pid_t)r->tid;
-		if (r->time.tgid == u->tgid && !ended(u, tid) && !listed(out, nkept, tid))
+		if (r->time.tgid == u->tgid && !ended(u, tid) && !target_lists_tid(out, nkept, tid))
 			out[n++] = tid;
 	}
 	/* Rows of both kinds name the same thread: sorted before the second. */
@@ -144,7 +139,7 @@ int cpu_time_live(const struct cpu_update *u, const pid_t *prev, size_t nprev, p
 	for (size_t i = 0; i < u->nsched; i++) {
 		pid_t tid = (pid_t)u->sched[i].tid;
 		if (u->sched[i].sched.tgid == u->tgid && !u->sched[i].sched.died_ns && !ended(u, tid) &&
-		    !listed(out, nkept, tid))
+		    !target_lists_tid(out, nkept, tid))
 			out[n++] = tid;
 	}
 	if (n)

@@ -26,11 +26,6 @@ static struct wait_row *find_wait_row(struct wait_rows *rows, const struct gs_wa
 /* Linear lookups: a process has a handful of rows per thread, and only
  * the threads with a period in progress are looked up. Called with
  * rows sorted this would be a bsearch; the callers sort afterwards. */
-static bool listed(const pid_t *live, size_t nlive, pid_t tid)
-{
-	return nlive && bsearch(&tid, live, nlive, sizeof tid, target_compare_tids);
-}
-
 int split_waits(struct wait_rows *rows, const struct inflight_row *inflight, size_t n, uint32_t tgid,
 		const pid_t *live, size_t nlive, uint64_t now)
 {
@@ -39,7 +34,7 @@ int split_waits(struct wait_rows *rows, const struct inflight_row *inflight, siz
 		struct gs_wait_key key = { .addr = w->addr, .tgid = tgid, .tid = inflight[i].tid };
 		uint64_t part = split_part(w->start_ns, now);
 		struct wait_row *row;
-		if (w->tgid != tgid || !part || !listed(live, nlive, (pid_t)inflight[i].tid))
+		if (w->tgid != tgid || !part || !target_lists_tid(live, nlive, (pid_t)inflight[i].tid))
 			continue;
 		row = find_wait_row(rows, &key);
 		/* Ended between the reads: in the total already, or followed

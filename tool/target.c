@@ -221,6 +221,11 @@ int target_compare_tids(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+bool target_lists_tid(const pid_t *v, size_t n, pid_t tid)
+{
+	return n && bsearch(&tid, v, n, sizeof tid, target_compare_tids);
+}
+
 int target_list_threads(pid_t pid, pid_t **tids, size_t *cap)
 {
 	char path[64];

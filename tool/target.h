@@ -75,6 +75,9 @@ bool target_other_pidns(pid_t pid, uint64_t *dev, uint64_t *ino);
 /* qsort/bsearch order of pid_t (thread ids, process ids). */
 int target_compare_tids(const void *a, const void *b);
 
+/* Whether tid is among the n sorted tids of v. */
+bool target_lists_tid(const pid_t *v, size_t n, pid_t tid);
+
 /* /proc/PID/stat. Returns 0 or -1. */
 int target_stat(pid_t pid, struct proc_stat *st);
 

@@ -120,17 +120,17 @@ static inline void wait_wake(u32 tgid, u32 tid, u64 now)
 		wait_piece(w, tgid, tid, now);
 }
 
-/* The wait the thread started, if any, has ended (the call returned). */
-static inline void wait_end(u64 pid_tgid)
+/* The wait tid started, if any, has ended at now: its call returned (the
+ * futex back end), or it runs again (sched). */
+static inline void wait_finish(u32 tgid, u32 tid, u64 now)
 {
-	u32 tid = (u32)pid_tgid, tgid = pid_tgid >> 32;
 	int zero = 0;
 
 	struct gs_inflight *w = inflight.lookup(&tid);
 	if (!w)
 		return;
 	count_event(tgid, GS_COUNT_RETURN_HITS);
-	wait_piece(w, tgid, tid, bpf_ktime_get_ns());
+	wait_piece(w, tgid, tid, now);
 	u64 waited = w->waited_ns, addr = w->addr;
 	bool gil_wait = w->kind == GS_KIND_GIL_COND || w->kind == GS_KIND_GIL_MUTEX;
 	inflight.delete(&tid);
@@ -143,4 +143,9 @@ static inline void wait_end(u64 pid_tgid)
 	/* Only the thread itself ends its wait: plain updates do not race. */
 	if (row)
 		add_wait(row, waited, epoch);
+}
+
+static inline void wait_end(u64 pid_tgid)
+{
+	wait_finish(pid_tgid >> 32, (u32)pid_tgid, bpf_ktime_get_ns());
 }

@@ -105,6 +105,7 @@ static inline void runq_switch(struct bpf_raw_tracepoint_args *ctx, const struct
 			/* A wake-up seen while it still ran was no wait. */
 			row->runq_since = 0;
 			row->sleep_since = who->now;
+			blocked_wait_begin(who->prev_tgid, who->prev_tid);
 			struct gs_inflight *w = inflight.lookup(&who->prev_tid);
 			if (w)
 				w->start_ns = who->now;
@@ -114,6 +115,7 @@ static inline void runq_switch(struct bpf_raw_tracepoint_args *ctx, const struct
 		runq_close(row, who->now);
 		/* Back without a wake-up seen (preempted while going to sleep). */
 		sleep_close(row, who->now);
+		blocked_wait_end(who->next_tgid, who->next_tid, who->now);
 		row->on_cpu = 1;
 	}
 }

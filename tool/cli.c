@@ -94,8 +94,9 @@ static const struct argp_option option_table[] = {
 	{ "kernel-headers", OPT_KERNEL_HEADERS, "DIR", 0,
 	  "Kernel headers to compile the probes against (default: searched)", 0 },
 	{ "probe", OPT_PROBE, "KIND", 0,
-	  "futex: in-kernel, on the GIL's own futex words (default when the GIL's address is exact); "
-	  "uprobe: on the libc wait functions (default otherwise)", 0 },
+	  "sched: in-kernel, the GIL's own futex words seen at the scheduler's switches (default when the GIL's "
+	  "address is exact and the kernel allows it); futex: the same words timed at system calls (the default "
+	  "where the kernel refuses sched); uprobe: on the libc wait functions (default otherwise)", 0 },
 	{ "no-cache", OPT_NO_CACHE, NULL, 0,
 	  "Compile the probes even when a compiled copy is cached (" GILSTATS_CACHE_DIR ")", 0 },
 	{ "compile-only", OPT_COMPILE_ONLY, NULL, 0,
@@ -300,8 +301,8 @@ static error_t parse_option(int key, char *arg, struct argp_state *state)
 		ps->o->kernel_headers = arg;
 		return 0;
 	case OPT_PROBE:
-		if (strcmp(arg, "futex") != 0 && strcmp(arg, "uprobe") != 0) {
-			gs_fail(ps->err, GS_EXIT_USAGE, "invalid --probe '%s': futex or uprobe", arg);
+		if (strcmp(arg, "sched") != 0 && strcmp(arg, "futex") != 0 && strcmp(arg, "uprobe") != 0) {
+			gs_fail(ps->err, GS_EXIT_USAGE, "invalid --probe '%s': sched, futex or uprobe", arg);
 			return EINVAL;
 		}
 		ps->o->probe = arg;
@@ -335,7 +336,7 @@ static error_t parse_option(int key, char *arg, struct argp_state *state)
 			return EINVAL;
 		}
 		if (ps->o->probe && strcmp(ps->o->probe, "uprobe") == 0 && cli_fleet(ps->o)) {
-			gs_fail(ps->err, GS_EXIT_USAGE, "several processes are traced with --probe=futex only");
+			gs_fail(ps->err, GS_EXIT_USAGE, "several processes are traced with --probe=sched or futex only");
 			return EINVAL;
 		}
 		if (ps->o->svg && cli_fleet(ps->o)) {

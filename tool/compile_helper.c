@@ -4,7 +4,7 @@
  * It runs for a moment and exits: LLVM's ~100 MB stay out of the
  * long-lived gilstats, which loads the result itself.
  *
- *   gilstats-compile futex|uprobe [CFLAG...]   (BCC_KERNEL_SOURCE in the environment)
+ *   gilstats-compile sched|futex|uprobe [CFLAG...]   (BCC_KERNEL_SOURCE in the environment)
  */
 #include "config.h"
 
@@ -30,11 +30,16 @@ static const struct {
 	const char *name;
 	const char *text;
 	const char *programs[BPF_OBJECT_MAX_PROGS];
+	const char *define; /* the back end's own flag, or NULL */
 } backends[] = {
 	{ "futex", futex_text,
-	  { "gs_futex_enter", "gs_futex_exit", "gs_sched_switch", "gs_sched_wakeup", "gs_fork", "gs_exec" } },
+	  { "gs_futex_enter", "gs_futex_exit", "gs_sched_switch", "gs_sched_wakeup", "gs_fork", "gs_exec" }, NULL },
+	/* futex's text, its waits recognised at the switches instead. */
+	{ "sched", futex_text,
+	  { "gs_futex_enter", "gs_futex_exit", "gs_switch_waits", "gs_sched_wakeup", "gs_fork", "gs_exec" },
+	  "-DGS_SCHED_WAITS" },
 	{ "uprobe", uprobe_text,
-	  { "gs_wait_enter", "gs_wait_return", "gs_sched_switch", "gs_sched_wakeup", "gs_fork", "gs_exec" } },
+	  { "gs_wait_enter", "gs_wait_return", "gs_sched_switch", "gs_sched_wakeup", "gs_fork", "gs_exec" }, NULL },
 };
 
 static int fail(const char *what)
@@ -81,7 +86,7 @@ static int describe_program(void *module, struct bpf_object *obj, int index, con
 }
 
 /* The text with its defines, then the kernel header flags given. */
-static void *compile_program(const char *text, int nflags, char **flags)
+static void *compile_program(const char *text, const char *define, int nflags, char **flags)
 {
 	const char *all[64];
 	char nr_futex[32];
@@ -90,6 +95,8 @@ static void *compile_program(const char *text, int nflags, char **flags)
 	snprintf(nr_futex, sizeof nr_futex, "-DGS_NR_FUTEX=%d", (int)SYS_futex);
 	all[n++] = "-DGILSTATS_EMBEDDED";
 	all[n++] = nr_futex;
+	if (define)
+		all[n++] = define;
 	for (int i = 0; i < nflags && n < 64; i++)
 		all[n++] = flags[i];
 	return bpf_module_create_c_from_string(text, 0, all, n, true, NULL);
@@ -146,8 +153,8 @@ int main(int argc, char **argv)
 		if (strcmp(argv[1], backends[i].name) == 0)
 			break;
 	if (argc < 2 || i == sizeof backends / sizeof backends[0])
-		return fail("usage: gilstats-compile futex|uprobe [CFLAG...]");
-	module = compile_program(backends[i].text, argc - 2, argv + 2);
+		return fail("usage: gilstats-compile sched|futex|uprobe [CFLAG...]");
+	module = compile_program(backends[i].text, backends[i].define, argc - 2, argv + 2);
 	if (!module)
 		return fail("cannot compile the bpf program (see above)");
 	rc = emit_object(module, backends[i].programs);

@@ -82,26 +82,48 @@ static void drop_session(struct fleet *f, size_t i)
 }
 
 /* Several processes share the in-kernel back end: its filter is a set of
- * tgids; uprobes would be one set of probes per process. */
-static int check_fleet_backend(const struct fleet *f, const struct session *s, struct gs_error *err)
+ * tgids; uprobes would be one set of probes per process. Where the kernel
+ * refused sched, every process has futex, the shared program. */
+static int check_fleet_backend(const struct fleet *f, struct session *s, struct gs_error *err)
 {
-	if (!cli_fleet(&f->opt) || s->plan.backend == PROBE_FUTEX)
+	if (f->sched_refused[0] && s->plan.backend == PROBE_SCHED && !f->opt.probe)
+		session_use_backend(s, PROBE_FUTEX, f->sched_refused);
+	if (!cli_fleet(&f->opt) || probe_in_kernel(s->plan.backend))
 		return 0;
 	return gs_fail(err, GS_EXIT_NOT_PYTHON,
 		       "pid %d: python %s gives no exact gil address, and several processes are traced with "
-		       "--probe=futex only",
+		       "--probe=sched or futex only",
 		       (int)s->target.pid, s->gil.py.version);
+}
+
+/* The shared program. The sched back end is chosen by trying it: where
+ * the kernel (or bcc) refuses it and the user did not ask for it, futex,
+ * and why is kept for every process's report. */
+static struct probes *attach_shared(struct fleet *f, struct probe_plan *plan, struct gs_error *err)
+{
+	struct probes *p = probes_attach(plan, err);
+
+	if (p || plan->backend != PROBE_SCHED || f->opt.probe || err->exit_code == GS_EXIT_PRIVILEGE)
+		return p;
+	snprintf(f->sched_refused, sizeof f->sched_refused,
+		 "the sched back end is not available here (%s): its gil's futex words are timed at system calls",
+		 err->msg);
+	*err = (struct gs_error){ 0 };
+	plan->backend = PROBE_FUTEX;
+	return probes_attach(plan, err);
 }
 
 /* The first process: its plan compiles and attaches the program. With
  * --all alone there is none yet: the program starts with no target. */
 static int attach_first(struct fleet *f, struct gs_error *err)
 {
-	struct probe_plan empty = { .backend = PROBE_FUTEX };
+	struct probe_plan empty = { .backend = PROBE_SCHED };
 	struct session *s;
 
 	if (!f->opt.command && !f->opt.npids) {
-		if (fleet_plan_shared(f, &empty, err) != 0 || !(f->probes = probes_attach(&empty, err)))
+		if (f->opt.probe)
+			probe_backend_named(f->opt.probe, &empty.backend);
+		if (fleet_plan_shared(f, &empty, err) != 0 || !(f->probes = attach_shared(f, &empty, err)))
 			return -1;
 		f->attached = monotonic_s();
 		return 0;
@@ -109,8 +131,8 @@ static int attach_first(struct fleet *f, struct gs_error *err)
 	if (!(s = add_session(f)))
 		return gs_fail(err, GS_EXIT_FAILURE, "out of memory");
 	if (f->opt.command) {
-		if (f->opt.probe && strcmp(f->opt.probe, "futex") != 0)
-			return gs_fail(err, GS_EXIT_USAGE, "launch mode (-- COMMAND) traces with --probe=futex only");
+		if (f->opt.probe && strcmp(f->opt.probe, "uprobe") == 0)
+			return gs_fail(err, GS_EXIT_USAGE, "launch mode (-- COMMAND) traces with --probe=sched or futex only");
 		if (launch_prepare(f->opt.command, &f->launch, err) != 0)
 			return -1;
 		f->launched = true;
@@ -118,8 +140,10 @@ static int attach_first(struct fleet *f, struct gs_error *err)
 	} else if (session_prepare(s, &f->opt, f->opt.pids[0], err) != 0 || check_fleet_backend(f, s, err) != 0) {
 		return -1;
 	}
-	if (fleet_plan_shared(f, &s->plan, err) != 0 || !(f->probes = probes_attach(&s->plan, err)))
+	if (fleet_plan_shared(f, &s->plan, err) != 0 || !(f->probes = attach_shared(f, &s->plan, err)))
 		return -1;
+	if (f->sched_refused[0])
+		session_use_backend(s, PROBE_FUTEX, f->sched_refused);
 	f->attached = monotonic_s();
 	return 0;
 }
@@ -240,7 +264,7 @@ static void follow_exec(struct fleet *f, struct session *s, uint64_t execs)
 	}
 	/* Uprobes sit in the old image: no use waiting for the new one. */
 	if (!s->exec_pending || session_exec_locate(s, &err) == 0 ||
-	    (s->plan.backend == PROBE_FUTEX && monotonic_s() - s->exec_at < EXEC_LOCATE_S))
+	    (probe_in_kernel(s->plan.backend) && monotonic_s() - s->exec_at < EXEC_LOCATE_S))
 		return;
 	gs_error_print(&err);
 	s->target_gone = true;

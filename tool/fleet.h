@@ -45,6 +45,7 @@ struct fleet {
 	double next_lineage;
 	double start, attached;
 	struct bpf_cost cost; /* of the shared programs, host-wide */
+	char sched_refused[640]; /* why every process uses futex, not sched; "": it does not */
 };
 
 /* What every target shares: kernel headers, the cache, the histogram

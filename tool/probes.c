@@ -238,9 +238,11 @@ static bool link_sched_switch(struct probes *p)
 static bool link_wakeups(struct probes *p)
 {
 	static const char *const tracepoints[2] = { "sched_wakeup", "sched_wakeup_new" };
-	int fd = load(p, BPF_PROG_TYPE_RAW_TRACEPOINT, WAKEUP_PROGRAM, NULL), links[2];
+	int fd, links[2];
 
-	if (fd < 0)
+	if (p->wakeup_linked)
+		return true;
+	if ((fd = load(p, BPF_PROG_TYPE_RAW_TRACEPOINT, WAKEUP_PROGRAM, NULL)) < 0)
 		return false;
 	p->prog_fds[WAKEUP_PROGRAM] = fd;
 	for (int t = 0; t < 2; t++) {
@@ -340,7 +342,30 @@ static const struct backend backends[] = {
 			  { "gs_futex_enter", "gs_futex_exit", "gs_sched_switch", "gs_sched_wakeup", "gs_fork", "gs_exec" } },
 	[PROBE_UPROBE] = { "uprobe", BPF_PROG_TYPE_KPROBE, attach_uprobes,
 			   { "gs_wait_enter", "gs_wait_return", "gs_sched_switch", "gs_sched_wakeup", "gs_fork", "gs_exec" } },
+	/* futex's object: its two system-call programs are left out. */
+	[PROBE_SCHED] = { "sched", BPF_PROG_TYPE_RAW_TRACEPOINT, NULL,
+			  { "gs_futex_enter", "gs_futex_exit", "gs_switch_waits", "gs_sched_wakeup", "gs_fork", "gs_exec" } },
 };
+
+const char *probe_backend_name(enum probe_backend b)
+{
+	return backends[b].name;
+}
+
+bool probe_in_kernel(enum probe_backend b)
+{
+	return b != PROBE_UPROBE;
+}
+
+int probe_backend_named(const char *name, enum probe_backend *b)
+{
+	for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
+		if (strcmp(backends[i].name, name) == 0) {
+			*b = (enum probe_backend)i;
+			return 0;
+		}
+	return -1;
+}
 
 /* Back to nothing loaded, for a second try. */
 static void unload(struct probes *p)
@@ -375,9 +400,24 @@ static int load_backend(struct probes *p, const struct backend *b, const struct 
 			return gs_fail(err, GS_EXIT_FAILURE, "bpf map %s missing from the compiled program", probe_maps[i]);
 	if (create_maps(p, err) != 0)
 		return -1;
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; b->attach && i < 2; i++)
 		if ((p->prog_fds[i] = load(p, b->prog_type, i, err)) < 0)
 			return -1;
+	return 0;
+}
+
+/* The sched back end's waits are seen at the switches and wake-ups: all
+ * of them attached, or no back end. The switch program is loaded here for
+ * the kernel's reason when it refuses it (bpf_task_pt_regs is 5.15+). */
+static int attach_sched(struct probes *p, const struct probe_plan *plan, struct gs_error *err)
+{
+	if (!plan->task_tgid_off)
+		return gs_fail(err, GS_EXIT_FAILURE, "the sched back end needs struct task_struct from the kernel's btf");
+	if ((p->prog_fds[SWITCH_PROGRAM] = load(p, BPF_PROG_TYPE_RAW_TRACEPOINT, SWITCH_PROGRAM, err)) < 0)
+		return -1;
+	if (!link_wakeups(p) || !link_sched_switch(p))
+		return gs_fail(err, GS_EXIT_FAILURE, "cannot attach to the scheduler's raw tracepoints: %s",
+			       strerror(errno));
 	return 0;
 }
 
@@ -444,7 +484,7 @@ struct probes *probes_attach(const struct probe_plan *plan, struct gs_error *err
 	/* Before anything is counted: the family map is empty until the
 	 * tool fills it, and the first interval starts once all is attached. */
 	link_lineage(p, plan);
-	if (configure(p, plan, err) != 0 || b->attach(p, plan, err) != 0)
+	if (configure(p, plan, err) != 0 || (b->attach ? b->attach(p, plan, err) : attach_sched(p, plan, err)) != 0)
 		goto fail;
 	/* The wake-ups first: a switch seen without them would open run-queue
 	 * periods nothing closes. */

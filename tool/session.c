@@ -39,24 +39,25 @@ static int choose_backend(struct session *s, struct gs_error *err)
 	/* 2.7 hands its semaphore over tens of thousands of times a second and
 	 * waiters retry in user space between futex waits: only the duration
 	 * of sem_wait measures its wait. */
-	if (s->opt->probe) {
-		s->plan.backend = strcmp(s->opt->probe, "futex") == 0 ? PROBE_FUTEX : PROBE_UPROBE;
+	if (s->opt->probe && probe_backend_named(s->opt->probe, &s->plan.backend) == 0) {
 		s->probe_reason = "chosen with --probe";
 	} else if (s->gil.semaphore) {
 		s->plan.backend = PROBE_UPROBE;
 		s->probe_reason = "python 2.7's gil is a semaphore retried in user space: sem_wait's duration is the wait";
 	} else if (exact) {
-		s->plan.backend = PROBE_FUTEX;
-		s->probe_reason = "the gil's address is exact: its futex words are timed in the kernel";
+		/* Where the kernel refuses it, the fleet falls back to futex. */
+		s->plan.backend = PROBE_SCHED;
+		s->probe_reason = "the gil's address is exact: its futex words are recognised where its threads block, "
+				  "at the scheduler's switches";
 	} else {
 		s->plan.backend = PROBE_UPROBE;
 		s->probe_reason = "the gil's address is not known exactly: the libc wait functions are timed and the "
 				  "busiest condvar taken for it";
 	}
-	if (s->plan.backend == PROBE_FUTEX && !exact)
+	if (probe_in_kernel(s->plan.backend) && !exact)
 		return gs_fail(err, GS_EXIT_NOT_PYTHON,
-			       "--probe=futex needs the gil's exact address, and python %s in pid %d gives none",
-			       s->gil.py.version, (int)s->target.pid);
+			       "--probe=%s needs the gil's exact address, and python %s in pid %d gives none",
+			       probe_backend_name(s->plan.backend), s->gil.py.version, (int)s->target.pid);
 	return 0;
 }
 
@@ -121,14 +122,21 @@ int session_prepare(struct session *s, const struct options *opt, pid_t pid, str
 	return 0;
 }
 
+void session_use_backend(struct session *s, enum probe_backend backend, const char *reason)
+{
+	s->plan.backend = backend;
+	s->probe_reason = reason;
+}
+
 void session_prepare_launched(struct session *s, const struct options *opt, pid_t pid, const char *command)
 {
 	init(s, opt, pid);
 	snprintf(s->gil.py.version, sizeof s->gil.py.version, "unknown");
 	s->gil.method = GIL_METHOD_EXACT;
 	s->gil.gil_enabled = true;
-	s->plan.backend = PROBE_FUTEX;
-	s->probe_reason = "a started command: its futex words are timed in the kernel once its gil is found";
+	if (!opt->probe || probe_backend_named(opt->probe, &s->plan.backend) != 0)
+		s->plan.backend = PROBE_SCHED;
+	s->probe_reason = "a started command: its gil's futex words are watched in the kernel once it is found";
 	s->plan.record_unwatched = true;
 	s->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	s->comm = command;
@@ -308,7 +316,7 @@ void session_start(struct session *s, struct probes *probes, struct output *out,
 		.comm = s->comm,
 		.python_version = s->gil.py.version,
 		.gil_method = s->gil.method == GIL_METHOD_EXACT ? "exact" : "heuristic",
-		.probe = s->plan.backend == PROBE_FUTEX ? "futex" : "uprobe",
+		.probe = probe_backend_name(s->plan.backend),
 		.probe_reason = s->probe_reason,
 		.attach_s = attached - start,
 		.gil_enabled = s->gil.gil_enabled,
@@ -325,13 +333,13 @@ void session_start(struct session *s, struct probes *probes, struct output *out,
  * addresses are data; uprobes sit in the old image's C library). */
 static int same_backend(struct session *s, struct gs_error *err)
 {
-	if (s->plan.backend != PROBE_FUTEX)
+	if (!probe_in_kernel(s->plan.backend))
 		return gs_fail(err, GS_EXIT_NOT_PYTHON, "pid %d: the uprobe back end cannot follow an exec",
 			       (int)s->target.pid);
 	/* Early in its start the interpreter may give no exact address yet. */
 	if (s->gil.method != GIL_METHOD_EXACT || s->gil.semaphore)
-		return gs_fail(err, GS_EXIT_NOT_PYTHON, "pid %d: python %s gives no exact gil address for the futex back end",
-			       (int)s->target.pid, s->gil.py.version);
+		return gs_fail(err, GS_EXIT_NOT_PYTHON, "pid %d: python %s gives no exact gil address for the %s back end",
+			       (int)s->target.pid, s->gil.py.version, probe_backend_name(s->plan.backend));
 	return 0;
 }
 

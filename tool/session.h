@@ -105,6 +105,10 @@ struct session {
  * end chosen (s->plan). Exit codes in err as documented. */
 int session_prepare(struct session *s, const struct options *opt, pid_t pid, struct gs_error *err);
 
+/* The back end the fleet's shared program runs instead of the one chosen
+ * (a kernel that refused sched); reason outlives the session. */
+void session_use_backend(struct session *s, enum probe_backend backend, const char *reason);
+
 /* Launch mode: a child that has not started its interpreter yet. */
 void session_prepare_launched(struct session *s, const struct options *opt, pid_t pid, const char *command);
 

@@ -123,10 +123,12 @@ static const char *const *private_cache_wrapper(const char *real, const char *mi
 	return argv;
 }
 
+#define CACHED_BACKENDS 3 /* sched, futex, uprobe */
+
 struct cache_entries {
-	char name[2][64];
-	char *bytes[2];
-	size_t len[2];
+	char name[CACHED_BACKENDS][64];
+	char *bytes[CACHED_BACKENDS];
+	size_t len[CACHED_BACKENDS];
 };
 
 static char *slurp(const char *path, size_t *len)
@@ -154,7 +156,7 @@ static void spill(const char *path, const char *bytes, size_t len)
 	ck_assert_int_eq(chmod(path, 0600), 0);
 }
 
-/* The two compiled programs (futex and uprobe) --compile-only left. */
+/* The compiled programs (sched, futex and uprobe) --compile-only left. */
 static void read_entries(const char *dir, struct cache_entries *e)
 {
 	DIR *d = opendir(dir);
@@ -167,25 +169,25 @@ static void read_entries(const char *dir, struct cache_entries *e)
 		size_t l = strlen(de->d_name);
 		if (l < 5 || strcmp(de->d_name + l - 4, ".bpf") != 0)
 			continue;
-		ck_assert_msg(n < 2, "more than two compiled programs in %s", dir);
+		ck_assert_msg(n < CACHED_BACKENDS, "more than %d compiled programs in %s", CACHED_BACKENDS, dir);
 		snprintf(e->name[n], sizeof e->name[n], "%s", de->d_name);
 		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
 		e->bytes[n] = slurp(path, &e->len[n]);
 		n++;
 	}
 	closedir(d);
-	ck_assert_msg(n == 2, "%zu compiled programs in %s, want futex and uprobe", n, dir);
+	ck_assert_msg(n == CACHED_BACKENDS, "%zu compiled programs in %s, want sched, futex and uprobe", n, dir);
 }
 
-/* Each entry holds the other's program: intact (checksummed), but the
- * wrong program for its key. */
+/* Each entry holds the next one's program: intact (checksummed), but the
+ * wrong program for its key (sched's and futex's differ in one name). */
 static void plant_swapped(const char *dir, const struct cache_entries *e)
 {
 	char path[700];
 
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < CACHED_BACKENDS; i++) {
 		snprintf(path, sizeof path, "%s/%s", dir, e->name[i]);
-		spill(path, e->bytes[1 - i], e->len[1 - i]);
+		spill(path, e->bytes[(i + 1) % CACHED_BACKENDS], e->len[(i + 1) % CACHED_BACKENDS]);
 	}
 }
 
@@ -195,12 +197,12 @@ static int entries_replaced(const char *dir, const struct cache_entries *e)
 	char path[700];
 	int replaced = 0;
 
-	for (int i = 0; i < 2; i++) {
-		size_t len;
+	for (int i = 0; i < CACHED_BACKENDS; i++) {
+		size_t len, planted = (size_t)(i + 1) % CACHED_BACKENDS;
 		char *now;
 		snprintf(path, sizeof path, "%s/%s", dir, e->name[i]);
 		now = slurp(path, &len);
-		replaced += len != e->len[1 - i] || memcmp(now, e->bytes[1 - i], len) != 0;
+		replaced += len != e->len[planted] || memcmp(now, e->bytes[planted], len) != 0;
 		free(now);
 	}
 	return replaced;
@@ -224,9 +226,10 @@ static void assert_traces_despite_cache(const struct tool_options *o, const stru
 	ck_assert_msg(r.err[0] == '\0', "%s: stderr: %s", extra ? extra : "cached", r.err);
 	ck_assert_uint_eq(r.nlines, 3);
 	ck_assert_str_eq(field_string(r.lines[0], "gil_method"), "exact");
-	ck_assert_str_eq(field_string(r.lines[0], "probe"), "futex");
+	ck_assert_str_eq(field_string(r.lines[0], "probe"), "sched");
 	ck_assert_str_eq(field_string(r.lines[0], "probe_reason"),
-			 "the gil's address is exact: its futex words are timed in the kernel");
+			 "the gil's address is exact: its futex words are recognised where its threads block, at the "
+			 "scheduler's switches");
 	assert_programs_released(&r, true);
 	tool_run_free(&r);
 }
@@ -259,14 +262,14 @@ START_TEST(wrong_program_in_cache_is_replaced)
 	plant_swapped(mine, &e);
 	assert_traces_despite_cache(&o, &w, "--no-cache");
 	ck_assert_int_eq(entries_replaced(mine, &e), 1);
-	/* --compile-only replaces both, whatever they held. */
+	/* --compile-only replaces every one, whatever they held. */
 	plant_swapped(mine, &e);
 	tool_run_with(&r, &o, (const char *[]){ "--compile-only", NULL }, 120);
 	ck_assert_msg(r.exit_code == 0, "--compile-only: exit %d: %s", r.exit_code, r.err);
 	tool_run_free(&r);
-	ck_assert_int_eq(entries_replaced(mine, &e), 2);
+	ck_assert_int_eq(entries_replaced(mine, &e), CACHED_BACKENDS);
 	workload_stop(&w);
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < CACHED_BACKENDS; i++) {
 		char path[700];
 		snprintf(path, sizeof path, "%s/%s", mine, e.name[i]);
 		unlink(path);

@@ -131,6 +131,24 @@ START_TEST(fleet_options)
 }
 END_TEST
 
+/* The back ends --probe names; several processes share an in-kernel one. */
+START_TEST(probe_kinds)
+{
+	static const char *const kinds[] = { "sched", "futex", "uprobe" };
+	struct options o;
+	struct gs_error err;
+
+	for (size_t i = 0; i < 3; i++) {
+		ck_assert_int_eq(parse(&o, &err, (const char *[]){ "--probe", kinds[i], "7", NULL }), 0);
+		ck_assert_str_eq(o.probe, kinds[i]);
+	}
+	ck_assert_int_eq(parse(&o, &err, (const char *[]){ "--probe=sched", "-p", "7", "-p", "8", NULL }), 0);
+	assert_usage_error((const char *[]){ "--probe=kprobe", "7", NULL }, "invalid --probe 'kprobe': sched, futex or uprobe");
+	assert_usage_error((const char *[]){ "--probe=uprobe", "-p", "7", "-p", "8", NULL },
+			   "several processes are traced with --probe=sched or futex only");
+}
+END_TEST
+
 START_TEST(group_and_top)
 {
 	struct options o;
@@ -218,6 +236,7 @@ Suite *cli_suite(void)
 	tcase_add_test(tc, bad_arguments);
 	tcase_add_test(tc, whitespace_in_numbers);
 	tcase_add_test(tc, fleet_options);
+	tcase_add_test(tc, probe_kinds);
 	tcase_add_test(tc, group_and_top);
 	tcase_add_test(tc, help_and_version);
 	tcase_add_test(tc, cache_dir_from_environment);

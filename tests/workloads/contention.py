@@ -98,6 +98,17 @@ def io_bound(name, tids, ready, stop, nap):
         sum(range(100))
 
 
+def lock_bound(name, tids, ready, stop, lock, nap):
+    """Queues for a threading.Lock held while sleeping: its waits are futex
+    waits on the lock's own word, with the GIL released, not GIL waits."""
+    set_thread_name(name)
+    tids.append(kernel_tid())
+    ready.release()
+    while not stop.is_set():
+        with lock:
+            time.sleep(nap)
+
+
 SUBINTERPRETER_CODE = """
 import os, threading
 ready = []
@@ -246,6 +257,8 @@ def main():
     ap.add_argument("--pin", action="store_true", help="pin CPU thread i to CPU i %% ncpus")
     ap.add_argument("--check-interval", type=int, help="Python 2: sys.setcheckinterval (default 100 ticks)")
     ap.add_argument("--io-nap", type=float, default=0.01, help="seconds each I/O thread sleeps")
+    ap.add_argument("--lock-threads", type=int, default=0,
+                    help="threads queueing for one threading.Lock, each holding it --io-nap seconds (role lock)")
     ap.add_argument("--decoy", metavar="LIB", help="path of libdecoy.so")
     ap.add_argument("--decoy-pairs", type=int, default=1)
     ap.add_argument("--native-lib", metavar="LIB", help="path of libdecoy.so, for the holders' own timing")
@@ -287,7 +300,8 @@ def main():
         signal.signal(signal.SIGUSR1, lambda *_: hold_go.set())
     stop = threading.Event()
     ready = threading.Semaphore(0)
-    roles = {"cpu": [], "io": [], "holders": [], "named": {}}
+    roles = {"cpu": [], "io": [], "lock": [], "holders": [], "named": {}}
+    shared_lock = threading.Lock()
     threads, holders, held = [], [], {}
     for i in range(args.cpu_threads):
         pin = i if args.pin else None
@@ -299,6 +313,9 @@ def main():
     for i in range(args.io_threads):
         threads.append(threading.Thread(target=io_bound,
                                         args=("io-%d" % (i + 1), roles["io"], ready, stop, args.io_nap)))
+    for i in range(args.lock_threads):
+        threads.append(threading.Thread(target=lock_bound, args=("lock-%d" % (i + 1), roles["lock"], ready, stop,
+                                                                 shared_lock, args.io_nap)))
     for i in range(args.holders):
         holders.append(threading.Thread(target=holder, args=("hold-%d" % (i + 1), roles["holders"], ready, stop,
                                                              args, held)))

@@ -57,6 +57,7 @@ struct gs_settings {
 				 * slices are timed by the clock at the switches */
 	__u32 task_start_off;   /* start_time (CLOCK_MONOTONIC ns) in struct
 				 * task_struct; 0: a thread's birth is not known */
+	__u32 targets_gen;      /* bumped by the tool when it adds a target */
 };
 
 enum gs_histogram { GS_HIST_OFF = 0, GS_HIST_PROCESS = 1, GS_HIST_PER_THREAD = 2 };
@@ -150,6 +151,9 @@ struct gs_running {
 	__u32 tid;
 	__u32 tgid;
 	__u64 runtime_ns;
+	__u32 known;   /* targets_gen + 1 when the running task was checked at
+			* its switch in: tid 0 then says it is no target */
+	__u32 pad;
 };
 
 /* Per thread, keyed by tid: its finished slices on a CPU, and its name at

@@ -95,6 +95,8 @@ static inline void hold_switch(struct bpf_raw_tracepoint_args *ctx, const struct
 	}
 	if (ctx->args[0] || ctx->args[3] == 0) /* preempted: runnable, not blocked */
 		return;
+	if (who->prev_other)
+		return;
 	u64 id = bpf_get_current_pid_tgid();
 	u32 tgid = id >> 32;
 	struct gs_holder *h = holders.lookup(&tgid);

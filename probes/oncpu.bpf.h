@@ -25,6 +25,7 @@ struct gs_switch {
 	u64 prev_early_ns; /* how long the kernel's slice of prev began before its switch in */
 	u32 prev_tgid, prev_tid;
 	u32 next_tgid, next_tid;
+	bool prev_other; /* prev is known to be no target: nothing else to do for it */
 };
 
 /* The task's se.sum_exec_runtime; 0 where its offset is not known. */
@@ -90,12 +91,17 @@ static inline void account_cpu(struct bpf_raw_tracepoint_args *ctx, const struct
 		who->prev_tid = slot->tid;
 		slice_end(slot, ctx->args[3], slice_ran(cfg, slot, (void *)ctx->args[1], who->now, &who->prev_early_ns));
 	}
+	/* Checked at its switch in, since the last target was added: the
+	 * host's other tasks, nearly every switch, cost no more lookups. */
+	who->prev_other = !slot->tid && slot->known == cfg->targets_gen + 1;
 	slot->tid = 0;
+	slot->known = 0;
 	if (!cfg->task_tgid_off)
 		return;
 	u32 tgid = 0, tid = 0;
 	void *next = (void *)ctx->args[2];
 	bpf_probe_read_kernel(&tgid, sizeof tgid, next + cfg->task_tgid_off);
+	slot->known = cfg->targets_gen + 1;
 	if (!tgid || !targets.lookup(&tgid))
 		return;
 	bpf_probe_read_kernel(&tid, sizeof tid, next + cfg->task_pid_off);

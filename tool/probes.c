@@ -127,13 +127,17 @@ int probes_watch(struct probes *p, pid_t tgid, const struct watched_address *wat
 
 int probes_add_target(struct probes *p, pid_t tgid, const struct watched_address *watch, size_t n)
 {
-	__u32 key = (__u32)tgid, one = 1;
+	__u32 key = (__u32)tgid, one = 1, zero = 0;
 
 	/* The addresses first: the target's waits count from the moment
 	 * the tgid is in the set. */
-	if (probes_watch(p, tgid, watch, n) != 0 || snapshot_counters_add(map_fd(p, "counters"), key) != 0)
+	if (probes_watch(p, tgid, watch, n) != 0 || snapshot_counters_add(map_fd(p, "counters"), key) != 0 ||
+	    bpf_update_elem(p->targets_fd, &key, &one, BPF_ANY) != 0)
 		return -1;
-	return bpf_update_elem(p->targets_fd, &key, &one, BPF_ANY);
+	/* Then every CPU's running task is checked again at its next
+	 * switch off (oncpu.bpf.h): one may be the new target's. */
+	p->settings.targets_gen++;
+	return bpf_update_elem(p->settings_fd, &zero, &p->settings, BPF_ANY);
 }
 
 void probes_remove_target(struct probes *p, pid_t tgid, const struct watched_address *watch, size_t n)

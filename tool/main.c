@@ -11,7 +11,6 @@
 
 #include <signal.h>
 #include <stdio.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "bpf_cache.h"
@@ -80,7 +79,6 @@ static int trace(struct fleet *f, const sigset_t *during_wait, struct gs_error *
 /* --compile-only: every back end into the cache, nothing attached. */
 static int compile_only(struct fleet *f, struct gs_error *err)
 {
-	static const char *const backends[] = { "sched", "futex", "uprobe" };
 	struct probe_plan plan = { 0 };
 	struct bpf_object obj;
 	bool cached;
@@ -89,11 +87,12 @@ static int compile_only(struct fleet *f, struct gs_error *err)
 		return -1;
 	if (!plan.cache_dir)
 		return gs_fail(err, GS_EXIT_USAGE, "--compile-only needs the cache, and it is off");
-	for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
+	for (int b = 0; b < PROBE_BACKENDS; b++) {
 		/* Always compiled: this replaces whatever the cache held. A
 		 * bcc too old for sched leaves futex, which tracing falls to. */
-		if (bpf_program_get(backends[i], &f->headers, plan.cache_dir, true, &obj, &cached, err) != 0) {
-			if (strcmp(backends[i], "sched") != 0)
+		if (bpf_program_get(probe_backend_name((enum probe_backend)b), &f->headers, plan.cache_dir, true, &obj,
+				    &cached, err) != 0) {
+			if (b != PROBE_SCHED)
 				return -1;
 			fprintf(stderr, "gilstats: the sched back end is not cached: %s\n", err->msg);
 			*err = (struct gs_error){ 0 };

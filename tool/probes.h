@@ -32,7 +32,7 @@ struct watched_address {
  * uprobe: times the libc wait functions; sees every condvar (heuristic).
  * sched: futex's waits recognised at the blocking switch (5.15+ with BTF),
  * nothing on the host's system calls. */
-enum probe_backend { PROBE_FUTEX, PROBE_UPROBE, PROBE_SCHED };
+enum probe_backend { PROBE_FUTEX, PROBE_UPROBE, PROBE_SCHED, PROBE_BACKENDS /* how many */ };
 
 /* "futex", "uprobe", "sched": the name --probe and the JSON use. */
 const char *probe_backend_name(enum probe_backend b);

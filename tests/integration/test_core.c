@@ -359,6 +359,12 @@ static uint64_t line_runs(json_object *line)
  * scheduler periods of preemption). It only loosens the lower bound. */
 #define COST_READ_SLACK_S 0.2
 
+/* bpftool takes 5-30 ms a sample depending on the machine: paced, so the
+ * samples last the whole run (8 intervals) wherever it runs; at most
+ * 20 s of them. */
+#define COST_SAMPLE_PERIOD_S 0.01
+#define COST_SAMPLES_MAX 2000
+
 /* Lines i0..i1's figures, summed, against bpftool's over the same window;
  * true when the samples bracketed it. */
 static bool cost_matches_bpftool(const struct tool_run *r, size_t i0, size_t i1, const struct prog_sample *s,
@@ -420,7 +426,7 @@ START_TEST(bpf_cost_matches_bpftool)
 {
 	const char *extra[] = { "--cpu-threads", "4", "--io-threads", "1", NULL };
 	struct bpf_ids ids = { 0 };
-	struct prog_sample s[512];
+	struct prog_sample *s = calloc(COST_SAMPLES_MAX, sizeof *s);
 	size_t n = 0, first = 0, last = 0;
 	struct workload w;
 	struct tool_run r;
@@ -434,10 +440,16 @@ START_TEST(bpf_cost_matches_bpftool)
 	ck_assert_uint_gt(ids.n, 0);
 	/* Bounded: a tool that ends early, or programs gone, end the sampling
 	 * with a failure below rather than the test's timeout. */
-	for (double until = monotonic_now() + 90; tool_lines_so_far(h) < 9 && n < sizeof s / sizeof s[0] &&
-						   monotonic_now() < until;)
+	ck_assert_ptr_nonnull(s);
+	for (double until = monotonic_now() + 90; tool_lines_so_far(h) < 9 && n < COST_SAMPLES_MAX &&
+						   monotonic_now() < until;) {
+		double next = monotonic_now() + COST_SAMPLE_PERIOD_S;
 		if (bpftool_sample(&ids, &s[n]))
 			n++;
+		double left = next - monotonic_now();
+		if (left > 0)
+			usleep((useconds_t)(left * 1e6));
+	}
 	tool_wait(h, &r, 60);
 	ck_assert_msg(r.exit_code == 0, "exit %d, stderr: %s", r.exit_code, r.err);
 	ck_assert_uint_eq(r.nlines, 9);
@@ -453,6 +465,7 @@ START_TEST(bpf_cost_matches_bpftool)
 	/* Over several intervals the sampling's gap weighs less. */
 	ck_assert(cost_matches_bpftool(&r, first, last, s, n));
 	free(ids.ids);
+	free(s);
 	tool_run_free(&r);
 	workload_stop(&w);
 }

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include "cli.h"
+#include "probe_backend.h"
 
 #include <argp.h>
 #include <ctype.h>
@@ -300,13 +301,15 @@ static error_t parse_option(int key, char *arg, struct argp_state *state)
 	case OPT_KERNEL_HEADERS:
 		ps->o->kernel_headers = arg;
 		return 0;
-	case OPT_PROBE:
-		if (strcmp(arg, "sched") != 0 && strcmp(arg, "futex") != 0 && strcmp(arg, "uprobe") != 0) {
+	case OPT_PROBE: {
+		enum probe_backend named;
+		if (probe_backend_named(arg, &named) != 0) {
 			gs_fail(ps->err, GS_EXIT_USAGE, "invalid --probe '%s': sched, futex or uprobe", arg);
 			return EINVAL;
 		}
 		ps->o->probe = arg;
 		return 0;
+	}
 	case 'h':
 		/* argp_state_help prints nothing under ARGP_NO_ERRS. */
 		argp_help(state->root_argp, ps->out, ARGP_HELP_STD_HELP, "gilstats");

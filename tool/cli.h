@@ -36,7 +36,7 @@ struct options {
 	const char *folded_waits; /* --folded-waits FILE: the waiters' stacks, folded; or NULL */
 	const char *flamegraph; /* --flamegraph FILE: the same as an SVG flame graph; or NULL */
 	const char *kernel_headers;
-	const char *probe;  /* "futex", "uprobe", or NULL for the default */
+	const char *probe;  /* a name of probe_backend.h, or NULL for the default */
 	bool verbose;       /* -v: say on stderr which back end traces a process, and why */
 	bool no_cache;      /* compile the probes even if they are cached */
 	const char *cache_dir; /* $GILSTATS_CACHE_DIR, else the configured cache; NULL: none */

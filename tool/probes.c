@@ -46,8 +46,8 @@ struct probes {
 #define FORK_PROGRAM 4
 #define EXEC_PROGRAM 5
 
+/* By enum probe_backend (probe_backend.c names them). */
 struct backend {
-	const char *name;
 	int prog_type;
 	int (*attach)(struct probes *p, const struct probe_plan *plan, struct gs_error *err);
 	const char *programs[BPF_OBJECT_MAX_PROGS]; /* as gilstats-compile names them */
@@ -342,34 +342,14 @@ bool probes_holding(const struct probes *p)
 }
 
 static const struct backend backends[] = {
-	[PROBE_FUTEX] = { "futex", BPF_PROG_TYPE_RAW_TRACEPOINT, attach_tracepoints,
+	[PROBE_FUTEX] = { BPF_PROG_TYPE_RAW_TRACEPOINT, attach_tracepoints,
 			  { "gs_futex_enter", "gs_futex_exit", "gs_sched_switch", "gs_sched_wakeup", "gs_fork", "gs_exec" } },
-	[PROBE_UPROBE] = { "uprobe", BPF_PROG_TYPE_KPROBE, attach_uprobes,
+	[PROBE_UPROBE] = { BPF_PROG_TYPE_KPROBE, attach_uprobes,
 			   { "gs_wait_enter", "gs_wait_return", "gs_sched_switch", "gs_sched_wakeup", "gs_fork", "gs_exec" } },
 	/* futex's object: its two system-call programs are left out. */
-	[PROBE_SCHED] = { "sched", BPF_PROG_TYPE_RAW_TRACEPOINT, NULL,
+	[PROBE_SCHED] = { BPF_PROG_TYPE_RAW_TRACEPOINT, NULL,
 			  { "gs_futex_enter", "gs_futex_exit", "gs_switch_waits", "gs_sched_wakeup", "gs_fork", "gs_exec" } },
 };
-
-const char *probe_backend_name(enum probe_backend b)
-{
-	return backends[b].name;
-}
-
-bool probe_in_kernel(enum probe_backend b)
-{
-	return b != PROBE_UPROBE;
-}
-
-int probe_backend_named(const char *name, enum probe_backend *b)
-{
-	for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
-		if (strcmp(backends[i].name, name) == 0) {
-			*b = (enum probe_backend)i;
-			return 0;
-		}
-	return -1;
-}
 
 /* Back to nothing loaded, for a second try. */
 static void unload(struct probes *p)
@@ -394,11 +374,13 @@ static void unload(struct probes *p)
 static int load_backend(struct probes *p, const struct backend *b, const struct probe_plan *plan, bool refresh,
 			bool *cached, struct gs_error *err)
 {
-	if (bpf_program_get(b->name, plan->headers, plan->cache_dir, refresh, &p->obj, cached, err) != 0)
+	const char *name = probe_backend_name(plan->backend);
+
+	if (bpf_program_get(name, plan->headers, plan->cache_dir, refresh, &p->obj, cached, err) != 0)
 		return -1;
 	for (uint32_t i = 0; i < BPF_OBJECT_MAX_PROGS; i++)
 		if (i >= p->obj.h.nprogs || strncmp(p->obj.h.progs[i].name, b->programs[i], BPF_OBJECT_NAME) != 0)
-			return gs_fail(err, GS_EXIT_FAILURE, "the compiled program is not the %s back end's", b->name);
+			return gs_fail(err, GS_EXIT_FAILURE, "the compiled program is not the %s back end's", name);
 	for (size_t i = 0; i < sizeof probe_maps / sizeof probe_maps[0]; i++)
 		if (!object_has_map(&p->obj, probe_maps[i]))
 			return gs_fail(err, GS_EXIT_FAILURE, "bpf map %s missing from the compiled program", probe_maps[i]);

@@ -12,6 +12,7 @@
 #include "bpf_cost.h"
 #include "error.h"
 #include "kernel_headers.h"
+#include "probe_backend.h"
 
 #define PROBE_MAX_POINTS 16
 
@@ -27,21 +28,6 @@ struct watched_address {
 	uint64_t base; /* the object it belongs to, which the wait counts for */
 	enum gs_wait_kind kind;
 };
-
-/* futex: raw syscall tracepoints, in-kernel, needs the GIL's exact address.
- * uprobe: times the libc wait functions; sees every condvar (heuristic).
- * sched: futex's waits recognised at the blocking switch (5.15+ with BTF),
- * nothing on the host's system calls. */
-enum probe_backend { PROBE_FUTEX, PROBE_UPROBE, PROBE_SCHED, PROBE_BACKENDS /* how many */ };
-
-/* "futex", "uprobe", "sched": the name --probe and the JSON use. */
-const char *probe_backend_name(enum probe_backend b);
-
-/* In the kernel, one program for many processes (futex, sched). */
-bool probe_in_kernel(enum probe_backend b);
-
-/* The back end --probe names: 0, or -1 for a name that is none. */
-int probe_backend_named(const char *name, enum probe_backend *b);
 
 struct probe_plan {
 	enum probe_backend backend;

@@ -6,6 +6,7 @@
 
 #include "suites.h"
 #include "tool/cli.h"
+#include "tool/probe_backend.h"
 
 static int parse(struct options *o, struct gs_error *err, const char *const *args)
 {
@@ -146,6 +147,14 @@ START_TEST(probe_kinds)
 	assert_usage_error((const char *[]){ "--probe=kprobe", "7", NULL }, "invalid --probe 'kprobe': sched, futex or uprobe");
 	assert_usage_error((const char *[]){ "--probe=uprobe", "-p", "7", "-p", "8", NULL },
 			   "several processes are traced with --probe=sched or futex only");
+	/* The loader's table and --probe share one list of names. */
+	for (int b = 0; b < PROBE_BACKENDS; b++) {
+		enum probe_backend named = PROBE_BACKENDS;
+		ck_assert_int_eq(probe_backend_named(probe_backend_name((enum probe_backend)b), &named), 0);
+		ck_assert_int_eq(named, b);
+		ck_assert_int_eq(probe_in_kernel(named), named != PROBE_UPROBE);
+	}
+	ck_assert_int_eq(probe_backend_named("kprobe", &(enum probe_backend){ PROBE_FUTEX }), -1);
 }
 END_TEST
 

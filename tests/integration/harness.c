@@ -82,9 +82,13 @@ static char *read_line(int fd, double timeout_s)
 
 	while (buf) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		int left = (int)((deadline - now_s()) * 1000);
+		int left = (int)((deadline - now_s()) * 1000), ready;
 		char c;
-		if (left <= 0 || poll(&pfd, 1, left) <= 0 || read(fd, &c, 1) != 1)
+		if (left <= 0)
+			break;
+		if ((ready = poll(&pfd, 1, left)) < 0 && errno == EINTR)
+			continue;
+		if (ready <= 0 || read(fd, &c, 1) != 1)
 			break;
 		if (c == '\n') {
 			buf[len] = '\0';
@@ -163,55 +167,92 @@ static pid_t child_of(pid_t pid)
 	return (pid_t)atoi(buf);
 }
 
-static void exec_workload(const struct interpreter *py, const struct workload_options *o, int out_fd)
-{
+/* The workload's command line and environment, made before the fork: a
+ * test may run threads (the kernel-truth sampler), and a child of a
+ * threaded process may only call what is async-signal-safe until it
+ * execs (a lock held by another thread at the fork stays held: a malloc
+ * or ASan's allocator, and the child never reported). */
+struct workload_exec {
 	char script[2048], decoy[2048];
 	const char *argv[48];
+	char **envp;
+};
+
+/* The environment with o->env's variables set, as putenv would. */
+static char **workload_env(const char *const *extra)
+{
+	size_t n = 0, k = 0;
+	char **envp;
+
+	while (environ[n])
+		n++;
+	for (const char *const *e = extra; e && *e; e++)
+		n++;
+	envp = calloc(n + 1, sizeof *envp);
+	ck_assert_ptr_nonnull(envp);
+	for (size_t i = 0; environ[i]; i++) {
+		bool replaced = false;
+		for (const char *const *e = extra; e && *e && !replaced; e++) {
+			size_t name = strcspn(*e, "=");
+			replaced = strncmp(environ[i], *e, name) == 0 && environ[i][name] == '=';
+		}
+		if (!replaced)
+			envp[k++] = environ[i];
+	}
+	for (const char *const *e = extra; e && *e; e++)
+		envp[k++] = (char *)*e;
+	return envp;
+}
+
+static void workload_prepare(struct workload_exec *x, const struct interpreter *py, const struct workload_options *o)
+{
 	size_t argc = 0;
 
-	workload_files(py, o->script ? o->script : "contention.py", script, decoy, sizeof script);
+	workload_files(py, o->script ? o->script : "contention.py", x->script, x->decoy, sizeof x->script);
 	if (o->pid_namespace) {
-		argv[argc++] = "unshare";
-		argv[argc++] = "--pid";
-		argv[argc++] = "--fork";
+		x->argv[argc++] = "unshare";
+		x->argv[argc++] = "--pid";
+		x->argv[argc++] = "--fork";
 	}
 	if (py->root[0]) {
-		argv[argc++] = "chroot";
-		argv[argc++] = py->root;
+		x->argv[argc++] = "chroot";
+		x->argv[argc++] = py->root;
 	}
-	argv[argc++] = py->python;
-	argv[argc++] = "-u";
-	argv[argc++] = script;
+	x->argv[argc++] = py->python;
+	x->argv[argc++] = "-u";
+	x->argv[argc++] = x->script;
 	if (!o->script) {
-		argv[argc++] = "--report";
-		argv[argc++] = "--native-lib";
-		argv[argc++] = decoy;
+		x->argv[argc++] = "--report";
+		x->argv[argc++] = "--native-lib";
+		x->argv[argc++] = x->decoy;
 	}
 	if (o->decoy && !o->script) {
-		argv[argc++] = "--decoy";
-		argv[argc++] = decoy;
+		x->argv[argc++] = "--decoy";
+		x->argv[argc++] = x->decoy;
 	}
 	for (const char *const *a = o->args; a && *a && argc < 46; a++)
-		argv[argc++] = *a;
-	argv[argc] = NULL;
-	for (const char *const *e = o->env; e && *e; e++)
-		putenv((char *)*e);
-	dup2(out_fd, 1);
-	execvp(argv[0], (char *const *)argv);
-	_exit(127);
+		x->argv[argc++] = *a;
+	x->argv[argc] = NULL;
+	x->envp = workload_env(o->env);
 }
 
 void workload_start(struct workload *w, const struct interpreter *py, const struct workload_options *o)
 {
+	struct workload_exec x;
 	int out[2];
 	char *line;
 
 	memset(w, 0, sizeof *w);
+	workload_prepare(&x, py, o);
 	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
 	w->pid = fork();
 	ck_assert_int_ge(w->pid, 0);
-	if (w->pid == 0)
-		exec_workload(py, o, out[1]);
+	if (w->pid == 0) {
+		dup2(out[1], 1);
+		execvpe(x.argv[0], (char *const *)x.argv, x.envp);
+		_exit(127);
+	}
+	free(x.envp);
 	close(out[1]);
 	line = read_line(out[0], o->report_s > 0 ? o->report_s : 60);
 	w->out_fd = out[0];

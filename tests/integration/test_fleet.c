@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -399,14 +400,17 @@ static int processes_seen(const char *reply, const char *pa, const char *pb)
 	return seen;
 }
 
+/* Only async-signal-safe calls in the child (the test may run threads). */
 static pid_t start_prometheus(const char *dir, const char *config)
 {
-	pid_t prom = fork();
+	char storage[300];
+	pid_t prom;
 
+	snprintf(storage, sizeof storage, "--storage.tsdb.path=%s/data", dir);
+	prom = fork();
 	if (prom == 0) {
-		char storage[300];
-		snprintf(storage, sizeof storage, "--storage.tsdb.path=%s/data", dir);
-		if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
+		int null = open("/dev/null", O_WRONLY);
+		if (null < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
 			_exit(127);
 		execlp("prometheus", "prometheus", "--config.file", config, storage,
 		       "--web.listen-address=127.0.0.1:0", (char *)NULL);

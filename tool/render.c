@@ -282,7 +282,7 @@ static void json_thread(FILE *out, const struct report *r, const struct thread_s
 		fprintf(out, ", \"gil_address\": \"0x%" PRIx64 "\"", t->gil_address);
 	fprintf(out,
 		", \"gil_wait_s\": %.6f, \"gil_waits\": %" PRIu64 ", \"gil_wait_max_s\": %.6f"
-		", \"switch_wait_s\": %.6f, \"switch_waits\": %" PRIu64 ", \"cpu_s\": %.3f, \"alive\": %s",
+		", \"switch_wait_s\": %.6f, \"switch_waits\": %" PRIu64 ", \"cpu_s\": %.6f, \"alive\": %s",
 		seconds(g->ns), g->count, seconds(g->max_ns), seconds(s->ns), s->count,
 		seconds(fig->cpu_ns), t->alive ? "true" : "false");
 	json_seconds_or_null(out, "cpu_wait_s", r->target->cpu_wait_known, fig->cpu_wait_ns);
@@ -292,6 +292,23 @@ static void json_thread(FILE *out, const struct report *r, const struct thread_s
 	if (hist)
 		json_histogram(out, hist, t->tid, summary);
 	fputc('}', out);
+}
+
+/* The ended threads folded into one total: their run's figures, as a
+ * thread's, so the summary's threads and these add up to the process. */
+static void json_folded(FILE *out, const struct report *r)
+{
+	const struct thread_figures *f = &r->folded->run;
+	bool known = r->target->cpu_wait_known;
+
+	fprintf(out,
+		", \"folded_threads\": {\"threads\": %" PRIu64 ", \"gil_wait_s\": %.6f, \"gil_waits\": %" PRIu64
+		", \"switch_wait_s\": %.6f, \"gil_hold_s\": %.6f, \"gil_held_blocked_s\": %.6f, \"cpu_s\": %.6f",
+		r->folded->threads, seconds(f->gil.ns), f->gil.count, seconds(f->sw.ns), seconds(f->hold_ns),
+		seconds(f->blocked_ns), seconds(f->cpu_ns));
+	json_seconds_or_null(out, "cpu_wait_s", known, f->cpu_wait_ns);
+	fprintf(out, ", \"alive_s\": %.6f, \"blocked_other_s\": %.6f}", seconds(f->alive_ns),
+		seconds(gil_model_blocked_other_ns(f, known)));
 }
 
 /* --group: one object per role instead of the threads. */
@@ -309,7 +326,7 @@ static void json_roles(FILE *out, const struct report *r)
 			json_write_string(out, rows.rows[i].role);
 			fprintf(out,
 				", \"threads\": %zu, \"alive\": %zu, \"gil_wait_s\": %.6f, \"gil_waits\": %" PRIu64
-				", \"gil_wait_max_s\": %.6f, \"switch_wait_s\": %.6f, \"cpu_s\": %.3f, \"alive_s\": %.6f"
+				", \"gil_wait_max_s\": %.6f, \"switch_wait_s\": %.6f, \"cpu_s\": %.6f, \"alive_s\": %.6f"
 				", \"blocked_other_s\": %.6f",
 				rows.rows[i].threads, rows.rows[i].alive, seconds(f->gil.ns), f->gil.count,
 				seconds(f->gil.max_ns), seconds(f->sw.ns), seconds(f->cpu_ns), seconds(f->alive_ns),
@@ -370,11 +387,7 @@ void render_json(FILE *out, const struct report *r, const struct histograms *his
 	if (hist)
 		json_histogram(out, hist, 0, r->summary);
 	if (r->summary && r->folded && r->folded->threads)
-		fprintf(out,
-			", \"folded_threads\": {\"threads\": %" PRIu64 ", \"gil_wait_s\": %.6f, \"gil_waits\": %" PRIu64
-			", \"switch_wait_s\": %.6f, \"gil_hold_s\": %.6f, \"gil_held_blocked_s\": %.6f}",
-			r->folded->threads, seconds(r->folded->run.gil.ns), r->folded->run.gil.count,
-			seconds(r->folded->run.sw.ns), seconds(r->folded->run.hold_ns), seconds(r->folded->run.blocked_ns));
+		json_folded(out, r);
 	if (r->group) {
 		json_roles(out, r);
 	} else {

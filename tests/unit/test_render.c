@@ -243,6 +243,51 @@ START_TEST(summary_uses_whole_run_figures)
 }
 END_TEST
 
+/* The folded ended threads carry a thread's figures, so the listed
+ * threads and the fold add up to the process. */
+START_TEST(summary_folded_threads_add_up)
+{
+	struct thread_stats a = thread(7, "main", 1000000, 2, true);
+	struct thread_stats *order[] = { &a };
+	struct folded_threads folded = { .threads = 1500 };
+	struct report_target known = target;
+	struct report r = { .target = &known, .interval_s = 3.0, .elapsed_s = 3.0, .summary = true,
+			    .threads = order, .nthreads = 1, .folded = &folded };
+	json_object *obj, *f;
+	char *text;
+
+	known.cpu_wait_known = true;
+	folded.run.cpu_ns = 2500000000;
+	folded.run.cpu_wait_ns = 700000000;
+	folded.run.alive_ns = 4000000000;
+	folded.run.hold_ns = 2000000000;
+	folded.run.blocked_other_ns = 800000000;
+	text = render_to_string(json_plain, &r);
+	obj = json_tokener_parse(text);
+	ck_assert_ptr_nonnull(obj);
+	f = json_object_object_get(obj, "folded_threads");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(f, "threads")), 1500);
+	ck_assert_double_eq_tol(json_object_get_double(json_object_object_get(f, "cpu_s")), 2.5, 1e-9);
+	ck_assert_double_eq_tol(json_object_get_double(json_object_object_get(f, "cpu_wait_s")), 0.7, 1e-9);
+	ck_assert_double_eq_tol(json_object_get_double(json_object_object_get(f, "alive_s")), 4.0, 1e-9);
+	ck_assert_double_eq_tol(json_object_get_double(json_object_object_get(f, "blocked_other_s")), 0.8, 1e-9);
+	json_object_put(obj);
+	free(text);
+	/* Without the run queue's figures, null as a thread's, and blocked
+	 * elsewhere is what alive time the other figures leave. */
+	known.cpu_wait_known = false;
+	text = render_to_string(json_plain, &r);
+	obj = json_tokener_parse(text);
+	f = json_object_object_get(obj, "folded_threads");
+	ck_assert(json_object_object_get_ex(f, "cpu_wait_s", NULL));
+	ck_assert_ptr_null(json_object_object_get(f, "cpu_wait_s"));
+	ck_assert_double_eq_tol(json_object_get_double(json_object_object_get(f, "blocked_other_s")), 1.5, 1e-9);
+	json_object_put(obj);
+	free(text);
+}
+END_TEST
+
 START_TEST(text_table_columns)
 {
 	struct thread_stats a = thread(4243, "a-very-long-thread-name", 734000000, 147, true);
@@ -498,6 +543,7 @@ Suite *render_suite(void)
 
 	tcase_add_test(tc, json_line_has_the_contract_fields);
 	tcase_add_test(tc, summary_uses_whole_run_figures);
+	tcase_add_test(tc, summary_folded_threads_add_up);
 	tcase_add_test(tc, text_table_columns);
 	tcase_add_test(tc, bpf_cost_on_its_line_only);
 	tcase_add_test(tc, several_gils_namespaces_and_a_disabled_gil);

@@ -28,6 +28,59 @@ struct gs_switch {
 	bool prev_other; /* prev is known to be no target: nothing else to do for it */
 };
 
+/* Tasks known to be no target, per CPU, by task pointer (a direct-mapped
+ * cache): most switches on a host are between other tasks, and reading
+ * the next task's tgid and looking it up in targets is most of the
+ * program's cost (about 55 ns each here, over a 70 ns floor). An entry
+ * holds while targets_gen and new_threads are what they were when it was
+ * made: a new target bumps the first (the tool, after adding it), a new
+ * thread of a target bumps the second at its first wake-up, before it
+ * can first run (runq.bpf.h), so a task struct freed and reused by a
+ * target's new thread is never taken for the old task. Used only while
+ * the wake-ups are attached (settings.runq). */
+#define GS_OTHER_SLOTS 256
+struct gs_other_task {
+	u64 task;
+	u32 targets_gen;
+	u32 new_threads;
+};
+BPF_PERCPU_ARRAY(others, struct gs_other_task, GS_OTHER_SLOTS);
+BPF_ARRAY(new_threads, u32, 1);
+
+static inline struct gs_other_task *other_slot(void *task)
+{
+	u32 i = (u32)(((u64)task * 0x9E3779B97F4A7C15ULL) >> 56);
+
+	return others.lookup(&i);
+}
+
+/* The generation an entry made now carries, read before the lookups it
+ * stands for; NULL: no cache (wake-ups not attached). */
+static inline u32 *other_generation(const struct gs_settings *cfg)
+{
+	int zero = 0;
+
+	return cfg->runq ? new_threads.lookup(&zero) : NULL;
+}
+
+static inline bool other_known(const struct gs_settings *cfg, const u32 *gen, void *task)
+{
+	struct gs_other_task *o = gen ? other_slot(task) : NULL;
+
+	return o && o->task == (u64)task && o->targets_gen == cfg->targets_gen && o->new_threads == *gen;
+}
+
+static inline void other_remember(u32 targets_gen, u32 new_threads, void *task)
+{
+	struct gs_other_task *o = other_slot(task);
+
+	if (!o)
+		return;
+	o->task = (u64)task;
+	o->targets_gen = targets_gen;
+	o->new_threads = new_threads;
+}
+
 /* The task's se.sum_exec_runtime; 0 where its offset is not known. */
 static inline u64 task_runtime(const struct gs_settings *cfg, void *task)
 {
@@ -98,12 +151,18 @@ static inline void account_cpu(struct bpf_raw_tracepoint_args *ctx, const struct
 	slot->known = 0;
 	if (!cfg->task_tgid_off)
 		return;
-	u32 tgid = 0, tid = 0;
+	u32 tgid = 0, tid = 0, targets_gen = cfg->targets_gen, *gen = other_generation(cfg);
+	u32 threads_gen = gen ? *gen : 0;
 	void *next = (void *)ctx->args[2];
-	bpf_probe_read_kernel(&tgid, sizeof tgid, next + cfg->task_tgid_off);
-	slot->known = cfg->targets_gen + 1;
-	if (!tgid || !targets.lookup(&tgid))
+	slot->known = targets_gen + 1;
+	if (other_known(cfg, gen, next))
 		return;
+	bpf_probe_read_kernel(&tgid, sizeof tgid, next + cfg->task_tgid_off);
+	if (!tgid || !targets.lookup(&tgid)) {
+		if (gen)
+			other_remember(targets_gen, threads_gen, next);
+		return;
+	}
 	bpf_probe_read_kernel(&tid, sizeof tid, next + cfg->task_pid_off);
 	if (!who->now)
 		who->now = bpf_ktime_get_ns();

@@ -31,12 +31,13 @@ static inline u64 task_born(const struct gs_settings *cfg, void *task)
 /* The thread's row. A row whose thread died belongs to a tid the kernel
  * gave to a new thread before the tool deleted it: the new one starts
  * afresh (the dead one's last moments since the boundary are lost). */
-static inline struct gs_sched *sched_row(const struct gs_settings *cfg, u32 tgid, u32 tid, void *task)
+static inline struct gs_sched *sched_row(const struct gs_settings *cfg, u32 tgid, u32 tid, void *task, bool *made)
 {
 	struct gs_sched *row = sched.lookup(&tid);
 
 	if (row && !row->died_ns)
 		return row;
+	*made = true;
 	struct gs_sched fresh = { .tgid = tgid, .born_ns = task_born(cfg, task) };
 	if (sched.update(&tid, &fresh) != 0 || !(row = sched.lookup(&tid)))
 		count_event(tgid, GS_COUNT_SCHED_FULL);
@@ -87,8 +88,9 @@ static inline void runq_switch(struct bpf_raw_tracepoint_args *ctx, const struct
 			       struct gs_switch *who)
 {
 	struct gs_sched *row;
+	bool made = false;
 
-	if (who->prev_tid && (row = sched_row(cfg, who->prev_tgid, who->prev_tid, (void *)ctx->args[1]))) {
+	if (who->prev_tid && (row = sched_row(cfg, who->prev_tgid, who->prev_tid, (void *)ctx->args[1], &made))) {
 		row->on_cpu = 0;
 		runq_take_back(row, who->prev_early_ns);
 		if (ctx->args[3] & GS_TASK_DEAD) {
@@ -111,7 +113,7 @@ static inline void runq_switch(struct bpf_raw_tracepoint_args *ctx, const struct
 				w->start_ns = who->now;
 		}
 	}
-	if (who->next_tid && (row = sched_row(cfg, who->next_tgid, who->next_tid, (void *)ctx->args[2]))) {
+	if (who->next_tid && (row = sched_row(cfg, who->next_tgid, who->next_tid, (void *)ctx->args[2], &made))) {
 		runq_close(row, who->now);
 		/* Back without a wake-up seen (preempted while going to sleep). */
 		sleep_close(row, who->now);
@@ -136,7 +138,16 @@ int gs_sched_wakeup(struct bpf_raw_tracepoint_args *ctx)
 	bpf_probe_read_kernel(&tid, sizeof tid, task + cfg->task_pid_off);
 	u64 now = bpf_ktime_get_ns();
 	wait_wake(tgid, tid, now);
-	struct gs_sched *row = sched_row(cfg, tgid, tid, task);
+	bool made = false;
+	struct gs_sched *row = sched_row(cfg, tgid, tid, task, &made);
+	/* A thread new to the target (its first wake-up, before it first
+	 * runs) may have the task struct of a task cached as no target. */
+	if (made) {
+		int zero = 0;
+		u32 *gen = new_threads.lookup(&zero);
+		if (gen)
+			__sync_fetch_and_add(gen, 1);
+	}
 	if (!row)
 		return 0;
 	sleep_close(row, now);

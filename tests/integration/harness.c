@@ -787,6 +787,16 @@ const char *field_string(json_object *obj, const char *key)
 	return v ? json_object_get_string(v) : NULL;
 }
 
+double sum_over_every_thread(json_object *line, const char *field)
+{
+	json_object *threads = json_object_object_get(line, "threads");
+	double sum = 0;
+
+	for (size_t i = 0; i < json_object_array_length(threads); i++)
+		sum += field_double(json_object_array_get_idx(threads, i), field);
+	return sum;
+}
+
 double sum_over_threads(json_object *line, const char *field, json_object *tids)
 {
 	double sum = 0;

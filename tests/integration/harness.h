@@ -193,6 +193,8 @@ int promtool_check_metrics(const char *text, char **out);
 /* Sum of a numeric field over the threads of one line whose tid is in tids
  * (a JSON array of ints). */
 double sum_over_threads(json_object *line, const char *field, json_object *tids);
+/* field summed over every thread of a line. */
+double sum_over_every_thread(json_object *line, const char *field);
 json_object *find_thread(json_object *line, int tid);
 double field_double(json_object *obj, const char *key);
 const char *field_string(json_object *obj, const char *key);

@@ -54,16 +54,6 @@ static void assert_thread_pids(json_object *line)
 		ck_assert_int_eq((int)field_double(json_object_array_get_idx(threads, i), "pid"), pid);
 }
 
-static double gil_wait(json_object *line)
-{
-	json_object *threads = json_object_object_get(line, "threads");
-	double sum = 0;
-
-	for (size_t i = 0; i < json_object_array_length(threads); i++)
-		sum += field_double(json_object_array_get_idx(threads, i), "gil_wait_s");
-	return sum;
-}
-
 /* The shared programs' cost is the host's: on the first line of each
  * interval's pair only, known and above 0, and on one summary. */
 static void assert_cost_once(const struct tool_run *r, size_t intervals)
@@ -119,16 +109,6 @@ START_TEST(two_processes_in_one_run)
 }
 END_TEST
 
-static double gil_waits(json_object *line)
-{
-	json_object *threads = json_object_object_get(line, "threads");
-	double sum = 0;
-
-	for (size_t i = 0; i < json_object_array_length(threads); i++)
-		sum += field_double(json_object_array_get_idx(threads, i), "gil_waits");
-	return sum;
-}
-
 /* The BPF counters are each process's own: beside a process whose threads
  * fight for the GIL, one with no thread but its sleeping main one makes
  * no futex wait, and counts none (host-wide counters gave it the other's).
@@ -157,12 +137,12 @@ START_TEST(counters_are_per_process)
 	for (size_t i = 0; i < 3; i++) {
 		json_object *b = r.lines[idx[0][i]], *q = r.lines[idx[1][i]];
 		double hits = field_double(b, "probe_hits"), ended = field_double(b, "return_hits");
+		double waits = sum_over_every_thread(b, "gil_waits");
 
 		fprintf(stderr, "counters line %zu: busy probe_hits %.0f return_hits %.0f gil_waits %.0f; idle %.0f\n", i,
-			hits, ended, gil_waits(b), field_double(q, "probe_hits"));
+			hits, ended, waits, field_double(q, "probe_hits"));
 		ck_assert_msg(hits > 0 && ended > 0, "busy process: %.0f hits, %.0f returns", hits, ended);
-		ck_assert_msg(ended <= hits && ended >= gil_waits(b), "busy: %.0f ended of %.0f, %.0f GIL waits", ended, hits,
-			      gil_waits(b));
+		ck_assert_msg(ended <= hits && ended >= waits, "busy: %.0f ended of %.0f, %.0f GIL waits", ended, hits, waits);
 		ck_assert_int_eq((int)field_double(q, "probe_hits"), 0);
 		ck_assert_int_eq((int)field_double(q, "return_hits"), 0);
 		for (size_t k = 0; k < sizeof lost / sizeof lost[0]; k++) {
@@ -229,9 +209,10 @@ START_TEST(children_of_a_forking_parent)
 		ck_assert(field_bool(summary, "summary"));
 		assert_thread_pids(summary);
 		/* Two CPU-bound threads: one waits while the other runs. */
-		fprintf(stderr, "children: pid %d waited %.3f s in %.3f s\n", (int)child, gil_wait(summary),
+		double waited = sum_over_every_thread(summary, "gil_wait_s");
+		fprintf(stderr, "children: pid %d waited %.3f s in %.3f s\n", (int)child, waited,
 			field_double(summary, "interval_s"));
-		ck_assert(gil_wait(summary) > 0.3 * field_double(summary, "interval_s"));
+		ck_assert(waited > 0.3 * field_double(summary, "interval_s"));
 	}
 	json_object_put(kids);
 	tool_run_free(&r);
@@ -252,7 +233,7 @@ START_TEST(all_finds_python_processes)
 	ck_assert_msg(r.exit_code == 0, "exit %d: %s", r.exit_code, r.err);
 	size_t n = lines_of(&r, w.pid, lines, 16);
 	ck_assert_msg(n == 3, "pid %d: %zu lines of %zu", (int)w.pid, n, r.nlines);
-	ck_assert(gil_wait(lines[2]) > 0.3 * field_double(lines[2], "interval_s"));
+	ck_assert(sum_over_every_thread(lines[2], "gil_wait_s") > 0.3 * field_double(lines[2], "interval_s"));
 	tool_run_free(&r);
 	workload_stop(&w);
 }

@@ -354,17 +354,6 @@ static size_t rows_in_map(unsigned id)
 	return n;
 }
 
-/* A line's cpu_s over its threads. */
-static double cpu_of_every_thread(json_object *line)
-{
-	json_object *threads = json_object_object_get(line, "threads");
-	double sum = 0;
-
-	for (size_t i = 0; i < json_object_array_length(threads); i++)
-		sum += field_double(json_object_array_get_idx(threads, i), "cpu_s");
-	return sum;
-}
-
 /* 10,000 threads created and ended while traced, each waiting for the GIL
  * behind the others: the maps and gilstats' memory stay bounded, no wait
  * is lost, and every thread that waited is accounted for. */
@@ -423,10 +412,10 @@ START_TEST(thread_churn_stays_bounded)
 	ck_assert_int_eq((int)field_double(summary, "lost_waits"), 0);
 	/* What is folded still counts: the summary's threads and the fold add
 	 * up to the intervals' CPU time (cpu_s printed to the microsecond). */
-	double intervals = 0, run = cpu_of_every_thread(summary) + field_double(folded, "cpu_s");
+	double intervals = 0, run = sum_over_every_thread(summary, "cpu_s") + field_double(folded, "cpu_s");
 	size_t rows = listed;
 	for (size_t i = 0; i + 1 < r.nlines; i++) {
-		intervals += cpu_of_every_thread(r.lines[i]);
+		intervals += sum_over_every_thread(r.lines[i], "cpu_s");
 		rows += json_object_array_length(json_object_object_get(r.lines[i], "threads"));
 	}
 	fprintf(stderr, "churn: cpu %.3f s in the summary with the folded threads', %.3f s in the intervals\n", run,

@@ -14,11 +14,11 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "tool/gil_locate.h"
-#include "tool/hold.h"
-#include "tool/py_stack.h"
-#include "tool/resolve.h"
-#include "tool/target.h"
+#include "tool/inspect/gil_locate.h"
+#include "tool/figures/hold.h"
+#include "tool/python/py_stack.h"
+#include "tool/inspect/resolve.h"
+#include "tool/inspect/target.h"
 
 #define MAX_THREADS 1024
 

@@ -11,11 +11,11 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "tool/gil_locate.h"
-#include "tool/py_stack.h"
-#include "tool/py_threads.h"
-#include "tool/resolve.h"
-#include "tool/target.h"
+#include "tool/inspect/gil_locate.h"
+#include "tool/python/py_stack.h"
+#include "tool/python/py_threads.h"
+#include "tool/inspect/resolve.h"
+#include "tool/inspect/target.h"
 
 #define MAX_NAMES 1024
 #define TSTATE_TRIES 200

@@ -1,7 +1,7 @@
 #include "config.h"
 
-#include "cli.h"
-#include "probe_backend.h"
+#include "tool/cli.h"
+#include "tool/bpf/probe_backend.h"
 
 #include <argp.h>
 #include <ctype.h>

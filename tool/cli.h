@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#include "error.h"
+#include "tool/util/error.h"
 
 #define CLI_MAX_INTERVAL_S 86400.0 /* one day */
 #define CLI_MIN_INTERVAL_S 0.01

@@ -1,7 +1,7 @@
 /* The processes of one run (fleet.h). */
 #include "config.h"
 
-#include "fleet.h"
+#include "tool/fleet.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -11,11 +11,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "array.h"
-#include "clock.h"
-#include "kernel_btf.h"
-#include "metrics.h"
-#include "privileges.h"
+#include "tool/util/array.h"
+#include "tool/util/clock.h"
+#include "tool/bpf/kernel_btf.h"
+#include "tool/report/metrics.h"
+#include "tool/bpf/privileges.h"
 
 /* How long a launched command may take to start its interpreter. */
 #define LAUNCH_LOCATE_POLL_S 0.001
@@ -69,11 +69,11 @@ static void drop_session(struct fleet *f, size_t i)
 	struct watched_address watch[GS_MAX_WATCHED];
 	size_t n = gil_watch_list(&s->gil, 0, watch, GS_MAX_WATCHED);
 
-	if (f->probes) {
-		probes_drop_target(f->probes, s->target.pid, watch, n);
+	if (f->loader) {
+		loader_drop_target(f->loader, s->target.pid, watch, n);
 		/* Its threads' rows went as they ended; the process's own
 		 * histogram is left. */
-		snapshot_forget_histogram(probes_histogram_fd(f->probes), (uint32_t)s->target.pid, 0);
+		snapshot_forget_histogram(loader_map_fd(f->loader, LOADER_HIST), (uint32_t)s->target.pid, 0);
 	}
 	session_release(s);
 	free(s);
@@ -99,9 +99,9 @@ static int check_fleet_backend(const struct fleet *f, struct session *s, struct 
 /* The shared program. The sched back end is chosen by trying it: where
  * the kernel (or bcc) refuses it and the user did not ask for it, futex,
  * and why is kept for every process's report. */
-static struct probes *attach_shared(struct fleet *f, struct probe_plan *plan, struct gs_error *err)
+static struct loader *attach_shared(struct fleet *f, struct probe_plan *plan, struct gs_error *err)
 {
-	struct probes *p = probes_attach(plan, err);
+	struct loader *p = loader_attach(plan, err);
 
 	if (p || plan->backend != PROBE_SCHED || f->opt.probe || err->exit_code == GS_EXIT_PRIVILEGE)
 		return p;
@@ -110,7 +110,7 @@ static struct probes *attach_shared(struct fleet *f, struct probe_plan *plan, st
 		 err->msg);
 	*err = (struct gs_error){ 0 };
 	plan->backend = PROBE_FUTEX;
-	return probes_attach(plan, err);
+	return loader_attach(plan, err);
 }
 
 /* The first process: its plan compiles and attaches the program. With
@@ -123,7 +123,7 @@ static int attach_first(struct fleet *f, struct gs_error *err)
 	if (!f->opt.command && !f->opt.npids) {
 		if (f->opt.probe)
 			probe_backend_named(f->opt.probe, &empty.backend);
-		if (fleet_plan_shared(f, &empty, err) != 0 || !(f->probes = attach_shared(f, &empty, err)))
+		if (fleet_plan_shared(f, &empty, err) != 0 || !(f->loader = attach_shared(f, &empty, err)))
 			return -1;
 		f->attached = monotonic_s();
 		return 0;
@@ -140,7 +140,7 @@ static int attach_first(struct fleet *f, struct gs_error *err)
 	} else if (session_prepare(s, &f->opt, f->opt.pids[0], err) != 0 || check_fleet_backend(f, s, err) != 0) {
 		return -1;
 	}
-	if (fleet_plan_shared(f, &s->plan, err) != 0 || !(f->probes = attach_shared(f, &s->plan, err)))
+	if (fleet_plan_shared(f, &s->plan, err) != 0 || !(f->loader = attach_shared(f, &s->plan, err)))
 		return -1;
 	if (f->sched_refused[0])
 		session_use_backend(s, PROBE_FUTEX, f->sched_refused);
@@ -152,7 +152,7 @@ static int attach_first(struct fleet *f, struct gs_error *err)
  * with --children its forks, even after it exited. */
 static void lineage_join(struct fleet *f, struct session *s)
 {
-	int fd = probes_family_fd(f->probes);
+	int fd = loader_family_fd(f->loader);
 
 	if (fd >= 0 && !s->in_lineage && s->located && !s->target_gone)
 		s->in_lineage = lineage_add(fd, s->target.pid, f->opt.children, &s->execs_seen) == 0;
@@ -168,15 +168,15 @@ static bool attach_more(struct fleet *f, pid_t pid, bool quiet)
 	if (!s)
 		return false;
 	if (session_prepare(s, &f->opt, pid, &err) == 0 && check_fleet_backend(f, s, &err) == 0) {
-		if (probes_add_target(f->probes, pid, s->plan.watch, s->plan.nwatch) == 0) {
-			session_start(s, f->probes, f->out, monotonic_s(), begun);
+		if (loader_add_target(f->loader, pid, s->plan.watch, s->plan.nwatch) == 0) {
+			session_start(s, f->loader, f->out, monotonic_s(), begun);
 			lineage_join(f, s);
 			return true;
 		}
 		/* Said even with --all: a python process left out. */
 		int why = errno;
 		quiet = false;
-		probes_drop_target(f->probes, pid, s->plan.watch, s->plan.nwatch);
+		loader_drop_target(f->loader, pid, s->plan.watch, s->plan.nwatch);
 		gs_fail(&err, GS_EXIT_FAILURE, "pid %d not traced: %s (at most %d processes at once)", (int)pid,
 			strerror(why), GS_MAX_TARGETS);
 	}
@@ -192,7 +192,7 @@ static bool attach_more(struct fleet *f, pid_t pid, bool quiet)
  * children stay known when they exit. */
 static void lineage_adopt(struct fleet *f, const pid_t *pids, size_t n)
 {
-	int fd = probes_family_fd(f->probes);
+	int fd = loader_family_fd(f->loader);
 
 	for (size_t i = 0; fd >= 0 && i < n; i++)
 		lineage_add(fd, pids[i], true, NULL);
@@ -293,7 +293,7 @@ static bool alive(pid_t pid)
  * processes that ended, or no longer traced and not followed, go. */
 static void follow_lineage(struct fleet *f)
 {
-	int fd = probes_family_fd(f->probes), n;
+	int fd = loader_family_fd(f->loader), n;
 
 	f->next_lineage = monotonic_s() + LINEAGE_POLL_S;
 	if (fd < 0)
@@ -325,7 +325,7 @@ static double lineage_due(const struct fleet *f)
 {
 	double left = f->next_lineage - monotonic_s();
 
-	if (!probes_lineage(f->probes))
+	if (!loader_lineage(f->loader))
 		return 1e9;
 	return left > 0 ? left : 0;
 }
@@ -335,7 +335,7 @@ static double lineage_due(const struct fleet *f)
 static void read_cost(struct fleet *f)
 {
 	struct bpf_prog_stat now[BPF_COST_MAX_PROGS];
-	int n = probes_costs(f->probes, now, BPF_COST_MAX_PROGS);
+	int n = loader_costs(f->loader, now, BPF_COST_MAX_PROGS);
 
 	if (n < 0)
 		bpf_cost_start(&f->cost, false, errno);
@@ -346,7 +346,7 @@ static void read_cost(struct fleet *f)
 static void start_cost(struct fleet *f)
 {
 	int why;
-	bool known = probes_cost_known(f->probes, &why);
+	bool known = loader_cost_known(f->loader, &why);
 
 	bpf_cost_start(&f->cost, known, why);
 	read_cost(f);
@@ -505,7 +505,7 @@ static int update_all(struct fleet *f, bool last, struct gs_error *err)
 {
 	uint64_t ended_epoch;
 
-	if (probes_next_epoch(f->probes, &ended_epoch) != 0)
+	if (loader_next_epoch(f->loader, &ended_epoch) != 0)
 		return gs_fail(err, GS_EXIT_FAILURE, "cannot write the bpf maps: %s", strerror(errno));
 	/* Just before the processes' maps: the same boundary, within read_s. */
 	read_cost(f);
@@ -581,7 +581,7 @@ void fleet_release(struct fleet *f)
 	metrics_stop(f->server);
 	while (f->nsessions)
 		drop_session(f, f->nsessions - 1);
-	probes_detach(f->probes);
+	loader_detach(f->loader);
 	free(f->sessions);
 	fleet_rules_free(&f->rules);
 	free(f->procs);
@@ -615,7 +615,7 @@ int fleet_start(struct fleet *f, struct gs_error *err)
 	if (!(f->out = output_open(&f->opt, err)))
 		return -1;
 	if (f->nsessions)
-		session_start(f->sessions[0], f->probes, f->out, f->attached, f->start);
+		session_start(f->sessions[0], f->loader, f->out, f->attached, f->start);
 	for (size_t i = 1; i < f->opt.npids; i++)
 		attach_more(f, f->opt.pids[i], false);
 	if (f->rules.children || f->rules.all)

@@ -12,23 +12,23 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "bpf_cost.h"
-#include "cli.h"
-#include "discover.h"
-#include "error.h"
-#include "fleet_rules.h"
-#include "kernel_headers.h"
-#include "launch.h"
-#include "lineage.h"
-#include "metrics_http.h"
-#include "output.h"
-#include "probes.h"
-#include "session.h"
+#include "tool/bpf/bpf_cost.h"
+#include "tool/cli.h"
+#include "tool/inspect/discover.h"
+#include "tool/util/error.h"
+#include "tool/fleet_rules.h"
+#include "tool/bpf/kernel_headers.h"
+#include "tool/inspect/launch.h"
+#include "tool/inspect/lineage.h"
+#include "tool/report/metrics_http.h"
+#include "tool/report/output.h"
+#include "tool/bpf/loader.h"
+#include "tool/session.h"
 
 struct fleet {
 	struct options opt;
 	struct kernel_headers headers;
-	struct probes *probes;
+	struct loader *loader;
 	struct output *out;
 	struct session **sessions;
 	size_t nsessions, sessions_cap;

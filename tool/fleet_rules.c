@@ -1,11 +1,11 @@
 /* The fleet's pure decisions (fleet_rules.h). */
 #include "config.h"
 
-#include "fleet_rules.h"
+#include "tool/fleet_rules.h"
 
 #include <stdlib.h>
 
-#include "array.h"
+#include "tool/util/array.h"
 
 void fleet_rules_init(struct fleet_rules *r, const struct options *opt, pid_t self)
 {

@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "cli.h"
-#include "discover.h"
+#include "tool/cli.h"
+#include "tool/inspect/discover.h"
 
 struct fleet_rules {
 	bool children, all; /* --children, --all: processes may come */

@@ -1,26 +1,27 @@
 /* gilstats: per-thread GIL waits of running CPython processes.
  *
- * The data flow, one file per step: target.c (inspect the target) ->
- * resolve.c (symbols) -> gil_locate.c (the GIL) -> probes.c (load and
- * attach) -> snapshot.c (read the maps) -> stats.c (figures) -> render.c,
- * screen.c, svg.c through output.c, metrics.c for Prometheus. session.c
- * is one traced process; fleet.c runs them over one BPF program and finds
- * new ones (discover.c, lineage.c). This file reads the arguments, owns
- * the signals and starts a command to trace (launch.c). */
+ * The data flow, by folder (HACKING.md): inspect/ (the target, its
+ * symbols, the GIL) -> bpf/ (compile, cache, load and attach; read the
+ * maps) -> figures/ (an interval's and the run's numbers, the verdict's
+ * model) -> report/ (table, text, JSON, screen, SVG, metrics); python/
+ * reads the interpreter's stacks and thread names. session.c is one
+ * traced process; fleet.c runs them over one BPF program and finds new
+ * ones. This file reads the arguments, owns the signals and starts a
+ * command to trace (inspect/launch.c). */
 #include "config.h"
 
 #include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
 
-#include "bpf_cache.h"
-#include "bpf_object.h"
-#include "cli.h"
-#include "clock.h"
-#include "error.h"
-#include "fleet.h"
-#include "launch.h"
-#include "privileges.h"
+#include "tool/bpf/bpf_cache.h"
+#include "tool/bpf/probe_image.h"
+#include "tool/cli.h"
+#include "tool/util/clock.h"
+#include "tool/util/error.h"
+#include "tool/fleet.h"
+#include "tool/inspect/launch.h"
+#include "tool/bpf/privileges.h"
 
 static volatile sig_atomic_t stop_signal;
 static volatile sig_atomic_t forward_to;
@@ -80,7 +81,7 @@ static int trace(struct fleet *f, const sigset_t *during_wait, struct gs_error *
 static int compile_only(struct fleet *f, struct gs_error *err)
 {
 	struct probe_plan plan = { 0 };
-	struct bpf_object obj;
+	struct probe_image obj;
 	bool cached;
 
 	if (privileges_check(err) != 0 || fleet_plan_shared(f, &plan, err) != 0)
@@ -98,7 +99,7 @@ static int compile_only(struct fleet *f, struct gs_error *err)
 			*err = (struct gs_error){ 0 };
 			continue;
 		}
-		bpf_object_free(&obj);
+		probe_image_free(&obj);
 	}
 	printf("compiled probes cached in %s\n", plan.cache_dir);
 	return 0;

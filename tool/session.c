@@ -1,8 +1,8 @@
 /* One traced process (session.h). */
 #include "config.h"
 
-#include "session.h"
-#include "py_threads.h"
+#include "tool/session.h"
+#include "tool/python/py_threads.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -13,11 +13,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "array.h"
-#include "clock.h"
-#include "privileges.h"
-#include "split.h"
-#include "waiters.h"
+#include "tool/util/array.h"
+#include "tool/util/clock.h"
+#include "tool/bpf/privileges.h"
+#include "tool/figures/split.h"
+#include "tool/figures/waiters.h"
 
 /* Pins the target's identity: a pidfd refers to this process even if its
  * PID is reused, and becomes readable when it exits. */
@@ -185,7 +185,7 @@ static void start_holding(struct session *s)
 		return;
 	s->hold.where = s->plan.holder;
 	s->hold.sampling = s->opt->hold_rate_hz > 0;
-	s->hold.blocked_available = probes_track_holder(s->probes, s->target.pid, &s->plan.holder);
+	s->hold.blocked_available = loader_track_holder(s->loader, s->target.pid, &s->plan.holder);
 	if (s->hold.sampling)
 		start_python_stacks(s);
 }
@@ -201,8 +201,8 @@ bool session_locate_launched(struct session *s)
 		return s->located;
 	}
 	n = gil_watch_list(&s->gil, 0, watch, GS_MAX_WATCHED);
-	probes_watch(s->probes, s->target.pid, watch, n);
-	probes_record_unwatched(s->probes, false);
+	loader_watch(s->loader, s->target.pid, watch, n);
+	loader_record_unwatched(s->loader, false);
 	s->report_target.comm = s->target.stat.comm;
 	if (plan_holder(s)) {
 		s->plan.track_holder = true;
@@ -223,7 +223,7 @@ static void baseline_threads(struct session *s)
 		if (t)
 			t->alive = true;
 	}
-	thread_times_start(&s->times, s->target.pid, s->probes);
+	thread_times_start(&s->times, s->target.pid, s->loader);
 	thread_times_baseline(&s->times, &s->stats);
 }
 
@@ -241,7 +241,7 @@ static bool thread_blocked(pid_t pid, pid_t tid)
  * the probes were attached). */
 static bool blocked_since_attach(struct session *s, pid_t tid)
 {
-	int n = snapshot_blocked(probes_blocked_fd(s->probes), sizeof(uint64_t), &s->blocked_rows, &s->blocked_cap);
+	int n = snapshot_blocked(loader_map_fd(s->loader, LOADER_BLOCKED), sizeof(uint64_t), &s->blocked_rows, &s->blocked_cap);
 
 	for (int i = 0; i < n; i++)
 		if (s->blocked_rows[i].period.tid == (uint32_t)tid)
@@ -271,11 +271,11 @@ static void find_blocked_holder(struct session *s)
 		return;
 	struct gs_blocked period = { .start_ns = monotonic_ns(), .tgid = (uint32_t)s->target.pid, .tid = (uint32_t)tid,
 				     .stackid = -1, .kstackid = -1 };
-	if (probes_attach_blocked(s->probes, &period) != 0)
+	if (loader_attach_blocked(s->loader, &period) != 0)
 		return;
 	/* It may have run in between: then it is no period. */
 	if (!thread_blocked(s->target.pid, tid)) {
-		probes_attach_blocked(s->probes, &(struct gs_blocked){ .tid = (uint32_t)tid });
+		loader_attach_blocked(s->loader, &(struct gs_blocked){ .tid = (uint32_t)tid });
 		return;
 	}
 	s->attach_blocked = true;
@@ -305,9 +305,9 @@ static void take_baseline(struct session *s)
 	s->next_sample = s->last_update;
 }
 
-void session_start(struct session *s, struct probes *probes, struct output *out, double attached, double start)
+void session_start(struct session *s, struct loader *loader, struct output *out, double attached, double start)
 {
-	s->probes = probes;
+	s->loader = loader;
 	s->out = out;
 	s->attached = s->last_update = s->next_sample = attached;
 	start_holding(s);
@@ -349,7 +349,7 @@ void session_exec_begin(struct session *s)
 	size_t nold = s->exec_pending ? 0 : gil_watch_list(&s->gil, 0, old, GS_MAX_WATCHED);
 
 	/* The old image's addresses mean nothing now; nor do its thread states. */
-	probes_remove_target(s->probes, s->target.pid, old, nold);
+	loader_remove_target(s->loader, s->target.pid, old, nold);
 	s->hold.sampling = s->hold.blocked_available = s->hold.python_stacks = false;
 	s->hold.ncache = 0;
 	s->nns_tids = 0;
@@ -370,7 +370,7 @@ int session_exec_locate(struct session *s, struct gs_error *err)
 		return gs_fail(err, why.exit_code, "%s: it exec'd, no longer traced", why.msg);
 	}
 	gil_plan_watch(&s->gil, &s->plan);
-	if (probes_add_target(s->probes, s->target.pid, s->plan.watch, s->plan.nwatch) != 0)
+	if (loader_add_target(s->loader, s->target.pid, s->plan.watch, s->plan.nwatch) != 0)
 		return gs_fail(err, GS_EXIT_FAILURE, "pid %d exec'd and cannot be traced again: %s", (int)s->target.pid,
 			       strerror(errno));
 	s->plan.track_holder = plan_holder(s);
@@ -432,7 +432,7 @@ static pid_t is_target_thread(pid_t tid, const void *ctx)
  * period is open somewhere (one map read; nearly always none). */
 static bool holder_blocked(struct session *s, pid_t tid)
 {
-	if (!s->attach_blocked && snapshot_open_periods(probes_open_periods_fd(s->probes)) == 0)
+	if (!s->attach_blocked && snapshot_open_periods(loader_map_fd(s->loader, LOADER_OPEN_PERIODS)) == 0)
 		return false;
 	return thread_blocked(s->target.pid, tid);
 }
@@ -610,7 +610,7 @@ static void sample_waiters(struct session *s, const struct mem_reader *mem)
 	size_t k, m;
 	int n;
 
-	if (!h->python_stacks || (n = snapshot_inflight(probes_inflight_fd(s->probes), &s->waiter_rows,
+	if (!h->python_stacks || (n = snapshot_inflight(loader_map_fd(s->loader, LOADER_INFLIGHT), &s->waiter_rows,
 							&s->waiter_rows_cap)) < 0 ||
 	    array_reserve((void **)&s->waiters, &s->waiters_cap, (size_t)n + 1, sizeof *s->waiters, 64) != 0)
 		return;
@@ -695,7 +695,7 @@ static void follow_gils(struct session *s)
 	if (!s->located || s->exec_pending || gil_refresh(s->target.pid, &s->gil) != 0 || s->gil.ngils == before)
 		return;
 	n = gil_watch_list(&s->gil, before, watch, GS_MAX_WATCHED);
-	probes_watch(s->probes, s->target.pid, watch, n);
+	loader_watch(s->loader, s->target.pid, watch, n);
 }
 
 static void update_histograms(struct session *s)
@@ -704,7 +704,7 @@ static void update_histograms(struct session *s)
 
 	if (s->plan.histogram == GS_HIST_OFF)
 		return;
-	n = snapshot_histogram(probes_histogram_fd(s->probes), &s->hist_rows, &s->hist_cap);
+	n = snapshot_histogram(loader_map_fd(s->loader, LOADER_HIST), &s->hist_rows, &s->hist_cap);
 	if (n < 0)
 		return;
 	n = (int)snapshot_keep_tgid(s->hist_rows, (size_t)n, sizeof *s->hist_rows, offsetof(struct hist_row, key.tgid),
@@ -721,13 +721,13 @@ static int read_blocked(struct session *s)
 	s->nheld = s->nblocked = 0;
 	if (!s->hold.blocked_available)
 		return 0;
-	if ((n = snapshot_blocked(probes_blocked_fd(s->probes), sizeof(uint64_t), &s->blocked_rows, &s->blocked_cap)) < 0)
+	if ((n = snapshot_blocked(loader_map_fd(s->loader, LOADER_BLOCKED), sizeof(uint64_t), &s->blocked_rows, &s->blocked_cap)) < 0)
 		return -1;
 	s->nblocked = (size_t)n;
 	if (s->attach_blocked) {
 		struct blocked_row *more = NULL;
 		size_t cap = 0;
-		if ((m = snapshot_blocked(probes_attach_blocked_fd(s->probes), sizeof(uint32_t), &more, &cap)) < 0 ||
+		if ((m = snapshot_blocked(loader_map_fd(s->loader, LOADER_ATTACH_BLOCKED), sizeof(uint32_t), &more, &cap)) < 0 ||
 		    array_reserve((void **)&s->blocked_rows, &s->blocked_cap, s->nblocked + (size_t)m, sizeof *more, 16) != 0) {
 			free(more);
 			return -1;
@@ -746,7 +746,7 @@ static int read_held(struct session *s)
 
 	if (!s->hold.blocked_available)
 		return 0;
-	if ((n = snapshot_held(probes_held_fd(s->probes), &s->held_rows, &s->held_cap)) < 0)
+	if ((n = snapshot_held(loader_map_fd(s->loader, LOADER_HELD), &s->held_rows, &s->held_cap)) < 0)
 		return -1;
 	s->nheld = snapshot_keep_tgid(s->held_rows, (size_t)n, sizeof *s->held_rows, offsetof(struct held_row, key.tgid),
 				      (uint32_t)s->target.pid);
@@ -771,30 +771,30 @@ static void forget_ended(struct session *s)
 	size_t nforget;
 	const struct gs_wait_key *forget = stats_rows_to_forget(&s->stats, &nforget);
 
-	snapshot_forget(probes_rows_fd(s->probes), forget, nforget);
+	snapshot_forget(loader_map_fd(s->loader, LOADER_WAITS), forget, nforget);
 	/* A thread no longer listed: its wait in progress too, or a row left
 	 * behind (a return the probes missed) would live on. */
 	for (size_t i = 0; i < nforget; i++)
-		snapshot_forget_inflight(probes_inflight_fd(s->probes), forget[i].tid);
+		snapshot_forget_inflight(loader_map_fd(s->loader, LOADER_INFLIGHT), forget[i].tid);
 	nforget = hold_rows_to_forget(&s->hold, &s->stats, &s->held_forget, &s->held_forget_cap);
-	snapshot_forget_held(probes_held_fd(s->probes), s->held_forget, nforget);
+	snapshot_forget_held(loader_map_fd(s->loader, LOADER_HELD), s->held_forget, nforget);
 	for (size_t i = 0; i < s->stats.nthreads; i++) {
 		const struct thread_stats *t = &s->stats.threads[i];
 		if (!t->ended_now)
 			continue;
-		snapshot_forget_inflight(probes_inflight_fd(s->probes), (uint32_t)t->tid);
+		snapshot_forget_inflight(loader_map_fd(s->loader, LOADER_INFLIGHT), (uint32_t)t->tid);
 		if (s->hold.blocked_available)
-			snapshot_forget_blocked(probes_blocked_fd(s->probes), probes_open_periods_fd(s->probes),
+			snapshot_forget_blocked(loader_map_fd(s->loader, LOADER_BLOCKED), loader_map_fd(s->loader, LOADER_OPEN_PERIODS),
 						(uint32_t)t->tid);
 		if (s->plan.histogram == GS_HIST_PER_THREAD)
-			snapshot_forget_histogram(probes_histogram_fd(s->probes), (uint32_t)s->target.pid,
+			snapshot_forget_histogram(loader_map_fd(s->loader, LOADER_HIST), (uint32_t)s->target.pid,
 						  (uint32_t)t->tid);
 	}
 }
 
 static int read_inflight(struct session *s)
 {
-	int n = snapshot_inflight(probes_inflight_fd(s->probes), &s->inflight_rows, &s->inflight_cap);
+	int n = snapshot_inflight(loader_map_fd(s->loader, LOADER_INFLIGHT), &s->inflight_rows, &s->inflight_cap);
 
 	if (n < 0)
 		return -1;
@@ -805,7 +805,7 @@ static int read_inflight(struct session *s)
 
 static int read_waits(struct session *s)
 {
-	if (snapshot_rows(probes_rows_fd(s->probes), &s->rows) != 0)
+	if (snapshot_rows(loader_map_fd(s->loader, LOADER_WAITS), &s->rows) != 0)
 		return -1;
 	s->rows.n = snapshot_keep_tgid(s->rows.v, s->rows.n, sizeof *s->rows.v, offsetof(struct wait_row, key.tgid),
 				       (uint32_t)s->target.pid);
@@ -951,7 +951,7 @@ void session_name_stacks(struct session *s)
 	/* Named now, while the target's maps can be read, and outside the
 	 * interval the figures were measured over. */
 	if (!s->target_gone && hold_blocked_known(&s->hold))
-		symbolize_held_stacks(&s->sym, &s->hold, probes_stacks_fd(s->probes));
+		symbolize_held_stacks(&s->sym, &s->hold, loader_map_fd(s->loader, LOADER_STACKS));
 }
 
 /* Which counters the back ends count for this process. */
@@ -962,9 +962,9 @@ static unsigned counted_here(const struct session *s)
 
 	if (s->hold.blocked_available)
 		mask |= 1u << GS_COUNT_SWITCH_HITS | 1u << GS_COUNT_HELD_FULL;
-	if (probes_accounting_cpu(s->probes))
+	if (loader_accounting_cpu(s->loader))
 		mask |= 1u << GS_COUNT_CPU_FULL;
-	if (probes_accounting_runq(s->probes))
+	if (loader_accounting_runq(s->loader))
 		mask |= 1u << GS_COUNT_SCHED_FULL;
 	return mask;
 }
@@ -976,7 +976,7 @@ static void read_counts(struct session *s, bool summary)
 	struct report_counts *c = &s->counts;
 	uint64_t total[GS_COUNTERS];
 
-	if (snapshot_counters(probes_counters_fd(s->probes), (uint32_t)s->target.pid, total) != 0)
+	if (snapshot_counters(loader_map_fd(s->loader, LOADER_COUNTERS), (uint32_t)s->target.pid, total) != 0)
 		memcpy(total, c->total, sizeof total);
 	else
 		c->counted = counted_here(s);

@@ -8,21 +8,21 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "cli.h"
-#include "error.h"
-#include "gil_locate.h"
-#include "histogram.h"
-#include "hold.h"
-#include "output.h"
-#include "probes.h"
-#include "render.h"
-#include "resolve.h"
-#include "py_stack.h"
-#include "snapshot.h"
-#include "stats.h"
-#include "symbolize.h"
-#include "target.h"
-#include "thread_times.h"
+#include "tool/cli.h"
+#include "tool/util/error.h"
+#include "tool/inspect/gil_locate.h"
+#include "tool/figures/histogram.h"
+#include "tool/figures/hold.h"
+#include "tool/report/output.h"
+#include "tool/bpf/loader.h"
+#include "tool/report/render.h"
+#include "tool/inspect/resolve.h"
+#include "tool/python/py_stack.h"
+#include "tool/bpf/snapshot.h"
+#include "tool/figures/stats.h"
+#include "tool/figures/symbolize.h"
+#include "tool/inspect/target.h"
+#include "tool/figures/thread_times.h"
 
 /* A thread state of the target, the thread it named when listed (its
  * PID namespace's id and the host's). */
@@ -33,7 +33,7 @@ struct waiter_tstate {
 
 struct session {
 	const struct options *opt;
-	struct probes *probes; /* shared by every session */
+	struct loader *loader; /* shared by every session */
 	struct output *out;    /* shared */
 	struct target target;
 	struct mapped_object interp;
@@ -117,7 +117,7 @@ bool session_locate_launched(struct session *s);
 
 /* Traced from now on through the shared probes (already holding its
  * target and watched addresses): holding, the threads' baseline. */
-void session_start(struct session *s, struct probes *probes, struct output *out, double attached, double start);
+void session_start(struct session *s, struct loader *loader, struct output *out, double attached, double start);
 
 /* The target exec'd (same pid, a new image): what was known of the old
  * image is dropped (the kernel stopped counting at the exec), until

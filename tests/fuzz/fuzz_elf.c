@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tool/bpf_object.h"
-#include "tool/elf_symbols.h"
+#include "tool/bpf/probe_image.h"
+#include "tool/inspect/elf_symbols.h"
 
 static bool any_string(const char *s, void *arg)
 {
@@ -51,8 +51,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		elf_close(ef);
 	}
 	free(image);
-	struct bpf_object obj;
-	if (bpf_object_parse(data, size, &obj) == 0)
-		bpf_object_free(&obj);
+	struct probe_image obj;
+	if (probe_image_parse(data, size, &obj) == 0)
+		probe_image_free(&obj);
 	return 0;
 }

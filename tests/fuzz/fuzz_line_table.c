@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tool/line_table.h"
+#include "tool/python/line_table.h"
 
 #define HEADER 5
 

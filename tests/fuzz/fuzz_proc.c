@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tool/privileges.h"
-#include "tool/proc_parse.h"
+#include "tool/bpf/privileges.h"
+#include "tool/inspect/proc_parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tool/py_stack.h"
+#include "tool/python/py_stack.h"
 
 #define BASE 0x10000ull
 #define HEADER 8

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "suites.h"
-#include "tool/line_table.h"
+#include "tool/python/line_table.h"
 
 #define MAX_PYTHONS 32
 /* Files of the standard library each interpreter compiles (of ~1,400-1,800,

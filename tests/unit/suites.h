@@ -16,7 +16,7 @@ Suite *table_suite(void);
 Suite *verdict_suite(void);
 Suite *histogram_suite(void);
 Suite *svg_suite(void);
-Suite *bpf_object_suite(void);
+Suite *probe_image_suite(void);
 Suite *hold_suite(void);
 Suite *cpu_time_suite(void);
 Suite *metrics_suite(void);

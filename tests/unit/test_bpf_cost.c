@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "suites.h"
-#include "tool/bpf_cost.h"
+#include "tool/bpf/bpf_cost.h"
 
 static struct bpf_prog_stat prog(const char *name, bool loaded, uint64_t runs, uint64_t ns)
 {

@@ -6,7 +6,7 @@
 
 #include "suites.h"
 #include "tool/cli.h"
-#include "tool/probe_backend.h"
+#include "tool/bpf/probe_backend.h"
 
 static int parse(struct options *o, struct gs_error *err, const char *const *args)
 {

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "suites.h"
-#include "tool/cpu_time.h"
+#include "tool/figures/cpu_time.h"
 
 #define TGID 100
 

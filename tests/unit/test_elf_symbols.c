@@ -9,9 +9,9 @@
 #include <unistd.h>
 
 #include "suites.h"
-#include "tool/elf_symbols.h"
-#include "tool/proc_parse.h"
-#include "tool/target.h"
+#include "tool/inspect/elf_symbols.h"
+#include "tool/inspect/proc_parse.h"
+#include "tool/inspect/target.h"
 
 /* Our own mapping of the C library, as gilstats would see a target's. */
 static struct mapping own_libc(struct maps *maps)

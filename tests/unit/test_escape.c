@@ -6,9 +6,9 @@
 #include <string.h>
 
 #include "suites.h"
-#include "tool/escape.h"
-#include "tool/stats.h"
-#include "tool/table.h"
+#include "tool/util/escape.h"
+#include "tool/figures/stats.h"
+#include "tool/report/table.h"
 
 static char *captured(void (*write)(FILE *, const char *), const char *s)
 {

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "suites.h"
-#include "tool/gil_locate.h"
+#include "tool/inspect/gil_locate.h"
 
 /* A fake target address space: one contiguous region. */
 struct fake_memory {

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "suites.h"
-#include "tool/histogram.h"
+#include "tool/figures/histogram.h"
 
 static struct hist_row row(uint32_t tid, uint32_t slot, uint64_t count)
 {

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "suites.h"
-#include "tool/hold.h"
+#include "tool/figures/hold.h"
 
 /* A fake target: a GIL (3.x layout), thread states and glibc pthreads. */
 #define BASE 0x10000

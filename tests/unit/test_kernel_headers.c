@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "suites.h"
-#include "tool/kernel_headers.h"
+#include "tool/bpf/kernel_headers.h"
 
 static char root[PATH_MAX];
 

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "suites.h"
-#include "tool/line_table.h"
+#include "tool/python/line_table.h"
 
 #define LINE(fmt, t, first, off) line_table_line(fmt, t, sizeof t, first, off)
 

@@ -17,7 +17,7 @@ int main(void)
 		proc_parse_suite, elf_symbols_suite, gil_locate_suite, stats_suite,
 		render_suite,     cli_suite,         kernel_headers_suite, privileges_suite,
 		table_suite,      verdict_suite,     histogram_suite,      svg_suite,
-		bpf_object_suite, hold_suite,      cpu_time_suite,       metrics_suite,
+		probe_image_suite, hold_suite,      cpu_time_suite,       metrics_suite,
 		escape_suite,     roles_suite,	   split_suite,          bpf_cost_suite,
 		fleet_suite,
 		py_profile_suite, py_threads_suite, line_table_suite, py_stack_suite, waiters_suite,

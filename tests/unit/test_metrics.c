@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "suites.h"
-#include "tool/discover.h"
-#include "tool/metrics.h"
+#include "tool/inspect/discover.h"
+#include "tool/report/metrics.h"
 
 static char *exposition(const struct metrics_process *p, size_t n, bool per_thread)
 {

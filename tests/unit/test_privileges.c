@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "suites.h"
-#include "tool/privileges.h"
+#include "tool/bpf/privileges.h"
 
 START_TEST(effective_caps_from_status)
 {

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "suites.h"
-#include "tool/proc_parse.h"
+#include "tool/inspect/proc_parse.h"
 
 static const char maps_text[] =
 	"00400000-00423000 r--p 00000000 fe:00 1050  /usr/bin/python3.11\n"

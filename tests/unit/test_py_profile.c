@@ -8,8 +8,8 @@
 
 #include "suites.h"
 #include "xml_count.h"
-#include "tool/flamegraph.h"
-#include "tool/stacks_render.h"
+#include "tool/report/flamegraph.h"
+#include "tool/report/stacks_render.h"
 
 static struct py_code_info code_a = { .function = "Pool.hog_a", .file = "/srv/app/work.py", .first_line = 10 };
 static struct py_code_info code_b = { .function = "hog_b", .file = "/srv/app/work.py", .first_line = 20 };

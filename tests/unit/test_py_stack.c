@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "suites.h"
-#include "tool/py_stack.h"
+#include "tool/python/py_stack.h"
 
 /* A fake CPython 3.13 (x86_64, with the GIL) in a fake address space:
  * type objects, str and bytes objects, code objects, frames, a thread

@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "suites.h"
-#include "tool/py_layout.h"
-#include "tool/py_threads.h"
+#include "tool/python/py_layout.h"
+#include "tool/python/py_threads.h"
 
 /* A fake target: sys.modules, the threading module, threading._active
  * and its Threads, built object by object in 3.12's layout (values of a

@@ -6,7 +6,8 @@
 #include <string.h>
 
 #include "suites.h"
-#include "tool/render.h"
+#include "tool/report/format.h"
+#include "tool/report/render.h"
 
 static void json_plain(FILE *f, const struct report *r)
 {

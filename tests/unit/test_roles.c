@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "suites.h"
-#include "tool/render.h"
-#include "tool/roles.h"
+#include "tool/report/render.h"
+#include "tool/report/roles.h"
 
 static void role_is(const char *name, const char *role)
 {

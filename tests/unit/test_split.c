@@ -6,9 +6,9 @@
 #include <string.h>
 
 #include "suites.h"
-#include "tool/cpu_time.h"
-#include "tool/split.h"
-#include "tool/stats.h"
+#include "tool/figures/cpu_time.h"
+#include "tool/figures/split.h"
+#include "tool/figures/stats.h"
 
 #define TGID 100
 #define GIL 0x1020

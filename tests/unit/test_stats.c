@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "suites.h"
-#include "tool/stats.h"
+#include "tool/figures/stats.h"
 
 #define GIL_COND 0x1020
 #define SWITCH_COND 0x1078

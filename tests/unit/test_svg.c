@@ -9,7 +9,7 @@
 
 #include "suites.h"
 #include "xml_count.h"
-#include "tool/svg.h"
+#include "tool/report/svg.h"
 
 static char *svg_of(const struct history *h, const char *title, size_t *len)
 {

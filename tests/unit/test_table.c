@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "suites.h"
-#include "tool/table.h"
+#include "tool/report/table.h"
 
 static struct thread_stats thread(pid_t tid, const char *name, uint64_t wait_ns, uint64_t cpu_cs)
 {

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "suites.h"
-#include "tool/verdict.h"
+#include "tool/figures/verdict.h"
 
 /* A thread alive the whole 1 s interval that waited wait_pct for the
  * GIL, ran cpu_pct, in waits of avg_ms each; the rest is blocked on

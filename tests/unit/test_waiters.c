@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "suites.h"
-#include "tool/waiters.h"
+#include "tool/figures/waiters.h"
 
 /* A GIL whose condvar is 0x1000, its mutex 0x2000, the switch's 0x3000. */
 static enum gs_wait_kind fake_classify(uint64_t addr, const void *ctx, uint64_t *gil)

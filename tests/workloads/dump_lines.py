@@ -1,4 +1,4 @@
-"""Ground truth for tool/line_table.c: the line of every instruction of the
+"""Ground truth for tool/python/line_table.c: the line of every instruction of the
 standard library's code objects, as this interpreter itself computes it.
 
 Runs on 2.7 and 3.6+. Compiles the .py files of the standard library (a

@@ -1,0 +1,106 @@
+#include "config.h"
+
+#include "tool/inspect/discover.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tool/util/array.h"
+#include "tool/inspect/proc_parse.h"
+#include "tool/inspect/target.h"
+
+static uint64_t exe_inode(pid_t pid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+	return stat(path, &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
+int discover_processes(struct proc_entry **all, size_t *cap)
+{
+	DIR *dir = opendir("/proc");
+	struct dirent *de;
+	size_t n = 0;
+
+	if (!dir)
+		return -1;
+	while ((de = readdir(dir))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		struct proc_stat st;
+		if (*end || pid <= 0 || target_stat((pid_t)pid, &st) != 0)
+			continue;
+		if (array_reserve((void **)all, cap, n + 1, sizeof **all, 256) != 0)
+			break;
+		(*all)[n++] = (struct proc_entry){ (pid_t)pid, (pid_t)st.ppid, st.start_time, exe_inode((pid_t)pid) };
+	}
+	closedir(dir);
+	return (int)n;
+}
+
+int discover_entry(pid_t pid, struct proc_entry *out)
+{
+	struct proc_stat st;
+
+	if (target_stat(pid, &st) != 0)
+		return -1;
+	*out = (struct proc_entry){ pid, (pid_t)st.ppid, st.start_time, exe_inode(pid) };
+	return 0;
+}
+
+static bool listed(const pid_t *v, size_t n, pid_t pid)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == pid)
+			return true;
+	return false;
+}
+
+size_t discover_descendants(const struct proc_entry *all, size_t n, const pid_t *roots, size_t nroots, pid_t *out)
+{
+	size_t found = 0;
+	bool grew = true;
+
+	/* Generation by generation, until no process has a parent found. */
+	while (grew) {
+		grew = false;
+		for (size_t i = 0; i < n; i++) {
+			pid_t parent = all[i].ppid;
+			if (listed(out, found, all[i].pid) || listed(roots, nroots, all[i].pid))
+				continue;
+			if (listed(roots, nroots, parent) || listed(out, found, parent)) {
+				out[found++] = all[i].pid;
+				grew = true;
+			}
+		}
+	}
+	return found;
+}
+
+bool discover_may_be_python(pid_t pid)
+{
+	char path[64], exe[4096], *maps;
+	const char *base;
+	ssize_t len;
+	bool found;
+
+	snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+	if ((len = readlink(path, exe, sizeof exe - 1)) > 0) {
+		exe[len] = '\0';
+		base = strrchr(exe, '/');
+		if (strncmp(base ? base + 1 : exe, "python", 6) == 0)
+			return true;
+	}
+	snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+	if (!(maps = proc_read_file(path, 64 << 20, NULL)))
+		return false;
+	found = strstr(maps, "/libpython") != NULL;
+	free(maps);
+	return found;
+}

@@ -2,7 +2,7 @@
  * the machine compiles a sample of its standard library
  * (tests/workloads/dump_lines.py) and prints each code object's table
  * with the line it gives each instruction (co_lines(), or
- * dis.findlinestarts() before 3.10); tool/line_table.c must give the same
+ * dis.findlinestarts() before 3.10); tool/python/line_table.c must give the same
  * line at every byte of every instruction (3.11+: its cache entries too).
  * No BPF: only the interpreters. */
 #include "config.h"

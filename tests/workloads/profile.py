@@ -61,7 +61,9 @@ TIDS = {}
 REPORTED = threading.Event()  # the first line is the report
 
 
-def hog_a(seconds):
+# A hog's lines include its def line: a frame sampled at its first
+# instruction (RESUME on 3.11+) is there.
+def hog_a(seconds):  # @hog_a
     # The clock read in the hog's own frame: its innermost Python frame.
     ts = Timespec()  # @hog_a
     now = ctypes.byref(ts)  # @hog_a
@@ -71,7 +73,7 @@ def hog_a(seconds):
         LIBC.clock_gettime(CLOCK_THREAD_CPUTIME_ID, now)  # @hog_a
 
 
-def hog_b(seconds):
+def hog_b(seconds):  # @hog_b
     ts = Timespec()  # @hog_b
     now = ctypes.byref(ts)  # @hog_b
     LIBC.clock_gettime(CLOCK_THREAD_CPUTIME_ID, now)  # @hog_b

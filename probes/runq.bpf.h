@@ -141,8 +141,11 @@ int gs_sched_wakeup(struct bpf_raw_tracepoint_args *ctx)
 	bool made = false;
 	struct gs_sched *row = sched_row(cfg, tgid, tid, task, &made);
 	/* A thread new to the target (its first wake-up, before it first
-	 * runs) may have the task struct of a task cached as no target. */
-	if (made) {
+	 * runs) may have the task struct of a task cached as no target. It
+	 * has run for 0 ns; a fresh row says so too where that is unknown
+	 * (a row left by a dead thread whose last switch was not seen says
+	 * nothing: its tid may be the new thread's). */
+	if (made || (cfg->task_runtime_off && !task_runtime(cfg, task))) {
 		int zero = 0;
 		u32 *gen = new_threads.lookup(&zero);
 		if (gen)

@@ -34,8 +34,8 @@ struct gs_switch {
  * program's cost (about 55 ns each here, over a 70 ns floor). An entry
  * holds while targets_gen and new_threads are what they were when it was
  * made: a new target bumps the first (the tool, after adding it), a new
- * thread of a target bumps the second at its first wake-up, before it
- * can first run (runq.bpf.h), so a task struct freed and reused by a
+ * thread of a target bumps the second at its first wake-up, when it has
+ * not run yet (runq.bpf.h), so a task struct freed and reused by a
  * target's new thread is never taken for the old task. Used only while
  * the wake-ups are attached (settings.runq). */
 #define GS_OTHER_SLOTS 256
@@ -55,12 +55,13 @@ static inline struct gs_other_task *other_slot(void *task)
 }
 
 /* The generation an entry made now carries, read before the lookups it
- * stands for; NULL: no cache (wake-ups not attached). */
+ * stands for; NULL: no cache (the wake-ups, or a task's run time, unknown:
+ * a new thread is told by its having run for 0 ns). */
 static inline u32 *other_generation(const struct gs_settings *cfg)
 {
 	int zero = 0;
 
-	return cfg->runq ? new_threads.lookup(&zero) : NULL;
+	return cfg->runq && cfg->task_runtime_off ? new_threads.lookup(&zero) : NULL;
 }
 
 static inline bool other_known(const struct gs_settings *cfg, const u32 *gen, void *task)

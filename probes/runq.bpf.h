@@ -31,13 +31,12 @@ static inline u64 task_born(const struct gs_settings *cfg, void *task)
 /* The thread's row. A row whose thread died belongs to a tid the kernel
  * gave to a new thread before the tool deleted it: the new one starts
  * afresh (the dead one's last moments since the boundary are lost). */
-static inline struct gs_sched *sched_row(const struct gs_settings *cfg, u32 tgid, u32 tid, void *task, bool *made)
+static inline struct gs_sched *sched_row(const struct gs_settings *cfg, u32 tgid, u32 tid, void *task)
 {
 	struct gs_sched *row = sched.lookup(&tid);
 
 	if (row && !row->died_ns)
 		return row;
-	*made = true;
 	struct gs_sched fresh = { .tgid = tgid, .born_ns = task_born(cfg, task) };
 	if (sched.update(&tid, &fresh) != 0 || !(row = sched.lookup(&tid)))
 		count_event(tgid, GS_COUNT_SCHED_FULL);
@@ -88,9 +87,8 @@ static inline void runq_switch(struct bpf_raw_tracepoint_args *ctx, const struct
 			       struct gs_switch *who)
 {
 	struct gs_sched *row;
-	bool made = false;
 
-	if (who->prev_tid && (row = sched_row(cfg, who->prev_tgid, who->prev_tid, (void *)ctx->args[1], &made))) {
+	if (who->prev_tid && (row = sched_row(cfg, who->prev_tgid, who->prev_tid, (void *)ctx->args[1]))) {
 		row->on_cpu = 0;
 		runq_take_back(row, who->prev_early_ns);
 		if (ctx->args[3] & GS_TASK_DEAD) {
@@ -113,7 +111,7 @@ static inline void runq_switch(struct bpf_raw_tracepoint_args *ctx, const struct
 				w->start_ns = who->now;
 		}
 	}
-	if (who->next_tid && (row = sched_row(cfg, who->next_tgid, who->next_tid, (void *)ctx->args[2], &made))) {
+	if (who->next_tid && (row = sched_row(cfg, who->next_tgid, who->next_tid, (void *)ctx->args[2]))) {
 		runq_close(row, who->now);
 		/* Back without a wake-up seen (preempted while going to sleep). */
 		sleep_close(row, who->now);
@@ -138,19 +136,15 @@ int gs_sched_wakeup(struct bpf_raw_tracepoint_args *ctx)
 	bpf_probe_read_kernel(&tid, sizeof tid, task + cfg->task_pid_off);
 	u64 now = bpf_ktime_get_ns();
 	wait_wake(tgid, tid, now);
-	bool made = false;
-	struct gs_sched *row = sched_row(cfg, tgid, tid, task, &made);
-	/* A thread new to the target (its first wake-up, before it first
-	 * runs) may have the task struct of a task cached as no target. It
-	 * has run for 0 ns; a fresh row says so too where that is unknown
-	 * (a row left by a dead thread whose last switch was not seen says
-	 * nothing: its tid may be the new thread's). */
-	if (made || (cfg->task_runtime_off && !task_runtime(cfg, task))) {
+	/* A thread new to the target (its first wake-up: it has not run yet)
+	 * may have the task struct of a task cached as no target. */
+	if (cfg->task_runtime_off && !task_runtime(cfg, task)) {
 		int zero = 0;
 		u32 *gen = new_threads.lookup(&zero);
 		if (gen)
 			__sync_fetch_and_add(gen, 1);
 	}
+	struct gs_sched *row = sched_row(cfg, tgid, tid, task);
 	if (!row)
 		return 0;
 	sleep_close(row, now);

@@ -58,6 +58,10 @@ struct gs_settings {
 	__u32 task_start_off;   /* start_time (CLOCK_MONOTONIC ns) in struct
 				 * task_struct; 0: a thread's birth is not known */
 	__u32 targets_gen;      /* bumped by the tool when it adds a target */
+	__u32 task_cfs_rq_off;  /* se.cfs_rq in struct task_struct; 0: steal is not known */
+	__u32 cfs_rq_rq_off;    /* rq in struct cfs_rq */
+	__u32 rq_clock_off;     /* clock and clock_task in struct rq */
+	__u32 rq_clock_task_off;
 };
 
 enum gs_histogram { GS_HIST_OFF = 0, GS_HIST_PROCESS = 1, GS_HIST_PER_THREAD = 2 };
@@ -154,6 +158,7 @@ struct gs_running {
 	__u32 known;   /* targets_gen + 1 when the running task was checked at
 			* its switch in: tid 0 then says it is no target */
 	__u32 pad;
+	__u64 lost_ns; /* the CPU's time lost to its tasks at the switch in (oncpu.bpf.h) */
 };
 
 /* Per thread, keyed by tid: its finished slices on a CPU, and its name at
@@ -162,6 +167,7 @@ struct gs_running {
 struct gs_cpu_time {
 	__u64 cpu_ns;
 	__u64 last_since_ns; /* start of the last slice added */
+	__u64 steal_ns;      /* on a CPU the hypervisor (or interrupts) took meanwhile */
 	__u32 tgid;
 	__u32 ended;
 	char comm[16];

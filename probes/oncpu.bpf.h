@@ -10,7 +10,12 @@
  * preempts, schedule() skips its clock update (rq_clock_skip_update), so
  * the woken thread's slice starts at the wake-up, tens of microseconds
  * before its switch in, and the preempted one's ends there. Timing the
- * switches lost 15-40% of a thread that runs in many short slices. */
+ * switches lost 15-40% of a thread that runs in many short slices.
+ *
+ * A slice's run time leaves out what the CPU's task clock does not count:
+ * time the hypervisor took the virtual CPU away (steal), and interrupts
+ * where those are accounted apart. That part of the slice is added to the
+ * thread's steal_ns, so a thread's time still adds up to its life. */
 
 BPF_PERCPU_ARRAY(running, struct gs_running, 1);
 BPF_HASH(oncpu, u32, struct gs_cpu_time, GS_MAX_THREADS);
@@ -92,24 +97,47 @@ static inline u64 task_runtime(const struct gs_settings *cfg, void *task)
 	return ns;
 }
 
+/* The CPU's clock time its tasks were not given, through the task's
+ * cfs_rq (rq->clock - rq->clock_task: steal, and interrupts where those
+ * are accounted); 0 where the offsets are not known. Both clocks are the
+ * ones the task's run time was taken from at this switch. */
+static inline u64 cpu_time_lost(const struct gs_settings *cfg, void *task)
+{
+	void *cfs_rq = NULL, *rq = NULL;
+	u64 clock = 0, clock_task = 0;
+
+	if (!cfg->task_cfs_rq_off || !cfg->task_runtime_off)
+		return 0;
+	bpf_probe_read_kernel(&cfs_rq, sizeof cfs_rq, task + cfg->task_cfs_rq_off);
+	if (cfs_rq)
+		bpf_probe_read_kernel(&rq, sizeof rq, cfs_rq + cfg->cfs_rq_rq_off);
+	if (!rq)
+		return 0;
+	bpf_probe_read_kernel(&clock, sizeof clock, rq + cfg->rq_clock_off);
+	bpf_probe_read_kernel(&clock_task, sizeof clock_task, rq + cfg->rq_clock_task_off);
+	return clock > clock_task ? clock - clock_task : 0;
+}
+
 /* The slice's length: the kernel's (up to date at the switch, updated by
  * put_prev_task or the dequeue), else the time between the switches.
- * *early: how much longer than the time between the switches the kernel's
- * slice is, the part before the switch in that the run-queue period
+ * *stolen: the CPU's time lost meanwhile, in neither. *early: how much
+ * longer than the time between the switches the kernel's slice and the
+ * lost time are, the part before the switch in that the run-queue period
  * before it also counts (runq.bpf.h takes it back there). */
 static inline u64 slice_ran(const struct gs_settings *cfg, const struct gs_running *slot, void *prev, u64 now,
-			    u64 *early)
+			    u64 *stolen, u64 *early)
 {
-	u64 runtime_ns = task_runtime(cfg, prev), ran, between = now - slot->since_ns;
+	u64 runtime_ns = task_runtime(cfg, prev), lost = cpu_time_lost(cfg, prev), ran, between = now - slot->since_ns;
 
 	if (!cfg->task_runtime_off)
 		return between;
 	ran = runtime_ns > slot->runtime_ns ? runtime_ns - slot->runtime_ns : 0;
-	*early = ran > between ? ran - between : 0;
+	*stolen = slot->lost_ns && lost > slot->lost_ns ? lost - slot->lost_ns : 0;
+	*early = ran + *stolen > between ? ran + *stolen - between : 0;
 	return ran;
 }
 
-static inline void slice_end(struct gs_running *slot, u64 prev_state, u64 ran)
+static inline void slice_end(struct gs_running *slot, u64 prev_state, u64 ran, u64 stolen)
 {
 	u32 tid = slot->tid;
 	struct gs_cpu_time fresh = { .tgid = slot->tgid };
@@ -122,9 +150,10 @@ static inline void slice_end(struct gs_running *slot, u64 prev_state, u64 ran)
 	/* A slice of a thread in the row of one that died: its tid was given
 	 * to a new thread before the tool deleted the row. */
 	if (row->ended)
-		row->cpu_ns = 0;
+		row->cpu_ns = row->steal_ns = 0;
 	/* Only the CPU that ran the thread writes its row at this moment. */
 	row->cpu_ns += ran;
+	row->steal_ns += stolen;
 	row->last_since_ns = slot->since_ns;
 	row->ended = (prev_state & GS_TASK_DEAD) != 0;
 	bpf_get_current_comm(row->comm, sizeof row->comm);
@@ -143,7 +172,8 @@ static inline void account_cpu(struct bpf_raw_tracepoint_args *ctx, const struct
 		who->now = bpf_ktime_get_ns();
 		who->prev_tgid = slot->tgid;
 		who->prev_tid = slot->tid;
-		slice_end(slot, ctx->args[3], slice_ran(cfg, slot, (void *)ctx->args[1], who->now, &who->prev_early_ns));
+		u64 stolen = 0, ran = slice_ran(cfg, slot, (void *)ctx->args[1], who->now, &stolen, &who->prev_early_ns);
+		slice_end(slot, ctx->args[3], ran, stolen);
 	}
 	/* Checked at its switch in, since the last target was added: the
 	 * host's other tasks, nearly every switch, cost no more lookups. */
@@ -169,6 +199,7 @@ static inline void account_cpu(struct bpf_raw_tracepoint_args *ctx, const struct
 		who->now = bpf_ktime_get_ns();
 	slot->since_ns = who->now;
 	slot->runtime_ns = task_runtime(cfg, next);
+	slot->lost_ns = cpu_time_lost(cfg, next);
 	slot->tgid = tgid;
 	slot->tid = tid;
 	who->next_tgid = tgid;

@@ -35,12 +35,8 @@ int fleet_plan_shared(struct fleet *f, struct probe_plan *plan, struct gs_error 
 	if (kernel_headers_find(&roots, f->opt.kernel_headers, &f->headers, err) != 0)
 		return -1;
 	plan->headers = &f->headers;
-	if (kernel_task_layout(&task) == 0) {
-		plan->task_pid_off = task.pid_off;
-		plan->task_tgid_off = task.tgid_off;
-		plan->task_runtime_off = task.runtime_off;
-		plan->task_start_off = task.start_off;
-	}
+	if (kernel_task_layout(&task) == 0)
+		plan->task = task;
 	/* --no-cache: compile afresh and replace what the cache holds. */
 	plan->cache_dir = f->opt.cache_dir;
 	plan->cache_refresh = f->opt.no_cache;

@@ -881,6 +881,7 @@ int session_update(struct session *s, uint64_t ended_epoch, struct gs_error *err
 	s->report_target.several_gils = s->gil.ngils > 1;
 	s->report_target.gil_enabled = s->gil.gil_enabled;
 	s->report_target.cpu_wait_known = s->times.runq;
+	s->report_target.steal_known = s->times.steal;
 	double t = (double)now_ns / 1e9;
 	s->last_interval = t - s->last_update;
 	s->last_update = t;

@@ -842,7 +842,7 @@ static void assert_within(const char *label, json_object *t, const char *what, d
 {
 	static const char *const each[] = { "gil_wait_s",	  "switch_wait_s",  "cpu_s",	 "cpu_wait_s",
 					    "gil_hold_s",	  "gil_held_blocked_s", "gil_wait_max_s", "blocked_other_s",
-					    "alive_s" };
+					    "alive_s",		  "steal_s" };
 	int tid = json_object_get_int(json_object_object_get(t, "tid"));
 
 	for (size_t f = 0; f < sizeof each / sizeof each[0]; f++) {
@@ -851,18 +851,17 @@ static void assert_within(const char *label, json_object *t, const char *what, d
 			      each[f], figure_or_0(t, each[f]), what, span);
 	}
 	double states = figure_or_0(t, "gil_wait_s") + figure_or_0(t, "switch_wait_s") + figure_or_0(t, "cpu_s") +
-			figure_or_0(t, "cpu_wait_s");
-	/* cpu_s is rounded to the millisecond in the JSON; and cpu_s is the
-	 * kernel's sum_exec_runtime, whose slice of a woken thread starts at
+			figure_or_0(t, "cpu_wait_s") + figure_or_0(t, "steal_s");
+	/* cpu_s is the kernel's sum_exec_runtime, whose slice of a woken thread starts at
 	 * the clock read at its wake-up (the scheduler skips the next update),
 	 * tens of microseconds before the switch-in where its waits end: up
 	 * to 50 us of overlap per wake-up. */
 	double wakeups = figure_or_0(t, "gil_waits") + figure_or_0(t, "switch_waits");
-	ck_assert_msg(states <= span + k->over_s + 0.001 + 50e-6 * wakeups,
+	ck_assert_msg(states <= span + k->over_s + 50e-6 * wakeups,
 		      "%s: thread %d waited for the GIL, for a CPU and ran %.6f s in %s of %.6f s (gil %.6f, switch %.6f, "
-		      "cpu %.3f, cpu wait %.6f, %.0f wake-ups)",
+		      "cpu %.6f, cpu wait %.6f, steal %.6f, %.0f wake-ups)",
 		      label, tid, states, what, span, figure_or_0(t, "gil_wait_s"), figure_or_0(t, "switch_wait_s"),
-		      figure_or_0(t, "cpu_s"), figure_or_0(t, "cpu_wait_s"), wakeups);
+		      figure_or_0(t, "cpu_s"), figure_or_0(t, "cpu_wait_s"), figure_or_0(t, "steal_s"), wakeups);
 }
 
 /* Within the interval, and within the part of it the thread was alive

@@ -296,7 +296,9 @@ END_TEST
  * 1.9 s after the thread had ended); a thread born or ended in an interval
  * lived from its birth to its end, which the kernel's start time and the
  * thread's last switch date: every second of it was spent on a CPU, queued
- * or blocked, so those add up to alive_s. */
+ * or blocked, so those add up to alive_s. On a virtual machine a thread
+ * on a CPU the hypervisor took away is in none: steal_s (the landing CI's
+ * "alive_s 0.318997 s, but on a CPU, queued and blocked 0.293165 s"). */
 START_TEST(request_threads_within_their_lives)
 {
 	struct workload server, load;
@@ -319,15 +321,15 @@ START_TEST(request_threads_within_their_lives)
 		for (size_t t = 0; t < json_object_array_length(threads); t++) {
 			json_object *th = json_object_array_get_idx(threads, t);
 			double alive = field_double(th, "alive_s");
-			double states = field_double(th, "cpu_s") + field_double(th, "cpu_wait_s") +
+			double states = field_double(th, "cpu_s") + field_double(th, "steal_s") + field_double(th, "cpu_wait_s") +
 					field_double(th, "gil_wait_s") + field_double(th, "switch_wait_s") +
 					field_double(th, "blocked_other_s");
 			if (alive >= interval - 1e-6)
 				continue;
 			born++;
 			/* From its birth (wake_up_new_task puts it in a run queue)
-			 * to its last switch: cpu_s is rounded to the ms. */
-			ck_assert_msg(fabs(states - alive) <= slack + 0.001 + 0.05 * alive,
+			 * to its last switch. */
+			ck_assert_msg(fabs(states - alive) <= slack + 0.05 * alive,
 				      "alive_s %.6f s, but on a CPU, queued and blocked %.6f s, in the interval to %.6f s (read_s "
 				      "%.6f): %s",
 				      alive, states, field_double(r.lines[i], "monotonic_s"), field_double(r.lines[i], "read_s"),

@@ -257,8 +257,9 @@ START_TEST(summary_folded_threads_add_up)
 	json_object *obj, *f;
 	char *text;
 
-	known.cpu_wait_known = true;
+	known.cpu_wait_known = known.steal_known = true;
 	folded.run.cpu_ns = 2500000000;
+	folded.run.steal_ns = 300000000;
 	folded.run.cpu_wait_ns = 700000000;
 	folded.run.alive_ns = 4000000000;
 	folded.run.hold_ns = 2000000000;
@@ -271,19 +272,20 @@ START_TEST(summary_folded_threads_add_up)
 	ck_assert_int_eq(json_object_get_int(json_object_object_get(f, "threads")), 1500);
 	ck_assert_double_eq_tol(json_object_get_double(json_object_object_get(f, "cpu_s")), 2.5, 1e-9);
 	ck_assert_double_eq_tol(json_object_get_double(json_object_object_get(f, "cpu_wait_s")), 0.7, 1e-9);
+	ck_assert_double_eq_tol(json_object_get_double(json_object_object_get(f, "steal_s")), 0.3, 1e-9);
 	ck_assert_double_eq_tol(json_object_get_double(json_object_object_get(f, "alive_s")), 4.0, 1e-9);
 	ck_assert_double_eq_tol(json_object_get_double(json_object_object_get(f, "blocked_other_s")), 0.8, 1e-9);
 	json_object_put(obj);
 	free(text);
 	/* Without the run queue's figures, null as a thread's, and blocked
-	 * elsewhere is what alive time the other figures leave. */
+	 * elsewhere is what alive time the other figures (steal too) leave. */
 	known.cpu_wait_known = false;
 	text = render_to_string(json_plain, &r);
 	obj = json_tokener_parse(text);
 	f = json_object_object_get(obj, "folded_threads");
 	ck_assert(json_object_object_get_ex(f, "cpu_wait_s", NULL));
 	ck_assert_ptr_null(json_object_object_get(f, "cpu_wait_s"));
-	ck_assert_double_eq_tol(json_object_get_double(json_object_object_get(f, "blocked_other_s")), 1.5, 1e-9);
+	ck_assert_double_eq_tol(json_object_get_double(json_object_object_get(f, "blocked_other_s")), 1.2, 1e-9);
 	json_object_put(obj);
 	free(text);
 }

@@ -199,6 +199,14 @@ START_TEST(sched_values_and_blocked_other)
 	stats_sched_sample(t, 450, 5, 2000);
 	ck_assert_uint_eq(t->interval.cpu_wait_ns, 50);
 	ck_assert_uint_eq(t->run.cpu_wait_ns, 350);
+	/* Steal, the finished slices' total, the same way. */
+	stats_steal_sample(t, 70); /* the baseline */
+	stats_zero(&st);
+	stats_steal_sample(t, 100);
+	ck_assert_uint_eq(t->interval.steal_ns, 30);
+	stats_steal_sample(t, 100);
+	ck_assert_uint_eq(t->interval.steal_ns, 0);
+	ck_assert_uint_eq(t->run.steal_ns, 30);
 	stats_free(&st);
 }
 END_TEST

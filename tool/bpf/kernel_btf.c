@@ -31,17 +31,37 @@ static bool member_offset(const struct btf *btf, const struct btf_type *t, const
 	return false;
 }
 
-/* task_struct.se.sum_exec_runtime, in bytes; 0 if not found. */
-static uint32_t runtime_offset(const struct btf *btf, const struct btf_type *task)
+/* A member of struct type_name, in bytes; 0 if not found. */
+static uint32_t struct_member(const struct btf *btf, const char *type_name, const char *member)
 {
-	int id = btf__find_by_name_kind(btf, "sched_entity", BTF_KIND_STRUCT);
-	uint32_t se_bits, sum_bits;
+	int id = btf__find_by_name_kind(btf, type_name, BTF_KIND_STRUCT);
+	uint32_t bits;
 
-	if (id <= 0 || !member_offset(btf, task, "se", &se_bits) ||
-	    !member_offset(btf, btf__type_by_id(btf, (uint32_t)id), "sum_exec_runtime", &sum_bits) ||
-	    (se_bits + sum_bits) % 8 != 0)
+	if (id <= 0 || !member_offset(btf, btf__type_by_id(btf, (uint32_t)id), member, &bits) || bits % 8 != 0)
 		return 0;
-	return (se_bits + sum_bits) / 8;
+	return bits / 8;
+}
+
+/* task_struct.se.member, in bytes; 0 if not found. */
+static uint32_t task_se_offset(const struct btf *btf, const struct btf_type *task, const char *member)
+{
+	uint32_t se_bits, in_se = struct_member(btf, "sched_entity", member);
+
+	if (!in_se || !member_offset(btf, task, "se", &se_bits) || se_bits % 8 != 0)
+		return 0;
+	return se_bits / 8 + in_se;
+}
+
+/* The way from a task to its CPU's clocks (kernels with group scheduling
+ * have se.cfs_rq); all 0 unless every step is there. */
+static void clock_offsets(const struct btf *btf, const struct btf_type *task, struct task_layout *out)
+{
+	out->cfs_rq_off = task_se_offset(btf, task, "cfs_rq");
+	out->cfs_rq_rq_off = struct_member(btf, "cfs_rq", "rq");
+	out->rq_clock_off = struct_member(btf, "rq", "clock");
+	out->rq_clock_task_off = struct_member(btf, "rq", "clock_task");
+	if (!out->cfs_rq_off || !out->cfs_rq_rq_off || !out->rq_clock_off || !out->rq_clock_task_off)
+		out->cfs_rq_off = out->cfs_rq_rq_off = out->rq_clock_off = out->rq_clock_task_off = 0;
 }
 
 int kernel_task_layout(struct task_layout *out)
@@ -58,7 +78,8 @@ int kernel_task_layout(struct task_layout *out)
 	    tgid_bits % 8 == 0) {
 		out->pid_off = pid_bits / 8;
 		out->tgid_off = tgid_bits / 8;
-		out->runtime_off = runtime_offset(btf, btf__type_by_id(btf, (uint32_t)id));
+		out->runtime_off = task_se_offset(btf, btf__type_by_id(btf, (uint32_t)id), "sum_exec_runtime");
+		clock_offsets(btf, btf__type_by_id(btf, (uint32_t)id), out);
 		out->start_off = member_offset(btf, btf__type_by_id(btf, (uint32_t)id), "start_time", &start_bits) &&
 						 start_bits % 8 == 0
 					 ? start_bits / 8

@@ -13,6 +13,9 @@ struct task_layout {
 	uint32_t tgid_off; /* the process id */
 	uint32_t runtime_off; /* se.sum_exec_runtime, the kernel's CPU time; 0: unknown */
 	uint32_t start_off;   /* start_time, the thread's birth (CLOCK_MONOTONIC); 0: unknown */
+	/* The way to the CPU's clocks, for steal: se.cfs_rq in the task, rq in
+	 * struct cfs_rq, clock and clock_task in struct rq; 0: not known. */
+	uint32_t cfs_rq_off, cfs_rq_rq_off, rq_clock_off, rq_clock_task_off;
 };
 
 /* Reads them from /sys/kernel/btf/vmlinux; -1 where the kernel has no BTF. */

@@ -172,10 +172,14 @@ static int configure(struct loader *p, const struct probe_plan *plan, struct gs_
 		return gs_fail(err, GS_EXIT_FAILURE, "cannot fill bpf maps targets and watched: %s", strerror(errno));
 	p->settings.record_unwatched = plan->record_unwatched;
 	p->settings.histogram = plan->histogram;
-	p->settings.task_pid_off = plan->task_pid_off;
-	p->settings.task_tgid_off = plan->task_tgid_off;
-	p->settings.task_runtime_off = plan->task_runtime_off;
-	p->settings.task_start_off = plan->task_start_off;
+	p->settings.task_pid_off = plan->task.pid_off;
+	p->settings.task_tgid_off = plan->task.tgid_off;
+	p->settings.task_runtime_off = plan->task.runtime_off;
+	p->settings.task_start_off = plan->task.start_off;
+	p->settings.task_cfs_rq_off = plan->task.cfs_rq_off;
+	p->settings.cfs_rq_rq_off = plan->task.cfs_rq_rq_off;
+	p->settings.rq_clock_off = plan->task.rq_clock_off;
+	p->settings.rq_clock_task_off = plan->task.rq_clock_task_off;
 	if (bpf_update_elem(p->fds[LOADER_SETTINGS], &zero, &p->settings, BPF_ANY) != 0)
 		return gs_fail(err, GS_EXIT_FAILURE, "cannot fill bpf map settings: %s", strerror(errno));
 	return 0;
@@ -266,7 +270,7 @@ static bool link_lineage(struct loader *p, const struct probe_plan *plan)
 	static const char *const tracepoints[2] = { "sched_process_fork", "sched_process_exec" };
 	static const int programs[2] = { FORK_PROGRAM, EXEC_PROGRAM };
 
-	if (p->obj.h.nprogs <= EXEC_PROGRAM || p->fds[LOADER_FAMILY] < 0 || !plan->task_tgid_off)
+	if (p->obj.h.nprogs <= EXEC_PROGRAM || p->fds[LOADER_FAMILY] < 0 || !plan->task.tgid_off)
 		return false;
 	for (int i = 0; i < 2; i++) {
 		int fd = load(p, BPF_PROG_TYPE_RAW_TRACEPOINT, programs[i], NULL), link;
@@ -333,6 +337,11 @@ bool loader_accounting_runq(const struct loader *p)
 	return p->wakeup_linked;
 }
 
+bool loader_accounting_steal(const struct loader *p)
+{
+	return loader_accounting_cpu(p) && p->settings.task_runtime_off && p->settings.task_cfs_rq_off;
+}
+
 bool loader_holding(const struct loader *p)
 {
 	return p->holding;
@@ -397,7 +406,7 @@ static int load_backend(struct loader *p, const struct backend *b, const struct 
  * the kernel's reason when it refuses it (bpf_task_pt_regs is 5.15+). */
 static int attach_sched(struct loader *p, const struct probe_plan *plan, struct gs_error *err)
 {
-	if (!plan->task_tgid_off)
+	if (!plan->task.tgid_off)
 		return gs_fail(err, GS_EXIT_FAILURE, "the sched back end needs struct task_struct from the kernel's btf");
 	if ((p->prog_fds[SWITCH_PROGRAM] = load(p, BPF_PROG_TYPE_RAW_TRACEPOINT, SWITCH_PROGRAM, err)) < 0)
 		return -1;
@@ -476,7 +485,7 @@ struct loader *loader_attach(const struct probe_plan *plan, struct gs_error *err
 		goto fail;
 	/* The wake-ups first: a switch seen without them would open run-queue
 	 * periods nothing closes. */
-	if (plan->task_tgid_off && link_wakeups(p) && link_sched_switch(p)) {
+	if (plan->task.tgid_off && link_wakeups(p) && link_sched_switch(p)) {
 		__u32 zero = 0;
 		p->settings.runq = 1;
 		if (bpf_update_elem(p->fds[LOADER_SETTINGS], &zero, &p->settings, BPF_ANY) != 0)

@@ -11,6 +11,7 @@
 #include "probes/gilstats.h"
 #include "tool/bpf/bpf_cost.h"
 #include "tool/util/error.h"
+#include "tool/bpf/kernel_btf.h"
 #include "tool/bpf/kernel_headers.h"
 #include "tool/bpf/probe_backend.h"
 
@@ -42,9 +43,9 @@ struct probe_plan {
 	bool cache_refresh;    /* compile anew and replace the cached copy */
 	bool track_holder;     /* holder is known: time holding the GIL while blocked */
 	struct gs_holder holder;
-	/* task_struct offsets (kernel_btf.h): the threads' on-CPU time is
-	 * accounted at sched_switch; 0: read from /proc instead. */
-	uint32_t task_pid_off, task_tgid_off, task_runtime_off, task_start_off;
+	/* Kernel offsets: the threads' on-CPU time is accounted at
+	 * sched_switch; tgid_off 0: read from /proc instead. */
+	struct task_layout task;
 	const struct kernel_headers *headers;
 };
 
@@ -110,6 +111,10 @@ int loader_family_fd(const struct loader *p);
 bool loader_accounting_cpu(const struct loader *p);
 /* Whether run-queue (CPU wait) and blocked time are (sched_wakeup too). */
 bool loader_accounting_runq(const struct loader *p);
+
+/* Whether a slice's time the CPU lost (steal: the hypervisor ran something
+ * else) is measured apart from its run time (kernel_btf.h's clocks). */
+bool loader_accounting_steal(const struct loader *p);
 
 /* Times the target's threads holding the GIL while blocked (sched_switch;
  * Linux 5.18+). Returns whether that is measured now. */

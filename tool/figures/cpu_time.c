@@ -76,6 +76,7 @@ static int fold_row(struct stats *st, struct cpu_update *u, const struct cpu_row
 	if (!fresh && !t->alive && !t->ended_now)
 		return forget(u, r->tid);
 	stats_cpu_sample(t, r->time.cpu_ns, false);
+	stats_steal_sample(t, r->time.steal_ns);
 	if (r->time.comm[0])
 		snprintf(t->name, sizeof t->name, "%.*s", (int)sizeof r->time.comm, r->time.comm);
 	/* Fresh and ended: born and gone within the interval. Forgotten now,

@@ -16,7 +16,7 @@ uint64_t gil_model_blocked_other_ns(const struct thread_figures *f, bool cpu_wai
 
 	if (cpu_wait_known)
 		return f->blocked_other_ns;
-	accounted = f->cpu_ns + f->gil.ns + f->sw.ns;
+	accounted = f->cpu_ns + f->steal_ns + f->gil.ns + f->sw.ns;
 	return f->alive_ns > accounted ? f->alive_ns - accounted : 0;
 }
 

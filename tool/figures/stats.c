@@ -133,6 +133,7 @@ void thread_figures_add(struct thread_figures *into, const struct thread_figures
 	add_figures(&into->gil, &from->gil, from->gil.max_ns);
 	add_figures(&into->sw, &from->sw, from->sw.max_ns);
 	into->cpu_ns += from->cpu_ns;
+	into->steal_ns += from->steal_ns;
 	into->hold_ns += from->hold_ns;
 	into->blocked_ns += from->blocked_ns;
 	into->alive_ns += from->alive_ns;
@@ -174,6 +175,13 @@ static uint64_t growth(uint64_t now, uint64_t *seen, bool sampled)
 	if (!sampled || now > *seen)
 		*seen = now;
 	return used;
+}
+
+void stats_steal_sample(struct thread_stats *t, uint64_t ns)
+{
+	t->interval.steal_ns = growth(ns, &t->steal_seen_ns, t->steal_sampled);
+	t->steal_sampled = true;
+	t->run.steal_ns += t->interval.steal_ns;
 }
 
 void stats_sched_sample(struct thread_stats *t, uint64_t runq_ns, uint64_t runq_count, uint64_t off_ns)
@@ -321,7 +329,7 @@ int stats_update(struct stats *st, struct wait_rows *rows, uint64_t ended_epoch,
 		struct thread_stats *t = &st->threads[i];
 		memset(&t->interval.gil, 0, sizeof t->interval.gil);
 		memset(&t->interval.sw, 0, sizeof t->interval.sw);
-		t->interval.cpu_ns = 0;
+		t->interval.cpu_ns = t->interval.steal_ns = 0;
 		t->interval.alive_ns = 0;
 		t->spanned = t->alive; /* listed at the last update: there at the start */
 		t->interval.cpu_wait_ns = t->interval.cpu_waits = t->interval.blocked_other_ns = 0;
@@ -363,7 +371,7 @@ static uint64_t max_u64(uint64_t a, uint64_t b)
  * the GIL, in drop_gil, or anything else, holding the GIL or not). */
 static uint64_t time_seen(const struct thread_figures *f)
 {
-	return f->cpu_ns + f->cpu_wait_ns + f->gil.ns + f->sw.ns + max_u64(f->blocked_other_ns, f->blocked_ns);
+	return f->cpu_ns + f->steal_ns + f->cpu_wait_ns + f->gil.ns + f->sw.ns + max_u64(f->blocked_other_ns, f->blocked_ns);
 }
 
 static uint64_t alive_in(const struct thread_stats *t, uint64_t start_ns, uint64_t end_ns)

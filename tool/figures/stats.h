@@ -19,6 +19,7 @@ struct wait_figures {
 struct thread_figures {
 	struct wait_figures gil, sw; /* waits for the GIL, and for a forced switch */
 	uint64_t cpu_ns;             /* on a CPU */
+	uint64_t steal_ns;           /* on a CPU the hypervisor took meanwhile (steal) */
 	uint64_t hold_ns;            /* held the GIL, from samples (hold.c) */
 	uint64_t blocked_ns;         /* held the GIL while blocked */
 	uint64_t alive_ns;           /* the part of the period the thread existed in (gil_model.h) */
@@ -45,6 +46,8 @@ struct thread_stats {
 	uint64_t cpu_seen_ns;  /* its CPU time at the last sample */
 	bool cpu_sampled;
 	uint64_t runq_seen_ns, runq_seen_count, off_seen_ns; /* the same for stats_sched_sample */
+	uint64_t steal_seen_ns; /* and for stats_steal_sample */
+	bool steal_sampled;
 	bool sched_sampled;
 	bool ns_tid_read;      /* ns_tid was looked up (once a thread) */
 	/* Its birth (the task's start_time) and death (its last switch), from
@@ -141,6 +144,10 @@ void stats_cpu_sample(struct thread_stats *t, uint64_t ns, bool at_start);
  * stats_update: blocked_other is the blocked time less the interval's
  * GIL and switch waits, which are blocked time too. */
 void stats_sched_sample(struct thread_stats *t, uint64_t runq_ns, uint64_t runq_count, uint64_t off_ns);
+
+/* Records the time the thread's finished slices lost to steal so far,
+ * like stats_sched_sample. */
+void stats_steal_sample(struct thread_stats *t, uint64_t ns);
 
 /* Forgets every figure counted so far, keeping the baselines: what came
  * before the first boundary (the attach) counts nowhere. */

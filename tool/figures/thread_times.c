@@ -21,6 +21,7 @@ void thread_times_start(struct thread_times *tt, pid_t pid, const struct loader 
 	tt->running_fd = loader_map_fd(p, LOADER_RUNNING);
 	tt->sched_fd = loader_map_fd(p, LOADER_SCHED);
 	tt->runq = tt->in_kernel && loader_accounting_runq(p);
+	tt->steal = tt->in_kernel && loader_accounting_steal(p);
 	tt->cpu.tgid = (uint32_t)pid;
 }
 

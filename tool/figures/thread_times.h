@@ -17,6 +17,7 @@ struct thread_times {
 	pid_t pid;
 	bool in_kernel;
 	bool runq;       /* run-queue and blocked time are accounted too */
+	bool steal;      /* and the CPU's time lost in a slice, apart */
 	int oncpu_fd, running_fd, sched_fd;
 	struct cpu_update cpu;
 	struct gs_running *slots;

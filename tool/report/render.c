@@ -272,6 +272,7 @@ static void json_thread(FILE *out, const struct report *r, const struct thread_s
 		seconds(g->ns), g->count, seconds(g->max_ns), seconds(s->ns), s->count,
 		seconds(fig->cpu_ns), t->alive ? "true" : "false");
 	json_seconds_or_null(out, "cpu_wait_s", r->target->cpu_wait_known, fig->cpu_wait_ns);
+	json_seconds_or_null(out, "steal_s", r->target->steal_known, fig->steal_ns);
 	fprintf(out, ", \"alive_s\": %.6f, \"blocked_other_s\": %.6f", seconds(fig->alive_ns),
 		seconds(gil_model_blocked_other_ns(fig, r->target->cpu_wait_known)));
 	json_thread_holding(out, r, t);
@@ -293,6 +294,7 @@ static void json_folded(FILE *out, const struct report *r)
 		r->folded->threads, seconds(f->gil.ns), f->gil.count, seconds(f->sw.ns), seconds(f->hold_ns),
 		seconds(f->blocked_ns), seconds(f->cpu_ns));
 	json_seconds_or_null(out, "cpu_wait_s", known, f->cpu_wait_ns);
+	json_seconds_or_null(out, "steal_s", r->target->steal_known, f->steal_ns);
 	fprintf(out, ", \"alive_s\": %.6f, \"blocked_other_s\": %.6f}", seconds(f->alive_ns),
 		seconds(gil_model_blocked_other_ns(f, known)));
 }
@@ -318,6 +320,7 @@ static void json_roles(FILE *out, const struct report *r)
 				seconds(f->gil.max_ns), seconds(f->sw.ns), seconds(f->cpu_ns), seconds(f->alive_ns),
 				seconds(gil_model_blocked_other_ns(f, r->target->cpu_wait_known)));
 			json_seconds_or_null(out, "cpu_wait_s", r->target->cpu_wait_known, f->cpu_wait_ns);
+			json_seconds_or_null(out, "steal_s", r->target->steal_known, f->steal_ns);
 			json_seconds_or_null(out, "gil_hold_s", hold, f->hold_ns);
 			json_seconds_or_null(out, "gil_held_blocked_s", blocked, f->blocked_ns);
 			fputc('}', out);

@@ -36,6 +36,7 @@ struct report_target {
 	bool gil_enabled;       /* false: free-threaded build without its GIL */
 	bool several_gils;      /* sub-interpreters with their own GIL */
 	bool cpu_wait_known;    /* run-queue time is measured (sched_wakeup) */
+	bool steal_known;       /* time stolen from a thread's slices is measured */
 	double attach_s;        /* from start to probes attached */
 };
 

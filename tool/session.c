@@ -419,10 +419,11 @@ static pid_t host_thread_of_ns(struct session *s, pid_t ns_tid)
 
 /* The sampler's thread check: the host's tid of the thread a thread
  * state names, 0 when none of the target's. The session is the caller's
- * own (not const): the namespace ids are cached in it. */
+ * own (not const): the namespace ids are cached in it; the const of the
+ * sampler's interface is cast away through an integer. */
 static pid_t is_target_thread(pid_t tid, const void *ctx)
 {
-	struct session *s = (struct session *)ctx;
+	struct session *s = (struct session *)(uintptr_t)ctx;
 
 	return s->other_pidns ? host_thread_of_ns(s, tid) : host_thread(s, tid);
 }

@@ -1,5 +1,8 @@
 /* A library with versioned symbols, like glibc's: the tests look its
  * symbols up to check .gnu.version handling. */
+int old_wait(void);
+int new_wait(void);
+int plain_function(void);
 int old_wait(void) { return 1; }
 int new_wait(void) { return 2; }
 int plain_function(void) { return 3; }

@@ -65,7 +65,7 @@ static void read_all(const struct py_layout *l, const struct mem_reader *mem, co
 {
 	const struct py_code_info *code[PY_STACK_MAX];
 	struct py_code_cache *cache = py_code_cache_new();
-	struct py_stack_hints *hints = py_stack_hints_new(space_spans, (void *)s);
+	struct py_stack_hints *hints = py_stack_hints_new(space_spans, (void *)(uintptr_t)s);
 	uint64_t tstates[16];
 	struct py_stack st;
 	char buf[64];
@@ -74,7 +74,7 @@ static void read_all(const struct py_layout *l, const struct mem_reader *mem, co
 		py_stack_hints_free(hints);
 		return;
 	}
-	py_code_cache_use_spans(cache, space_spans, (void *)s);
+	py_code_cache_use_spans(cache, space_spans, (void *)(uintptr_t)s);
 	if (py_stack_read(l, mem, address(s, head + 2), &st) == 0 &&
 	    py_code_lookup_stack(cache, l, mem, &st, code) >= 0)
 		for (uint32_t i = 0; i < st.depth; i++)
@@ -89,6 +89,7 @@ static void read_all(const struct py_layout *l, const struct mem_reader *mem, co
 	py_code_cache_free(cache);
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size); /* libFuzzer's entry */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const int minors[] = { 7, 6, 8, 10, 11, 12, 13, 14, 15 };

@@ -200,7 +200,7 @@ static char **workload_env(const char *const *extra)
 			envp[k++] = environ[i];
 	}
 	for (const char *const *e = extra; e && *e; e++)
-		envp[k++] = (char *)*e;
+		envp[k++] = (char *)(uintptr_t)*e; /* exec's arrays take no const, write nothing */
 	return envp;
 }
 
@@ -249,7 +249,7 @@ void workload_start(struct workload *w, const struct interpreter *py, const stru
 	ck_assert_int_ge(w->pid, 0);
 	if (w->pid == 0) {
 		dup2(out[1], 1);
-		execvpe(x.argv[0], (char *const *)x.argv, x.envp);
+		execvpe(x.argv[0], (char *const *)(uintptr_t)x.argv, x.envp);
 		_exit(127);
 	}
 	free(x.envp);
@@ -396,7 +396,7 @@ static pid_t spawn_tool(const struct tool_options *o, const char *const *args, i
 	if (pid == 0) {
 		dup2(out[1], 1);
 		dup2(err[1], 2);
-		execvp(argv[0], (char *const *)argv);
+		execvp(argv[0], (char *const *)(uintptr_t)argv);
 		_exit(127);
 	}
 	close(out[1]);

@@ -68,7 +68,7 @@ static void assert_cost_once(const struct tool_run *r, size_t intervals)
 		ck_assert(!json_object_object_get_ex(r->lines[i + 1], "bpf_programs", NULL));
 	}
 	for (size_t i = 2 * intervals; i < r->nlines; i++)
-		summaries += json_object_object_get_ex(r->lines[i], "bpf_cpu_s", NULL);
+		summaries += json_object_object_get_ex(r->lines[i], "bpf_cpu_s", NULL) ? 1 : 0;
 	ck_assert_uint_eq(summaries, 1);
 }
 

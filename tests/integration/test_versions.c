@@ -80,8 +80,8 @@ static void assert_hold(const struct interpreter *py, struct kernel_truth *k, co
 	line_window(line, &t0, &t1);
 	fprintf(stderr, "%s: %s held %.3f of %.3f s (GIL held %.1f%%), held/kernel cpu/runnable:", py->label,
 		field_bool(line, "summary") ? "summary" : "interval", sum, t, held_pct);
-	for (size_t i = 0; i < json_object_array_length(cpu); i++) {
-		int tid = json_object_get_int(json_object_array_get_idx(cpu, i));
+	for (size_t c = 0; c < json_object_array_length(cpu); c++) {
+		int tid = json_object_get_int(json_object_array_get_idx(cpu, c));
 		json_object *th = find_thread(line, tid);
 		struct thread_truth kt;
 
@@ -324,8 +324,8 @@ START_TEST(container_tids)
 		json_object *ns = json_object_object_get(t, "ns_tid");
 		ck_assert_msg(ns != NULL, "%s: thread without ns_tid", py->label);
 		ck_assert_int_ne(json_object_get_int(ns), (int)field_double(t, "tid"));
-		for (size_t k = 0; k < json_object_array_length(ns_cpu); k++)
-			if (json_object_get_int(json_object_array_get_idx(ns_cpu, k)) == json_object_get_int(ns))
+		for (size_t c = 0; c < json_object_array_length(ns_cpu); c++)
+			if (json_object_get_int(json_object_array_get_idx(ns_cpu, c)) == json_object_get_int(ns))
 				json_object_array_add(host_cpu, json_object_new_int((int)field_double(t, "tid")));
 	}
 	ck_assert_uint_eq(json_object_array_length(host_cpu), 3);

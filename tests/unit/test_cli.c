@@ -16,7 +16,7 @@ static int parse(struct options *o, struct gs_error *err, const char *const *arg
 	int rc;
 
 	for (; *args; args++)
-		argv[argc++] = (char *)*args;
+		argv[argc++] = (char *)(uintptr_t)*args; /* argp's argv takes no const */
 	rc = cli_parse(argc, argv, o, out, err);
 	fclose(out);
 	return rc;

@@ -33,7 +33,7 @@ static void poke64(struct fake_memory *m, uint64_t addr, uint64_t v)
 }
 
 /* A created GIL: interval 5000 us, locked as given. */
-static void make_gil(struct fake_memory *m, uint64_t gil, int32_t locked, int ft_shift)
+static void make_gil(struct fake_memory *m, uint64_t gil, int32_t locked, uint64_t ft_shift)
 {
 	poke64(m, gil + ft_shift, 5000);
 	poke32(m, gil + ft_shift + 0x10, locked);

@@ -8,6 +8,11 @@
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <time.h>
+
+/* Called through ctypes. */
+int decoy_start(int npairs);
+int decoy_tid(int i);
+long long hold_sleep(unsigned us);
 #include <unistd.h>
 
 #define MAX_PAIRS 8

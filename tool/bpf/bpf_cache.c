@@ -165,7 +165,7 @@ static unsigned char *run_helper(const char *path, const char *backend, const st
 		dup2(out[1], STDOUT_FILENO);
 		if (kh->source[0])
 			setenv("BCC_KERNEL_SOURCE", kh->source, 1);
-		execv(path, (char *const *)argv);
+		execv(path, (char *const *)(uintptr_t)argv); /* execv takes no const, writes nothing */
 		_exit(127);
 	}
 	close(out[1]);

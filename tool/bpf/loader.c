@@ -316,7 +316,7 @@ static void visit_every_cpu(void)
 
 	if (sched_getaffinity(0, sizeof allowed, &allowed) != 0)
 		return;
-	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+	for (size_t cpu = 0; cpu < CPU_SETSIZE; cpu++) {
 		if (!CPU_ISSET(cpu, &allowed))
 			continue;
 		CPU_ZERO(&one);

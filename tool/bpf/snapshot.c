@@ -11,6 +11,8 @@
 #include "tool/inspect/proc_parse.h"
 #include "tool/inspect/target.h"
 
+/* bcc's bpf_delete_elem takes its key without const and does not write
+ * it: the const is cast away through uintptr_t below. */
 #define BATCH_ROWS 1024
 #define MAX_KEY 64
 #define MAX_VALUE 128
@@ -130,7 +132,7 @@ int snapshot_forget(int fd, const struct gs_wait_key *keys, size_t n)
 	int rc = 0;
 
 	for (size_t i = 0; i < n; i++)
-		if (bpf_delete_elem(fd, (void *)&keys[i]) != 0 && errno != ENOENT)
+		if (bpf_delete_elem(fd, (void *)(uintptr_t)&keys[i]) != 0 && errno != ENOENT)
 			rc = -1;
 	return rc;
 }
@@ -224,7 +226,7 @@ int snapshot_held(int fd, struct held_row **rows, size_t *cap)
 void snapshot_forget_held(int fd, const struct gs_held_key *keys, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		bpf_delete_elem(fd, (void *)&keys[i]);
+		bpf_delete_elem(fd, (void *)(uintptr_t)&keys[i]);
 }
 
 size_t snapshot_stack(int fd, int64_t stackid, uint64_t *ips, size_t max)
@@ -288,7 +290,7 @@ int snapshot_cpu(int fd, struct cpu_row **rows, size_t *cap)
 void snapshot_forget_cpu(int fd, const uint32_t *tids, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		bpf_delete_elem(fd, (void *)&tids[i]);
+		bpf_delete_elem(fd, (void *)(uintptr_t)&tids[i]);
 }
 
 int snapshot_running(int fd, struct gs_running **slots, size_t *n)

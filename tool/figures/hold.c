@@ -278,7 +278,7 @@ size_t hold_rows_to_forget(const struct hold_state *h, const struct stats *st, s
 	size_t n = 0;
 
 	for (size_t i = 0; i < h->nstacks; i++) {
-		const struct thread_stats *t = stats_find((struct stats *)st, h->stacks[i].tid);
+		const struct thread_stats *t = stats_find_const(st, h->stacks[i].tid);
 		if (!t || !t->ended_now)
 			continue;
 		if (n == *cap) {

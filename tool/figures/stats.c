@@ -60,6 +60,13 @@ struct thread_stats *stats_find(struct stats *st, pid_t tid)
 	return i < st->nthreads && st->threads[i].tid == tid ? &st->threads[i] : NULL;
 }
 
+const struct thread_stats *stats_find_const(const struct stats *st, pid_t tid)
+{
+	size_t i = thread_slot(st, tid);
+
+	return i < st->nthreads && st->threads[i].tid == tid ? &st->threads[i] : NULL;
+}
+
 static struct thread_stats *find_or_add_thread(struct stats *st, pid_t tid)
 {
 	size_t i = thread_slot(st, tid);

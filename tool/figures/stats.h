@@ -154,6 +154,7 @@ void stats_steal_sample(struct thread_stats *t, uint64_t ns);
 void stats_zero(struct stats *st);
 
 struct thread_stats *stats_find(struct stats *st, pid_t tid);
+const struct thread_stats *stats_find_const(const struct stats *st, pid_t tid);
 /* The thread, added (alive) when it is new; NULL when out of memory. */
 struct thread_stats *stats_thread(struct stats *st, pid_t tid);
 void stats_free(struct stats *st);

@@ -74,7 +74,7 @@ struct elf_file *elf_open_memory(const void *image, size_t size)
 	ef->fd = -1;
 	ef->image = image;
 	ef->image_size = size;
-	ef->elf = elf_memory((char *)image, size);
+	ef->elf = elf_memory((char *)(uintptr_t)image, size); /* read only: ELF_C_READ_MMAP's image */
 	return finish_open(ef);
 }
 

@@ -137,7 +137,7 @@ static int from_debug_offsets(struct py_layout *l, const struct debug_table *t, 
 		v = u64_at(dbg, off);              \
 		if (v > (limit) || (limit) - v < 8) \
 			return -1;                 \
-		(dst) = (uint32_t)v;               \
+		(dst) = (__typeof__(dst))v;        \
 	} while (0)
 	FIELD(l->ts_next, t->ts_next, ts_size);
 	FIELD(l->ts_interp, t->ts_interp, ts_size);

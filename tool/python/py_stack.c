@@ -200,7 +200,8 @@ int py_read_bytes(const struct py_layout *l, const struct mem_reader *mem, uint6
  * the u64 at word_off (0: none). Its first offset in *lo; its length. */
 static uint32_t ts_bounds(const struct py_layout *l, uint32_t word_off, uint32_t *lo)
 {
-	uint32_t a = l->ts_frame, b = l->ts_frame;
+	uint32_t a = l->ts_frame; /* the lowest offset, and the highest */
+	uint32_t b = a;
 
 	if (l->ts_chunk) {
 		a = l->ts_chunk < a ? l->ts_chunk : a;

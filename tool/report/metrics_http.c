@@ -27,7 +27,8 @@ struct metrics_server {
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type, const char *body,
 			     size_t len)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+	/* No const in libmicrohttpd's signature: MUST_COPY copies, writes nothing. */
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)(uintptr_t)body, MHD_RESPMEM_MUST_COPY);
 	enum MHD_Result rc;
 
 	if (!r)

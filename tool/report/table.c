@@ -93,7 +93,8 @@ static int compare_rows(const void *pa, const void *pb, void *ctx)
 
 void table_sort(struct thread_stats **threads, size_t n, const struct table_order *order)
 {
-	qsort_r(threads, n, sizeof *threads, compare_rows, (void *)order);
+	/* qsort_r's context takes no const; compare_rows only reads it. */
+	qsort_r(threads, n, sizeof *threads, compare_rows, (void *)(uintptr_t)order);
 }
 
 static int name_width(int width)

@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <pwd.h>
+#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +29,8 @@ enum {
 	OPT_HOLD_RATE,
 	OPT_CHILDREN,
 	OPT_ALL,
+	OPT_MATCH,
+	OPT_USER,
 	OPT_LISTEN,
 	OPT_TEXTFILE,
 	OPT_PER_THREAD_METRICS,
@@ -60,6 +64,7 @@ static const char doc[] =
 	"    gilstats --children -p 4242    # a gunicorn master and its workers\n"
 	"    gilstats --all --listen 127.0.0.1:9150   # every CPython process, for Prometheus\n"
 	"    gilstats --all --textfile /var/lib/prometheus/node-exporter\n"
+	"    gilstats --all --match 'gunicorn|celery' --user www-data   # some of them\n"
 	"\n"
 	"Exit status: 0 ok, 1 runtime failure, 2 usage error, 3 target is not a\n"
 	"traceable CPython process, 4 missing privileges or kernel support; in launch\n"
@@ -70,6 +75,9 @@ static const struct argp_option option_table[] = {
 	{ "pid", 'p', "PID", 0, "Trace PID too (repeatable; then INTERVAL and COUNT are the positional arguments)", 0 },
 	{ "children", OPT_CHILDREN, NULL, 0, "Trace the descendants of the given PIDs too, as they start", 0 },
 	{ "all", OPT_ALL, NULL, 0, "Trace every CPython process on the host, as they start", 0 },
+	{ "match", OPT_MATCH, "ERE", 0,
+	  "With --all: only processes whose command line (arguments joined by spaces) matches ERE", 0 },
+	{ "user", OPT_USER, "NAME|UID", 0, "With --all: only processes running as this user (effective uid)", 0 },
 	{ "listen", OPT_LISTEN, "HOST:PORT", 0, "Serve Prometheus metrics on http://HOST:PORT/metrics", 0 },
 	{ "textfile", OPT_TEXTFILE, "DIR", 0,
 	  "Write the metrics to DIR/gilstats.prom every interval (node_exporter's textfile collector)", 0 },
@@ -126,6 +134,45 @@ struct parse_state {
 	FILE *out;
 	int positional;
 };
+
+/* --user: a name from the user database, or a uid (which need not have one). */
+static int parse_user(const char *s, uid_t *uid, struct gs_error *err)
+{
+	char *end;
+	unsigned long n;
+	const struct passwd *pw;
+
+	errno = 0;
+	n = strtoul(s, &end, 10);
+	if (is_number_text(s) && !*end && errno == 0 && isdigit((unsigned char)*s) && n < (unsigned long)(uid_t)-1) {
+		*uid = (uid_t)n;
+		return 0;
+	}
+	if (!*s || !(pw = getpwnam(s)))
+		return gs_fail(err, GS_EXIT_USAGE, "unknown user '%s' for --user: give a name or a uid", s);
+	*uid = pw->pw_uid;
+	return 0;
+}
+
+/* --match and --user, checked now so a bad one fails before anything runs. */
+static int parse_filter(struct parse_state *ps, int key, const char *arg)
+{
+	regex_t re;
+	int rc;
+
+	if (key == OPT_USER) {
+		ps->o->has_user = true;
+		return parse_user(arg, &ps->o->user, ps->err);
+	}
+	if ((rc = regcomp(&re, arg, REG_EXTENDED | REG_NOSUB)) != 0) {
+		char why[128];
+		regerror(rc, &re, why, sizeof why);
+		return gs_fail(ps->err, GS_EXIT_USAGE, "bad --match expression '%s': %s", arg, why);
+	}
+	regfree(&re);
+	ps->o->match = arg;
+	return 0;
+}
 
 int cli_parse_pid(const char *s, pid_t *pid, struct gs_error *err)
 {
@@ -251,6 +298,9 @@ static error_t parse_option(int key, char *arg, struct argp_state *state)
 	case OPT_ALL:
 		ps->o->all = true;
 		return 0;
+	case OPT_MATCH:
+	case OPT_USER:
+		return parse_filter(ps, key, arg) == 0 ? 0 : EINVAL;
 	case OPT_LISTEN: {
 		char host[256];
 		unsigned port;
@@ -344,6 +394,10 @@ static error_t parse_option(int key, char *arg, struct argp_state *state)
 		}
 		if (ps->o->svg && cli_fleet(ps->o)) {
 			gs_fail(ps->err, GS_EXIT_USAGE, "one --svg chart shows one process: not with several");
+			return EINVAL;
+		}
+		if ((ps->o->match || ps->o->has_user) && !ps->o->all) {
+			gs_fail(ps->err, GS_EXIT_USAGE, "filters --match and --user choose among --all's processes: add --all");
 			return EINVAL;
 		}
 		if (ps->o->children && !ps->o->npids) {

@@ -20,6 +20,9 @@ struct options {
 	size_t npids;
 	bool children;      /* and their descendants, as they come */
 	bool all;           /* every CPython process on the host */
+	const char *match;  /* --match: --all takes those whose command line matches this ERE */
+	bool has_user;      /* --user: --all takes those running as user (effective uid) */
+	uid_t user;
 	const char *listen; /* HOST:PORT serving /metrics, or NULL */
 	const char *textfile; /* directory for node_exporter's textfile collector */
 	bool per_thread_metrics;

@@ -203,10 +203,23 @@ static size_t traced_pids(const struct fleet *f, pid_t *out)
 }
 
 /* Is p wanted: a descendant (--children) or CPython (--all)? */
+/* Chosen by --all's filters, read as the process is now (once: a process
+ * left out is passed over). */
+static bool chosen(const struct fleet *f, pid_t pid)
+{
+	char cmdline[4096];
+	uid_t euid;
+
+	if (!fleet_rules_filtered(&f->rules))
+		return true;
+	return discover_identity(pid, cmdline, sizeof cmdline, &euid) == 0 &&
+	       fleet_rules_chosen(&f->rules, cmdline, euid);
+}
+
 static bool wanted(const struct fleet *f, const struct proc_entry *p, const pid_t *descendants, size_t ndesc)
 {
 	return fleet_rules_descendant(&f->rules, p->pid, descendants, ndesc) ||
-	       (f->rules.all && discover_may_be_python(p->pid));
+	       (f->rules.all && chosen(f, p->pid) && discover_may_be_python(p->pid));
 }
 
 /* --children and --all: the processes that started since the last look.

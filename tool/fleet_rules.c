@@ -13,10 +13,19 @@ void fleet_rules_init(struct fleet_rules *r, const struct options *opt, pid_t se
 	r->all = opt->all;
 	r->several = cli_fleet(opt);
 	r->self = self;
+	r->has_user = opt->has_user;
+	r->user = opt->user;
+	if (opt->match) {
+		r->has_match = true;
+		r->match_bad = regcomp(&r->match, opt->match, REG_EXTENDED | REG_NOSUB) != 0;
+	}
 }
 
 void fleet_rules_free(struct fleet_rules *r)
 {
+	if (r->has_match && !r->match_bad)
+		regfree(&r->match);
+	r->has_match = false;
 	free(r->passed);
 	r->passed = NULL;
 	r->npassed = r->passed_cap = 0;
@@ -68,6 +77,18 @@ static bool listed(const pid_t *v, size_t n, pid_t pid)
 bool fleet_rules_new(const struct fleet_rules *r, const struct proc_entry *p, const pid_t *traced, size_t ntraced)
 {
 	return p->pid != r->self && !listed(traced, ntraced, p->pid) && !fleet_rules_passed(r, p);
+}
+
+bool fleet_rules_filtered(const struct fleet_rules *r)
+{
+	return r->has_match || r->has_user;
+}
+
+bool fleet_rules_chosen(const struct fleet_rules *r, const char *cmdline, uid_t euid)
+{
+	if (r->has_user && euid != r->user)
+		return false;
+	return !r->has_match || (!r->match_bad && regexec(&r->match, cmdline, 0, NULL, 0) == 0);
 }
 
 bool fleet_rules_descendant(const struct fleet_rules *r, pid_t pid, const pid_t *descendants, size_t ndesc)

@@ -5,6 +5,7 @@
 #ifndef GILSTATS_FLEET_RULES_H
 #define GILSTATS_FLEET_RULES_H
 
+#include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -16,6 +17,11 @@ struct fleet_rules {
 	bool children, all; /* --children, --all: processes may come */
 	bool several;       /* more than one process may be traced */
 	pid_t self;         /* gilstats itself: never traced */
+	/* --all's filters (--match, --user); a --match that does not compile
+	 * (cli.c checks it first) chooses nothing. */
+	bool has_match, match_bad, has_user;
+	regex_t match;
+	uid_t user;
 	/* Processes looked at and not traced (not CPython, or failed), so
 	 * --all does not look again: pid, start time and executable. */
 	struct proc_entry *passed;
@@ -45,6 +51,13 @@ void fleet_rules_prune(struct fleet_rules *r, const struct proc_entry *now, size
 /* Whether a process found in /proc is to be looked at: not gilstats, not
  * traced already (traced: ntraced pids), not passed over before. */
 bool fleet_rules_new(const struct fleet_rules *r, const struct proc_entry *p, const pid_t *traced, size_t ntraced);
+
+/* Whether --all's filters need a process's command line and uid. */
+bool fleet_rules_filtered(const struct fleet_rules *r);
+
+/* Whether --all takes a process with this command line (arguments joined
+ * by spaces) and effective uid: both filters, where given, agree. */
+bool fleet_rules_chosen(const struct fleet_rules *r, const char *cmdline, uid_t euid);
 
 /* Whether pid is wanted as a descendant of a traced process (--children);
  * --all wants it too when it may be python, which fleet.c asks /proc. */

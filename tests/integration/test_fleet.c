@@ -239,6 +239,48 @@ START_TEST(all_finds_python_processes)
 }
 END_TEST
 
+/* Lines of one process in a run of --all with these filters. */
+static size_t lines_with(const char *const *filters, pid_t pid)
+{
+	const char *args[12] = { "--json", "--all" };
+	size_t n = 2, found;
+	struct tool_run r;
+	json_object *lines[16];
+
+	for (; *filters; filters++)
+		args[n++] = *filters;
+	args[n++] = "1";
+	args[n++] = "2";
+	args[n] = NULL;
+	tool_run(&r, args, 60, 0, 0);
+	ck_assert_msg(r.exit_code == 0, "exit %d: %s", r.exit_code, r.err);
+	found = lines_of(&r, pid, lines, 16);
+	tool_run_free(&r);
+	return found;
+}
+
+/* --match and --user choose among the python processes --all finds: the
+ * one whose command line matches, the ones running as the user. */
+START_TEST(all_filters_choose_processes)
+{
+	const char *two[] = { "--cpu-threads", "2", "--io-threads", "0", NULL };
+	const char *three[] = { "--cpu-threads", "3", "--io-threads", "0", NULL };
+	struct workload a, b;
+	char uid[16];
+
+	start(&a, two);
+	start(&b, three);
+	snprintf(uid, sizeof uid, "%d", (int)geteuid());
+	ck_assert_uint_eq(lines_with((const char *[]){ "--match", "cpu-threads 3 ", NULL }, b.pid), 3);
+	ck_assert_uint_eq(lines_with((const char *[]){ "--match", "cpu-threads 3 ", NULL }, a.pid), 0);
+	/* Another uid than the workloads' (the tests run as root). */
+	ck_assert_uint_eq(lines_with((const char *[]){ "--user", "65534", NULL }, a.pid), 0);
+	ck_assert_uint_eq(lines_with((const char *[]){ "--user", uid, "--match", "contention", NULL }, a.pid), 3);
+	workload_stop(&a);
+	workload_stop(&b);
+}
+END_TEST
+
 /* The value of the series name{pid="PID",...} in an exposition; -1: none. */
 static double sample_of(const char *text, const char *name, pid_t pid)
 {
@@ -467,6 +509,7 @@ Suite *fleet_suite(void)
 	tcase_add_test(tc, text_groups_by_process);
 	tcase_add_test(tc, children_of_a_forking_parent);
 	tcase_add_test(tc, all_finds_python_processes);
+	tcase_add_test(tc, all_filters_choose_processes);
 	tcase_add_test(tc, metrics_over_http);
 	tcase_add_test(tc, metrics_textfile);
 	tcase_add_test(tc, prometheus_scrapes_gilstats);

@@ -132,6 +132,29 @@ START_TEST(fleet_options)
 }
 END_TEST
 
+/* --all's filters: checked as they are parsed, with --all only. */
+START_TEST(all_filters)
+{
+	struct options o;
+	struct gs_error err;
+
+	ck_assert_int_eq(parse(&o, &err, (const char *[]){ "--all", "--match", "gunicorn|celery", "--user", "0", NULL }), 0);
+	ck_assert_str_eq(o.match, "gunicorn|celery");
+	ck_assert(o.has_user && o.user == 0);
+	ck_assert_int_eq(parse(&o, &err, (const char *[]){ "--all", "--user", "root", NULL }), 0);
+	ck_assert(o.has_user && o.user == 0 && !o.match);
+	ck_assert_int_eq(parse(&o, &err, (const char *[]){ "--all", "--user", "4000000", NULL }), 0);
+	ck_assert_uint_eq(o.user, 4000000);
+	assert_usage_error((const char *[]){ "--all", "--match", "(unclosed", NULL }, "bad --match expression '(unclosed'");
+	assert_usage_error((const char *[]){ "--all", "--user", "no-such-user-here", NULL },
+			   "unknown user 'no-such-user-here' for --user");
+	assert_usage_error((const char *[]){ "--all", "--user", "-1", NULL }, "unknown user '-1'");
+	assert_usage_error((const char *[]){ "--all", "--user", " 7", NULL }, "unknown user ' 7'");
+	assert_usage_error((const char *[]){ "--match", "x", "4242", NULL }, "filters --match and --user choose among --all's");
+	assert_usage_error((const char *[]){ "-p", "1", "--user", "0", NULL }, "filters --match and --user choose among --all's");
+}
+END_TEST
+
 /* The back ends --probe names; several processes share an in-kernel one. */
 START_TEST(probe_kinds)
 {
@@ -245,6 +268,7 @@ Suite *cli_suite(void)
 	tcase_add_test(tc, bad_arguments);
 	tcase_add_test(tc, whitespace_in_numbers);
 	tcase_add_test(tc, fleet_options);
+	tcase_add_test(tc, all_filters);
 	tcase_add_test(tc, probe_kinds);
 	tcase_add_test(tc, group_and_top);
 	tcase_add_test(tc, help_and_version);

@@ -37,6 +37,46 @@ START_TEST(init_from_options)
 }
 END_TEST
 
+/* --match and --user: both must agree where given; the ERE is searched
+ * anywhere in the command line. */
+START_TEST(all_filters_choose)
+{
+	struct options opt;
+	struct fleet_rules r = { 0 }, none = rules(0, false, true);
+
+	ck_assert(!fleet_rules_filtered(&none));
+	ck_assert(fleet_rules_chosen(&none, "", 1000));
+	memset(&opt, 0, sizeof opt);
+	opt.all = true;
+	opt.match = "gunicorn: worker|celery";
+	opt.has_user = true;
+	opt.user = 33;
+	fleet_rules_init(&r, &opt, 1);
+	ck_assert(fleet_rules_filtered(&r));
+	ck_assert(fleet_rules_chosen(&r, "gunicorn: worker [app:wsgi]", 33));
+	ck_assert(fleet_rules_chosen(&r, "/usr/bin/python3 -m celery -A proj worker", 33));
+	ck_assert(!fleet_rules_chosen(&r, "gunicorn: worker [app:wsgi]", 0));
+	ck_assert(!fleet_rules_chosen(&r, "gunicorn: master [app:wsgi]", 33));
+	ck_assert(!fleet_rules_chosen(&r, "", 33));
+	fleet_rules_free(&r);
+	/* A uid alone, and an expression that does not compile (cli.c
+	 * refuses it first) chooses nothing. */
+	memset(&opt, 0, sizeof opt);
+	opt.all = true;
+	opt.match = "(";
+	fleet_rules_init(&r, &opt, 1);
+	ck_assert(!fleet_rules_chosen(&r, "(", 0));
+	fleet_rules_free(&r);
+	memset(&opt, 0, sizeof opt);
+	opt.all = opt.has_user = true;
+	fleet_rules_init(&r, &opt, 1);
+	ck_assert(fleet_rules_chosen(&r, "anything", 0));
+	ck_assert(!fleet_rules_chosen(&r, "anything", 1));
+	fleet_rules_free(&r);
+}
+END_TEST
+
+
 /* A process is the pid with its start time and executable: the same pid
  * started again, or exec'd into another executable, is a new one. */
 START_TEST(passed_names_one_process)
@@ -185,6 +225,7 @@ Suite *fleet_suite(void)
 	TCase *tc = tcase_create("rules");
 
 	tcase_add_test(tc, init_from_options);
+	tcase_add_test(tc, all_filters_choose);
 	tcase_add_test(tc, passed_names_one_process);
 	tcase_add_test(tc, prune_keeps_the_running);
 	tcase_add_test(tc, pass_grows);

@@ -83,6 +83,46 @@ size_t discover_descendants(const struct proc_entry *all, size_t n, const pid_t 
 	return found;
 }
 
+/* The effective uid: the second of status's "Uid:" line. */
+static int effective_uid(pid_t pid, uid_t *euid)
+{
+	char path[64], *status, *line;
+	unsigned long real, effective;
+	int rc = -1;
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	if (!(status = proc_read_file(path, 1 << 20, NULL)))
+		return -1;
+	if ((line = strstr(status, "\nUid:")) && sscanf(line + 5, "%lu %lu", &real, &effective) == 2) {
+		*euid = (uid_t)effective;
+		rc = 0;
+	}
+	free(status);
+	return rc;
+}
+
+int discover_identity(pid_t pid, char *cmdline, size_t len, uid_t *euid)
+{
+	char path[64], *args;
+	size_t n = 0;
+
+	if (len == 0 || effective_uid(pid, euid) != 0)
+		return -1;
+	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+	/* A kernel thread's is empty: matched as "". */
+	if (!(args = proc_read_file(path, 1 << 20, &n)))
+		return -1;
+	while (n && !args[n - 1])
+		n--;
+	if (n >= len)
+		n = len - 1;
+	for (size_t i = 0; i < n; i++)
+		cmdline[i] = args[i] ? args[i] : ' ';
+	cmdline[n] = '\0';
+	free(args);
+	return 0;
+}
+
 bool discover_may_be_python(pid_t pid)
 {
 	char path[64], exe[4096], *maps;

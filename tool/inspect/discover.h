@@ -25,6 +25,10 @@ int discover_entry(pid_t pid, struct proc_entry *out);
  * returns how many. Pure. */
 size_t discover_descendants(const struct proc_entry *all, size_t n, const pid_t *roots, size_t nroots, pid_t *out);
 
+/* A process's command line, its arguments joined by spaces (cut to len),
+ * and its effective uid, for --all's filters; 0, or -1 when it is gone. */
+int discover_identity(pid_t pid, char *cmdline, size_t len, uid_t *euid);
+
 /* Cheap first look for --all: an executable named python*, or a mapped
  * libpython (uwsgi, embedding programs). gil_locate decides. */
 bool discover_may_be_python(pid_t pid);

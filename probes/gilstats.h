@@ -9,11 +9,14 @@
 #include <linux/types.h>
 #endif
 
-/* Map sizes. A thread owns one in-flight slot and one row per lock kind it
- * waits on; 10,000 threads coming and going are evicted by the tool. */
-#define GS_MAX_TARGETS 64
+/* Map sizes (the man page's MANY PROCESSES says what they cost). A thread
+ * owns one in-flight slot and one row per lock kind it waits on; 10,000
+ * threads coming and going are evicted by the tool. */
+#define GS_MAX_TARGETS 1024 /* processes traced at once (--all on a host of gunicorn workers) */
 #define GS_MAX_WATCHED 1024 /* every 4-byte word of each GIL's condvars and mutexes, per process */
-#define GS_MAX_WATCHED_ALL (GS_MAX_WATCHED * 16)
+/* One GIL's words are 44 (3.12: two condvars, two mutexes): 64 a process
+ * on average leaves room for sub-interpreters with GILs of their own. */
+#define GS_MAX_WATCHED_ALL (GS_MAX_TARGETS * 64)
 #define GS_MAX_THREADS 16384
 #define GS_MAX_WAIT_ROWS 32768
 

@@ -16,11 +16,14 @@
 #include "tool/bpf/kernel_btf.h"
 #include "tool/report/metrics.h"
 #include "tool/bpf/privileges.h"
+#include "tool/bpf/snapshot.h"
 
 /* How long a launched command may take to start its interpreter. */
 #define LAUNCH_LOCATE_POLL_S 0.001
 /* How often the kernel's record of forks and execs is read. */
 #define LINEAGE_POLL_S 0.05
+/* How often --all reads /proc's directory for new processes. */
+#define DISCOVER_POLL_S 0.1
 /* How long after an exec the new image may take to start its interpreter. */
 #define EXEC_LOCATE_S 5.0
 
@@ -202,7 +205,6 @@ static size_t traced_pids(const struct fleet *f, pid_t *out)
 	return f->nsessions;
 }
 
-/* Is p wanted: a descendant (--children) or CPython (--all)? */
 /* Chosen by --all's filters, read as the process is now (once: a process
  * left out is passed over). */
 static bool chosen(const struct fleet *f, pid_t pid)
@@ -216,10 +218,25 @@ static bool chosen(const struct fleet *f, pid_t pid)
 	       fleet_rules_chosen(&f->rules, cmdline, euid);
 }
 
+/* Is p wanted: a descendant (--children) or CPython (--all)? */
 static bool wanted(const struct fleet *f, const struct proc_entry *p, const pid_t *descendants, size_t ndesc)
 {
 	return fleet_rules_descendant(&f->rules, p->pid, descendants, ndesc) ||
 	       (f->rules.all && chosen(f, p->pid) && discover_may_be_python(p->pid));
+}
+
+/* Too young to look at now (fleet_rules.h): the next look takes it. */
+static bool young(const struct proc_entry *p)
+{
+	return fleet_rules_young(p, discover_now_ticks(), sysconf(_SC_CLK_TCK));
+}
+
+/* A pid this look decided on, for look_for_new to compare with (sorted
+ * once the look is done). */
+static void remember_looked(struct fleet *f, pid_t pid)
+{
+	if (array_reserve((void **)&f->looked, &f->looked_cap, f->nlooked + 1, sizeof *f->looked, 256) == 0)
+		f->looked[f->nlooked++] = pid;
 }
 
 /* --children and --all: the processes that started since the last look.
@@ -239,14 +256,69 @@ static void discover(struct fleet *f)
 		ndesc = discover_descendants(f->procs, (size_t)n, f->opt.pids, f->opt.npids, descendants);
 	lineage_adopt(f, descendants, ndesc);
 	fleet_rules_prune(&f->rules, f->procs, (size_t)n);
+	f->nlooked = 0;
 	for (int i = 0; i < n; i++) {
 		const struct proc_entry *p = &f->procs[i];
+		bool descendant = fleet_rules_descendant(&f->rules, p->pid, descendants, ndesc);
+		/* Too young: not remembered, so the next look takes it. */
+		if (!descendant && young(p) && fleet_rules_new(&f->rules, p, traced, ntraced))
+			continue;
+		remember_looked(f, p->pid);
 		if (!fleet_rules_new(&f->rules, p, traced, ntraced))
 			continue;
 		if (!wanted(f, p, descendants, ndesc) || !attach_more(f, p->pid, f->rules.all))
 			fleet_rules_pass(&f->rules, p);
 	}
+	if (f->nlooked)
+		qsort(f->looked, f->nlooked, sizeof *f->looked, target_compare_tids);
 	free(descendants);
+}
+
+/* --all between intervals: a new process is looked at within
+ * DISCOVER_POLL_S of its start (and FLEET_MIN_AGE_S), not at the end of
+ * the interval, so its first figures come with this interval's. One
+ * directory read; only the pids not there at the last look are read
+ * further (a host's short-lived processes cost a stat each). */
+static void look_for_new(struct fleet *f)
+{
+	size_t k = 0, kept = 0, ntraced;
+	pid_t *traced;
+	int n;
+
+	f->next_list = monotonic_s() + DISCOVER_POLL_S;
+	if ((n = discover_pids(&f->listed, &f->listed_cap)) < 0 || !(traced = malloc((f->nsessions + 1) * sizeof *traced)))
+		return;
+	ntraced = traced_pids(f, traced);
+	for (int i = 0; i < n; i++) {
+		pid_t pid = f->listed[i];
+		struct proc_entry p;
+		while (k < f->nlooked && f->looked[k] < pid)
+			k++;
+		if ((k < f->nlooked && f->looked[k] == pid) || discover_entry(pid, &p) != 0 ||
+		    !fleet_rules_new(&f->rules, &p, traced, ntraced)) {
+			f->listed[kept++] = pid;
+			continue;
+		}
+		if (young(&p)) /* not remembered: new again at the next look */
+			continue;
+		f->listed[kept++] = pid;
+		if (!(f->rules.all && chosen(f, pid) && discover_may_be_python(pid)) || !attach_more(f, pid, true))
+			fleet_rules_pass(&f->rules, &p);
+	}
+	free(traced);
+	if (array_reserve((void **)&f->looked, &f->looked_cap, kept + 1, sizeof *f->looked, 256) == 0) {
+		memcpy(f->looked, f->listed, kept * sizeof *f->looked);
+		f->nlooked = kept;
+	}
+}
+
+static double list_due(const struct fleet *f)
+{
+	double left = f->next_list - monotonic_s();
+
+	if (!f->rules.all)
+		return 1e9;
+	return left > 0 ? left : 0;
 }
 
 static struct session *session_of(const struct fleet *f, pid_t pid)
@@ -423,6 +495,23 @@ static size_t poll_set(struct fleet *f, double *recheck)
 	return n;
 }
 
+/* Whether a process may have exited since the last look: its pidfd is
+ * readable, or one without a pidfd is due a check. Asking every process at
+ * every wake-up (the holder sampler wakes 200 times a second) cost a fleet
+ * of hundreds a poll each time. */
+static bool exit_seen(struct fleet *f, size_t n, int ready, double recheck)
+{
+	double now = monotonic_s();
+
+	for (size_t i = 1; ready > 0 && i < n; i++)
+		if (f->pfd[i].revents)
+			return true;
+	if (recheck >= 1e9 || now < f->next_exit_check)
+		return false;
+	f->next_exit_check = now + recheck;
+	return true;
+}
+
 /* The first session of a launched command until its interpreter is up. */
 static bool launch_pending(const struct fleet *f)
 {
@@ -433,9 +522,10 @@ static bool launch_pending(const struct fleet *f)
 static double sample_holders(struct fleet *f)
 {
 	double next = 1e9, now = monotonic_s();
+	double hz = fleet_rules_sample_hz(f->opt.hold_rate_hz, f->nsessions);
 
 	for (size_t i = 0; i < f->nsessions; i++) {
-		double in = session_sample(f->sessions[i], now);
+		double in = session_sample(f->sessions[i], now, hz);
 		next = in < next ? in : next;
 	}
 	return next;
@@ -461,17 +551,20 @@ static bool wait_interval(struct fleet *f, double deadline, const sigset_t *duri
 			return false;
 		if (launch_pending(f))
 			left = left < LAUNCH_LOCATE_POLL_S ? left : LAUNCH_LOCATE_POLL_S;
-		double to_lineage = lineage_due(f);
+		double to_lineage = lineage_due(f), to_list = list_due(f);
 		left = left < to_sample ? left : to_sample;
 		left = left < recheck ? left : recheck;
 		left = left < to_lineage ? left : to_lineage;
+		left = left < to_list ? left : to_list;
 		ts.tv_sec = (time_t)left;
 		ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
 		/* The keyboard's slot is skipped (fd -1) when there is none. */
-		ppoll(f->pfd, n, &ts, during_wait);
+		int ready = ppoll(f->pfd, n, &ts, during_wait);
 		if (lineage_due(f) <= 0)
 			follow_lineage(f);
-		if (all_gone(f))
+		if (list_due(f) <= 0)
+			look_for_new(f);
+		if (exit_seen(f, n, ready, recheck) && all_gone(f))
 			return true;
 		if (launch_pending(f))
 			session_locate_launched(f->sessions[0]);
@@ -509,6 +602,32 @@ static void publish_metrics(struct fleet *f)
 	free(procs);
 }
 
+/* Every process's figures at one boundary. The maps are shared: with
+ * several processes each is read once and every process takes its rows
+ * out of that read (N processes would otherwise walk every map N times). */
+static int update_sessions(struct fleet *f, uint64_t ended_epoch, struct gs_error *err)
+{
+	bool shared = f->nsessions > 1;
+	uint64_t boundary = monotonic_ns();
+	int rc = 0;
+
+	if (shared)
+		snapshot_share_begin();
+	for (size_t i = 0; i < f->nsessions && rc == 0; i++) {
+		f->sessions[i]->shared_boundary_ns = shared ? boundary : 0;
+		snapshot_share_owner((uint32_t)f->sessions[i]->target.pid);
+		rc = session_update(f->sessions[i], ended_epoch, err);
+		f->sessions[i]->shared_boundary_ns = 0;
+		if (rc == 0) {
+			session_name_stacks(f->sessions[i]);
+			session_name_threads(f->sessions[i]);
+		}
+	}
+	if (shared)
+		snapshot_share_end();
+	return rc;
+}
+
 /* One interval of every process; ended ones report their summary and go. */
 static int update_all(struct fleet *f, bool last, struct gs_error *err)
 {
@@ -518,12 +637,8 @@ static int update_all(struct fleet *f, bool last, struct gs_error *err)
 		return gs_fail(err, GS_EXIT_FAILURE, "cannot write the bpf maps: %s", strerror(errno));
 	/* Just before the processes' maps: the same boundary, within read_s. */
 	read_cost(f);
-	for (size_t i = 0; i < f->nsessions; i++) {
-		if (session_update(f->sessions[i], ended_epoch, err) != 0)
-			return -1;
-		session_name_stacks(f->sessions[i]);
-		session_name_threads(f->sessions[i]);
-	}
+	if (update_sessions(f, ended_epoch, err) != 0)
+		return -1;
 	emit_intervals(f);
 	publish_metrics(f);
 	for (size_t i = f->nsessions; i-- > 0;) {
@@ -594,6 +709,8 @@ void fleet_release(struct fleet *f)
 	free(f->sessions);
 	fleet_rules_free(&f->rules);
 	free(f->procs);
+	free(f->looked);
+	free(f->listed);
 	free(f->pfd);
 	free(f->family);
 	output_close(f->out);

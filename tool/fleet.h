@@ -43,6 +43,12 @@ struct fleet {
 	struct lineage_entry *family; /* the kernel's forks and execs, last read */
 	size_t family_cap;
 	double next_lineage;
+	double next_exit_check; /* when processes without a pidfd are asked again */
+	/* --all: the pids decided on at the last look, and the directory read
+	 * between looks that shows which came since. */
+	pid_t *looked, *listed;
+	size_t nlooked, looked_cap, listed_cap;
+	double next_list;
 	double start, attached;
 	struct bpf_cost cost; /* of the shared programs, host-wide */
 	char sched_refused[640]; /* why every process uses futex, not sched; "": it does not */

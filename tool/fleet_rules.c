@@ -91,6 +91,11 @@ bool fleet_rules_chosen(const struct fleet_rules *r, const char *cmdline, uid_t 
 	return !r->has_match || (!r->match_bad && regexec(&r->match, cmdline, 0, NULL, 0) == 0);
 }
 
+bool fleet_rules_young(const struct proc_entry *p, uint64_t now_ticks, long ticks_per_s)
+{
+	return now_ticks < p->start_time || (double)(now_ticks - p->start_time) < FLEET_MIN_AGE_S * (double)ticks_per_s;
+}
+
 bool fleet_rules_descendant(const struct fleet_rules *r, pid_t pid, const pid_t *descendants, size_t ndesc)
 {
 	return r->children && listed(descendants, ndesc, pid);
@@ -110,6 +115,13 @@ enum fleet_lineage_step fleet_rules_lineage(const struct fleet_rules *r, bool tr
 	if (!traced && r->children && parent)
 		return FLEET_LINEAGE_ADOPT;
 	return FLEET_LINEAGE_KEEP;
+}
+
+double fleet_rules_sample_hz(long hold_rate_hz, size_t nprocs)
+{
+	double share = nprocs ? FLEET_SAMPLES_PER_S / (double)nprocs : FLEET_SAMPLES_PER_S;
+
+	return (double)hold_rate_hz < share ? (double)hold_rate_hz : share;
 }
 
 bool fleet_rules_ends(const struct fleet_rules *r, size_t ntraced, size_t ngone)

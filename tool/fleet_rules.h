@@ -59,6 +59,15 @@ bool fleet_rules_filtered(const struct fleet_rules *r);
  * by spaces) and effective uid: both filters, where given, agree. */
 bool fleet_rules_chosen(const struct fleet_rules *r, const char *cmdline, uid_t euid);
 
+/* A process younger than this is looked at later, not now: caught within
+ * a moment of its start a python has not made its GIL yet, and one looked
+ * at and passed over is not looked at again. */
+#define FLEET_MIN_AGE_S 0.25
+
+/* Whether p (started at start_time, clock ticks after boot) is too young
+ * to look at, now_ticks after boot. */
+bool fleet_rules_young(const struct proc_entry *p, uint64_t now_ticks, long ticks_per_s);
+
 /* Whether pid is wanted as a descendant of a traced process (--children);
  * --all wants it too when it may be python, which fleet.c asks /proc. */
 bool fleet_rules_descendant(const struct fleet_rules *r, pid_t pid, const pid_t *descendants, size_t ndesc);
@@ -67,6 +76,13 @@ bool fleet_rules_descendant(const struct fleet_rules *r, pid_t pid, const pid_t 
  * alive, followed (its children are), parent (0: added by gilstats). */
 enum fleet_lineage_step fleet_rules_lineage(const struct fleet_rules *r, bool traced, bool in_map, bool alive,
 					    bool followed, pid_t parent);
+
+/* Samples of the GIL's holder a second in each of nprocs processes:
+ * --hold-rate, unless the fleet's total would pass FLEET_SAMPLES_PER_S
+ * (each sample reads the process's memory: 200 processes at 200 Hz cost
+ * half a CPU). Then each gets its share of that. */
+#define FLEET_SAMPLES_PER_S 2000.0
+double fleet_rules_sample_hz(long hold_rate_hz, size_t nprocs);
 
 /* Whether the run ends: ngone of ntraced processes are gone, and none can
  * come (no --children, no --all). */

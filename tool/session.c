@@ -5,6 +5,7 @@
 #include "tool/python/py_threads.h"
 
 #include <errno.h>
+#include <math.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -598,6 +599,22 @@ static double next_pass(double started)
 	return started + COST_SHARE * (monotonic_s() - started);
 }
 
+/* Threads that may wait now. A process that has had few threads is asked
+ * for its own (a thread born since the last update is missed until the
+ * next); one of many, or of many coming and going, reads the whole map,
+ * which costs a walk of every bucket (a fleet's hundreds of processes
+ * each walked it 50 times a second). */
+#define WAITERS_LOOKED_UP 64
+
+static int read_waiter_rows(struct session *s)
+{
+	int fd = loader_map_fd(s->loader, LOADER_INFLIGHT);
+
+	if (s->stats.nthreads <= WAITERS_LOOKED_UP)
+		return snapshot_inflight_of(fd, s->tids, s->ntids, &s->waiter_rows, &s->waiter_rows_cap);
+	return snapshot_inflight(fd, &s->waiter_rows, &s->waiter_rows_cap);
+}
+
 /* Which threads wait for the GIL now, and a few of their stacks, each
  * weighted by the waiters it stands for. */
 static void sample_waiters(struct session *s, const struct mem_reader *mem)
@@ -611,8 +628,7 @@ static void sample_waiters(struct session *s, const struct mem_reader *mem)
 	size_t k, m;
 	int n;
 
-	if (!h->python_stacks || (n = snapshot_inflight(loader_map_fd(s->loader, LOADER_INFLIGHT), &s->waiter_rows,
-							&s->waiter_rows_cap)) < 0 ||
+	if (!h->python_stacks || (n = read_waiter_rows(s)) < 0 ||
 	    array_reserve((void **)&s->waiters, &s->waiters_cap, (size_t)n + 1, sizeof *s->waiters, 64) != 0)
 		return;
 	k = waiters_collect(s->waiter_rows, (size_t)n, (uint32_t)s->target.pid, gil_classify, &s->gil, s->waiters);
@@ -649,13 +665,13 @@ static void retry_layout(struct session *s)
 	start_python_stacks(s);
 }
 
-double session_sample(struct session *s, double now)
+double session_sample(struct session *s, double now, double hz)
 {
-	double period = 1.0 / (double)s->opt->hold_rate_hz;
 	struct mem_reader mem = { read_target_memory, &s->target.pid };
 
-	if (!s->hold.sampling || s->target_gone)
+	if (!s->hold.sampling || s->target_gone || hz <= 0)
 		return 1e9;
+	double period = 1.0 / hz;
 	if (now >= s->next_sample) {
 		if (hold_sample(&s->hold, &mem, is_target_thread, s) == 0)
 			sample_python_stack(s, &mem);
@@ -668,8 +684,10 @@ double session_sample(struct session *s, double now)
 			s->next_wait_sample = next_pass(started);
 		}
 #endif
-		/* Late (a busy host): skip what was missed rather than burst. */
-		s->next_sample = s->next_sample + period > now ? s->next_sample + period : now + period;
+		/* On a grid of the period (late on a busy host: what was missed
+		 * is skipped, not burst): a fleet's processes are sampled at the
+		 * same moments, one wake-up for all. */
+		s->next_sample = (floor(now / period) + 1) * period;
 	}
 	return s->next_sample - now;
 }
@@ -831,7 +849,9 @@ static int read_boundary(struct session *s, uint64_t *now_ns)
 {
 	if (!s->target_gone)
 		follow_gils(s);
-	*now_ns = monotonic_ns();
+	/* Shared: the rows may have been read for an earlier process of the
+	 * fleet; the time since the boundary bounds how stale any is. */
+	*now_ns = s->shared_boundary_ns ? s->shared_boundary_ns : monotonic_ns();
 	if (thread_times_read_running(&s->times) != 0 || read_inflight(s) != 0 || read_blocked(s) != 0 ||
 	    read_waits(s) != 0 || read_held(s) != 0 || thread_times_read_totals(&s->times) != 0)
 		return -1;

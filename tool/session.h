@@ -96,6 +96,9 @@ struct session {
 	bool target_gone;
 	double attached, last_update, last_interval;
 	double read_s; /* the last boundary's map reads took this long */
+	/* A fleet's common boundary (CLOCK_MONOTONIC ns), the maps read once
+	 * for all its processes from then on; 0: the session's own. */
+	uint64_t shared_boundary_ns;
 	bool verdict_known;         /* an interval was reported */
 	enum verdict_kind verdict;  /* its kind, for the metrics */
 	double baseline_at; /* the first boundary: the run's figures start there */
@@ -128,8 +131,9 @@ void session_start(struct session *s, struct loader *loader, struct output *out,
 void session_exec_begin(struct session *s);
 int session_exec_locate(struct session *s, struct gs_error *err);
 
-/* Samples the GIL's holder when due; returns the seconds to the next. */
-double session_sample(struct session *s, double now);
+/* Samples the GIL's holder when due, hz times a second (the fleet's
+ * share of --hold-rate); returns the seconds to the next. */
+double session_sample(struct session *s, double now, double hz);
 
 /* Whether the target has exited (its pidfd readable, or its start time
  * changed); sets target_gone. */

@@ -281,6 +281,35 @@ START_TEST(all_filters_choose_processes)
 }
 END_TEST
 
+/* --all picks a python up within moments of its start, not at the end of
+ * the interval: started just after a boundary, its first figures come at
+ * the next one, under a second later (before, at the end of the interval
+ * after: nearly two). The bound leaves half a second for a busy machine. */
+START_TEST(all_finds_a_new_python_within_an_interval)
+{
+	const char *args[] = { "--cpu-threads", "2", "--io-threads", "0", NULL };
+	struct tool_handle *h = tool_start((const char *[]){ "--json", "--all", "1", "4", NULL });
+	struct tool_run r;
+	struct workload w;
+	json_object *lines[16];
+	double started;
+
+	ck_assert_msg(tool_wait_attached(h, 60), "gilstats --all attached nothing");
+	usleep(1050000); /* just past the first boundary */
+	started = monotonic_now();
+	start(&w, args);
+	tool_wait(h, &r, 60);
+	ck_assert_msg(r.exit_code == 0, "exit %d: %s", r.exit_code, r.err);
+	size_t n = lines_of(&r, w.pid, lines, 16);
+	ck_assert_msg(n >= 2, "pid %d: %zu lines", (int)w.pid, n);
+	double first = field_double(lines[0], "monotonic_s") - started;
+	fprintf(stderr, "new python: first figures %.3f s after its start\n", first);
+	ck_assert_msg(first <= 1.5, "first figures %.3f s after its start (1 s intervals)", first);
+	tool_run_free(&r);
+	workload_stop(&w);
+}
+END_TEST
+
 /* The value of the series name{pid="PID",...} in an exposition; -1: none. */
 static double sample_of(const char *text, const char *name, pid_t pid)
 {
@@ -510,6 +539,7 @@ Suite *fleet_suite(void)
 	tcase_add_test(tc, children_of_a_forking_parent);
 	tcase_add_test(tc, all_finds_python_processes);
 	tcase_add_test(tc, all_filters_choose_processes);
+	tcase_add_test(tc, all_finds_a_new_python_within_an_interval);
 	tcase_add_test(tc, metrics_over_http);
 	tcase_add_test(tc, metrics_textfile);
 	tcase_add_test(tc, prometheus_scrapes_gilstats);

@@ -76,6 +76,33 @@ START_TEST(all_filters_choose)
 }
 END_TEST
 
+/* The holder sampler's rate: --hold-rate while the fleet's total stays
+ * within its budget, an equal share of it beyond. */
+START_TEST(sample_rate_shared_in_a_fleet)
+{
+	ck_assert_double_eq(fleet_rules_sample_hz(200, 1), 200);
+	ck_assert_double_eq(fleet_rules_sample_hz(200, 10), 200);
+	ck_assert_double_eq(fleet_rules_sample_hz(200, 50), 40);
+	ck_assert_double_eq(fleet_rules_sample_hz(200, 200), 10);
+	ck_assert_double_eq(fleet_rules_sample_hz(1000, 1), 1000);
+	ck_assert_double_eq(fleet_rules_sample_hz(1000, 4), 500);
+	ck_assert_double_eq(fleet_rules_sample_hz(50, 0), 50);
+}
+END_TEST
+
+/* A process started less than FLEET_MIN_AGE_S ago is looked at later. */
+START_TEST(young_processes_wait)
+{
+	struct proc_entry p = proc(100, 1000, 77);
+
+	ck_assert(fleet_rules_young(&p, 1000, 100));
+	ck_assert(fleet_rules_young(&p, 1024, 100));
+	ck_assert(!fleet_rules_young(&p, 1025, 100));
+	ck_assert(!fleet_rules_young(&p, 5000, 100));
+	/* A start time past the clock (read a moment apart): young. */
+	ck_assert(fleet_rules_young(&p, 999, 100));
+}
+END_TEST
 
 /* A process is the pid with its start time and executable: the same pid
  * started again, or exec'd into another executable, is a new one. */
@@ -226,6 +253,8 @@ Suite *fleet_suite(void)
 
 	tcase_add_test(tc, init_from_options);
 	tcase_add_test(tc, all_filters_choose);
+	tcase_add_test(tc, sample_rate_shared_in_a_fleet);
+	tcase_add_test(tc, young_processes_wait);
 	tcase_add_test(tc, passed_names_one_process);
 	tcase_add_test(tc, prune_keeps_the_running);
 	tcase_add_test(tc, pass_grows);

@@ -25,6 +25,13 @@ _Static_assert(sizeof(struct gs_wait_stats) <= MAX_VALUE && sizeof(struct gs_cpu
 		       sizeof(struct gs_blocked) <= MAX_VALUE && sizeof(struct gs_held_stats) <= MAX_VALUE,
 	       "a map's value outgrew the snapshot's buffers");
 
+/* A map's rows as user space keeps them: {key, value} with the value at
+ * value_offset, and the process id at tgid_offset (NO_TGID: none). */
+struct row_layout {
+	size_t key_size, value_size, value_offset, row_size, tgid_offset;
+};
+#define NO_TGID ((size_t)-1)
+
 /* A growing array of {key, value} rows, the value at value_offset. */
 struct row_sink {
 	size_t key_size, value_size, value_offset, row_size;
@@ -94,11 +101,124 @@ static int read_one_by_one(int fd, struct row_sink *s)
 	return 0;
 }
 
-/* Every row of a hash map into *rows (reallocated). Returns how many, or -1. */
-static int read_rows(int fd, size_t key_size, size_t value_size, size_t value_offset, size_t row_size,
-		     void **rows, size_t *cap)
+/* A map read once in a shared window (snapshot_share_begin): its rows as
+ * the first reader got them. */
+struct shared_read {
+	int fd;          /* -1: free in this window */
+	size_t row_size; /* the rows' layout, with the fd, names the read */
+	void *rows;
+	size_t n, cap;
+};
+
+#define SHARED_READS 16 /* more maps than the tool has */
+
+static struct {
+	bool on;
+	uint32_t owner; /* the process reading now: its rows only are copied (0: all) */
+	struct shared_read v[SHARED_READS];
+} share;
+
+void snapshot_share_begin(void)
 {
-	struct row_sink s = { key_size, value_size, value_offset, row_size, rows, cap, 0 };
+	share.on = true;
+	share.owner = 0;
+	for (size_t i = 0; i < SHARED_READS; i++)
+		share.v[i].fd = -1;
+}
+
+void snapshot_share_owner(uint32_t tgid)
+{
+	share.owner = tgid;
+}
+
+void snapshot_share_end(void)
+{
+	share.on = false;
+	share.owner = 0;
+}
+
+/* The window's read of fd with rows of row_size, or a free entry (fd -1)
+ * to make it; NULL when the table is full (then nothing is shared). */
+static struct shared_read *shared_read(int fd, size_t row_size)
+{
+	for (size_t i = 0; i < SHARED_READS; i++)
+		if (share.v[i].fd == fd && share.v[i].row_size == row_size)
+			return &share.v[i];
+	for (size_t i = 0; i < SHARED_READS; i++) {
+		struct shared_read *r = &share.v[i];
+		if (r->fd >= 0)
+			continue;
+		/* Its buffer, kept from an earlier window, in rows of this size. */
+		if (r->row_size != row_size) {
+			r->cap = r->row_size ? r->cap * r->row_size / row_size : 0;
+			r->row_size = row_size;
+		}
+		return r;
+	}
+	return NULL;
+}
+
+static bool owned(const unsigned char *row, size_t tgid_offset)
+{
+	uint32_t tgid;
+
+	if (!share.owner || tgid_offset == NO_TGID)
+		return true;
+	memcpy(&tgid, row + tgid_offset, sizeof tgid);
+	return tgid == share.owner;
+}
+
+/* A shared read's rows (the owner's only, where set) into *rows
+ * (reallocated): a fleet's process copies its own rows, not every
+ * process's. Returns how many, or -1. */
+static int copy_shared(const struct shared_read *r, size_t tgid_offset, void **rows, size_t *cap)
+{
+	const unsigned char *from = r->rows;
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->n; i++) {
+		const unsigned char *row = from + i * r->row_size;
+		if (!owned(row, tgid_offset))
+			continue;
+		if (n == *cap) {
+			size_t ncap = *cap ? 2 * *cap : 64;
+			void *grown = realloc(*rows, ncap * r->row_size);
+			if (!grown)
+				return -1;
+			*rows = grown;
+			*cap = ncap;
+		}
+		memcpy((unsigned char *)*rows + n * r->row_size, row, r->row_size);
+		n++;
+	}
+	return (int)n;
+}
+
+static int read_rows_now(int fd, const struct row_layout *l, void **rows, size_t *cap);
+
+/* Every row of a hash map into *rows (reallocated). Returns how many, or
+ * -1. In a shared window a map is read once, whoever asks. */
+static int read_rows(int fd, const struct row_layout *l, void **rows, size_t *cap)
+{
+	struct shared_read *r = share.on ? shared_read(fd, l->row_size) : NULL;
+	int n;
+
+	if (!r)
+		return read_rows_now(fd, l, rows, cap);
+	if (r->fd < 0) {
+		if ((n = read_rows_now(fd, l, &r->rows, &r->cap)) < 0)
+			return -1;
+		r->fd = fd;
+		r->row_size = l->row_size;
+		r->n = (size_t)n;
+	}
+	return copy_shared(r, l->tgid_offset, rows, cap);
+}
+
+static int read_rows_now(int fd, const struct row_layout *l, void **rows, size_t *cap)
+{
+	size_t key_size = l->key_size, value_size = l->value_size;
+	struct row_sink s = { key_size, value_size, l->value_offset, l->row_size, rows, cap, 0 };
 
 	if (key_size > MAX_KEY || value_size > MAX_VALUE) {
 		errno = E2BIG;
@@ -114,8 +234,10 @@ static int read_rows(int fd, size_t key_size, size_t value_size, size_t value_of
 
 int snapshot_rows(int fd, struct wait_rows *rows)
 {
-	int n = read_rows(fd, sizeof(struct gs_wait_key), sizeof(struct gs_wait_stats), offsetof(struct wait_row, stats),
-			  sizeof *rows->v, (void **)&rows->v, &rows->cap);
+	static const struct row_layout l = { sizeof(struct gs_wait_key), sizeof(struct gs_wait_stats),
+					     offsetof(struct wait_row, stats), sizeof(struct wait_row),
+					     offsetof(struct wait_row, key.tgid) };
+	int n = read_rows(fd, &l, (void **)&rows->v, &rows->cap);
 
 	rows->n = n > 0 ? (size_t)n : 0;
 	return n < 0 ? -1 : 0;
@@ -139,8 +261,10 @@ int snapshot_forget(int fd, const struct gs_wait_key *keys, size_t n)
 
 int snapshot_histogram(int fd, struct hist_row **rows, size_t *cap)
 {
-	return read_rows(fd, sizeof(struct gs_hist_key), sizeof(uint64_t), offsetof(struct hist_row, count),
-			 sizeof **rows, (void **)rows, cap);
+	static const struct row_layout l = { sizeof(struct gs_hist_key), sizeof(uint64_t), offsetof(struct hist_row, count),
+					     sizeof(struct hist_row), offsetof(struct hist_row, key.tgid) };
+
+	return read_rows(fd, &l, (void **)rows, cap);
 }
 
 void snapshot_forget_histogram(int fd, uint32_t tgid, uint32_t tid)
@@ -219,8 +343,11 @@ int snapshot_counters(int fd, uint32_t tgid, uint64_t out[GS_COUNTERS])
 
 int snapshot_held(int fd, struct held_row **rows, size_t *cap)
 {
-	return read_rows(fd, sizeof(struct gs_held_key), sizeof(struct gs_held_stats), offsetof(struct held_row, stats),
-			 sizeof **rows, (void **)rows, cap);
+	static const struct row_layout l = { sizeof(struct gs_held_key), sizeof(struct gs_held_stats),
+					     offsetof(struct held_row, stats), sizeof(struct held_row),
+					     offsetof(struct held_row, key.tgid) };
+
+	return read_rows(fd, &l, (void **)rows, cap);
 }
 
 void snapshot_forget_held(int fd, const struct gs_held_key *keys, size_t n)
@@ -283,8 +410,10 @@ int64_t snapshot_open_periods(int open_fd)
 
 int snapshot_cpu(int fd, struct cpu_row **rows, size_t *cap)
 {
-	return read_rows(fd, sizeof(uint32_t), sizeof(struct gs_cpu_time), offsetof(struct cpu_row, time),
-			 sizeof **rows, (void **)rows, cap);
+	static const struct row_layout l = { sizeof(uint32_t), sizeof(struct gs_cpu_time), offsetof(struct cpu_row, time),
+					     sizeof(struct cpu_row), offsetof(struct cpu_row, time.tgid) };
+
+	return read_rows(fd, &l, (void **)rows, cap);
 }
 
 void snapshot_forget_cpu(int fd, const uint32_t *tids, size_t n)
@@ -293,7 +422,7 @@ void snapshot_forget_cpu(int fd, const uint32_t *tids, size_t n)
 		bpf_delete_elem(fd, (void *)(uintptr_t)&tids[i]);
 }
 
-int snapshot_running(int fd, struct gs_running **slots, size_t *n)
+static int read_running(int fd, struct gs_running **slots, size_t *n)
 {
 	unsigned ncpu = possible_cpus();
 	__u32 zero = 0;
@@ -309,6 +438,32 @@ int snapshot_running(int fd, struct gs_running **slots, size_t *n)
 	*n = ncpu;
 	/* Per-CPU values come 8-byte aligned, as gs_running is. */
 	return bpf_lookup_elem(fd, &zero, *slots);
+}
+
+/* In a shared window the slots too are read once, with the rows: a slice
+ * is either in its row or in a slot, as of the same reads. */
+int snapshot_running(int fd, struct gs_running **slots, size_t *n)
+{
+	struct shared_read *r = share.on ? shared_read(fd, sizeof **slots) : NULL;
+	size_t have = *n;
+
+	if (!r)
+		return read_running(fd, slots, n);
+	if (r->fd < 0) {
+		struct gs_running *mine = r->rows;
+		size_t count = r->cap;
+		if (read_running(fd, &mine, &count) != 0)
+			return -1;
+		r->rows = mine;
+		r->cap = r->n = count;
+		r->fd = fd;
+		r->row_size = sizeof **slots;
+	}
+	*n = have;
+	if (copy_shared(r, NO_TGID, (void **)slots, &have) < 0)
+		return -1;
+	*n = r->n;
+	return 0;
 }
 
 size_t snapshot_keep_tgid(void *rows, size_t n, size_t row_size, size_t tgid_offset, uint32_t tgid)
@@ -330,20 +485,50 @@ size_t snapshot_keep_tgid(void *rows, size_t n, size_t row_size, size_t tgid_off
 
 int snapshot_sched(int fd, struct sched_row **rows, size_t *cap)
 {
-	return read_rows(fd, sizeof(uint32_t), sizeof(struct gs_sched), offsetof(struct sched_row, sched), sizeof **rows,
-			 (void **)rows, cap);
+	static const struct row_layout l = { sizeof(uint32_t), sizeof(struct gs_sched), offsetof(struct sched_row, sched),
+					     sizeof(struct sched_row), offsetof(struct sched_row, sched.tgid) };
+
+	return read_rows(fd, &l, (void **)rows, cap);
 }
 
 int snapshot_inflight(int fd, struct inflight_row **rows, size_t *cap)
 {
-	return read_rows(fd, sizeof(uint32_t), sizeof(struct gs_inflight), offsetof(struct inflight_row, wait),
-			 sizeof **rows, (void **)rows, cap);
+	static const struct row_layout l = { sizeof(uint32_t), sizeof(struct gs_inflight),
+					     offsetof(struct inflight_row, wait), sizeof(struct inflight_row),
+					     offsetof(struct inflight_row, wait.tgid) };
+
+	return read_rows(fd, &l, (void **)rows, cap);
+}
+
+int snapshot_inflight_of(int fd, const pid_t *tids, size_t n, struct inflight_row **rows, size_t *cap)
+{
+	size_t found = 0;
+
+	if (n > *cap) {
+		struct inflight_row *grown = realloc(*rows, n * sizeof *grown);
+		if (!grown)
+			return -1;
+		*rows = grown;
+		*cap = n;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct inflight_row *r = &(*rows)[found];
+		__u32 tid = (__u32)tids[i];
+		memset(r, 0, sizeof *r);
+		if (bpf_lookup_elem(fd, &tid, &r->wait) == 0) {
+			r->tid = tid;
+			found++;
+		}
+	}
+	return (int)found;
 }
 
 /* Keys of 4 bytes land in the low half of the row's key on little-endian
  * hosts; the tool only uses the period itself. */
 int snapshot_blocked(int fd, size_t key_size, struct blocked_row **rows, size_t *cap)
 {
-	return read_rows(fd, key_size, sizeof(struct gs_blocked), offsetof(struct blocked_row, period), sizeof **rows,
-			 (void **)rows, cap);
+	const struct row_layout l = { key_size, sizeof(struct gs_blocked), offsetof(struct blocked_row, period),
+				      sizeof(struct blocked_row), offsetof(struct blocked_row, period.tgid) };
+
+	return read_rows(fd, &l, (void **)rows, cap);
 }

@@ -5,9 +5,21 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "probes/gilstats.h"
 #include "tool/bpf/rows.h"
+
+/* A shared window: from begin to end each map is read from the kernel
+ * once, by its first reader, and every later read gets the same rows (a
+ * fleet's processes share the maps: each takes its own rows out of one
+ * read, not one read each). Reads must not follow the reader's own
+ * deletes inside a window. */
+void snapshot_share_begin(void);
+void snapshot_share_end(void);
+/* In a window: the process whose reads follow (its rows only are copied
+ * out of the shared read; 0: every row). */
+void snapshot_share_owner(uint32_t tgid);
 
 /* Replaces rows->v with every row of the map (batched where the kernel
  * can). Returns 0 or -1 (errno set). */
@@ -53,6 +65,10 @@ void snapshot_forget_cpu(int map_fd, const uint32_t *tids, size_t n);
  * returned (or -1). */
 int snapshot_sched(int map_fd, struct sched_row **rows, size_t *cap);
 int snapshot_inflight(int map_fd, struct inflight_row **rows, size_t *cap);
+/* The in-flight rows of these threads only, one lookup each: cheaper than
+ * reading the map (sized for every thread of every process) for a process
+ * of a few threads. Returns how many, or -1. */
+int snapshot_inflight_of(int map_fd, const pid_t *tids, size_t n, struct inflight_row **rows, size_t *cap);
 int snapshot_blocked(int map_fd, size_t key_size, struct blocked_row **rows, size_t *cap);
 
 /* The running map's slot of every possible CPU into *slots (reallocated,

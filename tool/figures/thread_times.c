@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -76,7 +77,9 @@ int thread_times_read_totals(struct thread_times *tt)
 		return 0;
 	if ((n = snapshot_cpu(tt->oncpu_fd, &tt->cpu.rows, &tt->cpu.cap)) < 0)
 		return -1;
-	tt->cpu.nrows = (size_t)n;
+	/* The process's own rows: a fleet's map holds every process's. */
+	tt->cpu.nrows = snapshot_keep_tgid(tt->cpu.rows, (size_t)n, sizeof *tt->cpu.rows, offsetof(struct cpu_row, time.tgid),
+					   (uint32_t)tt->pid);
 	tt->cpu.slots = tt->slots;
 	tt->cpu.nslots = tt->nslots;
 	tt->nsched = 0;

@@ -2,11 +2,11 @@
 
 #include "tool/inspect/discover.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tool/util/array.h"
@@ -24,24 +24,36 @@ static uint64_t exe_inode(pid_t pid)
 
 int discover_processes(struct proc_entry **all, size_t *cap)
 {
-	DIR *dir = opendir("/proc");
-	struct dirent *de;
-	size_t n = 0;
+	pid_t *pids = NULL;
+	size_t pids_cap = 0, n = 0;
+	int npids = discover_pids(&pids, &pids_cap);
 
-	if (!dir)
+	if (npids < 0)
 		return -1;
-	while ((de = readdir(dir))) {
-		char *end;
-		long pid = strtol(de->d_name, &end, 10);
-		struct proc_stat st;
-		if (*end || pid <= 0 || target_stat((pid_t)pid, &st) != 0)
+	for (int i = 0; i < npids; i++) {
+		struct proc_entry e;
+		if (discover_entry(pids[i], &e) != 0)
 			continue;
 		if (array_reserve((void **)all, cap, n + 1, sizeof **all, 256) != 0)
 			break;
-		(*all)[n++] = (struct proc_entry){ (pid_t)pid, (pid_t)st.ppid, st.start_time, exe_inode((pid_t)pid) };
+		(*all)[n++] = e;
 	}
-	closedir(dir);
+	free(pids);
 	return (int)n;
+}
+
+int discover_pids(pid_t **pids, size_t *cap)
+{
+	return target_list_ids("/proc", pids, cap);
+}
+
+uint64_t discover_now_ticks(void)
+{
+	struct timespec ts;
+	long hz = sysconf(_SC_CLK_TCK);
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * (uint64_t)hz + (uint64_t)ts.tv_nsec * (uint64_t)hz / 1000000000u;
 }
 
 int discover_entry(pid_t pid, struct proc_entry *out)

@@ -18,6 +18,14 @@ struct proc_entry {
 /* Every process in /proc now into *all (reallocated); the count or -1. */
 int discover_processes(struct proc_entry **all, size_t *cap);
 
+/* The pids in /proc now, ascending, into *pids (reallocated): a cheap
+ * look (one directory read) for whether any process came or went. The
+ * count or -1. */
+int discover_pids(pid_t **pids, size_t *cap);
+
+/* Clock ticks since boot now, as /proc's start times count them. */
+uint64_t discover_now_ticks(void);
+
 /* One process as discover_processes lists it; 0, or -1 when it is gone. */
 int discover_entry(pid_t pid, struct proc_entry *out);
 

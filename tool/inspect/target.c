@@ -226,36 +226,41 @@ bool target_lists_tid(const pid_t *v, size_t n, pid_t tid)
 	return n && bsearch(&tid, v, n, sizeof tid, target_compare_tids);
 }
 
-int target_list_threads(pid_t pid, pid_t **tids, size_t *cap)
+int target_list_ids(const char *path, pid_t **ids, size_t *cap)
 {
-	char path[64];
 	struct dirent *de;
 	size_t n = 0;
-	DIR *dir;
+	DIR *dir = opendir(path);
 
-	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
-	dir = opendir(path);
 	if (!dir)
 		return -1;
 	while ((de = readdir(dir))) {
 		char *end;
-		long tid = strtol(de->d_name, &end, 10);
-		if (*end || tid <= 0 || tid > INT32_MAX)
+		long id = strtol(de->d_name, &end, 10);
+		if (*end || id <= 0 || id > INT32_MAX)
 			continue;
 		if (n == *cap) {
 			size_t ncap = *cap ? *cap * 2 : 64;
-			pid_t *nt = realloc(*tids, ncap * sizeof *nt);
-			if (!nt)
+			pid_t *grown = realloc(*ids, ncap * sizeof *grown);
+			if (!grown)
 				break;
-			*tids = nt;
+			*ids = grown;
 			*cap = ncap;
 		}
-		(*tids)[n++] = (pid_t)tid;
+		(*ids)[n++] = (pid_t)id;
 	}
 	closedir(dir);
 	if (n)
-		qsort(*tids, n, sizeof **tids, target_compare_tids);
+		qsort(*ids, n, sizeof **ids, target_compare_tids);
 	return (int)n;
+}
+
+int target_list_threads(pid_t pid, pid_t **tids, size_t *cap)
+{
+	char path[64];
+
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	return target_list_ids(path, tids, cap);
 }
 
 pid_t target_thread_ns_tid(pid_t pid, pid_t tid)

@@ -54,6 +54,9 @@ bool target_is_same_process(const struct target *t);
 /* The thread ids of the target, sorted ascending. Returns the count, or
  * -1 when the process is gone. *tids is reallocated as needed. */
 int target_list_threads(pid_t pid, pid_t **tids, size_t *cap);
+/* The numeric entries of a /proc directory (/proc: the processes), sorted,
+ * into *ids (reallocated); the count or -1. */
+int target_list_ids(const char *path, pid_t **ids, size_t *cap);
 
 /* The thread's id inside the target's PID namespace (0 when unknown). */
 pid_t target_thread_ns_tid(pid_t pid, pid_t tid);

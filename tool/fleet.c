@@ -495,16 +495,20 @@ static size_t poll_set(struct fleet *f, double *recheck)
 	return n;
 }
 
-/* Whether a process may have exited since the last look: its pidfd is
- * readable, or one without a pidfd is due a check. Asking every process at
- * every wake-up (the holder sampler wakes 200 times a second) cost a fleet
- * of hundreds a poll each time. */
+/* Whether a process may have gone since the last look: its pidfd is
+ * readable, one was let go (an exec into no python), or one without a
+ * pidfd is due a check. Asking every process at every wake-up (the holder
+ * sampler wakes 200 times a second) cost a fleet of hundreds a poll each
+ * time. */
 static bool exit_seen(struct fleet *f, size_t n, int ready, double recheck)
 {
 	double now = monotonic_s();
 
 	for (size_t i = 1; ready > 0 && i < n; i++)
 		if (f->pfd[i].revents)
+			return true;
+	for (size_t i = 0; i < f->nsessions; i++)
+		if (f->sessions[i]->target_gone)
 			return true;
 	if (recheck >= 1e9 || now < f->next_exit_check)
 		return false;

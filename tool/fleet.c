@@ -259,12 +259,12 @@ static void discover(struct fleet *f)
 	f->nlooked = 0;
 	for (int i = 0; i < n; i++) {
 		const struct proc_entry *p = &f->procs[i];
-		bool descendant = fleet_rules_descendant(&f->rules, p->pid, descendants, ndesc);
+		bool fresh = fleet_rules_new(&f->rules, p, traced, ntraced);
 		/* Too young: not remembered, so the next look takes it. */
-		if (!descendant && young(p) && fleet_rules_new(&f->rules, p, traced, ntraced))
+		if (fresh && !fleet_rules_descendant(&f->rules, p->pid, descendants, ndesc) && young(p))
 			continue;
 		remember_looked(f, p->pid);
-		if (!fleet_rules_new(&f->rules, p, traced, ntraced))
+		if (!fresh)
 			continue;
 		if (!wanted(f, p, descendants, ndesc) || !attach_more(f, p->pid, f->rules.all))
 			fleet_rules_pass(&f->rules, p);
@@ -302,7 +302,7 @@ static void look_for_new(struct fleet *f)
 		if (young(&p)) /* not remembered: new again at the next look */
 			continue;
 		f->listed[kept++] = pid;
-		if (!(f->rules.all && chosen(f, pid) && discover_may_be_python(pid)) || !attach_more(f, pid, true))
+		if (!wanted(f, &p, NULL, 0) || !attach_more(f, pid, f->rules.all))
 			fleet_rules_pass(&f->rules, &p);
 	}
 	free(traced);

@@ -445,7 +445,7 @@ static int read_running(int fd, struct gs_running **slots, size_t *n)
 int snapshot_running(int fd, struct gs_running **slots, size_t *n)
 {
 	struct shared_read *r = share.on ? shared_read(fd, sizeof **slots) : NULL;
-	size_t have = *n;
+	int got;
 
 	if (!r)
 		return read_running(fd, slots, n);
@@ -459,10 +459,10 @@ int snapshot_running(int fd, struct gs_running **slots, size_t *n)
 		r->fd = fd;
 		r->row_size = sizeof **slots;
 	}
-	*n = have;
-	if (copy_shared(r, NO_TGID, (void **)slots, &have) < 0)
+	/* *n is the slots' room and, once read, their count (read_running's). */
+	if ((got = copy_shared(r, NO_TGID, (void **)slots, n)) < 0)
 		return -1;
-	*n = r->n;
+	*n = (size_t)got;
 	return 0;
 }
 

@@ -65,6 +65,8 @@ struct gs_settings {
 	__u32 cfs_rq_rq_off;    /* rq in struct cfs_rq */
 	__u32 rq_clock_off;     /* clock and clock_task in struct rq */
 	__u32 rq_clock_task_off;
+	__u32 follow_execs;     /* 1 (--all): every exec on the host enters the
+				 * family map, for the tool to look at */
 };
 
 enum gs_histogram { GS_HIST_OFF = 0, GS_HIST_PROCESS = 1, GS_HIST_PER_THREAD = 2 };
@@ -201,6 +203,15 @@ struct gs_family {
 	__u32 parent; /* the followed process it was forked from; 0: added by the tool */
 	__u32 follow; /* 1: its children are followed too (--children) */
 	__u64 execs;  /* execs since it was added */
+	__u64 exec_ns; /* its last exec (CLOCK_MONOTONIC); 0: none seen */
+	__u32 origin;  /* enum gs_family_origin */
+	__u32 pad;
+};
+
+enum gs_family_origin {
+	GS_FAMILY_TOOL = 0, /* added by the tool */
+	GS_FAMILY_FORK = 1, /* forked by a followed process */
+	GS_FAMILY_EXEC = 2, /* an exec of a process not followed (follow_execs) */
 };
 
 /* Events counted per traced process, so the cost of tracing and what was

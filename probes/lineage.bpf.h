@@ -4,9 +4,13 @@
  * adds the child, so descendants stay known after their parent exits
  * (a daemon's double fork); an exec counts in the entry and stops the
  * accounting of the process, whose watched addresses and holder belonged
- * to the old image, until the tool has located it again. */
+ * to the old image, until the tool has located it again. With --all
+ * (settings.follow_execs) an exec of any other process enters the map
+ * too: the tool finds new pythons there instead of reading /proc. */
 
 BPF_HASH(family, u32, struct gs_family, GS_MAX_FAMILY);
+/* Execs that found the family map full: the tool then reads /proc. */
+BPF_ARRAY(family_lost, u64, 1);
 
 /* Raw tracepoint sched_process_fork(parent, child), run by the parent. */
 int gs_fork(struct bpf_raw_tracepoint_args *ctx)
@@ -24,9 +28,24 @@ int gs_fork(struct bpf_raw_tracepoint_args *ctx)
 	/* A new thread is no new process. */
 	if (!child || child != tid || child == parent)
 		return 0;
-	struct gs_family born = { .parent = parent, .follow = 1 };
+	struct gs_family born = { .parent = parent, .follow = 1, .origin = GS_FAMILY_FORK };
 	family.update(&child, &born);
 	return 0;
+}
+
+/* An exec of a process not followed, with --all: the tool looks at it
+ * once its new image had time to start its interpreter. */
+static inline void exec_seen(u32 tgid)
+{
+	int zero = 0;
+	struct gs_settings *cfg = settings.lookup(&zero);
+	struct gs_family seen = { .exec_ns = bpf_ktime_get_ns(), .origin = GS_FAMILY_EXEC };
+	u64 *lost;
+
+	if (!cfg || !cfg->follow_execs || family.update(&tgid, &seen) == 0)
+		return;
+	if ((lost = family_lost.lookup(&zero)))
+		__sync_fetch_and_add(lost, 1);
 }
 
 /* Raw tracepoint sched_process_exec(task, old_pid, bprm), run by the
@@ -36,8 +55,11 @@ int gs_exec(struct bpf_raw_tracepoint_args *ctx)
 	u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct gs_family *f = family.lookup(&tgid);
 
-	if (!f)
+	if (!f) {
+		exec_seen(tgid);
 		return 0;
+	}
+	f->exec_ns = bpf_ktime_get_ns();
 	__sync_fetch_and_add(&f->execs, 1);
 	targets.delete(&tgid);
 	holders.delete(&tgid);

@@ -154,7 +154,7 @@ static void lineage_join(struct fleet *f, struct session *s)
 	int fd = loader_family_fd(f->loader);
 
 	if (fd >= 0 && !s->in_lineage && s->located && !s->target_gone)
-		s->in_lineage = lineage_add(fd, s->target.pid, f->opt.children, &s->execs_seen) == 0;
+		s->in_lineage = lineage_add(fd, s->target.pid, f->rules.children || f->rules.all, &s->execs_seen) == 0;
 }
 
 /* One more process while running; failures are reported, not fatal. */
@@ -260,9 +260,13 @@ static void discover(struct fleet *f)
 	for (int i = 0; i < n; i++) {
 		const struct proc_entry *p = &f->procs[i];
 		bool fresh = fleet_rules_new(&f->rules, p, traced, ntraced);
-		/* Too young: not remembered, so the next look takes it. */
-		if (fresh && !fleet_rules_descendant(&f->rules, p->pid, descendants, ndesc) && young(p))
+		/* Too young: not remembered, so the next look takes it (with
+		 * exec events, the kernel's map: no look comes). */
+		if (fresh && !fleet_rules_descendant(&f->rules, p->pid, descendants, ndesc) && young(p)) {
+			if (f->exec_events)
+				lineage_look_later(loader_family_fd(f->loader), p->pid, monotonic_s());
 			continue;
+		}
 		remember_looked(f, p->pid);
 		if (!fresh)
 			continue;
@@ -274,7 +278,8 @@ static void discover(struct fleet *f)
 	free(descendants);
 }
 
-/* --all between intervals: a new process is looked at within
+/* --all between intervals where the kernel cannot record execs
+ * (loader_follow_execs): a new process is looked at within
  * DISCOVER_POLL_S of its start (and FLEET_MIN_AGE_S), not at the end of
  * the interval, so its first figures come with this interval's. One
  * directory read; only the pids not there at the last look are read
@@ -316,7 +321,7 @@ static double list_due(const struct fleet *f)
 {
 	double left = f->next_list - monotonic_s();
 
-	if (!f->rules.all)
+	if (!f->rules.all || f->exec_events)
 		return 1e9;
 	return left > 0 ? left : 0;
 }
@@ -360,7 +365,7 @@ static void follow_child(struct fleet *f, const struct lineage_entry *e)
 
 	if (discover_entry(e->pid, &p) != 0 || fleet_rules_passed(&f->rules, &p))
 		return;
-	if (!attach_more(f, e->pid, f->rules.all))
+	if ((!f->rules.children && !chosen(f, e->pid)) || !attach_more(f, e->pid, f->rules.all))
 		fleet_rules_pass(&f->rules, &p);
 }
 
@@ -368,6 +373,31 @@ static void follow_child(struct fleet *f, const struct lineage_entry *e)
 static bool alive(pid_t pid)
 {
 	return kill(pid, 0) == 0 || errno != ESRCH;
+}
+
+/* --all: an exec the kernel saw, looked at once (its entry goes) when
+ * its new image is old enough to have made its GIL; a process that
+ * execs again comes back. */
+static void look_at_exec(struct fleet *f, int fd, const struct lineage_entry *e)
+{
+	struct proc_entry p;
+
+	if (fleet_rules_exec_young(e, monotonic_s()))
+		return;
+	lineage_remove(fd, e->pid);
+	if (discover_entry(e->pid, &p) == 0 && wanted(f, &p, NULL, 0))
+		attach_more(f, e->pid, true);
+}
+
+/* Execs the kernel could not record (its map full): /proc is read. */
+static void catch_up_lost(struct fleet *f)
+{
+	uint64_t lost = loader_family_lost(f->loader);
+
+	if (lost == f->family_lost)
+		return;
+	f->family_lost = lost;
+	discover(f);
 }
 
 /* The kernel's record of forks and execs (lineage.bpf.h); entries of
@@ -385,7 +415,9 @@ static void follow_lineage(struct fleet *f)
 	for (int i = 0; i < n; i++) {
 		const struct lineage_entry *e = &f->family[i];
 		struct session *s = session_of(f, e->pid);
-		switch (fleet_rules_lineage(&f->rules, s != NULL, s && s->in_lineage, alive(e->pid), e->follow, e->parent)) {
+		/* A traced process is known alive without a signal. */
+		bool live = (s && !s->target_gone) || alive(e->pid);
+		switch (fleet_rules_lineage(&f->rules, e, s != NULL, s && s->in_lineage, live)) {
 		case FLEET_LINEAGE_EXEC:
 			follow_exec(f, s, e->execs);
 			break;
@@ -395,10 +427,15 @@ static void follow_lineage(struct fleet *f)
 		case FLEET_LINEAGE_ADOPT:
 			follow_child(f, e);
 			break;
+		case FLEET_LINEAGE_LOOK:
+			look_at_exec(f, fd, e);
+			break;
 		case FLEET_LINEAGE_KEEP:
 			break;
 		}
 	}
+	if (f->exec_events)
+		catch_up_lost(f);
 }
 
 /* Seconds until the kernel's record of forks and execs is read again. */
@@ -696,7 +733,7 @@ int fleet_run(struct fleet *f, const sigset_t *during_wait, const volatile sig_a
 		       (f->opt.count && k >= f->opt.count);
 		if (update_all(f, last, err) != 0)
 			return -1;
-		if (!last && (f->rules.children || f->rules.all))
+		if (!last && (f->rules.children || (f->rules.all && !f->exec_events)))
 			discover(f);
 	}
 	for (size_t i = 0; i < f->nsessions; i++)
@@ -742,6 +779,9 @@ int fleet_start(struct fleet *f, struct gs_error *err)
 	if (privileges_check(err) != 0 || attach_first(f, err) != 0)
 		return -1;
 	start_cost(f);
+	/* From here on execs are recorded: the scan below misses none. */
+	if (f->rules.all)
+		f->exec_events = loader_follow_execs(f->loader);
 	if (!(f->out = output_open(&f->opt, err)))
 		return -1;
 	if (f->nsessions)

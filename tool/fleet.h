@@ -19,7 +19,7 @@
 #include "tool/fleet_rules.h"
 #include "tool/bpf/kernel_headers.h"
 #include "tool/inspect/launch.h"
-#include "tool/inspect/lineage.h"
+#include "tool/bpf/lineage.h"
 #include "tool/report/metrics_http.h"
 #include "tool/report/output.h"
 #include "tool/bpf/loader.h"
@@ -43,6 +43,8 @@ struct fleet {
 	struct lineage_entry *family; /* the kernel's forks and execs, last read */
 	size_t family_cap;
 	double next_lineage;
+	bool exec_events;     /* --all: new processes come from the kernel's execs */
+	uint64_t family_lost; /* execs the kernel could not record, last seen */
 	double next_exit_check; /* when processes without a pidfd are asked again */
 	/* --all: the pids decided on at the last look, and the directory read
 	 * between looks that shows which came since. */

@@ -101,20 +101,28 @@ bool fleet_rules_descendant(const struct fleet_rules *r, pid_t pid, const pid_t 
 	return r->children && listed(descendants, ndesc, pid);
 }
 
-enum fleet_lineage_step fleet_rules_lineage(const struct fleet_rules *r, bool traced, bool in_map, bool alive,
-					    bool followed, pid_t parent)
+enum fleet_lineage_step fleet_rules_lineage(const struct fleet_rules *r, const struct lineage_entry *e, bool traced,
+					    bool in_map, bool alive)
 {
 	if (traced && in_map)
 		return FLEET_LINEAGE_EXEC;
 	/* An entry the tool added for a process it no longer traces is
 	 * kept only while its children are followed. */
-	if (!alive || (!traced && !followed))
+	if (!alive || (!traced && !e->follow && !e->exec_new))
 		return FLEET_LINEAGE_FORGET;
+	if (!traced && e->exec_new)
+		return r->all ? FLEET_LINEAGE_LOOK : FLEET_LINEAGE_FORGET;
 	/* Forked by a followed process: traced even when its parent has
-	 * exited already (the kernel kept the link). */
-	if (!traced && r->children && parent)
+	 * exited already (the kernel kept the link); with --all a python's
+	 * fork is a python. */
+	if (!traced && (r->children || r->all) && e->parent)
 		return FLEET_LINEAGE_ADOPT;
 	return FLEET_LINEAGE_KEEP;
+}
+
+bool fleet_rules_exec_young(const struct lineage_entry *e, double now_s)
+{
+	return now_s - e->exec_s < FLEET_MIN_AGE_S;
 }
 
 double fleet_rules_sample_hz(long hold_rate_hz, size_t nprocs)

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "tool/bpf/lineage.h"
 #include "tool/cli.h"
 #include "tool/inspect/discover.h"
 
@@ -34,6 +35,7 @@ enum fleet_lineage_step {
 	FLEET_LINEAGE_EXEC,   /* a traced process: see whether it exec'd */
 	FLEET_LINEAGE_FORGET, /* ended, or neither traced nor followed */
 	FLEET_LINEAGE_ADOPT,  /* a child forked by a followed process */
+	FLEET_LINEAGE_LOOK,   /* --all: an exec of a process not traced */
 };
 
 void fleet_rules_init(struct fleet_rules *r, const struct options *opt, pid_t self);
@@ -72,10 +74,12 @@ bool fleet_rules_young(const struct proc_entry *p, uint64_t now_ticks, long tick
  * --all wants it too when it may be python, which fleet.c asks /proc. */
 bool fleet_rules_descendant(const struct fleet_rules *r, pid_t pid, const pid_t *descendants, size_t ndesc);
 
-/* The step for a family map entry: traced (in_map: and joined the map),
- * alive, followed (its children are), parent (0: added by gilstats). */
-enum fleet_lineage_step fleet_rules_lineage(const struct fleet_rules *r, bool traced, bool in_map, bool alive,
-					    bool followed, pid_t parent);
+/* The step for a family map entry e: traced (in_map: and joined the
+ * map), alive. */
+enum fleet_lineage_step fleet_rules_lineage(const struct fleet_rules *r, const struct lineage_entry *e, bool traced,
+					    bool in_map, bool alive);
+/* An exec seen is looked at once its new image is FLEET_MIN_AGE_S old. */
+bool fleet_rules_exec_young(const struct lineage_entry *e, double now_s);
 
 /* Samples of the GIL's holder a second in each of nprocs processes:
  * --hold-rate, unless the fleet's total would pass FLEET_SAMPLES_PER_S

@@ -191,25 +191,52 @@ START_TEST(descendants_with_children_only)
 END_TEST
 
 /* Every combination of the family map entry's state and its step. */
+static enum fleet_lineage_step step(const struct fleet_rules *r, bool traced, bool in_map, bool alive, bool followed,
+				    pid_t parent)
+{
+	struct lineage_entry e = { .pid = 20, .parent = parent, .follow = followed };
+
+	return fleet_rules_lineage(r, &e, traced, in_map, alive);
+}
+
 START_TEST(lineage_steps)
 {
 	struct fleet_rules kids = rules(1, true, false), two = rules(2, false, false);
 
 	/* Traced and in the map: its execs are watched, alive or not. */
-	ck_assert_int_eq(fleet_rules_lineage(&kids, true, true, true, false, 0), FLEET_LINEAGE_EXEC);
-	ck_assert_int_eq(fleet_rules_lineage(&kids, true, true, false, true, 9), FLEET_LINEAGE_EXEC);
+	ck_assert_int_eq(step(&kids, true, true, true, false, 0), FLEET_LINEAGE_EXEC);
+	ck_assert_int_eq(step(&kids, true, true, false, true, 9), FLEET_LINEAGE_EXEC);
 	/* Traced, not in the map yet: left until it joins, unless it ended. */
-	ck_assert_int_eq(fleet_rules_lineage(&kids, true, false, true, false, 0), FLEET_LINEAGE_KEEP);
-	ck_assert_int_eq(fleet_rules_lineage(&kids, true, false, false, true, 0), FLEET_LINEAGE_FORGET);
+	ck_assert_int_eq(step(&kids, true, false, true, false, 0), FLEET_LINEAGE_KEEP);
+	ck_assert_int_eq(step(&kids, true, false, false, true, 0), FLEET_LINEAGE_FORGET);
 	/* Not traced: ended, or not followed, it goes. */
-	ck_assert_int_eq(fleet_rules_lineage(&kids, false, false, false, true, 9), FLEET_LINEAGE_FORGET);
-	ck_assert_int_eq(fleet_rules_lineage(&kids, false, false, true, false, 9), FLEET_LINEAGE_FORGET);
+	ck_assert_int_eq(step(&kids, false, false, false, true, 9), FLEET_LINEAGE_FORGET);
+	ck_assert_int_eq(step(&kids, false, false, true, false, 9), FLEET_LINEAGE_FORGET);
 	/* A followed child of a followed process: adopted with --children. */
-	ck_assert_int_eq(fleet_rules_lineage(&kids, false, false, true, true, 9), FLEET_LINEAGE_ADOPT);
-	ck_assert_int_eq(fleet_rules_lineage(&two, false, false, true, true, 9), FLEET_LINEAGE_KEEP);
+	ck_assert_int_eq(step(&kids, false, false, true, true, 9), FLEET_LINEAGE_ADOPT);
+	ck_assert_int_eq(step(&two, false, false, true, true, 9), FLEET_LINEAGE_KEEP);
 	/* Added by gilstats (no parent) and no longer traced: kept, its
 	 * children are still followed. */
-	ck_assert_int_eq(fleet_rules_lineage(&kids, false, false, true, true, 0), FLEET_LINEAGE_KEEP);
+	ck_assert_int_eq(step(&kids, false, false, true, true, 0), FLEET_LINEAGE_KEEP);
+}
+END_TEST
+
+/* --all: an exec the kernel saw is looked at (once old enough), a traced
+ * python's fork adopted; without --all such an entry goes. */
+START_TEST(lineage_execs_under_all)
+{
+	struct fleet_rules all = rules(0, false, true), kids = rules(1, true, false);
+	struct lineage_entry exec = { .pid = 30, .exec_new = true, .exec_s = 100.0 };
+	struct lineage_entry fork = { .pid = 31, .parent = 30, .follow = true };
+
+	ck_assert_int_eq(fleet_rules_lineage(&all, &exec, false, false, true), FLEET_LINEAGE_LOOK);
+	ck_assert_int_eq(fleet_rules_lineage(&all, &exec, false, false, false), FLEET_LINEAGE_FORGET);
+	ck_assert_int_eq(fleet_rules_lineage(&kids, &exec, false, false, true), FLEET_LINEAGE_FORGET);
+	/* Traced already (attached meanwhile): its execs are watched. */
+	ck_assert_int_eq(fleet_rules_lineage(&all, &exec, true, true, true), FLEET_LINEAGE_EXEC);
+	ck_assert_int_eq(fleet_rules_lineage(&all, &fork, false, false, true), FLEET_LINEAGE_ADOPT);
+	ck_assert(fleet_rules_exec_young(&exec, 100.0 + FLEET_MIN_AGE_S / 2));
+	ck_assert(!fleet_rules_exec_young(&exec, 100.0 + FLEET_MIN_AGE_S));
 }
 END_TEST
 
@@ -261,6 +288,7 @@ Suite *fleet_suite(void)
 	tcase_add_test(tc, new_processes);
 	tcase_add_test(tc, descendants_with_children_only);
 	tcase_add_test(tc, lineage_steps);
+	tcase_add_test(tc, lineage_execs_under_all);
 	tcase_add_test(tc, run_ends);
 	tcase_add_test(tc, gone_processes_leave);
 	suite_add_tcase(s, tc);

@@ -47,6 +47,13 @@ struct inflight_row {
 	struct gs_inflight wait;
 };
 
+/* A row of the family map (lineage.bpf.h): a followed process, keyed by tgid. */
+struct family_row {
+	uint32_t pid;
+	uint32_t pad;
+	struct gs_family family;
+};
+
 /* A row of the blocked map (keyed by the task's address) or of
  * attach_blocked (keyed by tid). */
 struct blocked_row {

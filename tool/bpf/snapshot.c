@@ -491,6 +491,14 @@ int snapshot_sched(int fd, struct sched_row **rows, size_t *cap)
 	return read_rows(fd, &l, (void **)rows, cap);
 }
 
+int snapshot_family(int fd, struct family_row **rows, size_t *cap)
+{
+	static const struct row_layout l = { sizeof(uint32_t), sizeof(struct gs_family),
+					     offsetof(struct family_row, family), sizeof(struct family_row), NO_TGID };
+
+	return read_rows_now(fd, &l, (void **)rows, cap);
+}
+
 int snapshot_inflight(int fd, struct inflight_row **rows, size_t *cap)
 {
 	static const struct row_layout l = { sizeof(uint32_t), sizeof(struct gs_inflight),

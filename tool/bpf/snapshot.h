@@ -65,6 +65,8 @@ void snapshot_forget_cpu(int map_fd, const uint32_t *tids, size_t n);
  * returned (or -1). */
 int snapshot_sched(int map_fd, struct sched_row **rows, size_t *cap);
 int snapshot_inflight(int map_fd, struct inflight_row **rows, size_t *cap);
+/* The family map's rows (lineage.bpf.h), in batches: one read for a fleet. */
+int snapshot_family(int map_fd, struct family_row **rows, size_t *cap);
 /* The in-flight rows of these threads only, one lookup each: cheaper than
  * reading the map (sized for every thread of every process) for a process
  * of a few threads. Returns how many, or -1. */

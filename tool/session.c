@@ -72,8 +72,14 @@ static int locate(struct session *s, struct gs_error *err)
 	target_release(&s->target);
 	/* What is reported stays the last image's until the new one is found
 	 * (after an exec the interpreter starts a moment later). */
-	if (target_inspect(s->target.pid, &s->target, err) != 0 ||
-	    resolve_interpreter(&s->target, &s->interp, err) != 0 || gil_locate(&s->target, &s->interp, &found, err) != 0)
+	bool failed = target_inspect(s->target.pid, &s->target, err) != 0 ||
+		      resolve_interpreter(&s->target, &s->interp, err) != 0 ||
+		      gil_locate(&s->target, &s->interp, &found, err) != 0;
+	/* The image's symbol tables serve only to locate the GIL: kept, they
+	 * cost a fleet of hundreds most of a megabyte a process. */
+	if (s->interp.elf)
+		mapped_object_close(&s->interp);
+	if (failed)
 		return -1;
 	s->gil = found;
 	s->located = true;
@@ -291,7 +297,13 @@ static void take_baseline(struct session *s)
 	struct gs_error ignored;
 
 	s->baseline_at = s->attached;
-	if (session_update(s, UINT64_MAX, &ignored) != 0)
+	/* Read as a fleet's interval reads: the rows buffers hold this
+	 * process's rows, not every process's (they keep their size). */
+	snapshot_share_begin();
+	snapshot_share_owner((uint32_t)s->target.pid);
+	int rc = session_update(s, UINT64_MAX, &ignored);
+	snapshot_share_end();
+	if (rc != 0)
 		return;
 	s->baseline_at = s->last_update;
 	stats_zero(&s->stats);

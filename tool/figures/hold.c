@@ -102,7 +102,9 @@ int hold_sample(struct hold_state *h, const struct mem_reader *mem, thread_check
 	h->samples++;
 	h->last_sample_held = false;
 	/* The last holder names a thread even while the GIL is free: enough
-	 * to confirm the layout. */
+	 * to confirm the layout (once confirmed, a free GIL costs one read). */
+	if (!locked && h->confirmed)
+		return 0;
 	/* A holder that names no thread of the target is counted, not attributed. */
 	if ((tid = cached_tid(h, mem, tstate, is_thread, ctx)))
 		h->confirmed = true;

@@ -296,9 +296,8 @@ static void take_baseline(struct session *s)
 	s->baseline_at = s->last_update;
 	stats_zero(&s->stats);
 	for (size_t i = 0; i < s->hold.nstacks; i++)
-		s->hold.stacks[i].interval_ns = s->hold.stacks[i].run_ns = 0;
-	s->hold.samples_run = s->hold.held_run = s->hold.last_samples = s->hold.last_held = 0;
-	s->hold.wait_samples_run = s->hold.last_wait_samples = s->hold.waiters_seen_run = s->hold.last_waiters_seen = 0;
+		s->hold.stacks[i].interval = s->hold.stacks[i].run = (struct hold_stack_period){ 0 };
+	s->hold.interval = s->hold.run = (struct hold_period){ 0 };
 	for (size_t i = 0; i < s->hist.n; i++) {
 		memset(&s->hist.v[i].run, 0, sizeof s->hist.v[i].run);
 		memset(&s->hist.v[i].interval, 0, sizeof s->hist.v[i].interval);
@@ -632,8 +631,8 @@ static void sample_waiters(struct session *s, const struct mem_reader *mem)
 	    array_reserve((void **)&s->waiters, &s->waiters_cap, (size_t)n + 1, sizeof *s->waiters, 64) != 0)
 		return;
 	k = waiters_collect(s->waiter_rows, (size_t)n, (uint32_t)s->target.pid, gil_classify, &s->gil, s->waiters);
-	h->wait_samples++;
-	h->waiters_seen += k;
+	h->current.wait_samples++;
+	h->current.waiters_seen += k;
 	s->wts_age++;
 	m = waiters_pick(s->waiters, k, &s->wait_cursor, picked, WAITERS_MAX);
 	read_waiters(s, mem, picked, m, stacks, rc);

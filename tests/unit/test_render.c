@@ -176,9 +176,9 @@ START_TEST(json_hold_figures)
 	struct thread_stats a = thread(4243, "holder", 0, 0, true);
 	struct thread_stats *order[] = { &a };
 	char *frames[] = { strdup("clock_nanosleep"), strdup("usleep") };
-	struct hold_stack stack = { .tid = 4243, .stackid = 3, .interval_ns = 400000000, .run_ns = 400000000,
+	struct hold_stack stack = { .tid = 4243, .stackid = 3, .interval = { 400000000 }, .run = { 400000000 },
 				    .frames = frames, .nframes = 2 };
-	struct hold_state hold = { .last_samples = 1000, .last_held = 950, .stacks = &stack, .nstacks = 1 };
+	struct hold_state hold = { .interval = { .samples = 1000, .held = 950 }, .stacks = &stack, .nstacks = 1 };
 	struct report r = { .target = &target, .interval_s = 1.0, .elapsed_s = 1.0, .threads = order, .nthreads = 1,
 			    .hold = &hold };
 	json_object *obj, *t, *stacks;

@@ -134,15 +134,15 @@ static void text_histograms(struct output *out, const struct report *r, const st
 
 	if (!process)
 		return;
-	histogram_render(out->file, r->summary ? &process->run : &process->interval,
+	histogram_render(out->file, histogram_of(process, r->summary),
 			 r->summary ? "GIL waits over the whole run:" : "GIL waits this interval:", 40);
 	for (size_t i = 0; out->opt->per_thread && i < r->nthreads; i++) {
 		const struct hist_series *s = histograms_find(h, r->threads[i]->tid);
-		if (!s || !histogram_total(r->summary ? &s->run : &s->interval))
+		if (!s || !histogram_total(histogram_of(s, r->summary)))
 			continue;
 		escape_text(name, sizeof name, thread_name(r->threads[i]));
 		snprintf(title, sizeof title, "thread %d (%s):", (int)r->threads[i]->tid, name);
-		histogram_render(out->file, r->summary ? &s->run : &s->interval, title, 40);
+		histogram_render(out->file, histogram_of(s, r->summary), title, 40);
 	}
 	fputc('\n', out->file);
 	fflush(out->file);

@@ -149,7 +149,7 @@ static void json_histogram(FILE *out, const struct histograms *hist, pid_t tid, 
 	struct histogram none = { { 0 } };
 
 	fputs(", \"histogram\": ", out);
-	histogram_json(out, !s ? &none : summary ? &s->run : &s->interval);
+	histogram_json(out, s ? histogram_of(s, summary) : &none);
 }
 
 /* Holding is read from the main interpreter's GIL: a thread that waits on
@@ -171,14 +171,12 @@ void report_row_figures(const struct report *r, const struct thread_stats *t, st
 
 double report_held_pct(const struct report *r)
 {
-	const struct hold_state *h = r->hold;
-	uint64_t samples, held;
+	const struct hold_period *p;
 
-	if (!h || !h->sampling || !r->target->gil_enabled)
+	if (!r->hold || !r->hold->sampling || !r->target->gil_enabled)
 		return -1;
-	samples = r->summary ? h->samples_run : h->last_samples;
-	held = r->summary ? h->held_run : h->last_held;
-	return samples ? 100.0 * (double)held / (double)samples : -1;
+	p = hold_period_of(r->hold, r->summary);
+	return p->samples ? 100.0 * (double)p->held / (double)p->samples : -1;
 }
 
 long long report_hold_samples(const struct report *r)
@@ -187,7 +185,7 @@ long long report_hold_samples(const struct report *r)
 
 	if (!h || !h->sampling || !r->target->gil_enabled)
 		return -1;
-	return (long long)(r->summary ? h->samples_run : h->last_samples);
+	return (long long)hold_period_of(h, r->summary)->samples;
 }
 
 static void json_seconds_or_null(FILE *out, const char *name, bool known, uint64_t ns)
@@ -230,7 +228,7 @@ static void json_held_stacks(FILE *out, const struct report *r, const struct thr
 			fputs(", \"syscall\": ", out);
 			json_write_string(out, top[i]->syscall);
 		}
-		fprintf(out, ", \"s\": %.6f}", seconds(r->summary ? top[i]->run_ns : top[i]->interval_ns));
+		fprintf(out, ", \"s\": %.6f}", seconds(hold_stack_period_of(top[i], r->summary)->ns));
 	}
 	fputc(']', out);
 }
@@ -404,13 +402,13 @@ static void text_held_stacks(FILE *out, const struct report *r)
 		const struct thread_stats *t = r->threads[i];
 		const struct hold_stack *top[HOLD_TOP_STACKS];
 		size_t n = t->run.blocked_ns ? hold_top_stacks(r->hold, t->tid, true, top, HOLD_TOP_STACKS) : 0;
-		for (size_t k = 0; k < n && top[k]->run_ns >= 1000000; k++) { /* what a person can see */
+		for (size_t k = 0; k < n && top[k]->run.ns >= 1000000; k++) { /* what a person can see */
 			if (!title)
 				fputs("\nheld the GIL while blocked (innermost frame first):\n", out);
 			title = true;
 			escape_text_cell(name, sizeof name, thread_name(t), 15);
 			escape_text(frame, sizeof frame, top[k]->syscall);
-			fprintf(out, "%7d %s %8.3f s  %s%s%s", (int)t->tid, name, seconds(top[k]->run_ns),
+			fprintf(out, "%7d %s %8.3f s  %s%s%s", (int)t->tid, name, seconds(top[k]->run.ns),
 				top[k]->syscall ? "[" : "", frame, top[k]->syscall ? "]" : "");
 			for (size_t f = 0; f < top[k]->nframes; f++) {
 				escape_text(frame, sizeof frame, top[k]->frames[f]);

@@ -1007,6 +1007,22 @@ static void read_counts(struct session *s, bool summary)
 	}
 }
 
+/* Room for a report of every thread: its order and its rows' figures. */
+static int report_room(struct session *s)
+{
+	size_t n = s->stats.nthreads + 1;
+	struct thread_stats **order = realloc(s->order, n * sizeof *order);
+	struct table_entry *entries;
+
+	if (!order)
+		return -1;
+	s->order = order;
+	if (!(entries = realloc(s->entries, n * sizeof *entries)))
+		return -1;
+	s->entries = entries;
+	return 0;
+}
+
 void session_emit(struct session *s, bool summary, const struct bpf_cost *cost)
 {
 	double elapsed = s->last_update - s->attached;
@@ -1023,24 +1039,20 @@ void session_emit(struct session *s, bool summary, const struct bpf_cost *cost)
 		.top = s->opt->top,
 		.bpf = cost,
 	};
-	struct thread_stats **grown = realloc(s->order, (s->stats.nthreads + 1) * sizeof *grown);
 	struct gs_error err;
 
-	if (!grown)
+	if (report_room(s) != 0)
 		return;
-	s->order = grown;
 	r.threads = s->order;
+	r.entries = s->entries;
 	r.folded = &s->stats.folded;
 	r.hold = &s->hold;
 	r.sort = output_sort(s->out);
-	report_select(&r, &s->stats, false);
 	read_counts(s, summary);
 	r.counts = s->counts;
+	report_select(&r, &s->stats, false);
 	if (!summary) {
-		struct gil_model_input in;
-		struct gil_model m;
-		report_model(&r, &in, &m);
-		s->verdict = verdict_decide(&m, r.target->gil_enabled);
+		s->verdict = verdict_decide(&r.lines.model, r.target->gil_enabled);
 		s->verdict_known = true;
 		output_interval(s->out, &r, &s->hist);
 	}
@@ -1061,6 +1073,7 @@ void session_release(struct session *s)
 	wait_rows_free(&s->rows);
 	free(s->tids);
 	free(s->order);
+	free(s->entries);
 	hold_free(&s->hold);
 	py_layout_free(s->py);
 	py_code_cache_free(s->codes);

@@ -10,21 +10,9 @@
 
 #define NS_PER_S 1e9
 
-void report_select(struct report *r, struct stats *st, bool all)
-{
-	struct table_order order = { r->sort, r->summary, r->interval_s };
-	size_t n = 0;
-
-	for (size_t i = 0; i < st->nthreads; i++) {
-		struct thread_stats *t = &st->threads[i];
-		if (all || r->summary || t->alive || t->ended_now)
-			r->threads[n++] = t;
-	}
-	r->nthreads = n;
-	table_sort(r->threads, n, &order);
-}
-
-void report_model(const struct report *r, struct gil_model_input *in, struct gil_model *m)
+/* The GIL model of the report's period (the same for an interval and
+ * the summary). */
+static void report_model(const struct report *r, struct gil_model_input *in, struct gil_model *m)
 {
 	*in = (struct gil_model_input){ r->threads, r->nthreads, r->summary, r->interval_s, r->target->gil_enabled,
 					report_held_pct(r), r->summary ? r->folded : NULL, r->hold,
@@ -85,8 +73,9 @@ static void lost_line(const struct report_counts *c, char *buf, size_t size)
 	}
 }
 
-void report_header(const struct report *r, struct report_lines *lines)
+static void compute_lines(struct report *r)
 {
+	struct report_lines *lines = &r->lines;
 	const struct report_target *tg = r->target;
 	struct gil_model_input in;
 	struct gil_model *m = &lines->model;
@@ -119,7 +108,7 @@ int report_rows(const struct report *r, int screen_rows, struct roles *rows)
 	struct roles_request req = { r->summary, roles_grouped(r->nthreads, screen_rows, r->group), r->short_s,
 				     r->sort };
 
-	return roles_build(rows, r->threads, r->nthreads, &req);
+	return roles_build(rows, r->entries, r->nthreads, &req);
 }
 
 void report_role_row(const struct report *r, const struct role_row *row, char *buf, size_t len, int width)
@@ -127,8 +116,7 @@ void report_role_row(const struct report *r, const struct role_row *row, char *b
 	struct row_figures f;
 
 	if (row->thread) {
-		report_row_figures(r, row->thread, &f);
-		table_row(buf, len, row->thread, &f, width);
+		table_row(buf, len, row->thread, &row->first->fig, width);
 		return;
 	}
 	roles_row_figures(row, r->interval_s, &f);
@@ -161,12 +149,41 @@ static bool on_main_gil(const struct report *r, const struct thread_stats *t)
 	       (!r->target->several_gils || !t->gil_address || t->gil_address == r->target->gil_address);
 }
 
-void report_row_figures(const struct report *r, const struct thread_stats *t, struct row_figures *f)
+/* A table row's figures, with what is known of holding the GIL. */
+static void row_figures_of(const struct report *r, const struct thread_stats *t, struct row_figures *f)
 {
 	row_figures(t, r->summary, r->interval_s, f);
 	f->hold_known = r->hold && hold_time_known(r->hold) && on_main_gil(r, t);
 	f->blocked_known = r->hold && hold_blocked_known(r->hold) && on_main_gil(r, t);
 	f->cpu_wait_known = r->target->cpu_wait_known;
+}
+
+void report_select(struct report *r, struct stats *st, bool all)
+{
+	struct table_order order = { r->sort, r->summary };
+	size_t n = 0;
+
+	for (size_t i = 0; i < st->nthreads; i++) {
+		struct thread_stats *t = &st->threads[i];
+		if (!all && !r->summary && !t->alive && !t->ended_now)
+			continue;
+		r->entries[n].thread = t;
+		row_figures_of(r, t, &r->entries[n++].fig);
+	}
+	table_sort(r->entries, n, &order);
+	for (size_t i = 0; i < n; i++)
+		r->threads[i] = r->entries[i].thread;
+	r->nthreads = n;
+	compute_lines(r);
+}
+
+void report_compute(struct report *r)
+{
+	for (size_t i = 0; i < r->nthreads; i++) {
+		r->entries[i].thread = r->threads[i];
+		row_figures_of(r, r->threads[i], &r->entries[i].fig);
+	}
+	compute_lines(r);
 }
 
 double report_held_pct(const struct report *r)
@@ -330,9 +347,8 @@ static void json_roles(FILE *out, const struct report *r)
 void render_json(FILE *out, const struct report *r, const struct histograms *hist, bool per_thread)
 {
 	const struct report_target *tg = r->target;
-	struct report_lines lines;
+	const struct report_lines *lines = &r->lines;
 
-	report_header(r, &lines);
 	fprintf(out, "{\"schema_version\": %d, \"pid\": %d, \"comm\": ", RENDER_SCHEMA_VERSION, (int)tg->pid);
 	json_write_string(out, tg->comm);
 	fputs(", \"python_version\": ", out);
@@ -368,9 +384,9 @@ void render_json(FILE *out, const struct report *r, const struct histograms *his
 		fputs(", \"gil_wait_stacks\": null, \"wait_samples\": null, \"wait_torn_samples\": null", out);
 	}
 	fputs(", \"verdict\": ", out);
-	json_write_string(out, lines.verdict);
+	json_write_string(out, lines->verdict);
 	fprintf(out, ", \"verdict_kind\": \"%s\", \"gil_queue\": %.6f, \"threads_alive\": %zu, \"threads_seen\": %zu",
-		verdict_kind_name(lines.kind), lines.model.queue, lines.model.threads_alive, lines.model.threads_seen);
+		verdict_kind_name(lines->kind), lines->model.queue, lines->model.threads_alive, lines->model.threads_seen);
 	if (hist)
 		json_histogram(out, hist, 0, r->summary);
 	if (r->summary && r->folded && r->folded->threads)
@@ -423,13 +439,12 @@ static void text_held_stacks(FILE *out, const struct report *r)
 
 void render_text(FILE *out, const struct report *r)
 {
-	struct report_lines lines;
+	const struct report_lines *lines = &r->lines;
 	struct roles rows = { 0 };
 	char row[256];
 
-	report_header(r, &lines);
 	/* Each block starts with the process it is about. */
-	fprintf(out, "%s%s\n%s\n%s\n", r->summary ? "\n" : "", lines.target, lines.totals, lines.verdict);
+	fprintf(out, "%s%s\n%s\n%s\n", r->summary ? "\n" : "", lines->target, lines->totals, lines->verdict);
 	if (r->bpf) {
 		bpf_cost_text(row, sizeof row, r->bpf, r->summary);
 		fprintf(out, "%s\n", row);
@@ -454,8 +469,8 @@ void render_text(FILE *out, const struct report *r)
 		stacks_text(out, r->hold, true);
 		stacks_wait_text(out, r->hold, true);
 	}
-	if (lines.lost[0])
-		fprintf(out, "%s\n", lines.lost);
+	if (lines->lost[0])
+		fprintf(out, "%s\n", lines->lost);
 	fputc('\n', out);
 	fflush(out);
 }

@@ -308,9 +308,8 @@ static void take_baseline(struct session *s)
 	s->baseline_at = s->last_update;
 	stats_zero(&s->stats);
 	for (size_t i = 0; i < s->hold.nstacks; i++)
-		s->hold.stacks[i].interval_ns = s->hold.stacks[i].run_ns = 0;
-	s->hold.samples_run = s->hold.held_run = s->hold.last_samples = s->hold.last_held = 0;
-	s->hold.wait_samples_run = s->hold.last_wait_samples = s->hold.waiters_seen_run = s->hold.last_waiters_seen = 0;
+		s->hold.stacks[i].interval = s->hold.stacks[i].run = (struct hold_stack_period){ 0 };
+	s->hold.interval = s->hold.run = (struct hold_period){ 0 };
 	for (size_t i = 0; i < s->hist.n; i++) {
 		memset(&s->hist.v[i].run, 0, sizeof s->hist.v[i].run);
 		memset(&s->hist.v[i].interval, 0, sizeof s->hist.v[i].interval);
@@ -644,8 +643,8 @@ static void sample_waiters(struct session *s, const struct mem_reader *mem)
 	    array_reserve((void **)&s->waiters, &s->waiters_cap, (size_t)n + 1, sizeof *s->waiters, 64) != 0)
 		return;
 	k = waiters_collect(s->waiter_rows, (size_t)n, (uint32_t)s->target.pid, gil_classify, &s->gil, s->waiters);
-	h->wait_samples++;
-	h->waiters_seen += k;
+	h->current.wait_samples++;
+	h->current.waiters_seen += k;
 	s->wts_age++;
 	m = waiters_pick(s->waiters, k, &s->wait_cursor, picked, WAITERS_MAX);
 	read_waiters(s, mem, picked, m, stacks, rc);
@@ -1020,6 +1019,22 @@ static void read_counts(struct session *s, bool summary)
 	}
 }
 
+/* Room for a report of every thread: its order and its rows' figures. */
+static int report_room(struct session *s)
+{
+	size_t n = s->stats.nthreads + 1;
+	struct thread_stats **order = realloc(s->order, n * sizeof *order);
+	struct table_entry *entries;
+
+	if (!order)
+		return -1;
+	s->order = order;
+	if (!(entries = realloc(s->entries, n * sizeof *entries)))
+		return -1;
+	s->entries = entries;
+	return 0;
+}
+
 void session_emit(struct session *s, bool summary, const struct bpf_cost *cost)
 {
 	double elapsed = s->last_update - s->attached;
@@ -1036,24 +1051,20 @@ void session_emit(struct session *s, bool summary, const struct bpf_cost *cost)
 		.top = s->opt->top,
 		.bpf = cost,
 	};
-	struct thread_stats **grown = realloc(s->order, (s->stats.nthreads + 1) * sizeof *grown);
 	struct gs_error err;
 
-	if (!grown)
+	if (report_room(s) != 0)
 		return;
-	s->order = grown;
 	r.threads = s->order;
+	r.entries = s->entries;
 	r.folded = &s->stats.folded;
 	r.hold = &s->hold;
 	r.sort = output_sort(s->out);
-	report_select(&r, &s->stats, false);
 	read_counts(s, summary);
 	r.counts = s->counts;
+	report_select(&r, &s->stats, false);
 	if (!summary) {
-		struct gil_model_input in;
-		struct gil_model m;
-		report_model(&r, &in, &m);
-		s->verdict = verdict_decide(&m, r.target->gil_enabled);
+		s->verdict = verdict_decide(&r.lines.model, r.target->gil_enabled);
 		s->verdict_known = true;
 		output_interval(s->out, &r, &s->hist);
 	}
@@ -1074,6 +1085,7 @@ void session_release(struct session *s)
 	wait_rows_free(&s->rows);
 	free(s->tids);
 	free(s->order);
+	free(s->entries);
 	hold_free(&s->hold);
 	py_layout_free(s->py);
 	py_code_cache_free(s->codes);

@@ -88,6 +88,7 @@ struct session {
 	struct ns_tid_pair *ns_tids;
 	size_t nns_tids, ns_tids_cap;
 	struct thread_stats **order;
+	struct table_entry *entries; /* order's threads with their rows' figures */
 	int pidfd;
 	bool in_lineage;     /* in the kernel's family map (lineage.h) */
 	uint64_t execs_seen; /* its exec count there when last located */

@@ -132,8 +132,8 @@ START_TEST(samples_become_hold_time)
 	}
 	ck_assert(hold_time_known(&h));
 	ck_assert_int_eq(hold_update(&h, &st, NULL, 0, 2.0), 0);
-	ck_assert_uint_eq(h.last_samples, 100);
-	ck_assert_uint_eq(h.last_held, 75);
+	ck_assert_uint_eq(h.interval.samples, 100);
+	ck_assert_uint_eq(h.interval.held, 75);
 	struct thread_stats *t = stats_find(&st, 101);
 	ck_assert_ptr_nonnull(t);
 	ck_assert_uint_eq(t->interval.hold_ns, 1500000000u);
@@ -144,7 +144,7 @@ START_TEST(samples_become_hold_time)
 	ck_assert_int_eq(hold_update(&h, &st, NULL, 0, 1.0), 0);
 	ck_assert_uint_eq(stats_find(&st, 101)->interval.hold_ns, 0);
 	ck_assert_uint_eq(stats_find(&st, 102)->interval.hold_ns, 1000000000u);
-	ck_assert_uint_eq(h.samples_run, 101);
+	ck_assert_uint_eq(h.run.samples, 101);
 	hold_free(&h);
 	stats_free(&st);
 }
@@ -214,7 +214,7 @@ START_TEST(unknown_holder_is_not_attributed)
 	ck_assert(!hold_time_known(&h));
 	ck_assert(!hold_blocked_known(&h));
 	ck_assert_int_eq(hold_update(&h, &st, NULL, 0, 1.0), 0);
-	ck_assert_uint_eq(h.last_held, 10);
+	ck_assert_uint_eq(h.interval.held, 10);
 	ck_assert_ptr_null(stats_find(&st, 104));
 	hold_free(&h);
 	stats_free(&st);
@@ -234,8 +234,8 @@ START_TEST(holder_pointer_alone)
 	set_gil(0, 0);
 	hold_sample(&h, &mem, known_thread, NULL);
 	ck_assert_int_eq(hold_update(&h, &st, NULL, 0, 1.0), 0);
-	ck_assert_uint_eq(h.last_samples, 2);
-	ck_assert_uint_eq(h.last_held, 1);
+	ck_assert_uint_eq(h.interval.samples, 2);
+	ck_assert_uint_eq(h.interval.held, 1);
 	ck_assert_uint_eq(stats_find(&st, 100)->interval.hold_ns, 500000000u);
 	hold_free(&h);
 	stats_free(&st);
@@ -271,7 +271,7 @@ START_TEST(blocked_rows_by_stack)
 	ck_assert_uint_eq(hold_top_stacks(&h, 100, false, top, 1), 1);
 	ck_assert_int_eq(top[0]->stackid, 1);
 	ck_assert_uint_eq(hold_top_stacks(&h, 100, true, top, HOLD_TOP_STACKS), 2);
-	ck_assert_uint_eq(top[0]->run_ns, 1300);
+	ck_assert_uint_eq(top[0]->run.ns, 1300);
 	hold_free(&h);
 	stats_free(&st);
 }

@@ -42,14 +42,14 @@ START_TEST(samples_become_time_by_share)
 	ck_assert_double_eq_tol(py_profile_seconds(top[1], false, false), 0.2, 1e-9);
 	ck_assert_double_eq_tol(py_profile_seconds(top[1], false, true), 0.06, 1e-9);
 	ck_assert_uint_eq(py_profile_top(&p, 7, false, true, top, 4), 1);
-	ck_assert_uint_eq(p.last_torn, 1);
+	ck_assert_uint_eq(p.interval.torn, 1);
 	/* A second interval adds to the run, not to the interval. */
 	add(&p, 7, &code_a, 12, false);
 	py_profile_close_interval(&p, 10, 1.0);
 	ck_assert_uint_eq(py_profile_top(&p, 0, false, false, top, 4), 1);
 	ck_assert_double_eq_tol(py_profile_seconds(top[0], false, false), 0.1, 1e-9);
 	ck_assert_double_eq_tol(py_profile_seconds(top[0], true, false), 0.7, 1e-9);
-	ck_assert_uint_eq(top[0]->run_n, 31);
+	ck_assert_uint_eq(top[0]->run.n, 31);
 	py_profile_free(&p);
 }
 END_TEST
@@ -98,7 +98,7 @@ START_TEST(ended_threads_fold_into_one_keeping_time)
 	ck_assert_int_eq(top[0]->tid, 0);
 	ck_assert_double_eq_tol(py_profile_seconds(top[0], true, false), 3.0, 1e-9);
 	ck_assert_double_eq_tol(py_profile_seconds(top[0], true, true), 1.0, 1e-9);
-	ck_assert_uint_eq(top[0]->run_n, 3);
+	ck_assert_uint_eq(top[0]->run.n, 3);
 	/* Still one entry per (thread, stack): a new sample of 3 finds its own. */
 	add(&p, 3, &code_a, 12, false);
 	ck_assert_uint_eq(p.n, 4);
@@ -113,7 +113,7 @@ START_TEST(entries_are_bounded)
 	for (int i = 0; i < PY_PROFILE_MAX_ENTRIES + 10; i++)
 		add(&p, 1, &code_a, i + 1, false);
 	ck_assert_uint_eq(p.n, PY_PROFILE_MAX_ENTRIES);
-	ck_assert_uint_eq(p.dropped, 10);
+	ck_assert_uint_eq(p.current.dropped, 10);
 	py_profile_free(&p);
 }
 END_TEST
@@ -233,8 +233,8 @@ START_TEST(weighted_waiter_samples_are_threads_seconds)
 		ck_assert_int_eq(py_profile_add_weighted(&h.waits, 7, frames, 2, false, false, 2.5), 0);
 		ck_assert_int_eq(py_profile_add_weighted(&h.waits, 8, frames, 2, false, false, 2.5), 0);
 	}
-	h.wait_samples = 10;
-	h.waiters_seen = 50;
+	h.current.wait_samples = 10;
+	h.current.waiters_seen = 50;
 	ck_assert_ptr_nonnull(stats_thread(&st, 7));
 	ck_assert_ptr_nonnull(stats_thread(&st, 8));
 	ck_assert_int_eq(hold_update(&h, &st, NULL, 0, 2.0), 0);
@@ -242,7 +242,7 @@ START_TEST(weighted_waiter_samples_are_threads_seconds)
 	/* Five threads waited throughout: 10 s in all, 5 s by each entry. */
 	ck_assert_double_eq_tol(py_profile_seconds(&h.waits.entries[0], false, false), 5.0, 1e-9);
 	ck_assert_double_eq_tol(py_profile_seconds(&h.waits.entries[1], true, false), 5.0, 1e-9);
-	ck_assert_uint_eq(h.waits.entries[0].run_n, 10);
+	ck_assert_uint_eq(h.waits.entries[0].run.n, 10);
 	f = open_memstream(&text, &len);
 	stacks_wait_json(f, &h, true);
 	stacks_wait_text(f, &h, true);
@@ -289,7 +289,7 @@ START_TEST(folding_keeps_the_weights)
 	py_profile_close_interval(&p, 2, 1.0);
 	ck_assert_uint_eq(py_profile_top(&p, 0, false, false, top, 2), 1);
 	ck_assert_double_eq_tol(py_profile_seconds(top[0], false, false), 3.0, 1e-9);
-	ck_assert_uint_eq(top[0]->last_n, 2);
+	ck_assert_uint_eq(top[0]->interval.n, 2);
 	py_profile_free(&p);
 }
 END_TEST

@@ -14,19 +14,25 @@ static void json_plain(FILE *f, const struct report *r)
 	render_json(f, r, NULL, false);
 }
 
-/* Captures what a renderer writes. */
-static char *render_to_string(void (*render)(FILE *, const struct report *), const struct report *r)
+/* Captures what a renderer writes of a copy of given, its figures
+ * computed first (the tests change inputs between renders). */
+static char *render_to_string(void (*render)(FILE *, const struct report *), const struct report *given)
 {
 	/* Static: open_memstream keeps their address until fclose. */
 	static char *buf;
 	static size_t len;
+	struct report r = *given;
 	FILE *f;
 
+	r.entries = calloc(r.nthreads + 1, sizeof *r.entries);
+	ck_assert_ptr_nonnull(r.entries);
+	report_compute(&r);
 	buf = NULL;
 	f = open_memstream(&buf, &len);
 
-	render(f, r);
+	render(f, &r);
 	fclose(f);
+	free(r.entries);
 	return buf;
 }
 
@@ -176,9 +182,9 @@ START_TEST(json_hold_figures)
 	struct thread_stats a = thread(4243, "holder", 0, 0, true);
 	struct thread_stats *order[] = { &a };
 	char *frames[] = { strdup("clock_nanosleep"), strdup("usleep") };
-	struct hold_stack stack = { .tid = 4243, .stackid = 3, .interval_ns = 400000000, .run_ns = 400000000,
+	struct hold_stack stack = { .tid = 4243, .stackid = 3, .interval = { 400000000 }, .run = { 400000000 },
 				    .frames = frames, .nframes = 2 };
-	struct hold_state hold = { .last_samples = 1000, .last_held = 950, .stacks = &stack, .nstacks = 1 };
+	struct hold_state hold = { .interval = { .samples = 1000, .held = 950 }, .stacks = &stack, .nstacks = 1 };
 	struct report r = { .target = &target, .interval_s = 1.0, .elapsed_s = 1.0, .threads = order, .nthreads = 1,
 			    .hold = &hold };
 	json_object *obj, *t, *stacks;
@@ -506,7 +512,8 @@ START_TEST(selection_and_order)
 	struct stats st = { 0 };
 	struct thread_stats v[4];
 	struct thread_stats *order[4];
-	struct report r = { .target = &target, .interval_s = 1.0, .threads = order };
+	struct table_entry entries[4];
+	struct report r = { .target = &target, .interval_s = 1.0, .threads = order, .entries = entries };
 
 	v[0] = thread(10, "idle", 0, 0, true);
 	v[1] = thread(11, "busy", 900, 9, true);
@@ -539,6 +546,59 @@ START_TEST(selection_and_order)
 }
 END_TEST
 
+/* Whether a comes before b by key, as the table sorts: largest first
+ * (TID: ascending), ties by TID; from the figures afresh. */
+static bool sorted_before(const struct thread_stats *a, const struct thread_stats *b, enum sort_key key)
+{
+	struct row_figures fa, fb;
+	int c = 0;
+
+	row_figures(a, false, 2.0, &fa);
+	row_figures(b, false, 2.0, &fb);
+	if (key == SORT_GIL_WAIT)
+		c = wait_figures_compare(&b->interval.gil, &a->interval.gil);
+	else if (key == SORT_CPU)
+		c = (fb.cpu_pct > fa.cpu_pct) - (fb.cpu_pct < fa.cpu_pct);
+	else if (key == SORT_WAITS)
+		c = (fb.waits_per_s > fa.waits_per_s) - (fb.waits_per_s < fa.waits_per_s);
+	else if (key == SORT_MAX_WAIT)
+		c = (fb.max_ns > fa.max_ns) - (fb.max_ns < fa.max_ns);
+	return c ? c < 0 : a->tid < b->tid;
+}
+
+/* The rows' figures are computed once, before the sort: the order is the
+ * one the figures give, and each row keeps its thread's figures. */
+START_TEST(selection_sorts_on_computed_figures)
+{
+	enum { N = 200 };
+	static struct thread_stats v[N];
+	struct thread_stats *order[N];
+	struct table_entry entries[N];
+	struct stats st = { .threads = v, .nthreads = N };
+	struct report r = { .target = &target, .interval_s = 2.0, .threads = order, .entries = entries };
+	uint64_t x = 7;
+
+	for (int i = 0; i < N; i++) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		v[i] = thread(100 + i, "w", (x >> 40) % 7 * 1000000, (x >> 20) % 5, true);
+		v[i].interval.cpu_ns = (x >> 30) % 4 * 250000000; /* many ties: by TID */
+	}
+	for (int key = 0; key < SORT_KEYS; key++) {
+		r.sort = (enum sort_key)key;
+		report_select(&r, &st, false);
+		ck_assert_uint_eq(r.nthreads, N);
+		for (size_t i = 0; i < N; i++) {
+			struct row_figures f;
+			row_figures(order[i], false, 2.0, &f);
+			ck_assert_ptr_eq(entries[i].thread, order[i]);
+			ck_assert_double_eq(entries[i].fig.cpu_pct, f.cpu_pct);
+			ck_assert_double_eq(entries[i].fig.wait_pct, f.wait_pct);
+			ck_assert(i == 0 || sorted_before(order[i - 1], order[i], r.sort));
+		}
+	}
+}
+END_TEST
+
 Suite *render_suite(void)
 {
 	Suite *s = suite_create("render");
@@ -557,6 +617,7 @@ Suite *render_suite(void)
 	tcase_add_test(tc, json_counters);
 	tcase_add_test(tc, text_lost_warning);
 	tcase_add_test(tc, selection_and_order);
+	tcase_add_test(tc, selection_sorts_on_computed_figures);
 	suite_add_tcase(s, tc);
 	return s;
 }

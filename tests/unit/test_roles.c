@@ -71,7 +71,8 @@ START_TEST(grouped_rows_sum_figures)
 				    thread(2, "Thread-1 (handler)", 60, 40, 100, false),
 				    thread(3, "Thread-2 (handler)", 30, 20, 100, false),
 				    thread(4, "Thread-3 (handler)", 90, 60, 200, false) };
-	struct thread_stats *order[] = { &v[0], &v[1], &v[2], &v[3] };
+	struct table_entry order[] = { { .thread = &v[0] }, { .thread = &v[1] }, { .thread = &v[2] },
+				       { .thread = &v[3] } };
 	struct roles_request req = { false, true, 0.5, SORT_GIL_WAIT };
 	struct roles r = { 0 };
 	struct row_figures f;
@@ -107,7 +108,8 @@ START_TEST(short_lived_threads_fold)
 				    thread(4, "Thread-3 (handler)", 90, 60, 600, false),
 				    thread(5, "Thread-4 (handler)", 5, 60, 1000, true),
 				    thread(6, "reaper-1", 1, 1, 10, false) };
-	struct thread_stats *order[] = { &v[0], &v[1], &v[2], &v[3], &v[4], &v[5] };
+	struct table_entry order[] = { { .thread = &v[0] }, { .thread = &v[1] }, { .thread = &v[2] },
+				       { .thread = &v[3] }, { .thread = &v[4] }, { .thread = &v[5] } };
 	struct roles_request req = { false, false, 0.5, SORT_TID };
 	struct roles r = { 0 };
 	char buf[256];
@@ -137,10 +139,11 @@ END_TEST
 START_TEST(text_report_groups_a_pool)
 {
 	struct thread_stats v[50], *order[50];
+	struct table_entry entries[50];
 	struct report_target target = { .pid = 7, .comm = "python3", .python_version = "3.12.3", .gil_method = "exact",
 					.probe = "futex", .gil_enabled = true };
-	struct report r = { .target = &target, .interval_s = 1.0, .elapsed_s = 1.0, .threads = order, .nthreads = 50,
-			    .short_s = 0.5 };
+	struct report r = { .target = &target, .interval_s = 1.0, .elapsed_s = 1.0, .threads = order,
+			    .entries = entries, .nthreads = 50, .short_s = 0.5 };
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f;
@@ -152,6 +155,7 @@ START_TEST(text_report_groups_a_pool)
 		order[i] = &v[i];
 	}
 	v[0] = thread(99, "MainThread", 0, 1, 1000, true);
+	report_compute(&r);
 	f = open_memstream(&text, &len);
 	render_text(f, &r);
 	fclose(f);

@@ -68,23 +68,27 @@ END_TEST
 START_TEST(sort_keys)
 {
 	struct thread_stats a = thread(1, "a", 100, 90), b = thread(2, "b", 900, 10), c = thread(3, "c", 900, 10);
-	struct thread_stats *rows[] = { &a, &c, &b };
-	struct table_order o = { SORT_GIL_WAIT, false, 1.0 };
+	struct table_entry rows[] = { { .thread = &a }, { .thread = &c }, { .thread = &b } };
+	struct table_order o = { SORT_GIL_WAIT, false };
 
 	b.interval.gil.count = 20;
+	for (size_t i = 0; i < 3; i++)
+		row_figures(rows[i].thread, false, 1.0, &rows[i].fig);
 	table_sort(rows, 3, &o);
 	/* Most GIL wait first; equal wait: more waits; then TID. */
-	ck_assert_int_eq(rows[0]->tid, 2);
-	ck_assert_int_eq(rows[1]->tid, 3);
-	ck_assert_int_eq(rows[2]->tid, 1);
+	ck_assert_int_eq(rows[0].thread->tid, 2);
+	ck_assert_int_eq(rows[1].thread->tid, 3);
+	ck_assert_int_eq(rows[2].thread->tid, 1);
 	o.key = SORT_CPU;
 	table_sort(rows, 3, &o);
-	ck_assert_int_eq(rows[0]->tid, 1);
-	ck_assert_int_eq(rows[1]->tid, 2); /* ties by TID */
+	ck_assert_int_eq(rows[0].thread->tid, 1);
+	ck_assert_int_eq(rows[1].thread->tid, 2); /* ties by TID */
+	/* The figures move with their threads. */
+	ck_assert_double_eq_tol(rows[0].fig.cpu_pct, 90.0, 1e-9);
 	o.key = SORT_TID;
 	table_sort(rows, 3, &o);
-	ck_assert_int_eq(rows[0]->tid, 1);
-	ck_assert_int_eq(rows[2]->tid, 3);
+	ck_assert_int_eq(rows[0].thread->tid, 1);
+	ck_assert_int_eq(rows[2].thread->tid, 3);
 	ck_assert_str_eq(sort_key_name(SORT_CPU), "CPU%");
 	ck_assert_str_eq(sort_key_name(SORT_GIL_WAIT), "GIL WAIT%");
 }

@@ -141,7 +141,7 @@ START_TEST(holder_blocked_first)
 {
 	struct thread_stats v[] = { thread(7, 0, 1, 0), thread(8, 45, 50, 5), thread(9, 45, 50, 5) };
 	char *frames[] = { "clock_nanosleep" };
-	struct hold_stack stack = { .tid = 7, .stackid = 1, .interval_ns = 400000000, .frames = frames, .nframes = 1 };
+	struct hold_stack stack = { .tid = 7, .stackid = 1, .interval = { 400000000 }, .frames = frames, .nframes = 1 };
 	struct hold_state hold = { .blocked_available = true, .confirmed = true, .stacks = &stack, .nstacks = 1 };
 	struct gil_model m;
 	char buf[256];
@@ -152,10 +152,10 @@ START_TEST(holder_blocked_first)
 	ck_assert_str_eq(buf, "thread 7 (db-writer) held the GIL for 0.40 s while blocked in clock_nanosleep: "
 			      "every other thread stalled");
 	/* Under 5% of the period: not the story (the GIL is saturated). */
-	v[0].interval.blocked_ns = stack.interval_ns = 40000000;
+	v[0].interval.blocked_ns = stack.interval.ns = 40000000;
 	ck_assert_int_eq(decide(v, 3, 90, &hold, &m, buf, sizeof buf), VERDICT_BOTTLENECK);
 	/* Unknown (a kernel without the program): never a culprit. */
-	v[0].interval.blocked_ns = stack.interval_ns = 400000000;
+	v[0].interval.blocked_ns = stack.interval.ns = 400000000;
 	hold.blocked_available = false;
 	ck_assert_int_eq(decide(v, 3, 90, &hold, &m, buf, sizeof buf), VERDICT_BOTTLENECK);
 }
@@ -166,7 +166,7 @@ END_TEST
 START_TEST(none_names_the_blocked_holder)
 {
 	struct thread_stats v[] = { thread(3, 0.2, 1, 0.1), thread(4, 0.3, 2, 0.1) };
-	struct hold_stack stack = { .tid = 3, .stackid = 1, .interval_ns = 780000000, .syscall = "read" };
+	struct hold_stack stack = { .tid = 3, .stackid = 1, .interval = { 780000000 }, .syscall = "read" };
 	struct hold_state hold = { .blocked_available = true, .confirmed = true, .stacks = &stack, .nstacks = 1 };
 	struct gil_model m;
 	char buf[256];

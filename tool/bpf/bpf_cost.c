@@ -23,10 +23,10 @@ static void read_slot(struct bpf_prog_cost *p, const struct bpf_prog_stat *now, 
 	/* Back: another program in the slot (reloaded), counting from 0. */
 	if (runs < p->last_runs || ns < p->last_ns)
 		p->last_runs = p->last_ns = 0;
-	p->interval_runs = baseline ? 0 : runs - p->last_runs;
-	p->interval_ns = baseline ? 0 : ns - p->last_ns;
-	p->run_runs += p->interval_runs;
-	p->run_ns += p->interval_ns;
+	p->interval.runs = baseline ? 0 : runs - p->last_runs;
+	p->interval.ns = baseline ? 0 : ns - p->last_ns;
+	p->run.runs += p->interval.runs;
+	p->run.ns += p->interval.ns;
 	p->last_runs = runs;
 	p->last_ns = ns;
 	p->loaded = p->loaded || now->loaded;
@@ -55,7 +55,7 @@ uint64_t bpf_cost_ns(const struct bpf_cost *c, bool summary)
 	uint64_t sum = 0;
 
 	for (size_t i = 0; i < c->n; i++)
-		sum += summary ? c->progs[i].run_ns : c->progs[i].interval_ns;
+		sum += bpf_cost_period_of(&c->progs[i], summary)->ns;
 	return sum;
 }
 
@@ -64,13 +64,14 @@ uint64_t bpf_cost_runs(const struct bpf_cost *c, bool summary)
 	uint64_t sum = 0;
 
 	for (size_t i = 0; i < c->n; i++)
-		sum += summary ? c->progs[i].run_runs : c->progs[i].interval_runs;
+		sum += bpf_cost_period_of(&c->progs[i], summary)->runs;
 	return sum;
 }
 
 static void json_program(FILE *out, const struct bpf_prog_cost *p, bool summary)
 {
-	uint64_t runs = summary ? p->run_runs : p->interval_runs, ns = summary ? p->run_ns : p->interval_ns;
+	const struct bpf_cost_period *f = bpf_cost_period_of(p, summary);
+	uint64_t runs = f->runs, ns = f->ns;
 
 	fputs("{\"name\": ", out);
 	json_write_string(out, p->name);
@@ -139,9 +140,9 @@ void bpf_cost_metrics(FILE *out, const struct bpf_cost *c)
 			fprintf(out, "gilstats_bpf_%s_total{program=\"", k ? "runs" : "seconds");
 			escape_prom_label(out, p->name);
 			if (k)
-				fprintf(out, "\"} %" PRIu64 "\n", p->run_runs);
+				fprintf(out, "\"} %" PRIu64 "\n", p->run.runs);
 			else
-				fprintf(out, "\"} %.9g\n", (double)p->run_ns / 1e9);
+				fprintf(out, "\"} %.9g\n", (double)p->run.ns / 1e9);
 		}
 	}
 }

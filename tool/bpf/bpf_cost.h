@@ -21,13 +21,24 @@ struct bpf_prog_stat {
 	uint64_t runs, ns;
 };
 
+/* What a program cost over a period: an interval, or the run. */
+struct bpf_cost_period {
+	uint64_t runs, ns;
+};
+
 struct bpf_prog_cost {
 	char name[BPF_COST_NAME];
 	bool loaded;
-	uint64_t last_runs, last_ns;         /* at the last read */
-	uint64_t interval_runs, interval_ns; /* between the last two reads */
-	uint64_t run_runs, run_ns;           /* since the baseline */
+	uint64_t last_runs, last_ns;     /* the kernel's counters at the last read */
+	struct bpf_cost_period interval; /* between the last two reads */
+	struct bpf_cost_period run;      /* since the baseline */
 };
+
+/* The last interval's cost, or the run's for a summary. */
+static inline const struct bpf_cost_period *bpf_cost_period_of(const struct bpf_prog_cost *p, bool summary)
+{
+	return summary ? &p->run : &p->interval;
+}
 
 struct bpf_cost {
 	bool known;       /* statistics held on since before the baseline */

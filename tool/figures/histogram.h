@@ -25,6 +25,12 @@ struct hist_series {
 	struct histogram seen;     /* the map's cumulative counts last read */
 };
 
+/* The last interval's counts, or the run's for a summary. */
+static inline const struct histogram *histogram_of(const struct hist_series *s, bool summary)
+{
+	return summary ? &s->run : &s->interval;
+}
+
 struct histograms {
 	struct hist_series *v; /* sorted by tid; tid 0 first */
 	size_t n, cap;

@@ -99,7 +99,7 @@ int hold_sample(struct hold_state *h, const struct mem_reader *mem, thread_check
 		return -1;
 	if (!w->locked_addr)
 		locked = tstate != 0;
-	h->samples++;
+	h->current.samples++;
 	h->last_sample_held = false;
 	/* The last holder names a thread even while the GIL is free: enough
 	 * to confirm the layout (once confirmed, a free GIL costs one read). */
@@ -110,7 +110,7 @@ int hold_sample(struct hold_state *h, const struct mem_reader *mem, thread_check
 		h->confirmed = true;
 	if (!locked)
 		return 0;
-	h->held++;
+	h->current.held++;
 	h->last_sample_held = true;
 	h->last_sample_tstate = tstate;
 	h->last_sample_tid = tid;
@@ -148,7 +148,7 @@ static struct hold_stack *find_stack(struct hold_state *h, const struct gs_held_
 static int fold_blocked(struct hold_state *h, struct stats *st, const struct held_row *rows, size_t nrows)
 {
 	for (size_t i = 0; i < h->nstacks; i++)
-		h->stacks[i].interval_ns = 0;
+		h->stacks[i].interval.ns = 0;
 	for (size_t i = 0; i < nrows; i++) {
 		struct hold_stack *s = find_stack(h, &rows[i].key);
 		struct thread_stats *t = thread_for(st, (pid_t)rows[i].key.tid);
@@ -161,13 +161,13 @@ static int fold_blocked(struct hold_state *h, struct stats *st, const struct hel
 		if (rows[i].stats.count < s->map_count ||
 		    (rows[i].stats.count == s->map_count && total < s->map_total_ns))
 			s->map_total_ns = 0;
-		s->interval_ns = total > s->map_total_ns ? total - s->map_total_ns : 0;
+		s->interval.ns = total > s->map_total_ns ? total - s->map_total_ns : 0;
 		if (total > s->map_total_ns)
 			s->map_total_ns = total;
 		s->map_count = rows[i].stats.count;
-		s->run_ns += s->interval_ns;
-		t->interval.blocked_ns += s->interval_ns;
-		t->run.blocked_ns += s->interval_ns;
+		s->run.ns += s->interval.ns;
+		t->interval.blocked_ns += s->interval.ns;
+		t->run.blocked_ns += s->interval.ns;
 	}
 	return 0;
 }
@@ -200,6 +200,17 @@ static bool thread_kept(pid_t tid, void *st)
 	return stats_find(st, tid) != NULL;
 }
 
+/* The interval in progress becomes the last one, and adds to the run. */
+static void close_period(struct hold_state *h)
+{
+	h->interval = h->current;
+	h->run.samples += h->current.samples;
+	h->run.held += h->current.held;
+	h->run.wait_samples += h->current.wait_samples;
+	h->run.waiters_seen += h->current.waiters_seen;
+	h->current = (struct hold_period){ 0 };
+}
+
 int hold_update(struct hold_state *h, struct stats *st, const struct held_row *rows, size_t nrows,
 		double interval_s)
 {
@@ -216,28 +227,19 @@ int hold_update(struct hold_state *h, struct stats *st, const struct held_row *r
 		if (!t)
 			return -1;
 		/* The share of the samples, of the interval's wall time. */
-		t->interval.hold_ns = (uint64_t)((double)h->per[i].n / (double)h->samples * interval_s * 1e9);
+		t->interval.hold_ns = (uint64_t)((double)h->per[i].n / (double)h->current.samples * interval_s * 1e9);
 		t->run.hold_ns += t->interval.hold_ns;
 	}
-	py_profile_close_interval(&h->profile, h->samples, interval_s);
-	py_profile_close_interval(&h->waits, h->wait_samples, interval_s);
-	h->last_wait_samples = h->wait_samples;
-	h->last_waiters_seen = h->waiters_seen;
-	h->wait_samples_run += h->wait_samples;
-	h->waiters_seen_run += h->waiters_seen;
-	h->wait_samples = h->waiters_seen = 0;
-	h->last_samples = h->samples;
-	h->last_held = h->held;
-	h->samples_run += h->samples;
-	h->held_run += h->held;
-	h->samples = h->held = 0;
+	py_profile_close_interval(&h->profile, h->current.samples, interval_s);
+	py_profile_close_interval(&h->waits, h->current.wait_samples, interval_s);
+	close_period(h);
 	h->nper = h->ncache = 0;
 	return fold_blocked(h, st, rows, nrows);
 }
 
 static int by_time(const struct hold_stack *a, const struct hold_stack *b, bool summary)
 {
-	uint64_t x = summary ? a->run_ns : a->interval_ns, y = summary ? b->run_ns : b->interval_ns;
+	uint64_t x = hold_stack_period_of(a, summary)->ns, y = hold_stack_period_of(b, summary)->ns;
 
 	return (x < y) - (x > y);
 }
@@ -250,7 +252,7 @@ size_t hold_top_stacks(const struct hold_state *h, pid_t tid, bool summary, cons
 	for (size_t i = 0; i < h->nstacks; i++) {
 		const struct hold_stack *s = &h->stacks[i];
 		size_t at;
-		if (s->tid != tid || (summary ? s->run_ns : s->interval_ns) == 0)
+		if (s->tid != tid || hold_stack_period_of(s, summary)->ns == 0)
 			continue;
 		/* Insertion into the top max, most time first. */
 		for (at = n; at > 0 && by_time(s, out[at - 1], summary) < 0; at--)

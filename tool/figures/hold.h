@@ -28,6 +28,11 @@
  * sampler's check that the holder layout resolved to something real). */
 typedef pid_t (*thread_check_fn)(pid_t tid, const void *ctx);
 
+/* A stack's figures over a period: an interval, or the run. */
+struct hold_stack_period {
+	uint64_t ns; /* held the GIL while blocked with it */
+};
+
 /* The time a thread spent blocked holding the GIL, by the stack it
  * blocked with. */
 struct hold_stack {
@@ -36,13 +41,19 @@ struct hold_stack {
 	char *syscall;                  /* the system call it blocked in; NULL: unknown */
 	uint64_t map_total_ns;          /* the map's figure at the last update (split.h) */
 	uint64_t map_count;
-	uint64_t interval_ns, run_ns;
+	struct hold_stack_period interval, run;
 	char **frames;                  /* symbolized, innermost first; NULL until then */
 	size_t nframes;
 };
 
 /* Frees what the stack owns (its names). */
 void hold_stack_free(struct hold_stack *s);
+
+/* The last interval's figures, or the run's for a summary. */
+static inline const struct hold_stack_period *hold_stack_period_of(const struct hold_stack *s, bool summary)
+{
+	return summary ? &s->run : &s->interval;
+}
 
 struct hold_tid_count {
 	pid_t tid;
@@ -55,6 +66,14 @@ struct hold_cache_entry {
 	pid_t tid; /* the host's, 0: none of the target's */
 };
 
+/* The sampler's counts over a period: the interval in progress, the
+ * last one, or the run. */
+struct hold_period {
+	uint64_t samples, held;    /* of the GIL's state; those it was held in */
+	uint64_t wait_samples;     /* of the waiters (waiters.h) */
+	uint64_t waiters_seen;     /* waiters found, over those samples */
+};
+
 struct hold_state {
 	uint32_t tgid;
 	struct gs_holder where;
@@ -63,9 +82,9 @@ struct hold_state {
 	bool confirmed;         /* a holder resolved to a thread of the target */
 	struct hold_cache_entry cache[HOLD_TSTATE_CACHE];
 	size_t ncache;
-	uint64_t samples, held;           /* the interval in progress */
-	uint64_t last_samples, last_held; /* the last interval */
-	uint64_t samples_run, held_run;   /* the whole run */
+	struct hold_period current;  /* the interval in progress */
+	struct hold_period interval; /* the last interval */
+	struct hold_period run;      /* the whole run */
 	struct hold_tid_count *per;     /* this interval's samples by holder */
 	size_t nper, per_cap;
 	struct hold_stack *stacks;
@@ -84,9 +103,13 @@ struct hold_state {
 	 * so an entry's share of the waiter samples is threads' worth of
 	 * seconds waiting. */
 	struct py_profile waits;
-	uint64_t wait_samples, last_wait_samples, wait_samples_run;
-	uint64_t waiters_seen, last_waiters_seen, waiters_seen_run; /* waiters found, over the samples */
 };
+
+/* The last interval's counts, or the run's for a summary. */
+static inline const struct hold_period *hold_period_of(const struct hold_state *h, bool summary)
+{
+	return summary ? &h->run : &h->interval;
+}
 
 /* What the sampler and the BPF program need to know, from the located
  * GIL; false when this interpreter gives no exact holder. */

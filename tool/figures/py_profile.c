@@ -199,14 +199,14 @@ static struct py_profile_entry *entry_for(struct py_profile *p, pid_t tid, const
 							     given[i].line })
 			     .code &&
 		    given[i].code) {
-			p->dropped++;
+			p->current.dropped++;
 			return NULL;
 		}
 	hash = entry_hash(tid, frames, depth, truncated);
 	if ((e = py_profile_find(p, tid, frames, depth, truncated)))
 		return e;
 	if (!(e = new_entry(p, hash, tid, frames, depth, truncated))) {
-		p->dropped++;
+		p->current.dropped++;
 		return NULL;
 	}
 	for (at = hash & (p->nslots - 1); p->slots[at]; at = (at + 1) & (p->nslots - 1))
@@ -222,10 +222,10 @@ int py_profile_add_weighted(struct py_profile *p, pid_t tid, const struct py_pro
 
 	if (!e)
 		return -1;
-	e->n++;
-	e->blocked_n += blocked;
-	e->w += weight;
-	e->blocked_w += blocked ? weight : 0;
+	e->current.n++;
+	e->current.blocked_n += blocked;
+	e->current.w += weight;
+	e->current.blocked_w += blocked ? weight : 0;
 	return 0;
 }
 
@@ -237,22 +237,21 @@ int py_profile_add(struct py_profile *p, pid_t tid, const struct py_profile_fram
 
 static void entries_free(struct py_profile *p);
 
-static void entry_merge(struct py_profile_entry *into, const struct py_profile_entry *from)
+static void period_add(struct py_profile_entry_period *into, const struct py_profile_entry_period *from)
 {
 	into->n += from->n;
 	into->blocked_n += from->blocked_n;
 	into->w += from->w;
 	into->blocked_w += from->blocked_w;
-	into->last_w += from->last_w;
-	into->run_w += from->run_w;
-	into->last_n += from->last_n;
-	into->last_blocked_n += from->last_blocked_n;
-	into->run_n += from->run_n;
-	into->run_blocked_n += from->run_blocked_n;
-	into->interval_s += from->interval_s;
-	into->run_s += from->run_s;
-	into->blocked_interval_s += from->blocked_interval_s;
-	into->blocked_run_s += from->blocked_run_s;
+	into->s += from->s;
+	into->blocked_s += from->blocked_s;
+}
+
+static void entry_merge(struct py_profile_entry *into, const struct py_profile_entry *from)
+{
+	period_add(&into->current, &from->current);
+	period_add(&into->interval, &from->interval);
+	period_add(&into->run, &from->run);
 }
 
 int py_profile_fold_threads(struct py_profile *p, bool (*keep)(pid_t tid, void *ctx), void *ctx)
@@ -275,9 +274,7 @@ int py_profile_fold_threads(struct py_profile *p, bool (*keep)(pid_t tid, void *
 		}
 		entry_merge(into, e);
 	}
-	rebuilt.torn = p->torn, rebuilt.dropped = p->dropped;
-	rebuilt.last_torn = p->last_torn, rebuilt.last_dropped = p->last_dropped;
-	rebuilt.run_torn = p->run_torn, rebuilt.run_dropped = p->run_dropped;
+	rebuilt.current = p->current, rebuilt.interval = p->interval, rebuilt.run = p->run;
 	entries_free(p);
 	*p = rebuilt;
 	return 0;
@@ -285,7 +282,7 @@ int py_profile_fold_threads(struct py_profile *p, bool (*keep)(pid_t tid, void *
 
 void py_profile_torn(struct py_profile *p)
 {
-	p->torn++;
+	p->current.torn++;
 }
 
 void py_profile_close_interval(struct py_profile *p, uint64_t samples, double interval_s)
@@ -294,31 +291,23 @@ void py_profile_close_interval(struct py_profile *p, uint64_t samples, double in
 
 	for (size_t i = 0; i < p->n; i++) {
 		struct py_profile_entry *e = &p->entries[i];
-		e->interval_s = e->w * per_sample;
-		e->blocked_interval_s = e->blocked_w * per_sample;
-		e->run_s += e->interval_s;
-		e->blocked_run_s += e->blocked_interval_s;
-		e->last_n = e->n;
-		e->last_blocked_n = e->blocked_n;
-		e->run_n += e->n;
-		e->run_blocked_n += e->blocked_n;
-		e->last_w = e->w;
-		e->run_w += e->w;
-		e->n = e->blocked_n = 0;
-		e->w = e->blocked_w = 0;
+		e->interval = e->current;
+		e->interval.s = e->current.w * per_sample;
+		e->interval.blocked_s = e->current.blocked_w * per_sample;
+		period_add(&e->run, &e->interval);
+		e->current = (struct py_profile_entry_period){ 0 };
 	}
-	p->last_torn = p->torn;
-	p->last_dropped = p->dropped;
-	p->run_torn += p->torn;
-	p->run_dropped += p->dropped;
-	p->torn = p->dropped = 0;
+	p->interval = p->current;
+	p->run.torn += p->current.torn;
+	p->run.dropped += p->current.dropped;
+	p->current = (struct py_profile_period){ 0 };
 }
 
 double py_profile_seconds(const struct py_profile_entry *e, bool summary, bool blocked)
 {
-	if (blocked)
-		return summary ? e->blocked_run_s : e->blocked_interval_s;
-	return summary ? e->run_s : e->interval_s;
+	const struct py_profile_entry_period *f = py_profile_entry_period_of(e, summary);
+
+	return blocked ? f->blocked_s : f->s;
 }
 
 static int by_seconds(const struct py_profile_entry *a, const struct py_profile_entry *b, bool summary,

@@ -28,21 +28,32 @@ struct py_profile_frame {
 	int line;
 };
 
+/* An entry's samples over a period: the interval in progress, the last
+ * one, or the run. A sample's weight is 1, or the threads a sample of a
+ * few stood for: what time is the share of. */
+struct py_profile_entry_period {
+	uint64_t n, blocked_n; /* samples; those the holder was off its CPU in */
+	double w, blocked_w;   /* their weights */
+	double s, blocked_s;   /* held time they stand for (once the period closed) */
+};
+
 struct py_profile_entry {
 	pid_t tid;
 	uint32_t depth;
 	bool truncated;
 	uint64_t hash, stack_hash; /* with the thread, without */
 	struct py_profile_frame *frames; /* innermost first */
-	uint64_t n, blocked_n;           /* samples, the interval in progress */
-	/* The samples' weights (1 each, or the threads a sample of a few
-	 * stood for): what time is the share of. */
-	double w, blocked_w, last_w, run_w;
-	uint64_t last_n, last_blocked_n; /* the last interval */
-	uint64_t run_n, run_blocked_n;
-	double interval_s, run_s;        /* held time they stand for */
-	double blocked_interval_s, blocked_run_s;
+	struct py_profile_entry_period current;  /* the interval in progress */
+	struct py_profile_entry_period interval; /* the last interval */
+	struct py_profile_entry_period run;      /* the whole run */
 };
+
+/* The last interval's figures of an entry, or the run's for a summary. */
+static inline const struct py_profile_entry_period *py_profile_entry_period_of(const struct py_profile_entry *e,
+									      bool summary)
+{
+	return summary ? &e->run : &e->interval;
+}
 
 /* The names of code objects, each once. */
 struct py_profile_names {
@@ -52,16 +63,28 @@ struct py_profile_names {
 	size_t nslots;
 };
 
+/* Samples not in any entry over a period (in progress, the last, the run). */
+struct py_profile_period {
+	uint64_t torn;    /* the stack could not be read */
+	uint64_t dropped; /* no memory, or no room for another entry */
+};
+
 struct py_profile {
 	struct py_profile_names names;
 	struct py_profile_entry *entries;
 	size_t n, cap;
 	uint32_t *slots; /* open addressing: entry index + 1, 0 empty */
 	size_t nslots;
-	uint64_t torn, dropped;         /* the interval in progress */
-	uint64_t last_torn, last_dropped;
-	uint64_t run_torn, run_dropped;
+	struct py_profile_period current;  /* the interval in progress */
+	struct py_profile_period interval; /* the last interval */
+	struct py_profile_period run;      /* the whole run */
 };
+
+/* The last interval's counts, or the run's for a summary. */
+static inline const struct py_profile_period *py_profile_period_of(const struct py_profile *p, bool summary)
+{
+	return summary ? &p->run : &p->interval;
+}
 
 /* The profile's own copy of a code object's names, for a frame to add:
  * the code cache may forget the object at its next lookup. NULL: no memory. */

@@ -248,7 +248,7 @@ void symbolize_held_stacks(struct symbolizer *sym, struct hold_state *h, int sta
 
 	for (size_t i = 0; i < h->nstacks; i++) {
 		struct hold_stack *s = &h->stacks[i], *known;
-		if (s->frames || !s->run_ns)
+		if (s->frames || !s->run.ns)
 			continue;
 		if ((known = named_before(sym, s))) {
 			copy_names(s, known);

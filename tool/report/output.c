@@ -106,7 +106,7 @@ struct output *output_open(const struct options *opt, struct gs_error *err)
 	return out;
 }
 
-/* Each thread's GIL wait % this interval, for the chart. */
+/* Each thread's GIL wait % this interval (r is an interval's), for the chart. */
 static void remember(struct output *out, const struct report *r)
 {
 	pid_t *tids = calloc(r->nthreads + 1, sizeof *tids);
@@ -114,11 +114,9 @@ static void remember(struct output *out, const struct report *r)
 	double *values = calloc(r->nthreads + 1, sizeof *values);
 
 	for (size_t i = 0; tids && names && values && i < r->nthreads; i++) {
-		struct row_figures f;
-		row_figures(r->threads[i], false, r->interval_s, &f);
 		tids[i] = r->threads[i]->tid;
 		snprintf(names[i], sizeof names[i], "%s", thread_name(r->threads[i]));
-		values[i] = f.wait_pct;
+		values[i] = r->entries[i].fig.wait_pct;
 	}
 	if (tids && names && values)
 		history_add(&out->history, r->elapsed_s, tids, names, values, r->nthreads);
@@ -134,15 +132,15 @@ static void text_histograms(struct output *out, const struct report *r, const st
 
 	if (!process)
 		return;
-	histogram_render(out->file, r->summary ? &process->run : &process->interval,
+	histogram_render(out->file, histogram_of(process, r->summary),
 			 r->summary ? "GIL waits over the whole run:" : "GIL waits this interval:", 40);
 	for (size_t i = 0; out->opt->per_thread && i < r->nthreads; i++) {
 		const struct hist_series *s = histograms_find(h, r->threads[i]->tid);
-		if (!s || !histogram_total(r->summary ? &s->run : &s->interval))
+		if (!s || !histogram_total(histogram_of(s, r->summary)))
 			continue;
 		escape_text(name, sizeof name, thread_name(r->threads[i]));
 		snprintf(title, sizeof title, "thread %d (%s):", (int)r->threads[i]->tid, name);
-		histogram_render(out->file, r->summary ? &s->run : &s->interval, title, 40);
+		histogram_render(out->file, histogram_of(s, r->summary), title, 40);
 	}
 	fputc('\n', out->file);
 	fflush(out->file);
@@ -277,8 +275,6 @@ static int write_stacks(struct output *out, const struct report *r, struct gs_er
 
 int output_summary(struct output *out, struct report *r, const struct histograms *h, struct gs_error *err)
 {
-	struct report_lines lines;
-
 	r->sort = out->sort;
 	if (out->screen) {
 		screen_close(out->screen);
@@ -289,8 +285,7 @@ int output_summary(struct output *out, struct report *r, const struct histograms
 		return -1;
 	if (!out->opt->svg)
 		return 0;
-	report_header(r, &lines);
-	return write_svg(out, lines.verdict, err);
+	return write_svg(out, r->lines.verdict, err);
 }
 
 int output_input_fd(const struct output *out)

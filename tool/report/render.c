@@ -10,21 +10,9 @@
 
 #define NS_PER_S 1e9
 
-void report_select(struct report *r, struct stats *st, bool all)
-{
-	struct table_order order = { r->sort, r->summary, r->interval_s };
-	size_t n = 0;
-
-	for (size_t i = 0; i < st->nthreads; i++) {
-		struct thread_stats *t = &st->threads[i];
-		if (all || r->summary || t->alive || t->ended_now)
-			r->threads[n++] = t;
-	}
-	r->nthreads = n;
-	table_sort(r->threads, n, &order);
-}
-
-void report_model(const struct report *r, struct gil_model_input *in, struct gil_model *m)
+/* The GIL model of the report's period (the same for an interval and
+ * the summary). */
+static void report_model(const struct report *r, struct gil_model_input *in, struct gil_model *m)
 {
 	*in = (struct gil_model_input){ r->threads, r->nthreads, r->summary, r->interval_s, r->target->gil_enabled,
 					report_held_pct(r), r->summary ? r->folded : NULL, r->hold,
@@ -85,8 +73,9 @@ static void lost_line(const struct report_counts *c, char *buf, size_t size)
 	}
 }
 
-void report_header(const struct report *r, struct report_lines *lines)
+static void compute_lines(struct report *r)
 {
+	struct report_lines *lines = &r->lines;
 	const struct report_target *tg = r->target;
 	struct gil_model_input in;
 	struct gil_model *m = &lines->model;
@@ -119,7 +108,7 @@ int report_rows(const struct report *r, int screen_rows, struct roles *rows)
 	struct roles_request req = { r->summary, roles_grouped(r->nthreads, screen_rows, r->group), r->short_s,
 				     r->sort };
 
-	return roles_build(rows, r->threads, r->nthreads, &req);
+	return roles_build(rows, r->entries, r->nthreads, &req);
 }
 
 void report_role_row(const struct report *r, const struct role_row *row, char *buf, size_t len, int width)
@@ -127,8 +116,7 @@ void report_role_row(const struct report *r, const struct role_row *row, char *b
 	struct row_figures f;
 
 	if (row->thread) {
-		report_row_figures(r, row->thread, &f);
-		table_row(buf, len, row->thread, &f, width);
+		table_row(buf, len, row->thread, &row->first->fig, width);
 		return;
 	}
 	roles_row_figures(row, r->interval_s, &f);
@@ -149,7 +137,7 @@ static void json_histogram(FILE *out, const struct histograms *hist, pid_t tid, 
 	struct histogram none = { { 0 } };
 
 	fputs(", \"histogram\": ", out);
-	histogram_json(out, !s ? &none : summary ? &s->run : &s->interval);
+	histogram_json(out, s ? histogram_of(s, summary) : &none);
 }
 
 /* Holding is read from the main interpreter's GIL: a thread that waits on
@@ -161,7 +149,8 @@ static bool on_main_gil(const struct report *r, const struct thread_stats *t)
 	       (!r->target->several_gils || !t->gil_address || t->gil_address == r->target->gil_address);
 }
 
-void report_row_figures(const struct report *r, const struct thread_stats *t, struct row_figures *f)
+/* A table row's figures, with what is known of holding the GIL. */
+static void row_figures_of(const struct report *r, const struct thread_stats *t, struct row_figures *f)
 {
 	row_figures(t, r->summary, r->interval_s, f);
 	f->hold_known = r->hold && hold_time_known(r->hold) && on_main_gil(r, t);
@@ -169,16 +158,42 @@ void report_row_figures(const struct report *r, const struct thread_stats *t, st
 	f->cpu_wait_known = r->target->cpu_wait_known;
 }
 
+void report_select(struct report *r, struct stats *st, bool all)
+{
+	struct table_order order = { r->sort, r->summary };
+	size_t n = 0;
+
+	for (size_t i = 0; i < st->nthreads; i++) {
+		struct thread_stats *t = &st->threads[i];
+		if (!all && !r->summary && !t->alive && !t->ended_now)
+			continue;
+		r->entries[n].thread = t;
+		row_figures_of(r, t, &r->entries[n++].fig);
+	}
+	table_sort(r->entries, n, &order);
+	for (size_t i = 0; i < n; i++)
+		r->threads[i] = r->entries[i].thread;
+	r->nthreads = n;
+	compute_lines(r);
+}
+
+void report_compute(struct report *r)
+{
+	for (size_t i = 0; i < r->nthreads; i++) {
+		r->entries[i].thread = r->threads[i];
+		row_figures_of(r, r->threads[i], &r->entries[i].fig);
+	}
+	compute_lines(r);
+}
+
 double report_held_pct(const struct report *r)
 {
-	const struct hold_state *h = r->hold;
-	uint64_t samples, held;
+	const struct hold_period *p;
 
-	if (!h || !h->sampling || !r->target->gil_enabled)
+	if (!r->hold || !r->hold->sampling || !r->target->gil_enabled)
 		return -1;
-	samples = r->summary ? h->samples_run : h->last_samples;
-	held = r->summary ? h->held_run : h->last_held;
-	return samples ? 100.0 * (double)held / (double)samples : -1;
+	p = hold_period_of(r->hold, r->summary);
+	return p->samples ? 100.0 * (double)p->held / (double)p->samples : -1;
 }
 
 long long report_hold_samples(const struct report *r)
@@ -187,7 +202,7 @@ long long report_hold_samples(const struct report *r)
 
 	if (!h || !h->sampling || !r->target->gil_enabled)
 		return -1;
-	return (long long)(r->summary ? h->samples_run : h->last_samples);
+	return (long long)hold_period_of(h, r->summary)->samples;
 }
 
 static void json_seconds_or_null(FILE *out, const char *name, bool known, uint64_t ns)
@@ -230,7 +245,7 @@ static void json_held_stacks(FILE *out, const struct report *r, const struct thr
 			fputs(", \"syscall\": ", out);
 			json_write_string(out, top[i]->syscall);
 		}
-		fprintf(out, ", \"s\": %.6f}", seconds(r->summary ? top[i]->run_ns : top[i]->interval_ns));
+		fprintf(out, ", \"s\": %.6f}", seconds(hold_stack_period_of(top[i], r->summary)->ns));
 	}
 	fputc(']', out);
 }
@@ -332,9 +347,8 @@ static void json_roles(FILE *out, const struct report *r)
 void render_json(FILE *out, const struct report *r, const struct histograms *hist, bool per_thread)
 {
 	const struct report_target *tg = r->target;
-	struct report_lines lines;
+	const struct report_lines *lines = &r->lines;
 
-	report_header(r, &lines);
 	fprintf(out, "{\"schema_version\": %d, \"pid\": %d, \"comm\": ", RENDER_SCHEMA_VERSION, (int)tg->pid);
 	json_write_string(out, tg->comm);
 	fputs(", \"python_version\": ", out);
@@ -370,9 +384,9 @@ void render_json(FILE *out, const struct report *r, const struct histograms *his
 		fputs(", \"gil_wait_stacks\": null, \"wait_samples\": null, \"wait_torn_samples\": null", out);
 	}
 	fputs(", \"verdict\": ", out);
-	json_write_string(out, lines.verdict);
+	json_write_string(out, lines->verdict);
 	fprintf(out, ", \"verdict_kind\": \"%s\", \"gil_queue\": %.6f, \"threads_alive\": %zu, \"threads_seen\": %zu",
-		verdict_kind_name(lines.kind), lines.model.queue, lines.model.threads_alive, lines.model.threads_seen);
+		verdict_kind_name(lines->kind), lines->model.queue, lines->model.threads_alive, lines->model.threads_seen);
 	if (hist)
 		json_histogram(out, hist, 0, r->summary);
 	if (r->summary && r->folded && r->folded->threads)
@@ -404,13 +418,13 @@ static void text_held_stacks(FILE *out, const struct report *r)
 		const struct thread_stats *t = r->threads[i];
 		const struct hold_stack *top[HOLD_TOP_STACKS];
 		size_t n = t->run.blocked_ns ? hold_top_stacks(r->hold, t->tid, true, top, HOLD_TOP_STACKS) : 0;
-		for (size_t k = 0; k < n && top[k]->run_ns >= 1000000; k++) { /* what a person can see */
+		for (size_t k = 0; k < n && top[k]->run.ns >= 1000000; k++) { /* what a person can see */
 			if (!title)
 				fputs("\nheld the GIL while blocked (innermost frame first):\n", out);
 			title = true;
 			escape_text_cell(name, sizeof name, thread_name(t), 15);
 			escape_text(frame, sizeof frame, top[k]->syscall);
-			fprintf(out, "%7d %s %8.3f s  %s%s%s", (int)t->tid, name, seconds(top[k]->run_ns),
+			fprintf(out, "%7d %s %8.3f s  %s%s%s", (int)t->tid, name, seconds(top[k]->run.ns),
 				top[k]->syscall ? "[" : "", frame, top[k]->syscall ? "]" : "");
 			for (size_t f = 0; f < top[k]->nframes; f++) {
 				escape_text(frame, sizeof frame, top[k]->frames[f]);
@@ -425,13 +439,12 @@ static void text_held_stacks(FILE *out, const struct report *r)
 
 void render_text(FILE *out, const struct report *r)
 {
-	struct report_lines lines;
+	const struct report_lines *lines = &r->lines;
 	struct roles rows = { 0 };
 	char row[256];
 
-	report_header(r, &lines);
 	/* Each block starts with the process it is about. */
-	fprintf(out, "%s%s\n%s\n%s\n", r->summary ? "\n" : "", lines.target, lines.totals, lines.verdict);
+	fprintf(out, "%s%s\n%s\n%s\n", r->summary ? "\n" : "", lines->target, lines->totals, lines->verdict);
 	if (r->bpf) {
 		bpf_cost_text(row, sizeof row, r->bpf, r->summary);
 		fprintf(out, "%s\n", row);
@@ -456,8 +469,8 @@ void render_text(FILE *out, const struct report *r)
 		stacks_text(out, r->hold, true);
 		stacks_wait_text(out, r->hold, true);
 	}
-	if (lines.lost[0])
-		fprintf(out, "%s\n", lines.lost);
+	if (lines->lost[0])
+		fprintf(out, "%s\n", lines->lost);
 	fputc('\n', out);
 	fflush(out);
 }

@@ -62,6 +62,17 @@ extern const size_t report_ncounters;
 bool report_counter_value(const struct report_counts *c, const struct report_counter *k, bool period,
 			  uint64_t *value);
 
+/* The lines every text form starts with: what is traced, the totals, and
+ * the verdict, with the GIL model of the period they come from. */
+struct report_lines {
+	char target[256];
+	char totals[256];
+	char verdict[256];
+	char lost[256]; /* "warning: lost: ..." when the period lost events; else "" */
+	enum verdict_kind kind;
+	struct gil_model model;
+};
+
 struct report {
 	const struct report_target *target;
 	double interval_s; /* length of this interval, or of the whole run */
@@ -71,6 +82,7 @@ struct report {
 	bool summary;
 	time_t wall_clock; /* end of the interval, for the text header */
 	struct thread_stats **threads; /* in display order */
+	struct table_entry *entries;   /* the same threads, each with its row's figures */
 	size_t nthreads;
 	struct report_counts counts; /* the process's BPF event counters */
 	enum sort_key sort;
@@ -82,10 +94,10 @@ struct report {
 	/* What gilstats' BPF programs cost the host in the period: shared by
 	 * every process, so on one line of a period only (NULL: not here). */
 	const struct bpf_cost *bpf;
+	/* Computed once a report (report_select, report_compute), for every
+	 * form it is drawn in. */
+	struct report_lines lines;
 };
-
-/* A table row's figures, with what is known of holding the GIL. */
-void report_row_figures(const struct report *r, const struct thread_stats *t, struct row_figures *f);
 
 /* The GIL's utilisation (share of wall time it was held), or -1 when
  * unknown. */
@@ -94,25 +106,16 @@ double report_held_pct(const struct report *r);
 long long report_hold_samples(const struct report *r);
 
 /* Chooses the threads of a report (alive or ended during the interval;
- * every thread for the summary, or with all) and sorts them by r->sort.
- * r->threads must hold st->nthreads pointers. Sets r->nthreads. */
+ * every thread for the summary, or with all), computes each one's row
+ * figures once and sorts them on those by r->sort, then computes the
+ * lines. r->threads and r->entries must hold st->nthreads each; every
+ * other input (the counts too) is set before. Sets r->nthreads. */
 void report_select(struct report *r, struct stats *st, bool all);
 
-/* The lines every text form starts with: what is traced, the totals, and
- * the verdict. */
-struct report_lines {
-	char target[256];
-	char totals[256];
-	char verdict[256];
-	char lost[256]; /* "warning: lost: ..." when the period lost events; else "" */
-	enum verdict_kind kind;
-	struct gil_model model;
-};
-void report_header(const struct report *r, struct report_lines *lines);
-
-/* The GIL model of the report's period (the same for an interval and
- * the summary). */
-void report_model(const struct report *r, struct gil_model_input *in, struct gil_model *m);
+/* The same figures and lines for a report whose r->nthreads threads are
+ * given in order (r->entries holding as many); again after an input
+ * changed. */
+void report_compute(struct report *r);
 
 /* The table's rows (threads, and groups of threads by role) as the text
  * and the live view show them; screen_rows > 0: what the screen holds. */

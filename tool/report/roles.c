@@ -54,8 +54,9 @@ static struct role_row *new_row(struct roles *r)
 	return &r->rows[r->n++];
 }
 
-static int add(struct roles *r, const struct thread_stats *t, const struct roles_request *req)
+static int add(struct roles *r, const struct table_entry *e, const struct roles_request *req)
 {
+	const struct thread_stats *t = e->thread;
 	const struct thread_figures *f = thread_figures_of(t, req->summary);
 	char role[sizeof r->rows[0].role];
 	struct role_row *row;
@@ -74,7 +75,7 @@ static int add(struct roles *r, const struct thread_stats *t, const struct roles
 		}
 	}
 	if (!row->threads)
-		row->first = t;
+		row->first = e;
 	row->threads++;
 	row->alive += t->alive;
 	thread_figures_add(&row->fig, f);
@@ -98,7 +99,7 @@ static int compare_doubles(double a, double b)
 
 static pid_t first_tid(const struct role_row *row)
 {
-	return row->thread ? row->thread->tid : row->first ? row->first->tid : 0;
+	return row->thread ? row->thread->tid : row->first ? row->first->thread->tid : 0;
 }
 
 /* Largest first, as the thread table sorts; ties by role, then tid. */
@@ -130,19 +131,19 @@ static int compare_rows(const void *pa, const void *pb, void *ctx)
 	return c ? c : (first_tid(a) > first_tid(b)) - (first_tid(a) < first_tid(b));
 }
 
-int roles_build(struct roles *r, struct thread_stats *const *threads, size_t n, const struct roles_request *req)
+int roles_build(struct roles *r, const struct table_entry *threads, size_t n, const struct roles_request *req)
 {
 	enum sort_key key = req->key;
 
 	r->n = 0;
 	for (size_t i = 0; i < n; i++)
-		if (add(r, threads[i], req) != 0)
+		if (add(r, &threads[i], req) != 0)
 			return -1;
 	/* A role with a single short-lived thread: that thread's own row. */
 	for (size_t i = 0; i < r->n; i++)
 		if (!req->group && !r->rows[i].thread && r->rows[i].threads == 1) {
-			r->rows[i].thread = r->rows[i].first;
-			snprintf(r->rows[i].role, sizeof r->rows[i].role, "%s", thread_name(r->rows[i].first));
+			r->rows[i].thread = r->rows[i].first->thread;
+			snprintf(r->rows[i].role, sizeof r->rows[i].role, "%s", thread_name(r->rows[i].thread));
 		}
 	if (r->n)
 		qsort_r(r->rows, r->n, sizeof *r->rows, compare_rows, &key);

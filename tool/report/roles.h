@@ -22,7 +22,8 @@ void roles_name(const char *name, char *out, size_t len);
 struct role_row {
 	char role[sizeof(((struct thread_stats *)0)->python_name)];
 	const struct thread_stats *thread; /* the thread of a row of its own; NULL: a group */
-	const struct thread_stats *first;  /* the group's first thread */
+	/* The group's first thread, with its figures: a row of its own shows them. */
+	const struct table_entry *first;
 	size_t threads, alive;             /* in the group; alive at the end of the period */
 	struct thread_figures fig;         /* summed over them (maxima: the largest) */
 };
@@ -43,9 +44,9 @@ struct roles_request {
 	enum sort_key key; /* the rows' order, largest first (TID: ascending) */
 };
 
-/* The rows of threads (in display order) into r (reset first). Returns 0
- * or -1 (no memory). */
-int roles_build(struct roles *r, struct thread_stats *const *threads, size_t n, const struct roles_request *req);
+/* The rows of threads (in display order, with their row figures) into r
+ * (reset first). Returns 0 or -1 (no memory). */
+int roles_build(struct roles *r, const struct table_entry *threads, size_t n, const struct roles_request *req);
 
 /* A row's figures: a thread's over the period (seconds), a group's over
  * the thread-seconds its threads were alive (seconds when unknown). */

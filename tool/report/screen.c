@@ -161,21 +161,20 @@ static int draw_rows(const struct report *r, int y, int bottom)
 
 void screen_draw(struct screen *s, const struct report *r, const struct histogram *hist)
 {
-	struct report_lines lines;
+	const struct report_lines *lines = &r->lines;
 	int y = s->y, bottom, hist_lines = 0;
 
-	report_header(r, &lines);
 	/* Host-wide, once: the line between the keys and the first process. */
 	if (r->bpf) {
 		char cost[160];
 		bpf_cost_text(cost, sizeof cost, r->bpf, r->summary);
 		put_line(1, cost, A_DIM);
 	}
-	put_line(y++, lines.target, A_BOLD);
-	put_line(y++, lines.totals, A_NORMAL);
-	put_line(y++, lines.verdict, A_BOLD);
-	if (lines.lost[0])
-		put_line(y++, lines.lost, A_BOLD);
+	put_line(y++, lines->target, A_BOLD);
+	put_line(y++, lines->totals, A_NORMAL);
+	put_line(y++, lines->verdict, A_BOLD);
+	if (lines->lost[0])
+		put_line(y++, lines->lost, A_BOLD);
 	/* Each process a share of what is left of the screen. */
 	bottom = y + (LINES - y) / (int)s->left;
 	if (s->left > 1)

@@ -128,17 +128,17 @@ void stacks_json(FILE *out, const struct hold_state *h, bool summary)
 		json_frames(out, top[i]);
 		fprintf(out, ", \"s\": %.6f, \"blocked_s\": %.6f, \"samples\": %" PRIu64 ", \"tid\": %d}",
 			py_profile_seconds(top[i], summary, false), py_profile_seconds(top[i], summary, true),
-			summary ? top[i]->run_n : top[i]->last_n, (int)top[i]->tid);
+			py_profile_entry_period_of(top[i], summary)->n, (int)top[i]->tid);
 	}
-	fprintf(out, "], \"torn_samples\": %" PRIu64, summary ? p->run_torn : p->last_torn);
+	fprintf(out, "], \"torn_samples\": %" PRIu64, py_profile_period_of(p, summary)->torn);
 }
 
 void stacks_wait_json(FILE *out, const struct hold_state *h, bool summary)
 {
 	const struct py_profile_entry *top[STACKS_JSON_TOP];
 	const struct py_profile *p = &h->waits;
-	uint64_t samples = summary ? h->wait_samples_run : h->last_wait_samples;
-	uint64_t seen = summary ? h->waiters_seen_run : h->last_waiters_seen;
+	const struct hold_period *period = hold_period_of(h, summary);
+	uint64_t samples = period->wait_samples, seen = period->waiters_seen;
 	size_t n;
 
 	if (!h->python_stacks) {
@@ -151,11 +151,11 @@ void stacks_wait_json(FILE *out, const struct hold_state *h, bool summary)
 		fputs(i ? ", {\"stack\": " : "{\"stack\": ", out);
 		json_frames(out, top[i]);
 		fprintf(out, ", \"s\": %.6f, \"samples\": %" PRIu64 ", \"tid\": %d}",
-			py_profile_seconds(top[i], summary, false), summary ? top[i]->run_n : top[i]->last_n,
+			py_profile_seconds(top[i], summary, false), py_profile_entry_period_of(top[i], summary)->n,
 			(int)top[i]->tid);
 	}
 	fprintf(out, "], \"wait_samples\": %" PRIu64 ", \"waiters_mean\": %.3f, \"wait_torn_samples\": %" PRIu64,
-		samples, samples ? (double)seen / (double)samples : 0.0, summary ? p->run_torn : p->last_torn);
+		samples, samples ? (double)seen / (double)samples : 0.0, py_profile_period_of(p, summary)->torn);
 }
 
 void stacks_folded_frame(char *buf, size_t size, const char *name)
@@ -202,7 +202,7 @@ static void folded_lines(FILE *out, const struct py_profile *p, pid_t pid, struc
 		const struct py_profile_entry *e = &p->entries[i];
 		/* A waiter sample stands for several waiters: its weight, to
 		 * the nearest sample. */
-		uint64_t count = weighted ? (uint64_t)(e->run_w + 0.5) : e->run_n;
+		uint64_t count = weighted ? (uint64_t)(e->run.w + 0.5) : e->run.n;
 		if (!count)
 			continue;
 		folded_thread(thread, sizeof thread, threads, nthreads, e->tid, by_role);

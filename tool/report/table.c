@@ -64,37 +64,34 @@ static int compare_u64(uint64_t a, uint64_t b)
 
 static int compare_rows(const void *pa, const void *pb, void *ctx)
 {
-	const struct thread_stats *a = *(const struct thread_stats *const *)pa;
-	const struct thread_stats *b = *(const struct thread_stats *const *)pb;
+	const struct table_entry *a = pa, *b = pb;
 	const struct table_order *o = ctx;
-	struct row_figures fa, fb;
 	int c = 0;
 
-	row_figures(a, o->summary, o->seconds, &fa);
-	row_figures(b, o->summary, o->seconds, &fb);
 	switch (o->key) {
 	case SORT_GIL_WAIT:
-		c = wait_figures_compare(&thread_figures_of(b, o->summary)->gil, &thread_figures_of(a, o->summary)->gil);
+		c = wait_figures_compare(&thread_figures_of(b->thread, o->summary)->gil,
+					 &thread_figures_of(a->thread, o->summary)->gil);
 		break;
 	case SORT_CPU:
-		c = compare_doubles(fb.cpu_pct, fa.cpu_pct);
+		c = compare_doubles(b->fig.cpu_pct, a->fig.cpu_pct);
 		break;
 	case SORT_WAITS:
-		c = compare_doubles(fb.waits_per_s, fa.waits_per_s);
+		c = compare_doubles(b->fig.waits_per_s, a->fig.waits_per_s);
 		break;
 	case SORT_MAX_WAIT:
-		c = compare_u64(fb.max_ns, fa.max_ns);
+		c = compare_u64(b->fig.max_ns, a->fig.max_ns);
 		break;
 	default:
 		break;
 	}
-	return c ? c : (a->tid > b->tid) - (a->tid < b->tid);
+	return c ? c : (a->thread->tid > b->thread->tid) - (a->thread->tid < b->thread->tid);
 }
 
-void table_sort(struct thread_stats **threads, size_t n, const struct table_order *order)
+void table_sort(struct table_entry *rows, size_t n, const struct table_order *order)
 {
 	/* qsort_r's context takes no const; compare_rows only reads it. */
-	qsort_r(threads, n, sizeof *threads, compare_rows, (void *)(uintptr_t)order);
+	qsort_r(rows, n, sizeof *rows, compare_rows, (void *)(uintptr_t)order);
 }
 
 static int name_width(int width)

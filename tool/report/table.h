@@ -35,11 +35,17 @@ const char *sort_key_name(enum sort_key key);
 struct table_order {
 	enum sort_key key;
 	bool summary;
-	double seconds;
+};
+
+/* A thread with its row's figures, computed once a report: the sort and
+ * every row drawn read them. */
+struct table_entry {
+	struct thread_stats *thread;
+	struct row_figures fig;
 };
 
 /* Sorts rows by the key, largest first (TID: ascending), ties by TID. */
-void table_sort(struct thread_stats **threads, size_t n, const struct table_order *order);
+void table_sort(struct table_entry *rows, size_t n, const struct table_order *order);
 
 /* The header and a row, fitted to width columns (NAME takes what is left;
  * 0 means the natural width). Returns the length written. */

@@ -203,7 +203,7 @@ struct gs_family {
 	__u32 parent; /* the followed process it was forked from; 0: added by the tool */
 	__u32 follow; /* 1: its children are followed too (--children) */
 	__u64 execs;  /* execs since it was added */
-	__u64 exec_ns; /* its last exec (CLOCK_MONOTONIC); 0: none seen */
+	__u64 exec_ns; /* its last exec, or its fork (CLOCK_MONOTONIC); 0: none seen */
 	__u32 origin;  /* enum gs_family_origin */
 	__u32 pad;
 };

@@ -28,7 +28,7 @@ int gs_fork(struct bpf_raw_tracepoint_args *ctx)
 	/* A new thread is no new process. */
 	if (!child || child != tid || child == parent)
 		return 0;
-	struct gs_family born = { .parent = parent, .follow = 1, .origin = GS_FAMILY_FORK };
+	struct gs_family born = { .parent = parent, .follow = 1, .exec_ns = bpf_ktime_get_ns(), .origin = GS_FAMILY_FORK };
 	family.update(&child, &born);
 	return 0;
 }

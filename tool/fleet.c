@@ -375,9 +375,9 @@ static bool alive(pid_t pid)
 	return kill(pid, 0) == 0 || errno != ESRCH;
 }
 
-/* --all: an exec the kernel saw, looked at once (its entry goes) when
- * its new image is old enough to have made its GIL; a process that
- * execs again comes back. */
+/* --all: an exec (or a traced python's fork) the kernel saw, looked at
+ * once (its entry goes) when old enough to have made its GIL; a process
+ * that execs again comes back. */
 static void look_at_exec(struct fleet *f, int fd, const struct lineage_entry *e)
 {
 	struct proc_entry p;

@@ -113,10 +113,12 @@ enum fleet_lineage_step fleet_rules_lineage(const struct fleet_rules *r, const s
 	if (!traced && e->exec_new)
 		return r->all ? FLEET_LINEAGE_LOOK : FLEET_LINEAGE_FORGET;
 	/* Forked by a followed process: traced even when its parent has
-	 * exited already (the kernel kept the link); with --all a python's
-	 * fork is a python. */
-	if (!traced && (r->children || r->all) && e->parent)
+	 * exited already (the kernel kept the link). With --all only, looked
+	 * at like an exec: most forks exec something else at once. */
+	if (!traced && r->children && e->parent)
 		return FLEET_LINEAGE_ADOPT;
+	if (!traced && r->all && e->parent)
+		return FLEET_LINEAGE_LOOK;
 	return FLEET_LINEAGE_KEEP;
 }
 

@@ -35,7 +35,7 @@ enum fleet_lineage_step {
 	FLEET_LINEAGE_EXEC,   /* a traced process: see whether it exec'd */
 	FLEET_LINEAGE_FORGET, /* ended, or neither traced nor followed */
 	FLEET_LINEAGE_ADOPT,  /* a child forked by a followed process */
-	FLEET_LINEAGE_LOOK,   /* --all: an exec of a process not traced */
+	FLEET_LINEAGE_LOOK,   /* --all: an exec or a traced python's fork, not traced */
 };
 
 void fleet_rules_init(struct fleet_rules *r, const struct options *opt, pid_t self);
@@ -78,7 +78,7 @@ bool fleet_rules_descendant(const struct fleet_rules *r, pid_t pid, const pid_t 
  * map), alive. */
 enum fleet_lineage_step fleet_rules_lineage(const struct fleet_rules *r, const struct lineage_entry *e, bool traced,
 					    bool in_map, bool alive);
-/* An exec seen is looked at once its new image is FLEET_MIN_AGE_S old. */
+/* An exec or fork seen is looked at once it is FLEET_MIN_AGE_S old. */
 bool fleet_rules_exec_young(const struct lineage_entry *e, double now_s);
 
 /* Samples of the GIL's holder a second in each of nprocs processes:

@@ -221,8 +221,8 @@ START_TEST(lineage_steps)
 }
 END_TEST
 
-/* --all: an exec the kernel saw is looked at (once old enough), a traced
- * python's fork adopted; without --all such an entry goes. */
+/* --all: an exec the kernel saw is looked at (once old enough); without
+ * --all such an entry goes. */
 START_TEST(lineage_execs_under_all)
 {
 	struct fleet_rules all = rules(0, false, true), kids = rules(1, true, false);
@@ -234,7 +234,10 @@ START_TEST(lineage_execs_under_all)
 	ck_assert_int_eq(fleet_rules_lineage(&kids, &exec, false, false, true), FLEET_LINEAGE_FORGET);
 	/* Traced already (attached meanwhile): its execs are watched. */
 	ck_assert_int_eq(fleet_rules_lineage(&all, &exec, true, true, true), FLEET_LINEAGE_EXEC);
-	ck_assert_int_eq(fleet_rules_lineage(&all, &fork, false, false, true), FLEET_LINEAGE_ADOPT);
+	/* A traced python's fork: looked at, once old enough, like an exec
+	 * (it may exec something else); adopted at once with --children. */
+	ck_assert_int_eq(fleet_rules_lineage(&all, &fork, false, false, true), FLEET_LINEAGE_LOOK);
+	ck_assert_int_eq(fleet_rules_lineage(&kids, &fork, false, false, true), FLEET_LINEAGE_ADOPT);
 	ck_assert(fleet_rules_exec_young(&exec, 100.0 + FLEET_MIN_AGE_S / 2));
 	ck_assert(!fleet_rules_exec_young(&exec, 100.0 + FLEET_MIN_AGE_S));
 }

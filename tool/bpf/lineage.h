@@ -16,7 +16,7 @@ struct lineage_entry {
 	bool follow;   /* its children are followed too */
 	bool exec_new; /* an exec of a process the tool did not follow (--all) */
 	uint64_t execs;
-	double exec_s; /* its last exec (CLOCK_MONOTONIC s); 0: none seen */
+	double exec_s; /* its last exec, or its fork (CLOCK_MONOTONIC s); 0: none seen */
 };
 
 /* Follows pid (its children too when follow); an entry already there is

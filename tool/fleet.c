@@ -562,11 +562,15 @@ static bool launch_pending(const struct fleet *f)
 /* Samples the holders; returns the seconds to the next sample. */
 static double sample_holders(struct fleet *f)
 {
-	double next = 1e9, now = monotonic_s();
-	double hz = fleet_rules_sample_hz(f->opt.hold_rate_hz, f->nsessions);
+	double next = 1e9, now = monotonic_s(), hz[2];
+	size_t idle = 0;
 
+	for (size_t i = 0; i < f->nsessions; i++)
+		idle += f->sessions[i]->idle;
+	hz[0] = fleet_rules_sample_hz(f->opt.hold_rate_hz, f->nsessions - idle, idle, true);
+	hz[1] = fleet_rules_sample_hz(f->opt.hold_rate_hz, f->nsessions - idle, idle, false);
 	for (size_t i = 0; i < f->nsessions; i++) {
-		double in = session_sample(f->sessions[i], now, hz);
+		double in = session_sample(f->sessions[i], now, hz[f->sessions[i]->idle]);
 		next = in < next ? in : next;
 	}
 	return next;

@@ -3,6 +3,7 @@
 
 #include "tool/fleet_rules.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 #include "tool/util/array.h"
@@ -127,11 +128,21 @@ bool fleet_rules_exec_young(const struct lineage_entry *e, double now_s)
 	return now_s - e->exec_s < FLEET_MIN_AGE_S;
 }
 
-double fleet_rules_sample_hz(long hold_rate_hz, size_t nprocs)
+double fleet_rules_sample_hz(long hold_rate_hz, size_t nbusy, size_t nidle, bool busy)
 {
-	double share = nprocs ? FLEET_SAMPLES_PER_S / (double)nprocs : FLEET_SAMPLES_PER_S;
+	size_t n = nbusy + nidle;
+	double rate = (double)hold_rate_hz, share = n ? FLEET_SAMPLES_PER_S / (double)n : FLEET_SAMPLES_PER_S;
+	double fair = rate < share ? rate : share, idle_hz, busy_hz;
 
-	return (double)hold_rate_hz < share ? (double)hold_rate_hz : share;
+	if (n <= 1 || !nidle)
+		return fair;
+	idle_hz = fair < FLEET_IDLE_HZ ? fair : FLEET_IDLE_HZ;
+	busy_hz = nbusy ? (FLEET_SAMPLES_PER_S - idle_hz * (double)nidle) / (double)nbusy : fair;
+	busy_hz = rate < busy_hz ? rate : busy_hz;
+	if (busy)
+		return busy_hz;
+	/* A whole number of busy periods: one wake-up serves both. */
+	return busy_hz / ceil(busy_hz / idle_hz);
 }
 
 bool fleet_rules_ends(const struct fleet_rules *r, size_t ntraced, size_t ngone)

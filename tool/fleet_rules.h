@@ -81,12 +81,18 @@ enum fleet_lineage_step fleet_rules_lineage(const struct fleet_rules *r, const s
 /* An exec or fork seen is looked at once it is FLEET_MIN_AGE_S old. */
 bool fleet_rules_exec_young(const struct lineage_entry *e, double now_s);
 
-/* Samples of the GIL's holder a second in each of nprocs processes:
- * --hold-rate, unless the fleet's total would pass FLEET_SAMPLES_PER_S
- * (each sample reads the process's memory: 200 processes at 200 Hz cost
- * half a CPU). Then each gets its share of that. */
+/* Samples of the GIL's holder a second in a process of a fleet of nbusy
+ * busy and nidle idle ones: --hold-rate, unless the fleet's total would
+ * pass FLEET_SAMPLES_PER_S (each sample reads the process's memory: 200
+ * processes at 200 Hz cost half a CPU); then each gets its share of that.
+ * In a fleet an idle process (its threads ran, or held the GIL blocked,
+ * less than FLEET_BUSY_SHARE of the last interval: the GIL was held at
+ * most that long) is sampled at FLEET_IDLE_HZ at most, on the busy ones'
+ * grid, and the busy ones share the rest. */
 #define FLEET_SAMPLES_PER_S 2000.0
-double fleet_rules_sample_hz(long hold_rate_hz, size_t nprocs);
+#define FLEET_BUSY_SHARE 0.02
+#define FLEET_IDLE_HZ 5.0
+double fleet_rules_sample_hz(long hold_rate_hz, size_t nbusy, size_t nidle, bool busy);
 
 /* Whether the run ends: ngone of ntraced processes are gone, and none can
  * come (no --children, no --all). */

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "tool/session.h"
+
 #include "tool/python/py_threads.h"
 
 #include <errno.h>
@@ -16,6 +17,7 @@
 
 #include "tool/util/array.h"
 #include "tool/util/clock.h"
+#include "tool/fleet_rules.h"
 #include "tool/bpf/privileges.h"
 #include "tool/figures/split.h"
 #include "tool/figures/waiters.h"
@@ -1035,6 +1037,19 @@ static int report_room(struct session *s)
 	return 0;
 }
 
+/* How long the GIL may have been held in the report's period: its
+ * threads' time on a CPU, and holding it blocked. */
+static double gil_possible_s(const struct report *r)
+{
+	uint64_t ns = 0;
+
+	for (size_t i = 0; i < r->nthreads; i++) {
+		const struct thread_figures *f = thread_figures_of(r->threads[i], r->summary);
+		ns += f->cpu_ns + f->blocked_ns;
+	}
+	return (double)ns / 1e9;
+}
+
 void session_emit(struct session *s, bool summary, const struct bpf_cost *cost)
 {
 	double elapsed = s->last_update - s->attached;
@@ -1066,6 +1081,7 @@ void session_emit(struct session *s, bool summary, const struct bpf_cost *cost)
 	if (!summary) {
 		s->verdict = verdict_decide(&r.lines.model, r.target->gil_enabled);
 		s->verdict_known = true;
+		s->idle = gil_possible_s(&r) < FLEET_BUSY_SHARE * r.interval_s;
 		output_interval(s->out, &r, &s->hist);
 	}
 	else if (output_summary(s->out, &r, &s->hist, &err) != 0)

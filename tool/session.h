@@ -101,6 +101,8 @@ struct session {
 	 * for all its processes from then on; 0: the session's own. */
 	uint64_t shared_boundary_ns;
 	bool verdict_known;         /* an interval was reported */
+	bool idle;                  /* its threads ran (or held the GIL blocked) less
+				     * than FLEET_BUSY_SHARE of the last interval */
 	enum verdict_kind verdict;  /* its kind, for the metrics */
 	double baseline_at; /* the first boundary: the run's figures start there */
 };

@@ -80,13 +80,40 @@ END_TEST
  * within its budget, an equal share of it beyond. */
 START_TEST(sample_rate_shared_in_a_fleet)
 {
-	ck_assert_double_eq(fleet_rules_sample_hz(200, 1), 200);
-	ck_assert_double_eq(fleet_rules_sample_hz(200, 10), 200);
-	ck_assert_double_eq(fleet_rules_sample_hz(200, 50), 40);
-	ck_assert_double_eq(fleet_rules_sample_hz(200, 200), 10);
-	ck_assert_double_eq(fleet_rules_sample_hz(1000, 1), 1000);
-	ck_assert_double_eq(fleet_rules_sample_hz(1000, 4), 500);
-	ck_assert_double_eq(fleet_rules_sample_hz(50, 0), 50);
+	ck_assert_double_eq(fleet_rules_sample_hz(200, 1, 0, true), 200);
+	ck_assert_double_eq(fleet_rules_sample_hz(200, 10, 0, true), 200);
+	ck_assert_double_eq(fleet_rules_sample_hz(200, 50, 0, true), 40);
+	ck_assert_double_eq(fleet_rules_sample_hz(200, 200, 0, true), 10);
+	ck_assert_double_eq(fleet_rules_sample_hz(1000, 1, 0, true), 1000);
+	ck_assert_double_eq(fleet_rules_sample_hz(1000, 4, 0, true), 500);
+	ck_assert_double_eq(fleet_rules_sample_hz(50, 0, 0, true), 50);
+	/* A single process is sampled at --hold-rate, idle or not. */
+	ck_assert_double_eq(fleet_rules_sample_hz(200, 0, 1, false), 200);
+}
+END_TEST
+
+/* Idle processes of a fleet get a few samples a second, on the busy ones'
+ * grid; the busy ones share what is left of the budget. */
+START_TEST(sample_rate_idle_processes)
+{
+	/* 10 idle: 5 Hz each. */
+	ck_assert_double_eq(fleet_rules_sample_hz(200, 0, 10, false), 5);
+	/* 190 idle at 5 Hz leave 1,050 samples for 10 busy: --hold-rate caps them. */
+	ck_assert_double_eq(fleet_rules_sample_hz(200, 10, 190, true), 105);
+	ck_assert_double_eq(fleet_rules_sample_hz(200, 10, 190, false), 105.0 / 21);
+	/* 1 busy, 9 idle: the busy one at --hold-rate, the idle ones at 200/40. */
+	ck_assert_double_eq(fleet_rules_sample_hz(200, 1, 9, true), 200);
+	ck_assert_double_eq(fleet_rules_sample_hz(200, 1, 9, false), 5);
+	/* More idle ones than the budget holds at 5 Hz: an equal share. */
+	ck_assert_double_eq(fleet_rules_sample_hz(200, 0, 1000, false), 2);
+	/* --hold-rate below 5 Hz stays as it is. */
+	ck_assert_double_eq(fleet_rules_sample_hz(2, 3, 7, false), 2);
+	/* Never more than the budget in all. */
+	for (size_t busy = 0; busy <= 300; busy += 30)
+		for (size_t idle = 0; idle <= 1000; idle += 100)
+			ck_assert(fleet_rules_sample_hz(200, busy, idle, true) * (double)busy +
+					  fleet_rules_sample_hz(200, busy, idle, false) * (double)idle <=
+				  FLEET_SAMPLES_PER_S + 1e-6);
 }
 END_TEST
 
@@ -284,6 +311,7 @@ Suite *fleet_suite(void)
 	tcase_add_test(tc, init_from_options);
 	tcase_add_test(tc, all_filters_choose);
 	tcase_add_test(tc, sample_rate_shared_in_a_fleet);
+	tcase_add_test(tc, sample_rate_idle_processes);
 	tcase_add_test(tc, young_processes_wait);
 	tcase_add_test(tc, passed_names_one_process);
 	tcase_add_test(tc, prune_keeps_the_running);

@@ -205,7 +205,7 @@ struct gs_family {
 	__u64 execs;  /* execs since it was added */
 	__u64 exec_ns; /* its last exec, or its fork (CLOCK_MONOTONIC); 0: none seen */
 	__u32 origin;  /* enum gs_family_origin */
-	__u32 pad;
+	__u32 looked;  /* the tool had a first look at it (set by the tool) */
 };
 
 enum gs_family_origin {

@@ -157,8 +157,10 @@ static void lineage_join(struct fleet *f, struct session *s)
 		s->in_lineage = lineage_add(fd, s->target.pid, f->rules.children || f->rules.all, &s->execs_seen) == 0;
 }
 
-/* One more process while running; failures are reported, not fatal. */
-static bool attach_more(struct fleet *f, pid_t pid, bool quiet)
+/* One more process while running; failures are reported, not fatal.
+ * exact_only: a GIL found by the heuristic counts as a failure, said
+ * nowhere (a python looked at early may not have made its GIL yet). */
+static bool attach_as(struct fleet *f, pid_t pid, bool quiet, bool exact_only)
 {
 	struct session *s = add_session(f);
 	struct gs_error err = { 0 };
@@ -166,7 +168,8 @@ static bool attach_more(struct fleet *f, pid_t pid, bool quiet)
 
 	if (!s)
 		return false;
-	if (session_prepare(s, &f->opt, pid, &err) == 0 && check_fleet_backend(f, s, &err) == 0) {
+	if (session_prepare(s, &f->opt, pid, &err) == 0 && (!exact_only || s->gil.method == GIL_METHOD_EXACT) &&
+	    check_fleet_backend(f, s, &err) == 0) {
 		if (loader_add_target(f->loader, pid, s->plan.watch, s->plan.nwatch) == 0) {
 			session_start(s, f->loader, f->out, monotonic_s(), begun);
 			lineage_join(f, s);
@@ -185,6 +188,11 @@ static bool attach_more(struct fleet *f, pid_t pid, bool quiet)
 	free(s);
 	f->nsessions--;
 	return false;
+}
+
+static bool attach_more(struct fleet *f, pid_t pid, bool quiet)
+{
+	return attach_as(f, pid, quiet, false);
 }
 
 /* Descendants found in /proc are followed in the kernel too: their
@@ -375,18 +383,28 @@ static bool alive(pid_t pid)
 	return kill(pid, 0) == 0 || errno != ESRCH;
 }
 
-/* --all: an exec (or a traced python's fork) the kernel saw, looked at
- * once (its entry goes) when old enough to have made its GIL; a process
- * that execs again comes back. */
+/* --all: an exec (or a traced python's fork) the kernel saw. A first
+ * look soon after takes a python whose GIL is exactly where it should be
+ * already; the last, once old enough to have made its GIL, takes it as it
+ * is, or passes it over (its entry goes: it comes back if it execs again). */
 static void look_at_exec(struct fleet *f, int fd, const struct lineage_entry *e)
 {
 	struct proc_entry p;
 
-	if (fleet_rules_exec_young(e, monotonic_s()))
+	switch (fleet_rules_exec_look(e, monotonic_s())) {
+	case FLEET_LOOK_LATER:
 		return;
-	lineage_remove(fd, e->pid);
-	if (discover_entry(e->pid, &p) == 0 && wanted(f, &p, NULL, 0))
-		attach_more(f, e->pid, true);
+	case FLEET_LOOK_EARLY:
+		lineage_mark_looked(fd, e->pid);
+		if (discover_entry(e->pid, &p) == 0 && wanted(f, &p, NULL, 0))
+			attach_as(f, e->pid, true, true);
+		return;
+	case FLEET_LOOK_LAST:
+		lineage_remove(fd, e->pid);
+		if (discover_entry(e->pid, &p) == 0 && wanted(f, &p, NULL, 0))
+			attach_more(f, e->pid, true);
+		return;
+	}
 }
 
 /* Execs the kernel could not record (its map full): /proc is read. */

@@ -123,9 +123,13 @@ enum fleet_lineage_step fleet_rules_lineage(const struct fleet_rules *r, const s
 	return FLEET_LINEAGE_KEEP;
 }
 
-bool fleet_rules_exec_young(const struct lineage_entry *e, double now_s)
+enum fleet_look fleet_rules_exec_look(const struct lineage_entry *e, double now_s)
 {
-	return now_s - e->exec_s < FLEET_MIN_AGE_S;
+	double age = now_s - e->exec_s;
+
+	if (age >= FLEET_MIN_AGE_S)
+		return FLEET_LOOK_LAST;
+	return age >= FLEET_FIRST_LOOK_S && !e->looked ? FLEET_LOOK_EARLY : FLEET_LOOK_LATER;
 }
 
 double fleet_rules_sample_hz(long hold_rate_hz, size_t nbusy, size_t nidle, bool busy)

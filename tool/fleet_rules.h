@@ -78,8 +78,12 @@ bool fleet_rules_descendant(const struct fleet_rules *r, pid_t pid, const pid_t 
  * map), alive. */
 enum fleet_lineage_step fleet_rules_lineage(const struct fleet_rules *r, const struct lineage_entry *e, bool traced,
 					    bool in_map, bool alive);
-/* An exec or fork seen is looked at once it is FLEET_MIN_AGE_S old. */
-bool fleet_rules_exec_young(const struct lineage_entry *e, double now_s);
+/* An exec or fork seen is looked at first once FLEET_FIRST_LOOK_S old
+ * (taken then only where its GIL is exact: a python starts in tens of
+ * milliseconds), and last once FLEET_MIN_AGE_S old. */
+#define FLEET_FIRST_LOOK_S 0.05
+enum fleet_look { FLEET_LOOK_LATER, FLEET_LOOK_EARLY, FLEET_LOOK_LAST };
+enum fleet_look fleet_rules_exec_look(const struct lineage_entry *e, double now_s);
 
 /* Samples of the GIL's holder a second in a process of a fleet of nbusy
  * busy and nidle idle ones: --hold-rate, unless the fleet's total would

@@ -641,7 +641,16 @@ static void sample_waiters(struct session *s, const struct mem_reader *mem)
 	size_t k, m;
 	int n;
 
-	if (!h->python_stacks || (n = read_waiter_rows(s)) < 0 ||
+	if (!h->python_stacks)
+		return;
+	/* An idle process (session.h) whose GIL was free at the sample has
+	 * nobody queued for it, as near as a sample tells: counted so without
+	 * reading the in-flight map (most of a large idle fleet's lookups). */
+	if (s->idle && !h->last_sample_held) {
+		h->current.wait_samples++;
+		return;
+	}
+	if ((n = read_waiter_rows(s)) < 0 ||
 	    array_reserve((void **)&s->waiters, &s->waiters_cap, (size_t)n + 1, sizeof *s->waiters, 64) != 0)
 		return;
 	k = waiters_collect(s->waiter_rows, (size_t)n, (uint32_t)s->target.pid, gil_classify, &s->gil, s->waiters);

@@ -265,8 +265,15 @@ START_TEST(lineage_execs_under_all)
 	 * (it may exec something else); adopted at once with --children. */
 	ck_assert_int_eq(fleet_rules_lineage(&all, &fork, false, false, true), FLEET_LINEAGE_LOOK);
 	ck_assert_int_eq(fleet_rules_lineage(&kids, &fork, false, false, true), FLEET_LINEAGE_ADOPT);
-	ck_assert(fleet_rules_exec_young(&exec, 100.0 + FLEET_MIN_AGE_S / 2));
-	ck_assert(!fleet_rules_exec_young(&exec, 100.0 + FLEET_MIN_AGE_S));
+	/* Looked at first soon after, once; last when old enough. */
+	ck_assert_int_eq(fleet_rules_exec_look(&exec, 100.0 + FLEET_FIRST_LOOK_S / 2), FLEET_LOOK_LATER);
+	ck_assert_int_eq(fleet_rules_exec_look(&exec, 100.0 + FLEET_FIRST_LOOK_S * 1.01), FLEET_LOOK_EARLY);
+	ck_assert_int_eq(fleet_rules_exec_look(&exec, 100.0 + FLEET_MIN_AGE_S / 2), FLEET_LOOK_EARLY);
+	exec.looked = true;
+	ck_assert_int_eq(fleet_rules_exec_look(&exec, 100.0 + FLEET_MIN_AGE_S / 2), FLEET_LOOK_LATER);
+	ck_assert_int_eq(fleet_rules_exec_look(&exec, 100.0 + FLEET_MIN_AGE_S), FLEET_LOOK_LAST);
+	exec.looked = false;
+	ck_assert_int_eq(fleet_rules_exec_look(&exec, 100.0 + 5), FLEET_LOOK_LAST);
 }
 END_TEST
 

@@ -39,6 +39,17 @@ void lineage_look_later(int fd, pid_t pid, double now_s)
 	bpf_update_elem(fd, &key, &f, BPF_NOEXIST);
 }
 
+void lineage_mark_looked(int fd, pid_t pid)
+{
+	__u32 key = (__u32)pid;
+	struct gs_family f;
+
+	if (bpf_lookup_elem(fd, &key, &f) != 0)
+		return;
+	f.looked = 1;
+	bpf_update_elem(fd, &key, &f, BPF_EXIST);
+}
+
 void lineage_remove(int fd, pid_t pid)
 {
 	__u32 key = (__u32)pid;
@@ -57,7 +68,8 @@ int lineage_read(int fd, struct lineage_entry **v, size_t *cap)
 	for (int i = 0; i < n; i++) {
 		const struct gs_family *f = &rows[i].family;
 		(*v)[i] = (struct lineage_entry){ (pid_t)rows[i].pid, (pid_t)f->parent, f->follow != 0,
-						  f->origin == GS_FAMILY_EXEC, f->execs, (double)f->exec_ns / 1e9 };
+						  f->origin == GS_FAMILY_EXEC, f->looked != 0, f->execs,
+						  (double)f->exec_ns / 1e9 };
 	}
 	return n;
 }

@@ -15,6 +15,7 @@ struct lineage_entry {
 	pid_t parent;  /* the followed process it was forked from; 0: added by the tool */
 	bool follow;   /* its children are followed too */
 	bool exec_new; /* an exec of a process the tool did not follow (--all) */
+	bool looked;   /* the tool had a first look at it */
 	uint64_t execs;
 	double exec_s; /* its last exec, or its fork (CLOCK_MONOTONIC s); 0: none seen */
 };
@@ -27,6 +28,9 @@ int lineage_add(int fd, pid_t pid, bool follow, uint64_t *execs);
 /* Has the tool look at pid as at an exec seen at now_s (CLOCK_MONOTONIC),
  * unless it is in the map already. */
 void lineage_look_later(int fd, pid_t pid, double now_s);
+
+/* Marks pid's entry as looked at once. */
+void lineage_mark_looked(int fd, pid_t pid);
 
 /* No longer follows pid. */
 void lineage_remove(int fd, pid_t pid);

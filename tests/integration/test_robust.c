@@ -19,6 +19,9 @@
 
 /* tool/stats.h: ended threads kept one by one. */
 #define STATS_MAX_ENDED_IN_TESTS 1024
+/* Threads of the churn workload that end within a millisecond: it makes
+ * about 250 a second. */
+#define UNREPORTED_TAIL_THREADS 8
 
 /* The workload's CPU time (every thread's sum_exec_runtime). */
 struct ran_since {
@@ -402,10 +405,16 @@ START_TEST(thread_churn_stays_bounded)
 		listed, total, most_rows, rss_first, rss_last);
 	ck_assert(field_bool(summary, "summary"));
 	/* The kept ended threads, and those of the last interval (each
-	 * interval lists the threads that ended in it: ~700 here). */
+	 * interval lists the threads that ended in it: ~700 here). A final
+	 * update under a millisecond after the last boundary (the target
+	 * exited just then) is not reported as an interval, only in the
+	 * summary: the few threads that ended in it are listed there only. */
 	ck_assert_uint_ge(r.nlines, 2);
 	size_t last = json_object_array_length(json_object_object_get(r.lines[r.nlines - 2], "threads"));
-	ck_assert_uint_le(listed, STATS_MAX_ENDED_IN_TESTS + last);
+	double unreported = field_double(summary, "monotonic_s") - field_double(r.lines[r.nlines - 2], "monotonic_s");
+	size_t tail = unreported > 1e-6 ? UNREPORTED_TAIL_THREADS : 0;
+	ck_assert_msg(listed <= STATS_MAX_ENDED_IN_TESTS + last + tail, "%zu listed, %zu in the last interval, %.6f s unreported",
+		      listed, last, unreported);
 	/* Most of them waited, far more than are kept one by one. */
 	ck_assert_msg(total >= 5000 && folded != NULL, "only %.0f threads accounted for", total);
 	ck_assert_msg(most_rows < 5000, "%zu rows in the map", most_rows);

@@ -4,10 +4,12 @@
 #include "tool/fleet.h"
 
 #include <errno.h>
+#include <math.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -157,6 +159,26 @@ static void lineage_join(struct fleet *f, struct session *s)
 		s->in_lineage = lineage_add(fd, s->target.pid, f->rules.children || f->rules.all, &s->execs_seen) == 0;
 }
 
+/* The keyboard, when there is one (the live view). */
+static void watch_keys(struct fleet *f)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+	int fd = output_input_fd(f->out);
+
+	if (fd >= 0)
+		epoll_ctl(f->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/* Its pidfd into the wait's set: one registration, not a poll of every
+ * process at every wake-up (the sampler's, many a second). */
+static void watch_exit(struct fleet *f, struct session *s)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = s };
+
+	if (f->epfd >= 0 && s->pidfd >= 0)
+		epoll_ctl(f->epfd, EPOLL_CTL_ADD, s->pidfd, &ev);
+}
+
 /* One more process while running; failures are reported, not fatal.
  * exact_only: a GIL found by the heuristic counts as a failure, said
  * nowhere (a python looked at early may not have made its GIL yet). */
@@ -172,6 +194,7 @@ static bool attach_as(struct fleet *f, pid_t pid, bool quiet, bool exact_only)
 	    check_fleet_backend(f, s, &err) == 0) {
 		if (loader_add_target(f->loader, pid, s->plan.watch, s->plan.nwatch) == 0) {
 			session_start(s, f->loader, f->out, monotonic_s(), begun);
+			watch_exit(f, s);
 			lineage_join(f, s);
 			return true;
 		}
@@ -529,39 +552,50 @@ static bool all_gone(struct fleet *f)
 	return fleet_rules_ends(&f->rules, f->nsessions, gone);
 }
 
-/* The keyboard, and each process's pidfd (readable when it exits); how
- * long to wait at most for exits no pidfd tells (old kernels). */
-static size_t poll_set(struct fleet *f, double *recheck)
+/* How long to wait at most for exits no pidfd tells (old kernels). */
+static double exit_recheck(const struct fleet *f)
 {
-	size_t n = 0;
-
-	*recheck = 1e9;
-	if (array_reserve((void **)&f->pfd, &f->pfd_cap, f->nsessions + 1, sizeof *f->pfd, 8) != 0)
-		return 0;
-	f->pfd[n++] = (struct pollfd){ .fd = output_input_fd(f->out), .events = POLLIN };
-	for (size_t i = 0; i < f->nsessions; i++) {
-		if (f->sessions[i]->target_gone) /* its pidfd stays readable */
-			continue;
-		if (f->sessions[i]->pidfd >= 0)
-			f->pfd[n++] = (struct pollfd){ .fd = f->sessions[i]->pidfd, .events = POLLIN };
-		else
-			*recheck = 0.1;
-	}
-	return n;
+	for (size_t i = 0; i < f->nsessions; i++)
+		if (!f->sessions[i]->target_gone && f->sessions[i]->pidfd < 0)
+			return 0.1;
+	return 1e9;
 }
 
-/* Whether a process may have gone since the last look: its pidfd is
+#define WAIT_EVENTS 64
+
+/* Waits up to left seconds (the signal mask during_wait meanwhile);
+ * whether a process's pidfd said it exited. A readable pidfd leaves the
+ * set: it stays readable. */
+static bool wait_events(struct fleet *f, double left, const sigset_t *during_wait)
+{
+	struct epoll_event ev[WAIT_EVENTS];
+	struct timespec ts = { .tv_sec = (time_t)left };
+	bool exited = false;
+	int n;
+
+	ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
+	n = epoll_pwait2(f->epfd, ev, WAIT_EVENTS, &ts, during_wait);
+	if (n < 0 && errno == ENOSYS) /* before Linux 5.11: milliseconds, rounded up */
+		n = epoll_pwait(f->epfd, ev, WAIT_EVENTS, (int)ceil(left * 1e3), during_wait);
+	for (int i = 0; i < n; i++) {
+		struct session *s = ev[i].data.ptr;
+		if (!s)
+			continue; /* the keyboard */
+		epoll_ctl(f->epfd, EPOLL_CTL_DEL, s->pidfd, NULL);
+		exited = true;
+	}
+	return exited;
+}
+
+/* Whether a process may have gone since the last look: its pidfd was
  * readable, one was let go (an exec into no python), or one without a
- * pidfd is due a check. Asking every process at every wake-up (the holder
- * sampler wakes 200 times a second) cost a fleet of hundreds a poll each
- * time. */
-static bool exit_seen(struct fleet *f, size_t n, int ready, double recheck)
+ * pidfd is due a check. */
+static bool exit_seen(struct fleet *f, bool exited, double recheck)
 {
 	double now = monotonic_s();
 
-	for (size_t i = 1; ready > 0 && i < n; i++)
-		if (f->pfd[i].revents)
-			return true;
+	if (exited)
+		return true;
 	for (size_t i = 0; i < f->nsessions; i++)
 		if (f->sessions[i]->target_gone)
 			return true;
@@ -602,9 +636,7 @@ static bool wait_interval(struct fleet *f, double deadline, const sigset_t *duri
 	bool keys = output_input_fd(f->out) >= 0;
 
 	for (;;) {
-		double left = deadline - monotonic_s(), to_sample = sample_holders(f), recheck;
-		size_t n = poll_set(f, &recheck);
-		struct timespec ts;
+		double left = deadline - monotonic_s(), to_sample = sample_holders(f), recheck = exit_recheck(f);
 		if (*stop) {
 			/* From now on a second stop signal ends gilstats at once. */
 			sigprocmask(SIG_SETMASK, during_wait, NULL);
@@ -619,15 +651,12 @@ static bool wait_interval(struct fleet *f, double deadline, const sigset_t *duri
 		left = left < recheck ? left : recheck;
 		left = left < to_lineage ? left : to_lineage;
 		left = left < to_list ? left : to_list;
-		ts.tv_sec = (time_t)left;
-		ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
-		/* The keyboard's slot is skipped (fd -1) when there is none. */
-		int ready = ppoll(f->pfd, n, &ts, during_wait);
+		bool exited = wait_events(f, left, during_wait);
 		if (lineage_due(f) <= 0)
 			follow_lineage(f);
 		if (list_due(f) <= 0)
 			look_for_new(f);
-		if (exit_seen(f, n, ready, recheck) && all_gone(f))
+		if (exit_seen(f, exited, recheck) && all_gone(f))
 			return true;
 		if (launch_pending(f))
 			session_locate_launched(f->sessions[0]);
@@ -774,7 +803,9 @@ void fleet_release(struct fleet *f)
 	free(f->procs);
 	free(f->looked);
 	free(f->listed);
-	free(f->pfd);
+	if (f->epfd >= 0)
+		close(f->epfd);
+	f->epfd = -1;
 	free(f->family);
 	output_close(f->out);
 }
@@ -806,8 +837,13 @@ int fleet_start(struct fleet *f, struct gs_error *err)
 		f->exec_events = loader_follow_execs(f->loader);
 	if (!(f->out = output_open(&f->opt, err)))
 		return -1;
+	if ((f->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		return gs_fail(err, GS_EXIT_FAILURE, "cannot create an epoll set: %s", strerror(errno));
+	watch_keys(f);
 	if (f->nsessions)
 		session_start(f->sessions[0], f->loader, f->out, f->attached, f->start);
+	for (size_t i = 0; i < f->nsessions; i++)
+		watch_exit(f, f->sessions[i]);
 	for (size_t i = 1; i < f->opt.npids; i++)
 		attach_more(f, f->opt.pids[i], false);
 	if (f->rules.children || f->rules.all)

@@ -7,7 +7,6 @@
 #ifndef GILSTATS_FLEET_H
 #define GILSTATS_FLEET_H
 
-#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -38,8 +37,8 @@ struct fleet {
 	struct proc_entry *procs; /* /proc, last read */
 	size_t procs_cap;
 	struct metrics_server *server;
-	struct pollfd *pfd; /* what the interval's wait polls */
-	size_t pfd_cap;
+	int epfd;           /* the interval's wait: the keyboard and each
+			     * process's pidfd (readable once it exits) */
 	struct lineage_entry *family; /* the kernel's forks and execs, last read */
 	size_t family_cap;
 	double next_lineage;

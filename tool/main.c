@@ -107,7 +107,7 @@ static int compile_only(struct fleet *f, struct gs_error *err)
 
 int main(int argc, char **argv)
 {
-	static struct fleet f = { .launch = { .go_fd = -1, .exec_fd = -1 } };
+	static struct fleet f = { .launch = { .go_fd = -1, .exec_fd = -1 }, .epfd = -1 };
 	struct gs_error err = { 0 };
 	sigset_t during_wait;
 	int rc = GS_EXIT_OK;

@@ -208,6 +208,9 @@ struct gs_family {
 	__u32 looked;  /* the tool had a first look at it (set by the tool) */
 };
 
+/* The family_counts map's slots. */
+enum gs_family_count { GS_FAMILY_LOST = 0, GS_FAMILY_CHANGES = 1, GS_FAMILY_COUNTS = 2 };
+
 enum gs_family_origin {
 	GS_FAMILY_TOOL = 0, /* added by the tool */
 	GS_FAMILY_FORK = 1, /* forked by a followed process */

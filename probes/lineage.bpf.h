@@ -9,8 +9,18 @@
  * too: the tool finds new pythons there instead of reading /proc. */
 
 BPF_HASH(family, u32, struct gs_family, GS_MAX_FAMILY);
-/* Execs that found the family map full: the tool then reads /proc. */
-BPF_ARRAY(family_lost, u64, 1);
+/* [GS_FAMILY_LOST]: execs that found the family map full (the tool then
+ * reads /proc); [GS_FAMILY_CHANGES]: entries made or execs counted, so
+ * the tool reads the map only when something happened. */
+BPF_ARRAY(family_counts, u64, GS_FAMILY_COUNTS);
+
+static inline void family_count(int which)
+{
+	u64 *n = family_counts.lookup(&which);
+
+	if (n)
+		__sync_fetch_and_add(n, 1);
+}
 
 /* Raw tracepoint sched_process_fork(parent, child), run by the parent. */
 int gs_fork(struct bpf_raw_tracepoint_args *ctx)
@@ -30,6 +40,7 @@ int gs_fork(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	struct gs_family born = { .parent = parent, .follow = 1, .exec_ns = bpf_ktime_get_ns(), .origin = GS_FAMILY_FORK };
 	family.update(&child, &born);
+	family_count(GS_FAMILY_CHANGES);
 	return 0;
 }
 
@@ -40,12 +51,10 @@ static inline void exec_seen(u32 tgid)
 	int zero = 0;
 	struct gs_settings *cfg = settings.lookup(&zero);
 	struct gs_family seen = { .exec_ns = bpf_ktime_get_ns(), .origin = GS_FAMILY_EXEC };
-	u64 *lost;
 
-	if (!cfg || !cfg->follow_execs || family.update(&tgid, &seen) == 0)
+	if (!cfg || !cfg->follow_execs)
 		return;
-	if ((lost = family_lost.lookup(&zero)))
-		__sync_fetch_and_add(lost, 1);
+	family_count(family.update(&tgid, &seen) == 0 ? GS_FAMILY_CHANGES : GS_FAMILY_LOST);
 }
 
 /* Raw tracepoint sched_process_exec(task, old_pid, bprm), run by the
@@ -61,6 +70,7 @@ int gs_exec(struct bpf_raw_tracepoint_args *ctx)
 	}
 	f->exec_ns = bpf_ktime_get_ns();
 	__sync_fetch_and_add(&f->execs, 1);
+	family_count(GS_FAMILY_CHANGES);
 	targets.delete(&tgid);
 	holders.delete(&tgid);
 	return 0;

@@ -294,8 +294,10 @@ static void discover(struct fleet *f)
 		/* Too young: not remembered, so the next look takes it (with
 		 * exec events, the kernel's map: no look comes). */
 		if (fresh && !fleet_rules_descendant(&f->rules, p->pid, descendants, ndesc) && young(p)) {
-			if (f->exec_events)
+			if (f->exec_events) {
 				lineage_look_later(loader_family_fd(f->loader), p->pid, monotonic_s());
+				f->family_pending = true;
+			}
 			continue;
 		}
 		remember_looked(f, p->pid);
@@ -357,11 +359,28 @@ static double list_due(const struct fleet *f)
 	return left > 0 ? left : 0;
 }
 
-static struct session *session_of(const struct fleet *f, pid_t pid)
+static int by_pid(const void *a, const void *b)
 {
-	for (size_t i = 0; i < f->nsessions; i++)
-		if (f->sessions[i]->target.pid == pid)
-			return f->sessions[i];
+	pid_t x = (*(struct session *const *)a)->target.pid, y = (*(struct session *const *)b)->target.pid;
+
+	return (x > y) - (x < y);
+}
+
+/* The session of pid among the n sorted by pid, or NULL. */
+static struct session *session_of(struct session *const *sorted, size_t n, pid_t pid)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		pid_t here = sorted[mid]->target.pid;
+		if (here == pid)
+			return sorted[mid];
+		if (here < pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return NULL;
 }
 
@@ -416,8 +435,10 @@ static void look_at_exec(struct fleet *f, int fd, const struct lineage_entry *e)
 
 	switch (fleet_rules_exec_look(e, monotonic_s())) {
 	case FLEET_LOOK_LATER:
+		f->family_pending = true;
 		return;
 	case FLEET_LOOK_EARLY:
+		f->family_pending = true;
 		lineage_mark_looked(fd, e->pid);
 		if (discover_entry(e->pid, &p) == 0 && wanted(f, &p, NULL, 0))
 			attach_as(f, e->pid, true, true);
@@ -430,10 +451,25 @@ static void look_at_exec(struct fleet *f, int fd, const struct lineage_entry *e)
 	}
 }
 
+/* Whether the family map must be read though the kernel counted no
+ * change: a look is due, a process has yet to join it, or one is being
+ * located again after its exec. */
+static bool lineage_pending(struct fleet *f)
+{
+	if (f->family_pending)
+		return true;
+	for (size_t i = 0; i < f->nsessions; i++) {
+		const struct session *s = f->sessions[i];
+		if (!s->target_gone && (s->exec_pending || (s->located && !s->in_lineage)))
+			return true;
+	}
+	return false;
+}
+
 /* Execs the kernel could not record (its map full): /proc is read. */
 static void catch_up_lost(struct fleet *f)
 {
-	uint64_t lost = loader_family_lost(f->loader);
+	uint64_t lost = loader_family_count(f->loader, GS_FAMILY_LOST);
 
 	if (lost == f->family_lost)
 		return;
@@ -450,12 +486,28 @@ static void follow_lineage(struct fleet *f)
 	f->next_lineage = monotonic_s() + LINEAGE_POLL_S;
 	if (fd < 0)
 		return;
+	if (f->exec_events)
+		catch_up_lost(f);
+	/* One word read, not the map, while nothing happened (most polls). */
+	uint64_t changes = loader_family_count(f->loader, GS_FAMILY_CHANGES);
+	if (changes == f->family_changes && !lineage_pending(f))
+		return;
+	f->family_changes = changes;
+	f->family_pending = false;
 	for (size_t i = 0; i < f->nsessions; i++)
 		lineage_join(f, f->sessions[i]);
 	n = lineage_read(fd, &f->family, &f->family_cap);
+	/* Sorted once: a fleet of hundreds has as many entries. The steps
+	 * below may add sessions; those are in the map from the next read. */
+	size_t nsorted = f->nsessions;
+	struct session **sorted = malloc((nsorted + 1) * sizeof *sorted);
+	if (!sorted)
+		return;
+	memcpy(sorted, f->sessions, nsorted * sizeof *sorted);
+	qsort(sorted, nsorted, sizeof *sorted, by_pid);
 	for (int i = 0; i < n; i++) {
 		const struct lineage_entry *e = &f->family[i];
-		struct session *s = session_of(f, e->pid);
+		struct session *s = session_of(sorted, nsorted, e->pid);
 		/* A traced process is known alive without a signal. */
 		bool live = (s && !s->target_gone) || alive(e->pid);
 		switch (fleet_rules_lineage(&f->rules, e, s != NULL, s && s->in_lineage, live)) {
@@ -475,8 +527,7 @@ static void follow_lineage(struct fleet *f)
 			break;
 		}
 	}
-	if (f->exec_events)
-		catch_up_lost(f);
+	free(sorted);
 }
 
 /* Seconds until the kernel's record of forks and execs is read again. */
@@ -617,8 +668,11 @@ static double sample_holders(struct fleet *f)
 	double next = 1e9, now = monotonic_s(), hz[2];
 	size_t idle = 0;
 
-	for (size_t i = 0; i < f->nsessions; i++)
-		idle += f->sessions[i]->idle;
+	for (size_t i = 0; i < f->nsessions; i++) {
+		struct session *s = f->sessions[i];
+		s->idle = fleet_rules_idle(f->nsessions, s->gil_possible);
+		idle += s->idle;
+	}
 	hz[0] = fleet_rules_sample_hz(f->opt.hold_rate_hz, f->nsessions - idle, idle, true);
 	hz[1] = fleet_rules_sample_hz(f->opt.hold_rate_hz, f->nsessions - idle, idle, false);
 	for (size_t i = 0; i < f->nsessions; i++) {

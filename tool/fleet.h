@@ -44,6 +44,8 @@ struct fleet {
 	double next_lineage;
 	bool exec_events;     /* --all: new processes come from the kernel's execs */
 	uint64_t family_lost; /* execs the kernel could not record, last seen */
+	uint64_t family_changes; /* the family map's changes, at its last read */
+	bool family_pending;     /* entries there wait for a later look */
 	double next_exit_check; /* when processes without a pidfd are asked again */
 	/* --all: the pids decided on at the last look, and the directory read
 	 * between looks that shows which came since. */

@@ -149,6 +149,11 @@ double fleet_rules_sample_hz(long hold_rate_hz, size_t nbusy, size_t nidle, bool
 	return busy_hz / ceil(busy_hz / idle_hz);
 }
 
+bool fleet_rules_idle(size_t nprocs, double gil_possible)
+{
+	return nprocs > 1 && gil_possible >= 0 && gil_possible < FLEET_BUSY_SHARE;
+}
+
 bool fleet_rules_ends(const struct fleet_rules *r, size_t ntraced, size_t ngone)
 {
 	return !r->children && !r->all && ngone >= ntraced;

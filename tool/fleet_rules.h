@@ -97,6 +97,10 @@ enum fleet_look fleet_rules_exec_look(const struct lineage_entry *e, double now_
 #define FLEET_BUSY_SHARE 0.02
 #define FLEET_IDLE_HZ 5.0
 double fleet_rules_sample_hz(long hold_rate_hz, size_t nbusy, size_t nidle, bool busy);
+/* Whether a process of a fleet of nprocs is idle: gil_possible is the
+ * share of its last interval its threads ran or held the GIL blocked (< 0:
+ * no interval yet, busy until one says otherwise). Alone it never is. */
+bool fleet_rules_idle(size_t nprocs, double gil_possible);
 
 /* Whether the run ends: ngone of ntraced processes are gone, and none can
  * come (no --children, no --all). */

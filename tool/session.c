@@ -17,7 +17,6 @@
 
 #include "tool/util/array.h"
 #include "tool/util/clock.h"
-#include "tool/fleet_rules.h"
 #include "tool/bpf/privileges.h"
 #include "tool/figures/split.h"
 #include "tool/figures/waiters.h"
@@ -105,6 +104,7 @@ static bool plan_holder(struct session *s)
 static void init(struct session *s, const struct options *opt, pid_t pid)
 {
 	memset(s, 0, sizeof *s);
+	s->gil_possible = -1;
 	s->opt = opt;
 	s->pidfd = -1;
 	s->target.pid = pid;
@@ -933,6 +933,9 @@ int session_update(struct session *s, uint64_t ended_epoch, struct gs_error *err
 }
 
 #define NAMES_REFRESH_INTERVALS 10
+/* An idle process of a fleet: each pass reads a couple of hundred words,
+ * and a fleet of hundreds would read names most of the time. */
+#define NAMES_REFRESH_IDLE_INTERVALS 60
 
 /* A live thread state to start from: the interpreters' lists from
  * _PyRuntime (3.7+), else the GIL's holder's (2.7, 3.6). */
@@ -949,7 +952,7 @@ static bool names_wanted(struct session *s)
 {
 	if (monotonic_s() < s->names_next)
 		return false;
-	if (++s->names_age >= NAMES_REFRESH_INTERVALS)
+	if (++s->names_age >= (s->idle ? NAMES_REFRESH_IDLE_INTERVALS : NAMES_REFRESH_INTERVALS))
 		return true;
 	for (size_t i = 0; i < s->stats.nthreads; i++)
 		if (s->stats.threads[i].alive && !s->stats.threads[i].python_name_read)
@@ -1090,7 +1093,7 @@ void session_emit(struct session *s, bool summary, const struct bpf_cost *cost)
 	if (!summary) {
 		s->verdict = verdict_decide(&r.lines.model, r.target->gil_enabled);
 		s->verdict_known = true;
-		s->idle = gil_possible_s(&r) < FLEET_BUSY_SHARE * r.interval_s;
+		s->gil_possible = r.interval_s > 0 ? gil_possible_s(&r) / r.interval_s : -1;
 		output_interval(s->out, &r, &s->hist);
 	}
 	else if (output_summary(s->out, &r, &s->hist, &err) != 0)

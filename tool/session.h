@@ -101,8 +101,10 @@ struct session {
 	 * for all its processes from then on; 0: the session's own. */
 	uint64_t shared_boundary_ns;
 	bool verdict_known;         /* an interval was reported */
-	bool idle;                  /* its threads ran (or held the GIL blocked) less
-				     * than FLEET_BUSY_SHARE of the last interval */
+	double gil_possible;        /* share of the last interval its threads ran or
+				     * held the GIL blocked (-1: none reported yet) */
+	bool idle;                  /* set by a fleet of several: gil_possible below
+				     * FLEET_BUSY_SHARE (sampled less, named less often) */
 	enum verdict_kind verdict;  /* its kind, for the metrics */
 	double baseline_at; /* the first boundary: the run's figures start there */
 };

@@ -108,6 +108,12 @@ START_TEST(sample_rate_idle_processes)
 	ck_assert_double_eq(fleet_rules_sample_hz(200, 0, 1000, false), 2);
 	/* --hold-rate below 5 Hz stays as it is. */
 	ck_assert_double_eq(fleet_rules_sample_hz(2, 3, 7, false), 2);
+	/* Idle: under 2% of an interval in a fleet; never alone or before
+	 * its first interval. */
+	ck_assert(fleet_rules_idle(2, 0.01));
+	ck_assert(!fleet_rules_idle(2, 0.02));
+	ck_assert(!fleet_rules_idle(1, 0.0));
+	ck_assert(!fleet_rules_idle(200, -1));
 	/* Never more than the budget in all. */
 	for (size_t busy = 0; busy <= 300; busy += 30)
 		for (size_t idle = 0; idle <= 1000; idle += 100)

@@ -92,7 +92,7 @@ static const char *const map_names[LOADER_MAPS] = {
 	[LOADER_SCHED] = "sched",     [LOADER_ATTACH_BLOCKED] = "attach_blocked",
 	[LOADER_TARGETS] = "targets", [LOADER_WATCHED] = "watched",     [LOADER_SETTINGS] = "settings",
 	[LOADER_OPEN_PERIODS] = "open_periods", [LOADER_HOLDERS] = "holders", [LOADER_FAMILY] = "family",
-	[LOADER_FAMILY_LOST] = "family_lost",
+	[LOADER_FAMILY_COUNTS] = "family_counts",
 };
 
 /* The image's index of the map named name, or -1. */
@@ -299,20 +299,20 @@ bool loader_follow_execs(struct loader *p)
 {
 	int zero = 0;
 
-	if (!p->lineage_linked || p->fds[LOADER_FAMILY_LOST] < 0)
+	if (!p->lineage_linked || p->fds[LOADER_FAMILY_COUNTS] < 0)
 		return false;
 	p->settings.follow_execs = 1;
 	return bpf_update_elem(p->fds[LOADER_SETTINGS], &zero, &p->settings, BPF_ANY) == 0;
 }
 
-uint64_t loader_family_lost(const struct loader *p)
+uint64_t loader_family_count(const struct loader *p, enum gs_family_count which)
 {
-	__u32 zero = 0;
-	uint64_t lost = 0;
+	__u32 key = (__u32)which;
+	uint64_t n = 0;
 
-	if (p->fds[LOADER_FAMILY_LOST] >= 0)
-		bpf_lookup_elem(p->fds[LOADER_FAMILY_LOST], &zero, &lost);
-	return lost;
+	if (p->fds[LOADER_FAMILY_COUNTS] >= 0)
+		bpf_lookup_elem(p->fds[LOADER_FAMILY_COUNTS], &key, &n);
+	return n;
 }
 
 /* Held-while-blocked needs sched_switch's prev_state (Linux 5.18+): where

@@ -90,7 +90,7 @@ enum loader_map {
 	LOADER_WAITS, LOADER_COUNTERS, LOADER_HIST, LOADER_INFLIGHT, LOADER_HELD, LOADER_STACKS,
 	LOADER_BLOCKED, LOADER_ONCPU, LOADER_RUNNING, LOADER_SCHED, LOADER_ATTACH_BLOCKED, LOADER_TARGETS,
 	LOADER_WATCHED, LOADER_SETTINGS, /* the above are in every back end's program */
-	LOADER_OPEN_PERIODS, LOADER_HOLDERS, LOADER_FAMILY, LOADER_FAMILY_LOST,
+	LOADER_OPEN_PERIODS, LOADER_HOLDERS, LOADER_FAMILY, LOADER_FAMILY_COUNTS,
 	LOADER_MAPS /* how many */
 };
 
@@ -109,8 +109,9 @@ int loader_family_fd(const struct loader *p);
 /* --all: every exec on the host enters the family map (false: it cannot,
  * the tool reads /proc instead). */
 bool loader_follow_execs(struct loader *p);
-/* Execs lost so far because the family map was full. */
-uint64_t loader_family_lost(const struct loader *p);
+/* The family map's counts (enum gs_family_count): execs lost so far
+ * because it was full, and its changes so far. */
+uint64_t loader_family_count(const struct loader *p, enum gs_family_count which);
 
 /* Whether the threads' on-CPU time is accounted in the kernel. */
 bool loader_accounting_cpu(const struct loader *p);

@@ -345,7 +345,8 @@ static void look_for_new(struct fleet *f)
 	}
 	free(traced);
 	if (array_reserve((void **)&f->looked, &f->looked_cap, kept + 1, sizeof *f->looked, 256) == 0) {
-		memcpy(f->looked, f->listed, kept * sizeof *f->looked);
+		if (kept)
+			memcpy(f->looked, f->listed, kept * sizeof *f->looked);
 		f->nlooked = kept;
 	}
 }
@@ -503,8 +504,10 @@ static void follow_lineage(struct fleet *f)
 	struct session **sorted = malloc((nsorted + 1) * sizeof *sorted);
 	if (!sorted)
 		return;
-	memcpy(sorted, f->sessions, nsorted * sizeof *sorted);
-	qsort(sorted, nsorted, sizeof *sorted, by_pid);
+	if (nsorted) { /* f->sessions may be NULL yet (--all, none traced) */
+		memcpy(sorted, f->sessions, nsorted * sizeof *sorted);
+		qsort(sorted, nsorted, sizeof *sorted, by_pid);
+	}
 	for (int i = 0; i < n; i++) {
 		const struct lineage_entry *e = &f->family[i];
 		struct session *s = session_of(sorted, nsorted, e->pid);

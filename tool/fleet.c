@@ -367,22 +367,20 @@ static int by_pid(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* bsearch's comparison of a pid with a session. */
+static int pid_vs_session(const void *key, const void *elem)
+{
+	pid_t x = *(const pid_t *)key, y = (*(struct session *const *)elem)->target.pid;
+
+	return (x > y) - (x < y);
+}
+
 /* The session of pid among the n sorted by pid, or NULL. */
 static struct session *session_of(struct session *const *sorted, size_t n, pid_t pid)
 {
-	size_t lo = 0, hi = n;
+	struct session *const *found = n ? bsearch(&pid, sorted, n, sizeof *sorted, pid_vs_session) : NULL;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		pid_t here = sorted[mid]->target.pid;
-		if (here == pid)
-			return sorted[mid];
-		if (here < pid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	return found ? *found : NULL;
 }
 
 /* An exec the kernel saw: the process is located again once its new
